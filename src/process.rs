@@ -1,0 +1,334 @@
+//! The child process: how it is started, which processes its scope covers, how they are
+//! signalled, and how its exit is observed without giving up its process id.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::unistd::Pid;
+
+/// Which processes the close sequence's signals reach, and which may not outlive agentpipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The child alone.
+    Child,
+    /// The child's process group: the child and whatever it started that stayed in its group.
+    Group,
+}
+
+/// How the child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// It was killed by this signal number.
+    Signal(i32),
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Exit::Code(code) => write!(f, "exited with code {code}"),
+            Exit::Signal(number) => match Signal::try_from(number) {
+                Ok(signal) => write!(f, "killed by {}", signal.as_str()),
+                Err(_) => write!(f, "killed by signal {number}"),
+            },
+        }
+    }
+}
+
+/// How to start the child.
+#[derive(Debug)]
+pub struct SpawnOptions {
+    pub scope: Scope,
+    /// Keep the child in agentpipe's process group, so that it can use the terminal.
+    pub foreground: bool,
+    /// Linux: have the kernel SIGKILL the child if the spawning thread dies. Only for a
+    /// single-threaded caller: the death signal follows the thread that forked, not the process.
+    pub parent_death_signal: bool,
+    /// Signals to set back to ignored in the child: agentpipe catches them, but its parent had
+    /// ignored them.
+    pub keep_ignored: Vec<Signal>,
+}
+
+/// A started child whose stdin and stdout are pipes held by the caller.
+///
+/// The child is not reaped until [`ChildProcess::reap`]: while it is a zombie, neither its pid nor
+/// its process-group id can be reused, so signalling them never reaches a stranger.
+#[derive(Debug)]
+pub struct ChildProcess {
+    pid: Pid,
+    /// The child's own process group, when it has one.
+    group: Option<Pid>,
+    scope: Scope,
+    exit: Option<Exit>,
+    reaped: bool,
+    /// Linux: becomes readable when the child exits.
+    pidfd: Option<OwnedFd>,
+}
+
+/// The agentpipe ends of the child's stdin and stdout, both non-blocking; `None` once closed.
+#[derive(Debug)]
+pub struct ChildPipes {
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+}
+
+impl ChildProcess {
+    /// Starts `command` with piped stdin and stdout; its stderr is whatever `command` says.
+    pub fn spawn(
+        command: &mut Command,
+        options: &SpawnOptions,
+    ) -> io::Result<(ChildProcess, ChildPipes)> {
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let group = !options.foreground;
+        if group {
+            command.process_group(0);
+        }
+        let keep_ignored = options.keep_ignored.clone();
+        let death_signal = options.parent_death_signal;
+        let parent = nix::unistd::getpid();
+        // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
+        unsafe {
+            command.pre_exec(move || prepare_child(&keep_ignored, death_signal, parent));
+        }
+        let mut child = command.spawn()?;
+        let pid = Pid::from_raw(child.id() as i32);
+        let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
+        let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
+        set_nonblocking(stdin.as_fd())?;
+        set_nonblocking(stdout.as_fd())?;
+        let scope = if group { options.scope } else { Scope::Child };
+        let process = ChildProcess {
+            pid,
+            group: group.then_some(pid),
+            scope,
+            exit: None,
+            reaped: false,
+            pidfd: open_pidfd(pid),
+        };
+        Ok((
+            process,
+            ChildPipes {
+                stdin: Some(stdin),
+                stdout: Some(stdout),
+            },
+        ))
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// How the child ended, once that is known.
+    pub fn exit(&self) -> Option<Exit> {
+        self.exit
+    }
+
+    /// A descriptor that becomes readable when the child exits, where the kernel has pidfds.
+    /// Without one, the caller must call [`ChildProcess::check_exit`] on SIGCHLD or periodically.
+    pub fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd
+            .as_ref()
+            .filter(|_| self.exit.is_none())
+            .map(|fd| fd.as_fd())
+    }
+
+    /// Looks, without waiting and without reaping, whether the child has exited.
+    pub fn check_exit(&mut self) -> Option<Exit> {
+        if self.exit.is_none() {
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            self.exit = match waitid(Id::Pid(self.pid), flags) {
+                Ok(WaitStatus::Exited(_, code)) => Some(Exit::Code(code)),
+                Ok(WaitStatus::Signaled(_, signal, _)) => Some(Exit::Signal(signal as i32)),
+                _ => None,
+            };
+        }
+        self.exit
+    }
+
+    /// The signal that stopped the child, if it stopped since the last call (consumes the report).
+    pub fn check_stopped(&self) -> Option<Signal> {
+        let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
+        match waitid(Id::Pid(self.pid), flags) {
+            Ok(WaitStatus::Stopped(_, signal)) => Some(signal),
+            _ => None,
+        }
+    }
+
+    /// Sends `signal` to every process of the scope.
+    pub fn signal_scope(&self, signal: Signal) {
+        if self.reaped {
+            return;
+        }
+        let _ = match (self.scope, self.group) {
+            (Scope::Group, Some(group)) => killpg(group, signal),
+            _ => kill(self.pid, signal),
+        };
+    }
+
+    /// Sends `signal` to the child alone (forwarded signals).
+    pub fn signal_child(&self, signal: Signal) {
+        if !self.reaped && self.exit.is_none() {
+            let _ = kill(self.pid, signal);
+        }
+    }
+
+    /// Sends `signal` to the child's process group, whatever the scope (job control).
+    pub fn signal_group(&self, signal: Signal) {
+        if !self.reaped {
+            let _ = match self.group {
+                Some(group) => killpg(group, signal),
+                None => kill(self.pid, signal),
+            };
+        }
+    }
+
+    /// The live processes of the scope other than the child.
+    pub fn leftovers(&self) -> Vec<Pid> {
+        match (self.scope, self.group) {
+            (Scope::Group, Some(group)) if !self.reaped => group_members(group, self.pid),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether any process of the scope is still running.
+    pub fn scope_alive(&self) -> bool {
+        self.exit.is_none() || !self.leftovers().is_empty()
+    }
+
+    /// Collects the child's exit status, freeing its pid. Call once the scope is empty.
+    pub fn reap(&mut self) -> io::Result<Exit> {
+        if !self.reaped {
+            let status = loop {
+                match waitpid(self.pid, None) {
+                    Err(Errno::EINTR) => continue,
+                    other => break other?,
+                }
+            };
+            self.reaped = true;
+            self.exit = match status {
+                WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
+                WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
+                _ => self.exit,
+            };
+        }
+        self.exit
+            .ok_or_else(|| io::Error::other("child status unknown after reaping"))
+    }
+}
+
+impl Drop for ChildProcess {
+    /// A supervisor that bails out on an error still leaves no child behind.
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.signal_scope(Signal::SIGKILL);
+            let _ = self.reap();
+        }
+    }
+}
+
+/// Runs in the child between fork and exec.
+fn prepare_child(keep_ignored: &[Signal], death_signal: bool, parent: Pid) -> io::Result<()> {
+    // SAFETY: sigprocmask, signal, prctl, getppid and raise are async-signal-safe.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        for &signal in keep_ignored {
+            libc::signal(signal as libc::c_int, libc::SIG_IGN);
+        }
+        #[cfg(target_os = "linux")]
+        if death_signal {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            // The parent may have died before the death signal was armed.
+            if libc::getppid() != parent.as_raw() {
+                libc::raise(libc::SIGKILL);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (death_signal, parent);
+    Ok(())
+}
+
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open returns a new descriptor (close-on-exec) or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    // SAFETY: a non-negative result is a descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
+    None
+}
+
+/// Live (not zombie) members of process group `group`, other than `except`.
+#[cfg(target_os = "linux")]
+fn group_members(group: Pid, except: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == except.as_raw() {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
+        if fields.len() == 3
+            && fields[0] != "Z"
+            && fields[0] != "X"
+            && fields[2] == group.as_raw().to_string()
+        {
+            members.push(Pid::from_raw(pid));
+        }
+    }
+    members
+}
+
+/// Elsewhere the group is signalled but its members cannot be listed without /proc: only the
+/// child is waited for.
+#[cfg(not(target_os = "linux"))]
+fn group_members(_group: Pid, _except: Pid) -> Vec<Pid> {
+    Vec::new()
+}

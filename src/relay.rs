@@ -1,0 +1,312 @@
+//! One direction of the relay: bytes from a source descriptor to a destination descriptor
+//! through a bounded buffer, without ever blocking.
+//!
+//! The pump only moves bytes and reports what it saw; the supervisor decides what an EOF or a
+//! closed reader means for the child.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
+use nix::sys::stat::{SFlag, fstat};
+
+/// Bytes held between a read and its write: the relay's whole memory, per direction.
+pub const BUFFER_SIZE: usize = 64 * 1024;
+
+/// What kind of file a descriptor is, which decides how it can be used without blocking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A regular file or a device that never makes a writer wait (such as /dev/null).
+    File,
+    Socket,
+    /// Pipes, FIFOs, terminals: a write larger than the free space would block.
+    Stream,
+}
+
+/// A descriptor at one end of a pump.
+#[derive(Debug)]
+pub struct Endpoint {
+    fd: OwnedFd,
+    kind: Kind,
+    /// Whether agentpipe set O_NONBLOCK itself, which it does only on descriptors it created:
+    /// an inherited one shares its open file description (a terminal with the whole session).
+    nonblocking: bool,
+}
+
+impl Endpoint {
+    /// A descriptor agentpipe created and made non-blocking (its end of a child pipe).
+    pub fn own(fd: OwnedFd) -> Endpoint {
+        Endpoint {
+            fd,
+            kind: Kind::Stream,
+            nonblocking: true,
+        }
+    }
+
+    /// A descriptor agentpipe inherited: used only after poll says it is ready, and in amounts
+    /// that cannot block.
+    pub fn inherited(fd: OwnedFd) -> Endpoint {
+        let kind = match fstat(&fd) {
+            Ok(stat) => match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
+                SFlag::S_IFREG | SFlag::S_IFBLK => Kind::File,
+                SFlag::S_IFSOCK => Kind::Socket,
+                SFlag::S_IFCHR if !nix::unistd::isatty(&fd).unwrap_or(false) => Kind::File,
+                _ => Kind::Stream,
+            },
+            Err(_) => Kind::Stream,
+        };
+        Endpoint {
+            fd,
+            kind,
+            nonblocking: false,
+        }
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = if self.kind == Kind::Socket && !self.nonblocking {
+            recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT)
+        } else {
+            nix::unistd::read(&self.fd, buf)
+        };
+        result.map_err(io::Error::from)
+    }
+
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let result = match (self.kind, self.nonblocking) {
+            (_, true) | (Kind::File, false) => nix::unistd::write(&self.fd, buf),
+            (Kind::Socket, false) => send(
+                self.fd.as_raw_fd(),
+                buf,
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+            ),
+            // After POLLOUT a pipe or terminal has room for at least PIPE_BUF bytes.
+            (Kind::Stream, false) => {
+                nix::unistd::write(&self.fd, &buf[..buf.len().min(libc::PIPE_BUF)])
+            }
+        };
+        result.map_err(io::Error::from)
+    }
+
+    /// Ends the stream for the peer of a socket: other copies of the descriptor (in the child, or
+    /// in agentpipe's parent) would otherwise keep it open.
+    fn shutdown_write(&self) {
+        if self.kind == Kind::Socket {
+            let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Write);
+        }
+    }
+
+    /// Bytes waiting to be read (FIONREAD), where the descriptor can tell.
+    pub fn queued(&self) -> u64 {
+        let mut count: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        let result = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::FIONREAD as _, &mut count) };
+        if result == 0 { count.max(0) as u64 } else { 0 }
+    }
+}
+
+/// What a pump saw while moving bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Nothing worth a decision.
+    Progress,
+    /// The source reached its end (or failed, which ends it the same way).
+    SourceEnded,
+    /// The destination's reader went away (EPIPE, or an error that ends it).
+    DestinationClosed,
+}
+
+/// One direction of the relay.
+#[derive(Debug)]
+pub struct Pump {
+    source: Option<Endpoint>,
+    destination: Option<Endpoint>,
+    buffer: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// Bytes that were queued in the source when its writer exited and are not yet read.
+    owed: Option<u64>,
+    /// Bytes the source may still yield, once it is limited (`Some`): a drained child's pipe.
+    budget: Option<u64>,
+    /// Bytes written to the destination.
+    pub relayed: u64,
+    /// Bytes read from the source and then dropped because the destination was gone or closed.
+    pub discarded: u64,
+}
+
+impl Pump {
+    pub fn new(source: Option<Endpoint>, destination: Option<Endpoint>) -> Pump {
+        Pump {
+            source,
+            destination,
+            buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            owed: None,
+            budget: None,
+            relayed: 0,
+            discarded: 0,
+        }
+    }
+
+    pub fn source(&self) -> Option<&Endpoint> {
+        self.source.as_ref()
+    }
+
+    pub fn destination(&self) -> Option<&Endpoint> {
+        self.destination.as_ref()
+    }
+
+    /// Bytes read and not yet written.
+    pub fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the pump wants to read now: a source that is open, room in the buffer, and budget.
+    pub fn wants_read(&self) -> bool {
+        self.source.is_some() && self.end < self.buffer.len() && self.budget != Some(0)
+    }
+
+    /// Whether the pump has bytes for an open destination.
+    pub fn wants_write(&self) -> bool {
+        self.destination.is_some() && self.buffered() > 0
+    }
+
+    /// Reads what the source has into the buffer.
+    pub fn fill(&mut self) -> Event {
+        let Some(source) = &self.source else {
+            return Event::Progress;
+        };
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        let room = self.buffer.len() - self.end;
+        let room = self
+            .budget
+            .map_or(room, |budget| budget.min(room as u64) as usize);
+        let room = &mut self.buffer[self.end..self.end + room];
+        match source.read(room) {
+            Ok(0) => Event::SourceEnded,
+            Ok(count) => {
+                self.end += count;
+                for limit in [&mut self.owed, &mut self.budget].into_iter().flatten() {
+                    *limit = limit.saturating_sub(count as u64);
+                }
+                Event::Progress
+            }
+            Err(error) if retry(&error) => Event::Progress,
+            Err(_) => Event::SourceEnded,
+        }
+    }
+
+    /// Writes what the buffer holds to the destination, as much as it takes without blocking.
+    pub fn flush(&mut self) -> Event {
+        while let Some(destination) = &self.destination {
+            if self.start == self.end {
+                break;
+            }
+            match destination.write(&self.buffer[self.start..self.end]) {
+                Ok(count) => {
+                    self.start += count;
+                    self.relayed += count as u64;
+                    if !destination.nonblocking {
+                        break; // an inherited descriptor is written once per readiness report
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Event::DestinationClosed,
+            }
+        }
+        Event::Progress
+    }
+
+    /// Notes the bytes queued in the source now, when its writer has exited: those are owed to
+    /// the destination whatever comes later.
+    pub fn mark_owed(&mut self) {
+        self.owed = Some(self.source.as_ref().map_or(0, Endpoint::queued));
+    }
+
+    /// Limits what the source may still yield to the bytes owed since [`Pump::mark_owed`].
+    pub fn limit_to_owed(&mut self) {
+        self.budget = Some(self.owed.unwrap_or(0));
+    }
+
+    /// Whether a limited source has yielded all it may.
+    pub fn budget_spent(&self) -> bool {
+        self.budget == Some(0)
+    }
+
+    /// Stops reading: drops the source.
+    pub fn close_source(&mut self) {
+        self.source = None;
+    }
+
+    /// Stops writing: drops the destination and whatever was still buffered for it.
+    pub fn close_destination(&mut self) {
+        if let Some(destination) = self.destination.take() {
+            destination.shutdown_write();
+        }
+        self.discard_buffer();
+    }
+
+    /// Drops what was read and not yet written, counting it.
+    pub fn discard_buffer(&mut self) {
+        self.discarded += self.buffered() as u64;
+        (self.start, self.end) = (0, 0);
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.close_destination();
+    }
+}
+
+fn retry(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    ) || error.raw_os_error() == Some(Errno::EAGAIN as i32)
+}
+
+/// Opens /dev/null on whichever of fd 0, 1 and 2 is closed, so that the next descriptor opened
+/// does not land there by accident.
+pub fn fill_closed_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries; dup2 onto a closed standard descriptor takes nothing.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 && null != fd {
+                    libc::dup2(null, fd);
+                    libc::close(null);
+                }
+            }
+        }
+    }
+}
+
+/// Takes agentpipe's stdin and stdout as relay endpoints, leaving /dev/null at fd 0 and 1: the
+/// endpoints are then the only copies, so closing one is what ends the stream for its peer.
+pub fn take_std_fds() -> io::Result<(Endpoint, Endpoint)> {
+    let null = File::options().read(true).write(true).open("/dev/null")?;
+    let take = |fd: libc::c_int| -> io::Result<Endpoint> {
+        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that nothing else owns; dup2 then
+        // replaces the standard descriptor atomically.
+        unsafe {
+            let copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
+            if copy < 0 || libc::dup2(null.as_raw_fd(), fd) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(Endpoint::inherited(OwnedFd::from_raw_fd(copy)))
+        }
+    };
+    Ok((take(0)?, take(1)?))
+}

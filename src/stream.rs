@@ -1,0 +1,267 @@
+//! The stream core: a child process seen as a byte stream, `Read` from its stdout and `Write` to
+//! its stdin, whose [`Stream::close`] always leaves the child terminated and reaped.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::libc;
+
+use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
+use crate::report::Timeline;
+use crate::supervisor::{Config, Outcome, Supervisor};
+
+/// A running child process with piped stdin and stdout.
+///
+/// Reads and writes block until the child is ready, and are unblocked (with an error of kind
+/// [`io::ErrorKind::ConnectionAborted`]) when the stream is closed, from any thread. `Read` and
+/// `Write` are also implemented for `&Stream`, so one thread can write while another reads.
+///
+/// Dropping a stream that was not closed runs the default close sequence, so that no child is
+/// ever left behind; call [`Stream::close`] to choose the sequence and learn the exit status.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::process::Command;
+/// use agentpipe::{Config, Exit, Stream};
+///
+/// let mut stream = Stream::spawn(&mut Command::new("tr").arg("a-z").arg("A-Z"))?;
+/// stream.write_all(b"hello\n")?;
+/// stream.close_stdin();
+/// let mut answer = String::new();
+/// stream.read_to_string(&mut answer)?;
+/// assert_eq!(answer, "HELLO\n");
+/// let outcome = stream.close(&Config::default())?;
+/// assert_eq!(outcome.exit, Exit::Code(0));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Stream {
+    inner: Arc<Inner>,
+}
+
+/// Closes a [`Stream`] from another thread; cheap to clone.
+///
+/// ```
+/// use std::io::Read;
+/// use std::process::Command;
+/// use agentpipe::{Config, Stream};
+///
+/// let mut stream = Stream::spawn(&mut Command::new("sleep").arg("30"))?;
+/// let closer = stream.closer();
+/// let reader = std::thread::spawn(move || stream.read(&mut [0; 16]));
+/// let outcome = closer.close(&Config::default())?; // stdin EOF ends nothing; SIGTERM does
+/// assert!(reader.join().unwrap().is_err()); // the pending read was unblocked
+/// assert!(outcome.steps.len() >= 3);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Closer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    child: Mutex<Option<ChildProcess>>,
+    stdin: Mutex<Option<OwnedFd>>,
+    stdout: Mutex<Option<OwnedFd>>,
+    closing: AtomicBool,
+    /// Readable once the stream is closing: wakes every pending read and write.
+    wake_read: OwnedFd,
+    wake_write: OwnedFd,
+    /// The first close's result, handed to every later caller.
+    outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
+}
+
+impl Stream {
+    /// Starts `command` in its own process group with piped stdin and stdout (its stderr is as
+    /// `command` says: inherited by default).
+    pub fn spawn(command: &mut Command) -> io::Result<Stream> {
+        let options = SpawnOptions {
+            scope: Scope::Group,
+            foreground: false,
+            parent_death_signal: false,
+            keep_ignored: Vec::new(),
+        };
+        let (child, pipes) = ChildProcess::spawn(command, &options)?;
+        Stream::from_child(child, pipes)
+    }
+
+    fn from_child(child: ChildProcess, pipes: ChildPipes) -> io::Result<Stream> {
+        let (wake_read, wake_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        let inner = Inner {
+            child: Mutex::new(Some(child)),
+            stdin: Mutex::new(pipes.stdin),
+            stdout: Mutex::new(pipes.stdout),
+            closing: AtomicBool::new(false),
+            wake_read,
+            wake_write,
+            outcome: Mutex::new(None),
+        };
+        Ok(Stream {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> Option<u32> {
+        lock(&self.inner.child)
+            .as_ref()
+            .map(|child| child.pid().as_raw() as u32)
+    }
+
+    /// Closes the child's stdin, so that it reads EOF; reading its output goes on.
+    pub fn close_stdin(&self) {
+        lock(&self.inner.stdin).take();
+    }
+
+    /// A handle that closes this stream from another thread.
+    pub fn closer(&self) -> Closer {
+        Closer {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
+    /// Runs the close sequence of `config` (its first step starting now) and returns what
+    /// happened; on return, the child's process group is gone and every descriptor is closed.
+    pub fn close(self, config: &Config) -> io::Result<Outcome> {
+        self.inner.close(config)
+    }
+}
+
+impl Closer {
+    /// Unblocks pending reads and writes, then runs the close sequence as [`Stream::close`]
+    /// does. Every call after the first returns the first one's result.
+    pub fn close(&self, config: &Config) -> io::Result<Outcome> {
+        self.inner.close(config)
+    }
+}
+
+impl Inner {
+    fn close(&self, config: &Config) -> io::Result<Outcome> {
+        self.closing.store(true, Ordering::SeqCst);
+        let _ = nix::unistd::write(&self.wake_write, &[1]);
+        let mut outcome = lock(&self.outcome);
+        if outcome.is_none() {
+            let result = self
+                .supervise(config)
+                .map_err(|error| (error.kind(), error.to_string()));
+            *outcome = Some(result);
+        }
+        match outcome.as_ref().expect("set above") {
+            Ok(outcome) => Ok(outcome.clone()),
+            Err((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+        }
+    }
+
+    fn supervise(&self, config: &Config) -> io::Result<Outcome> {
+        let child = lock(&self.child)
+            .take()
+            .ok_or_else(|| io::Error::other("the stream is already closed"))?;
+        let pipes = ChildPipes {
+            stdin: lock(&self.stdin).take(),
+            stdout: lock(&self.stdout).take(),
+        };
+        let timeline = Timeline::new(Instant::now(), false);
+        Supervisor::new(child, pipes, None, None, config.clone(), timeline).close()
+    }
+
+    /// Runs `operation` on the descriptor in `slot` until it does not need to wait, waiting in
+    /// poll(2) for the descriptor or for the stream to close.
+    fn io<T>(
+        &self,
+        slot: &Mutex<Option<OwnedFd>>,
+        events: libc::c_short,
+        mut operation: impl FnMut(BorrowedFd<'_>) -> nix::Result<T>,
+    ) -> io::Result<T> {
+        let fd = lock(slot);
+        loop {
+            let fd = match &*fd {
+                Some(fd) if !self.closing.load(Ordering::SeqCst) => fd,
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the stream is closed",
+                    ));
+                }
+            };
+            match operation(fd.as_fd()) {
+                Err(Errno::EAGAIN) => self.wait(fd.as_fd(), events)?,
+                Err(Errno::EINTR) => continue,
+                result => return result.map_err(io::Error::from),
+            }
+        }
+    }
+
+    fn wait(&self, fd: BorrowedFd<'_>, events: libc::c_short) -> io::Result<()> {
+        let mut fds = [
+            libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.wake_read.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: a valid array of two pollfd.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 && Errno::last() != Errno::EINTR {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if lock(&self.child).is_some() {
+            let _ = self.close(&Config::default());
+        }
+    }
+}
+
+impl Read for &Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.io(&self.inner.stdout, libc::POLLIN, |fd| {
+            nix::unistd::read(fd, buf)
+        })
+    }
+}
+
+impl Write for &Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.io(&self.inner.stdin, libc::POLLOUT, |fd| {
+            nix::unistd::write(fd, buf)
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Locks a mutex, going on after a panic elsewhere: the data are descriptors, always consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
