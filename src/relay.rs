@@ -102,6 +102,12 @@ impl Endpoint {
         }
     }
 
+    /// Whether a write may only follow a POLLOUT report: an inherited pipe or terminal, which
+    /// would block when full.
+    fn needs_readiness(&self) -> bool {
+        !self.nonblocking && self.kind == Kind::Stream
+    }
+
     /// Bytes waiting to be read (FIONREAD), where the descriptor can tell.
     pub fn queued(&self) -> u64 {
         let mut count: libc::c_int = 0;
@@ -176,6 +182,15 @@ impl Pump {
     /// Whether the pump has bytes for an open destination.
     pub fn wants_write(&self) -> bool {
         self.destination.is_some() && self.buffered() > 0
+    }
+
+    /// Whether the pump has bytes to write and may write them without a readiness report.
+    pub fn can_write_now(&self) -> bool {
+        self.wants_write()
+            && self
+                .destination
+                .as_ref()
+                .is_some_and(|d| !d.needs_readiness())
     }
 
     /// Reads what the source has into the buffer.

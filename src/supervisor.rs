@@ -106,6 +106,7 @@ pub struct Supervisor {
     abandoned: bool,
     unkillable_named: bool,
     leftovers: Vec<Pid>,
+    leftovers_checked: Instant,
 }
 
 impl Supervisor {
@@ -138,6 +139,7 @@ impl Supervisor {
             abandoned: false,
             unkillable_named: false,
             leftovers: Vec::new(),
+            leftovers_checked: Instant::now(),
         }
     }
 
@@ -222,13 +224,13 @@ impl Supervisor {
         if child_out {
             self.read_child_output();
         }
-        if output || self.from_child.wants_write() {
+        if output || self.from_child.can_write_now() {
             self.write_output(output_failed);
         }
         if input {
             self.read_input();
         }
-        if child_in || self.to_child.wants_write() {
+        if child_in || self.to_child.can_write_now() {
             self.write_child_input(child_in_failed);
         }
         self.forward_ends();
@@ -338,7 +340,8 @@ impl Supervisor {
             if let Some(exit) = self.child.check_exit() {
                 self.child_exited(exit);
             }
-        } else if !self.leftovers.is_empty() {
+        } else if !self.leftovers.is_empty() && self.leftovers_checked.elapsed() >= LEFTOVER_CHECK {
+            self.leftovers_checked = Instant::now();
             self.leftovers = self.child.leftovers();
             if self.leftovers.is_empty() {
                 self.timeline
@@ -370,6 +373,7 @@ impl Supervisor {
         self.timeout_at = None;
         self.drain_at = self.config.drain.map(|drain| now + drain);
         self.leftovers = self.child.leftovers();
+        self.leftovers_checked = now;
         if self.leftovers.is_empty() {
             self.progress = None;
             return;
@@ -605,25 +609,26 @@ impl Supervisor {
         format!("closed the child's stdin ({discarded} bytes of input discarded)")
     }
 
+    /// What comes after step `index`, and when: the second half of a timeline line.
     fn describe_next(&self, index: usize, progress: &Progress) -> String {
         let steps = self.config.sequence.steps();
         let Some(next) = steps.get(index + 1) else {
             return "waiting until the processes are gone".to_string();
         };
-        let remaining = steps.len() - 1 - index;
-        let interrupts = if remaining == 1 {
-            "interrupt to skip".to_string()
-        } else {
-            format!("{remaining} interrupts to reach KILL")
+        let next = describe_action(next.action);
+        let to_kill = steps.len() - 1 - index;
+        let skip = match to_kill {
+            1 => "interrupt to skip ahead".to_string(),
+            n => format!("interrupt to skip ahead ({n} interrupts reach SIGKILL)"),
         };
-        match progress.deadline {
-            Some(deadline) => format!(
-                "{} at {} unless it exits ({}; {interrupts})",
-                next.action,
-                self.timeline.offset(deadline),
-                format_limit(steps[index].wait).replace("inf", "no limit")
+        match (progress.deadline, steps[index].wait) {
+            (_, Some(Duration::ZERO)) => format!("{next} next"),
+            (Some(deadline), wait) => format!(
+                "{next} in {} (at {}) unless it exits; {skip}",
+                format_limit(wait),
+                self.timeline.offset(deadline)
             ),
-            None => format!("{} only on an interrupt ({interrupts})", next.action),
+            (None, _) => format!("{next} only when interrupted; {skip}"),
         }
     }
 
@@ -669,6 +674,16 @@ impl Supervisor {
             outcome.from_child_discarded
         ));
         Ok(outcome)
+    }
+}
+
+/// A step's action as a timeline line names it.
+fn describe_action(action: Action) -> String {
+    match action {
+        Action::Wait => "waiting".to_string(),
+        Action::CloseStdin => "closing stdin".to_string(),
+        Action::Signal(signal) => signal.as_str().to_string(),
+        Action::Kill => "SIGKILL".to_string(),
     }
 }
 
