@@ -66,10 +66,7 @@ fn run(start: Instant) -> Result<Status> {
             return Ok(Status::of_spawn_error(&error));
         }
     };
-    timeline.say(format_args!(
-        "started '{name}' as pid {} (scope: {scope:?})",
-        child.pid()
-    ));
+    timeline.say(format_args!("started '{name}' as pid {}", child.pid()));
     let supervisor = Supervisor::new(
         child,
         pipes,

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::libc;
@@ -16,13 +17,19 @@ use nix::sys::stat::{SFlag, fstat};
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
+/// The most one splice(2) call moves: more than any pipe holds, so one call empties the source.
+#[cfg(target_os = "linux")]
+const SPLICE_MAX: usize = 1 << 20;
+
 /// What kind of file a descriptor is, which decides how it can be used without blocking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// A regular file or a device that never makes a writer wait (such as /dev/null).
     File,
     Socket,
-    /// Pipes, FIFOs, terminals: a write larger than the free space would block.
+    /// A pipe or FIFO: can be spliced to and from another pipe.
+    Pipe,
+    /// A terminal or anything else: a write larger than the free space would block.
     Stream,
 }
 
@@ -41,7 +48,7 @@ impl Endpoint {
     pub fn own(fd: OwnedFd) -> Endpoint {
         Endpoint {
             fd,
-            kind: Kind::Stream,
+            kind: Kind::Pipe,
             nonblocking: true,
         }
     }
@@ -53,6 +60,7 @@ impl Endpoint {
             Ok(stat) => match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
                 SFlag::S_IFREG | SFlag::S_IFBLK => Kind::File,
                 SFlag::S_IFSOCK => Kind::Socket,
+                SFlag::S_IFIFO => Kind::Pipe,
                 SFlag::S_IFCHR if !nix::unistd::isatty(&fd).unwrap_or(false) => Kind::File,
                 _ => Kind::Stream,
             },
@@ -87,7 +95,7 @@ impl Endpoint {
                 MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
             ),
             // After POLLOUT a pipe or terminal has room for at least PIPE_BUF bytes.
-            (Kind::Stream, false) => {
+            (Kind::Pipe | Kind::Stream, false) => {
                 nix::unistd::write(&self.fd, &buf[..buf.len().min(libc::PIPE_BUF)])
             }
         };
@@ -105,7 +113,7 @@ impl Endpoint {
     /// Whether a write may only follow a POLLOUT report: an inherited pipe or terminal, which
     /// would block when full.
     fn needs_readiness(&self) -> bool {
-        !self.nonblocking && self.kind == Kind::Stream
+        !self.nonblocking && matches!(self.kind, Kind::Pipe | Kind::Stream)
     }
 
     /// Bytes waiting to be read (FIONREAD), where the descriptor can tell.
@@ -140,6 +148,12 @@ pub struct Pump {
     owed: Option<u64>,
     /// Bytes the source may still yield, once it is limited (`Some`): a drained child's pipe.
     budget: Option<u64>,
+    /// Linux, pipe to pipe: bytes move with splice(2) and never enter the buffer.
+    splice: bool,
+    /// In splice mode, whether the destination reported room since the last EAGAIN.
+    room: bool,
+    /// When the destination was closed, if it was.
+    pub closed_at: Option<Instant>,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -148,7 +162,12 @@ pub struct Pump {
 
 impl Pump {
     pub fn new(source: Option<Endpoint>, destination: Option<Endpoint>) -> Pump {
+        let pipe = |end: &Option<Endpoint>| end.as_ref().is_some_and(|end| end.kind == Kind::Pipe);
+        let splice = cfg!(target_os = "linux") && pipe(&source) && pipe(&destination);
         Pump {
+            splice,
+            room: true,
+            closed_at: None,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -176,30 +195,43 @@ impl Pump {
 
     /// Whether the pump wants to read now: a source that is open, room in the buffer, and budget.
     pub fn wants_read(&self) -> bool {
-        self.source.is_some() && self.end < self.buffer.len() && self.budget != Some(0)
+        let room = if self.splice {
+            self.room
+        } else {
+            self.buffered() < self.buffer.len()
+        };
+        self.source.is_some() && room && self.budget != Some(0)
     }
 
-    /// Whether the pump has bytes for an open destination.
+    /// Whether the pump has bytes for an open destination (in splice mode: waits for room).
     pub fn wants_write(&self) -> bool {
+        if self.splice {
+            return self.destination.is_some() && self.source.is_some() && !self.room;
+        }
         self.destination.is_some() && self.buffered() > 0
     }
 
     /// Whether the pump has bytes to write and may write them without a readiness report.
     pub fn can_write_now(&self) -> bool {
-        self.wants_write()
+        !self.splice
+            && self.wants_write()
             && self
                 .destination
                 .as_ref()
                 .is_some_and(|d| !d.needs_readiness())
     }
 
-    /// Reads what the source has into the buffer.
+    /// Reads what the source has into the buffer, or splices it on in splice mode.
     pub fn fill(&mut self) -> Event {
+        if self.splice {
+            return self.splice_once();
+        }
         let Some(source) = &self.source else {
             return Event::Progress;
         };
-        if self.start == self.end {
-            (self.start, self.end) = (0, 0);
+        if self.end == self.buffer.len() {
+            self.buffer.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
         }
         let room = self.buffer.len() - self.end;
         let room = self
@@ -210,9 +242,7 @@ impl Pump {
             Ok(0) => Event::SourceEnded,
             Ok(count) => {
                 self.end += count;
-                for limit in [&mut self.owed, &mut self.budget].into_iter().flatten() {
-                    *limit = limit.saturating_sub(count as u64);
-                }
+                self.consume(count);
                 Event::Progress
             }
             Err(error) if retry(&error) => Event::Progress,
@@ -220,8 +250,59 @@ impl Pump {
         }
     }
 
-    /// Writes what the buffer holds to the destination, as much as it takes without blocking.
+    fn consume(&mut self, count: usize) {
+        for limit in [&mut self.owed, &mut self.budget].into_iter().flatten() {
+            *limit = limit.saturating_sub(count as u64);
+        }
+    }
+
+    /// Moves what the source pipe holds into the destination pipe without copying it through
+    /// agentpipe; SPLICE_F_NONBLOCK keeps even an inherited pipe from blocking.
+    #[cfg(target_os = "linux")]
+    fn splice_once(&mut self) -> Event {
+        use nix::fcntl::{SpliceFFlags, splice};
+        let (Some(source), Some(destination)) = (&self.source, &self.destination) else {
+            return Event::Progress;
+        };
+        let length = self
+            .budget
+            .map_or(SPLICE_MAX, |budget| budget.min(SPLICE_MAX as u64) as usize);
+        let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
+        match splice(source.fd(), None, destination.fd(), None, length, flags) {
+            Ok(0) => Event::SourceEnded,
+            Ok(count) => {
+                self.relayed += count as u64;
+                self.consume(count);
+                Event::Progress
+            }
+            // Readable source, so the destination is full: wait for it to report room.
+            Err(Errno::EAGAIN) => {
+                self.room = false;
+                Event::Progress
+            }
+            Err(Errno::EINTR) => Event::Progress,
+            Err(Errno::EPIPE) => Event::DestinationClosed,
+            // Refused: this direction copies through the buffer from now on.
+            Err(_) => {
+                self.splice = false;
+                Event::Progress
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn splice_once(&mut self) -> Event {
+        self.splice = false;
+        Event::Progress
+    }
+
+    /// Writes what the buffer holds to the destination, as much as it takes without blocking;
+    /// in splice mode, notes that the destination has room.
     pub fn flush(&mut self) -> Event {
+        if self.splice {
+            self.room = true;
+            return Event::Progress;
+        }
         while let Some(destination) = &self.destination {
             if self.start == self.end {
                 break;
@@ -230,6 +311,9 @@ impl Pump {
                 Ok(count) => {
                     self.start += count;
                     self.relayed += count as u64;
+                    if self.start == self.end {
+                        (self.start, self.end) = (0, 0);
+                    }
                     if !destination.nonblocking {
                         break; // an inherited descriptor is written once per readiness report
                     }
@@ -267,7 +351,9 @@ impl Pump {
     pub fn close_destination(&mut self) {
         if let Some(destination) = self.destination.take() {
             destination.shutdown_write();
+            self.closed_at = Some(Instant::now());
         }
+        self.splice = false; // what the source still yields is read and discarded
         self.discard_buffer();
     }
 

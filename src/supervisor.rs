@@ -120,9 +120,11 @@ impl Supervisor {
         timeline: Timeline,
     ) -> Supervisor {
         let forward_eof = input.is_some();
+        let mut to_child = Pump::new(input, pipes.stdin.map(Endpoint::own));
+        to_child.closed_at = pipes.stdin_closed_at;
         let timeout_at = config.timeout.map(|timeout| timeline.start() + timeout);
         Supervisor {
-            to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
+            to_child,
             from_child: Pump::new(pipes.stdout.map(Endpoint::own), output),
             child,
             config,
@@ -405,9 +407,13 @@ impl Supervisor {
         if self.from_child.destination().is_none() {
             self.from_child.discard_buffer();
         }
-        if event == Event::SourceEnded {
-            self.timeline.say(format_args!("the child's output ended"));
-            self.from_child.close_source();
+        match event {
+            Event::SourceEnded => {
+                self.timeline.say(format_args!("the child's output ended"));
+                self.from_child.close_source();
+            }
+            Event::DestinationClosed => self.output_closed(),
+            Event::Progress => {}
         }
     }
 
@@ -433,37 +439,48 @@ impl Supervisor {
     }
 
     fn read_input(&mut self) {
-        if self.to_child.fill() == Event::SourceEnded {
-            self.to_child.close_source();
-            self.timeline.say(format_args!("end of input"));
-            if self.child.exit().is_some() || self.progress.is_some() {
-                return;
-            }
-            let stdin_step = self.config.sequence.stdin_step();
-            let wait = self
-                .config
-                .eof_grace
-                .unwrap_or(self.config.sequence.steps()[stdin_step].wait);
-            if wait.is_none() {
-                self.timeline.say(format_args!(
-                    "--eof-grace is inf: the child runs on until it exits"
-                ));
-            } else {
-                self.begin(Trigger::Eof, stdin_step, Some(wait));
-            }
+        match self.to_child.fill() {
+            Event::SourceEnded => self.input_ended(),
+            Event::DestinationClosed => self.child_stdin_closed(),
+            Event::Progress => {}
+        }
+    }
+
+    fn input_ended(&mut self) {
+        self.to_child.close_source();
+        self.timeline.say(format_args!("end of input"));
+        if self.child.exit().is_some() || self.progress.is_some() {
+            return;
+        }
+        let stdin_step = self.config.sequence.stdin_step();
+        let wait = self
+            .config
+            .eof_grace
+            .unwrap_or(self.config.sequence.steps()[stdin_step].wait);
+        if wait.is_none() {
+            self.timeline.say(format_args!(
+                "--eof-grace is inf: the child runs on until it exits"
+            ));
+        } else {
+            self.begin(Trigger::Eof, stdin_step, Some(wait));
         }
     }
 
     fn write_child_input(&mut self, failed: bool) {
         let closed = self.to_child.flush() == Event::DestinationClosed;
         if closed || failed && self.to_child.destination().is_some() {
-            let discarded = self.to_child.buffered();
-            self.to_child.close_destination();
-            self.to_child.close_source();
-            self.timeline.say(format_args!(
-                "the child closed its stdin; stopped reading input ({discarded} bytes discarded)"
-            ));
+            self.child_stdin_closed();
         }
+    }
+
+    /// The child closed its stdin: agentpipe stops reading its own.
+    fn child_stdin_closed(&mut self) {
+        let discarded = self.to_child.buffered();
+        self.to_child.close_destination();
+        self.to_child.close_source();
+        self.timeline.say(format_args!(
+            "the child closed its stdin; stopped reading input ({discarded} bytes discarded)"
+        ));
     }
 
     /// Passes an ended source on as the end of the destination, once everything read is written.
@@ -582,7 +599,7 @@ impl Supervisor {
             action: step.action,
             at: now - self.timeline.start(),
         });
-        let next = self.describe_next(index, &progress);
+        let next = self.describe_next(index, &progress, wait);
         self.timeline.say(format_args!(
             "step {} ({}): {done}; {next}",
             index + 1,
@@ -597,7 +614,12 @@ impl Supervisor {
         self.to_child.close_source();
         if self.to_child.destination().is_none() {
             if self.trigger != Some(Trigger::Eof) {
-                *wait = Some(Duration::ZERO); // the child had its EOF long ago: nothing to wait for
+                // The grace counts from the EOF the child already had.
+                let since = self
+                    .to_child
+                    .closed_at
+                    .map_or(Duration::MAX, |at| at.elapsed());
+                *wait = wait.map(|wait| wait.saturating_sub(since));
             }
             return "the child's stdin is already closed".to_string();
         }
@@ -610,7 +632,7 @@ impl Supervisor {
     }
 
     /// What comes after step `index`, and when: the second half of a timeline line.
-    fn describe_next(&self, index: usize, progress: &Progress) -> String {
+    fn describe_next(&self, index: usize, progress: &Progress, wait: Limit) -> String {
         let steps = self.config.sequence.steps();
         let Some(next) = steps.get(index + 1) else {
             return "waiting until the processes are gone".to_string();
@@ -621,7 +643,7 @@ impl Supervisor {
             1 => "interrupt to skip ahead".to_string(),
             n => format!("interrupt to skip ahead ({n} interrupts reach SIGKILL)"),
         };
-        match (progress.deadline, steps[index].wait) {
+        match (progress.deadline, wait) {
             (_, Some(Duration::ZERO)) => format!("{next} next"),
             (Some(deadline), wait) => format!(
                 "{next} in {} (at {}) unless it exits; {skip}",
