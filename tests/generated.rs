@@ -1,0 +1,59 @@
+//! The man page and the shell completions are generated from the clap definition in src/cli.rs
+//! and checked in. This test fails when they drift from it; run it with AGENTPIPE_REGENERATE=1
+//! to write them instead.
+
+use std::path::Path;
+
+use agentpipe::cli::Cli;
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test generated";
+
+#[test]
+fn man_page_and_completions_match_the_cli() {
+    let mut man = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut man)
+        .expect("rendering the man page");
+    let mut outputs = vec![("man/agentpipe.1", man)];
+    for (shell, path) in [
+        (Shell::Bash, "completions/agentpipe.bash"),
+        (Shell::Zsh, "completions/_agentpipe"),
+        (Shell::Fish, "completions/agentpipe.fish"),
+        (Shell::Elvish, "completions/agentpipe.elv"),
+        (Shell::PowerShell, "completions/_agentpipe.ps1"),
+    ] {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "agentpipe", &mut script);
+        outputs.push((path, script));
+    }
+
+    let regenerate =
+        std::env::var_os("AGENTPIPE_REGENERATE").is_some_and(|value| !value.is_empty());
+    let stale: Vec<&str> = outputs
+        .iter()
+        .filter(|(path, content)| !up_to_date(path, content, regenerate))
+        .map(|(path, _)| *path)
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "generated files differ from the clap definition in src/cli.rs: {}; regenerate them with `{REGENERATE}` and commit them",
+        stale.join(", ")
+    );
+}
+
+/// Whether the file at `path` (from the crate root) holds `content`; when it does not and
+/// `regenerate` is set, writes it and says yes.
+fn up_to_date(path: &str, content: &[u8], regenerate: bool) -> bool {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if std::fs::read(&path).is_ok_and(|on_disk| on_disk == content) {
+        return true;
+    }
+    if regenerate {
+        let written = std::fs::create_dir_all(path.parent().expect("a file in a directory"))
+            .and_then(|()| std::fs::write(&path, content));
+        written.unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+    }
+    regenerate
+}
