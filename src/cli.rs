@@ -34,7 +34,13 @@ Examples:
 /// are gone or its time is up. It always reaps the command before exiting, and exits with the
 /// command's status.
 #[derive(Debug, Parser)]
-#[command(name = "agentpipe", version, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(
+    name = "agentpipe",
+    version,
+    override_usage = "agentpipe [OPTIONS] -- COMMAND [ARG]...",
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// How long the first step waits for the command to exit on its own, its stdin still open,
     /// when a signal, --timeout or a closed stdout starts the sequence.
