@@ -105,8 +105,10 @@ impl ChildProcess {
         let pid = Pid::from_raw(child.id() as i32);
         let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
-        set_nonblocking(stdin.as_fd())?;
-        set_nonblocking(stdout.as_fd())?;
+        for pipe in [&stdin, &stdout] {
+            set_nonblocking(pipe.as_fd())?;
+            grow_pipe(pipe.as_fd());
+        }
         let scope = if group { options.scope } else { Scope::Child };
         let process = ChildProcess {
             pid,
@@ -279,6 +281,23 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }
+
+/// How large agentpipe makes the pipes it creates, where the kernel allows.
+///
+/// Larger pipes mean fewer wake-ups per byte relayed. The default per-user budget of pipe memory
+/// for unprivileged users (fs.pipe-user-pages-soft, 64 MiB) covers about a hundred agentpipes at
+/// this size, two pipes each, before the kernel falls back to small pipes.
+const PIPE_SIZE: i32 = 256 * 1024;
+
+/// Grows a pipe agentpipe created; EPERM (over the user's pipe budget) leaves it as it is.
+#[cfg(target_os = "linux")]
+fn grow_pipe(pipe: BorrowedFd<'_>) {
+    use nix::fcntl::{FcntlArg, fcntl};
+    let _ = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grow_pipe(_pipe: BorrowedFd<'_>) {}
 
 #[cfg(target_os = "linux")]
 fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
