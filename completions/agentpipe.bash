@@ -70,7 +70,7 @@ _agentpipe() {
                     return 0
                     ;;
                 --scope)
-                    COMPREPLY=($(compgen -W "child group" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "child group tree" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -28,7 +28,7 @@ set edit:completion:arg-completer[agentpipe] = {|@words|
             cand --timeout 'Start the close sequence this long after the start (exit status 124, or 137 when SIGKILL was needed)'
             cand --drain 'How long output that still arrives after the command exited (from a process it started that holds its stdout) is relayed. Output already written when it exited is always delivered'
             cand --stderr 'Where the command''s stderr goes: `inherit` (agentpipe''s stderr), `null`, or a file PATH, appended to'
-            cand --scope 'What the sequence''s signals reach and what may not outlive agentpipe: the command alone (`child`), or its whole process group (`group`, the default)'
+            cand --scope 'What the sequence''s signals reach and what may not outlive agentpipe: the command alone (`child`), its process group (`group`, the default), or every process it started, even those that left its group or were orphaned (`tree`, Linux only: daemons the command started, such as an ssh ControlPersist master, end with it)'
             cand --preserve-status 'With --timeout, exit with the command''s own status instead of 124 or 137'
             cand --foreground 'Keep the command in agentpipe''s process group, so that it can use the terminal (it then gets the terminal''s Ctrl-C itself). Implies --scope child'
             cand -v 'Print a timeline of what happens, and what comes next, on stderr'

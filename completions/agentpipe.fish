@@ -7,8 +7,9 @@ complete -c agentpipe -l sequence -d 'The whole close sequence, instead of --wai
 complete -c agentpipe -l timeout -d 'Start the close sequence this long after the start (exit status 124, or 137 when SIGKILL was needed)' -r
 complete -c agentpipe -l drain -d 'How long output that still arrives after the command exited (from a process it started that holds its stdout) is relayed. Output already written when it exited is always delivered' -r
 complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: `inherit` (agentpipe\'s stderr), `null`, or a file PATH, appended to' -r
-complete -c agentpipe -l scope -d 'What the sequence\'s signals reach and what may not outlive agentpipe: the command alone (`child`), or its whole process group (`group`, the default)' -r -f -a "child\t'The command alone'
-group\t'The command\'s process group'"
+complete -c agentpipe -l scope -d 'What the sequence\'s signals reach and what may not outlive agentpipe: the command alone (`child`), its process group (`group`, the default), or every process it started, even those that left its group or were orphaned (`tree`, Linux only: daemons the command started, such as an ssh ControlPersist master, end with it)' -r -f -a "child\t'The command alone'
+group\t'The command\'s process group'
+tree\t'Every descendant of the command (Linux)'"
 complete -c agentpipe -l preserve-status -d 'With --timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal (it then gets the terminal\'s Ctrl-C itself). Implies --scope child'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'

@@ -99,7 +99,9 @@ pub struct Cli {
     pub foreground: bool,
 
     /// What the sequence's signals reach and what may not outlive agentpipe: the command alone
-    /// (`child`), or its whole process group (`group`, the default).
+    /// (`child`), its process group (`group`, the default), or every process it started, even
+    /// those that left its group or were orphaned (`tree`, Linux only: daemons the command
+    /// started, such as an ssh ControlPersist master, end with it).
     #[arg(long, value_enum, value_name = "SCOPE")]
     pub scope: Option<ScopeArg>,
 
@@ -143,6 +145,8 @@ pub enum ScopeArg {
     Child,
     /// The command's process group.
     Group,
+    /// Every descendant of the command (Linux).
+    Tree,
 }
 
 impl Cli {
@@ -165,6 +169,10 @@ impl Cli {
             (true, Some(ScopeArg::Group)) => {
                 Err("--foreground keeps the command in agentpipe's group, so --scope group cannot apply; drop one of them".into())
             }
+            (_, Some(ScopeArg::Tree)) if cfg!(not(target_os = "linux")) => {
+                Err("--scope tree needs Linux (a child subreaper); use --scope group".into())
+            }
+            (_, Some(ScopeArg::Tree)) => Ok(Scope::Tree),
             (true, _) | (false, Some(ScopeArg::Child)) => Ok(Scope::Child),
             (false, _) => Ok(Scope::Group),
         }

@@ -21,6 +21,9 @@ pub enum Scope {
     Child,
     /// The child's process group: the child and whatever it started that stayed in its group.
     Group,
+    /// Linux: every descendant of the child, including those that left its group (setsid,
+    /// double fork): agentpipe is their subreaper.
+    Tree,
 }
 
 /// How the child ended.
@@ -109,7 +112,10 @@ impl ChildProcess {
             set_nonblocking(pipe.as_fd())?;
             grow_pipe(pipe.as_fd());
         }
-        let scope = if group { options.scope } else { Scope::Child };
+        let scope = match options.scope {
+            Scope::Group if !group => Scope::Child,
+            scope => scope,
+        };
         let process = ChildProcess {
             pid,
             group: group.then_some(pid),

@@ -658,6 +658,7 @@ impl Supervisor {
         match self.child.scope() {
             crate::process::Scope::Child => "child",
             crate::process::Scope::Group => "child's process group",
+            crate::process::Scope::Tree => "child and its descendants",
         }
     }
 
