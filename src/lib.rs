@@ -13,6 +13,7 @@ pub mod exit_status;
 pub mod process;
 pub mod relay;
 pub mod report;
+pub mod scope;
 pub mod sequence;
 pub mod signals;
 pub mod stream;

@@ -14,17 +14,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
-/// Which processes the close sequence's signals reach, and which may not outlive agentpipe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// The child alone.
-    Child,
-    /// The child's process group: the child and whatever it started that stayed in its group.
-    Group,
-    /// Linux: every descendant of the child, including those that left its group (setsid,
-    /// double fork): agentpipe is their subreaper.
-    Tree,
-}
+use crate::scope;
+pub use crate::scope::Scope;
 
 /// How the child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +87,10 @@ impl ChildProcess {
         let group = !options.foreground;
         if group {
             command.process_group(0);
+        }
+        #[cfg(target_os = "linux")]
+        if options.scope == Scope::Tree {
+            scope::become_subreaper()?;
         }
         let keep_ignored = options.keep_ignored.clone();
         let death_signal = options.parent_death_signal;
@@ -187,6 +182,11 @@ impl ChildProcess {
             (Scope::Group, Some(group)) => killpg(group, signal),
             _ => kill(self.pid, signal),
         };
+        if self.scope == Scope::Tree {
+            for member in scope::leftovers(self.scope, self.pid, self.group) {
+                scope::signal(member, signal);
+            }
+        }
     }
 
     /// Sends `signal` to the child alone (forwarded signals).
@@ -208,9 +208,18 @@ impl ChildProcess {
 
     /// The live processes of the scope other than the child.
     pub fn leftovers(&self) -> Vec<Pid> {
-        match (self.scope, self.group) {
-            (Scope::Group, Some(group)) if !self.reaped => group_members(group, self.pid),
-            _ => Vec::new(),
+        if self.reaped {
+            return Vec::new();
+        }
+        let members = scope::leftovers(self.scope, self.pid, self.group);
+        members.into_iter().map(|member| member.pid).collect()
+    }
+
+    /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
+    /// orphans that exited. The child itself stays unreaped.
+    pub fn reap_adopted(&self) {
+        if self.scope == Scope::Tree || nix::unistd::getpid().as_raw() == 1 {
+            scope::reap_adopted(self.pid);
         }
     }
 
@@ -316,48 +325,4 @@ fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
 #[cfg(not(target_os = "linux"))]
 fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
     None
-}
-
-/// Live (not zombie) members of process group `group`, other than `except`.
-#[cfg(target_os = "linux")]
-fn group_members(group: Pid, except: Pid) -> Vec<Pid> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut members = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid == except.as_raw() {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-        let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
-        if fields.len() == 3
-            && fields[0] != "Z"
-            && fields[0] != "X"
-            && fields[2] == group.as_raw().to_string()
-        {
-            members.push(Pid::from_raw(pid));
-        }
-    }
-    members
-}
-
-/// Elsewhere the group is signalled but its members cannot be listed without /proc: only the
-/// child is waited for.
-#[cfg(not(target_os = "linux"))]
-fn group_members(_group: Pid, _except: Pid) -> Vec<Pid> {
-    Vec::new()
 }

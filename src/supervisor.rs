@@ -271,7 +271,10 @@ impl Supervisor {
         };
         for signal in source.pending() {
             match signal {
-                Signal::SIGCHLD => self.check_stopped(),
+                Signal::SIGCHLD => {
+                    self.check_stopped();
+                    self.child.reap_adopted();
+                }
                 Signal::SIGINT | Signal::SIGTERM | Signal::SIGHUP => self.interrupt(signal),
                 Signal::SIGTSTP => self.suspend(),
                 Signal::SIGCONT => self.child.signal_group(Signal::SIGCONT),
@@ -663,6 +666,7 @@ impl Supervisor {
     }
 
     fn finish(mut self) -> io::Result<Outcome> {
+        self.child.reap_adopted();
         let exit = if self.abandoned {
             self.child
                 .exit()
