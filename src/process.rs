@@ -6,7 +6,6 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::libc;
@@ -73,8 +72,6 @@ pub struct ChildProcess {
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
-    /// When the caller closed the child's stdin, if it did.
-    pub stdin_closed_at: Option<Instant>,
 }
 
 impl ChildProcess {
@@ -124,7 +121,6 @@ impl ChildProcess {
             ChildPipes {
                 stdin: Some(stdin),
                 stdout: Some(stdout),
-                stdin_closed_at: None,
             },
         ))
     }

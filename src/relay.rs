@@ -7,7 +7,6 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::libc;
@@ -20,6 +19,10 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 /// The most one splice(2) call moves: more than any pipe holds, so one call empties the source.
 #[cfg(target_os = "linux")]
 const SPLICE_MAX: usize = 1 << 20;
+
+/// How many splices one readiness report may lead to while bytes keep coming.
+#[cfg(target_os = "linux")]
+const SPLICE_ROUNDS: usize = 8;
 
 /// What kind of file a descriptor is, which decides how it can be used without blocking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,8 +155,6 @@ pub struct Pump {
     splice: bool,
     /// In splice mode, whether the destination reported room since the last EAGAIN.
     room: bool,
-    /// When the destination was closed, if it was.
-    pub closed_at: Option<Instant>,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -167,7 +168,6 @@ impl Pump {
         Pump {
             splice,
             room: true,
-            closed_at: None,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -257,37 +257,44 @@ impl Pump {
     }
 
     /// Moves what the source pipe holds into the destination pipe without copying it through
-    /// agentpipe; SPLICE_F_NONBLOCK keeps even an inherited pipe from blocking.
+    /// agentpipe; SPLICE_F_NONBLOCK keeps even an inherited pipe from blocking. While bytes
+    /// keep coming it splices again (a few times, to stay responsive) instead of polling first.
     #[cfg(target_os = "linux")]
     fn splice_once(&mut self) -> Event {
         use nix::fcntl::{SpliceFFlags, splice};
-        let (Some(source), Some(destination)) = (&self.source, &self.destination) else {
-            return Event::Progress;
-        };
-        let length = self
-            .budget
-            .map_or(SPLICE_MAX, |budget| budget.min(SPLICE_MAX as u64) as usize);
         let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
-        match splice(source.fd(), None, destination.fd(), None, length, flags) {
-            Ok(0) => Event::SourceEnded,
-            Ok(count) => {
-                self.relayed += count as u64;
-                self.consume(count);
-                Event::Progress
+        for _ in 0..SPLICE_ROUNDS {
+            let (Some(source), Some(destination)) = (&self.source, &self.destination) else {
+                break;
+            };
+            let length = self
+                .budget
+                .map_or(SPLICE_MAX, |budget| budget.min(SPLICE_MAX as u64) as usize);
+            if length == 0 {
+                break;
             }
-            // Readable source, so the destination is full: wait for it to report room.
-            Err(Errno::EAGAIN) => {
-                self.room = false;
-                Event::Progress
-            }
-            Err(Errno::EINTR) => Event::Progress,
-            Err(Errno::EPIPE) => Event::DestinationClosed,
-            // Refused: this direction copies through the buffer from now on.
-            Err(_) => {
-                self.splice = false;
-                Event::Progress
+            match splice(source.fd(), None, destination.fd(), None, length, flags) {
+                Ok(0) => return Event::SourceEnded,
+                Ok(count) => {
+                    self.relayed += count as u64;
+                    self.consume(count);
+                }
+                // Either side may be the one not ready: if the source still holds bytes, the
+                // destination is full and must report room before the next try.
+                Err(Errno::EAGAIN) => {
+                    self.room = source.queued() == 0;
+                    break;
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EPIPE) => return Event::DestinationClosed,
+                // Refused: this direction copies through the buffer from now on.
+                Err(_) => {
+                    self.splice = false;
+                    break;
+                }
             }
         }
+        Event::Progress
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -351,7 +358,6 @@ impl Pump {
     pub fn close_destination(&mut self) {
         if let Some(destination) = self.destination.take() {
             destination.shutdown_write();
-            self.closed_at = Some(Instant::now());
         }
         self.splice = false; // what the source still yields is read and discarded
         self.discard_buffer();

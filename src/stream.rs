@@ -68,7 +68,6 @@ struct Inner {
     child: Mutex<Option<ChildProcess>>,
     stdin: Mutex<Option<OwnedFd>>,
     stdout: Mutex<Option<OwnedFd>>,
-    stdin_closed_at: Mutex<Option<Instant>>,
     closing: AtomicBool,
     /// Readable once the stream is closing: wakes every pending read and write.
     wake_read: OwnedFd,
@@ -97,7 +96,6 @@ impl Stream {
             child: Mutex::new(Some(child)),
             stdin: Mutex::new(pipes.stdin),
             stdout: Mutex::new(pipes.stdout),
-            stdin_closed_at: Mutex::new(None),
             closing: AtomicBool::new(false),
             wake_read,
             wake_write,
@@ -117,9 +115,7 @@ impl Stream {
 
     /// Closes the child's stdin, so that it reads EOF; reading its output goes on.
     pub fn close_stdin(&self) {
-        if lock(&self.inner.stdin).take().is_some() {
-            *lock(&self.inner.stdin_closed_at) = Some(Instant::now());
-        }
+        lock(&self.inner.stdin).take();
     }
 
     /// A handle that closes this stream from another thread.
@@ -168,7 +164,6 @@ impl Inner {
         let pipes = ChildPipes {
             stdin: lock(&self.stdin).take(),
             stdout: lock(&self.stdout).take(),
-            stdin_closed_at: *lock(&self.stdin_closed_at),
         };
         let timeline = Timeline::new(Instant::now(), false);
         Supervisor::new(child, pipes, None, None, config.clone(), timeline).close()

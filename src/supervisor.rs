@@ -120,8 +120,7 @@ impl Supervisor {
         timeline: Timeline,
     ) -> Supervisor {
         let forward_eof = input.is_some();
-        let mut to_child = Pump::new(input, pipes.stdin.map(Endpoint::own));
-        to_child.closed_at = pipes.stdin_closed_at;
+        let to_child = Pump::new(input, pipes.stdin.map(Endpoint::own));
         let timeout_at = config.timeout.map(|timeout| timeline.start() + timeout);
         Supervisor {
             to_child,
@@ -573,10 +572,10 @@ impl Supervisor {
     fn take(&mut self, index: usize, wait: Option<Limit>) {
         let now = Instant::now();
         let step: Step = self.config.sequence.steps()[index];
-        let mut wait = wait.unwrap_or(step.wait);
+        let wait = wait.unwrap_or(step.wait);
         let done = match step.action {
             Action::Wait => "waiting for the child to exit".to_string(),
-            Action::CloseStdin => self.close_child_stdin(&mut wait),
+            Action::CloseStdin => self.close_child_stdin(),
             Action::Signal(signal) => {
                 self.child.signal_scope(signal);
                 if signal != Signal::SIGCONT {
@@ -613,17 +612,11 @@ impl Supervisor {
 
     /// Closes the child's stdin: after writing what was read when the input ended, at once
     /// (discarding it) when anything else started the sequence.
-    fn close_child_stdin(&mut self, wait: &mut Limit) -> String {
+    /// A stdin step reached after the child's stdin was already closed still waits its grace:
+    /// the child may be finishing what the EOF asked of it.
+    fn close_child_stdin(&mut self) -> String {
         self.to_child.close_source();
         if self.to_child.destination().is_none() {
-            if self.trigger != Some(Trigger::Eof) {
-                // The grace counts from the EOF the child already had.
-                let since = self
-                    .to_child
-                    .closed_at
-                    .map_or(Duration::MAX, |at| at.elapsed());
-                *wait = wait.map(|wait| wait.saturating_sub(since));
-            }
             return "the child's stdin is already closed".to_string();
         }
         if self.trigger == Some(Trigger::Eof) {
