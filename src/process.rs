@@ -3,14 +3,14 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::scope;
@@ -148,24 +148,59 @@ impl ChildProcess {
     }
 
     /// Looks, without waiting and without reaping, whether the child has exited.
+    #[cfg(target_os = "linux")]
     pub fn check_exit(&mut self) -> Option<Exit> {
+        use nix::sys::wait::{Id, waitid};
         if self.exit.is_none() {
             let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            self.exit = match waitid(Id::Pid(self.pid), flags) {
-                Ok(WaitStatus::Exited(_, code)) => Some(Exit::Code(code)),
-                Ok(WaitStatus::Signaled(_, signal, _)) => Some(Exit::Signal(signal as i32)),
-                _ => None,
-            };
+            self.exit = waitid(Id::Pid(self.pid), flags).ok().and_then(exit_of);
+        }
+        self.exit
+    }
+
+    /// Elsewhere there is no waitid(WNOWAIT) to look without reaping: the child is reaped as
+    /// soon as it exits, and its group is no longer signalled after that.
+    #[cfg(not(target_os = "linux"))]
+    pub fn check_exit(&mut self) -> Option<Exit> {
+        if self.exit.is_none() {
+            self.exit = waitpid(self.pid, Some(WaitPidFlag::WNOHANG))
+                .ok()
+                .and_then(exit_of);
+            self.reaped = self.exit.is_some();
         }
         self.exit
     }
 
     /// The signal that stopped the child, if it stopped since the last call (consumes the report).
-    pub fn check_stopped(&self) -> Option<Signal> {
+    #[cfg(target_os = "linux")]
+    pub fn check_stopped(&mut self) -> Option<Signal> {
+        use nix::sys::wait::{Id, waitid};
+        // waitid without WEXITED: an exit is left for check_exit, unreaped.
         let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
         match waitid(Id::Pid(self.pid), flags) {
-            Ok(WaitStatus::Stopped(_, signal)) => Some(signal),
+            Ok(WaitStatus::Stopped(_, signal)) if !self.reaped => Some(signal),
             _ => None,
+        }
+    }
+
+    /// Elsewhere waitpid(WUNTRACED) may report the exit too, which is then reaped here.
+    #[cfg(not(target_os = "linux"))]
+    pub fn check_stopped(&mut self) -> Option<Signal> {
+        if self.reaped {
+            return None;
+        }
+        match waitpid(
+            self.pid,
+            Some(WaitPidFlag::WUNTRACED | WaitPidFlag::WNOHANG),
+        ) {
+            Ok(WaitStatus::Stopped(_, signal)) => Some(signal),
+            Ok(status) => {
+                if let Some(exit) = exit_of(status) {
+                    (self.exit, self.reaped) = (Some(exit), true);
+                }
+                None
+            }
+            Err(_) => None,
         }
     }
 
@@ -234,11 +269,7 @@ impl ChildProcess {
                 }
             };
             self.reaped = true;
-            self.exit = match status {
-                WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
-                WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
-                _ => self.exit,
-            };
+            self.exit = exit_of(status).or(self.exit);
         }
         self.exit
             .ok_or_else(|| io::Error::other("child status unknown after reaping"))
@@ -252,6 +283,14 @@ impl Drop for ChildProcess {
             self.signal_scope(Signal::SIGKILL);
             let _ = self.reap();
         }
+    }
+}
+
+fn exit_of(status: WaitStatus) -> Option<Exit> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
+        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
+        _ => None,
     }
 }
 
@@ -298,6 +337,7 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// Larger pipes mean fewer wake-ups per byte relayed. The default per-user budget of pipe memory
 /// for unprivileged users (fs.pipe-user-pages-soft, 64 MiB) covers about a hundred agentpipes at
 /// this size, two pipes each, before the kernel falls back to small pipes.
+#[cfg(target_os = "linux")]
 const PIPE_SIZE: i32 = 256 * 1024;
 
 /// Grows a pipe agentpipe created; EPERM (over the user's pipe budget) leaves it as it is.
@@ -312,6 +352,7 @@ fn grow_pipe(_pipe: BorrowedFd<'_>) {}
 
 #[cfg(target_os = "linux")]
 fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open returns a new descriptor (close-on-exec) or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     // SAFETY: a non-negative result is a descriptor nobody else owns.

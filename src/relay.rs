@@ -13,6 +13,13 @@ use nix::libc;
 use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
 use nix::sys::stat::{SFlag, fstat};
 
+/// A send to a socket whose peer is gone fails with EPIPE instead of raising SIGPIPE.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NO_SIGPIPE: MsgFlags = MsgFlags::MSG_NOSIGNAL;
+/// Elsewhere agentpipe relies on SIGPIPE being ignored (as Rust programs start).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NO_SIGPIPE: MsgFlags = MsgFlags::empty();
+
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
@@ -95,7 +102,7 @@ impl Endpoint {
             (Kind::Socket, false) => send(
                 self.fd.as_raw_fd(),
                 buf,
-                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+                MsgFlags::MSG_DONTWAIT | NO_SIGPIPE,
             ),
             // After POLLOUT a pipe or terminal has room for at least PIPE_BUF bytes.
             (Kind::Pipe | Kind::Stream, false) => {

@@ -3,13 +3,13 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
 use nix::libc;
 
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
@@ -70,8 +70,8 @@ struct Inner {
     stdout: Mutex<Option<OwnedFd>>,
     closing: AtomicBool,
     /// Readable once the stream is closing: wakes every pending read and write.
-    wake_read: OwnedFd,
-    wake_write: OwnedFd,
+    wake_read: UnixStream,
+    wake_write: UnixStream,
     /// The first close's result, handed to every later caller.
     outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
 }
@@ -91,7 +91,8 @@ impl Stream {
     }
 
     fn from_child(child: ChildProcess, pipes: ChildPipes) -> io::Result<Stream> {
-        let (wake_read, wake_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        let (wake_read, wake_write) = UnixStream::pair()?;
+        wake_write.set_nonblocking(true)?;
         let inner = Inner {
             child: Mutex::new(Some(child)),
             stdin: Mutex::new(pipes.stdin),
@@ -143,7 +144,7 @@ impl Closer {
 impl Inner {
     fn close(&self, config: &Config) -> io::Result<Outcome> {
         self.closing.store(true, Ordering::SeqCst);
-        let _ = nix::unistd::write(&self.wake_write, &[1]);
+        let _ = (&self.wake_write).write(&[1]);
         let mut outcome = lock(&self.outcome);
         if outcome.is_none() {
             let result = self
