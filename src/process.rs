@@ -209,10 +209,12 @@ impl ChildProcess {
         if self.reaped {
             return;
         }
-        let _ = match (self.scope, self.group) {
-            (Scope::Group, Some(group)) => killpg(group, signal),
-            _ => kill(self.pid, signal),
-        };
+        match (self.scope, self.group) {
+            (Scope::Group, Some(group)) => {
+                let _ = killpg(group, signal);
+            }
+            _ => self.send(signal),
+        }
         if self.scope == Scope::Tree {
             for member in scope::leftovers(self.scope, self.pid, self.group) {
                 scope::signal(member, signal);
@@ -223,17 +225,30 @@ impl ChildProcess {
     /// Sends `signal` to the child alone (forwarded signals).
     pub fn signal_child(&self, signal: Signal) {
         if !self.reaped && self.exit.is_none() {
-            let _ = kill(self.pid, signal);
+            self.send(signal);
+        }
+    }
+
+    /// Signals the child through its pidfd where there is one. Its pid is safe either way, as
+    /// long as it is not reaped, but a pidfd says so by construction.
+    fn send(&self, signal: Signal) {
+        match &self.pidfd {
+            Some(pidfd) => scope::signal_pidfd(pidfd.as_fd(), signal),
+            None => {
+                let _ = kill(self.pid, signal);
+            }
         }
     }
 
     /// Sends `signal` to the child's process group, whatever the scope (job control).
     pub fn signal_group(&self, signal: Signal) {
         if !self.reaped {
-            let _ = match self.group {
-                Some(group) => killpg(group, signal),
-                None => kill(self.pid, signal),
-            };
+            match self.group {
+                Some(group) => {
+                    let _ = killpg(group, signal);
+                }
+                None => self.send(signal),
+            }
         }
     }
 

@@ -66,6 +66,15 @@ pub fn signal(member: Member, signal: Signal) {
     let _ = nix::sys::signal::kill(member.pid, signal);
 }
 
+/// Sends `signal` to the process a pidfd refers to (pidfds exist only on Linux).
+#[cfg(target_os = "linux")]
+pub fn signal_pidfd(pidfd: std::os::fd::BorrowedFd<'_>, signal: Signal) {
+    linux::signal_pidfd(pidfd, signal);
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn signal_pidfd(_pidfd: std::os::fd::BorrowedFd<'_>, _signal: Signal) {}
+
 /// Reaps the exited processes that were handed to agentpipe as their subreaper (or as PID 1),
 /// leaving `child` unreaped. Returns how many were reaped.
 #[cfg(target_os = "linux")]
@@ -99,7 +108,7 @@ pub fn become_subreaper() -> std::io::Result<()> {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
     use nix::libc;
     use nix::sys::signal::Signal;
@@ -182,17 +191,20 @@ mod linux {
         // The pidfd pins one process; if the pid still shows the listed start time now, that
         // process is the one listed.
         if read(member.pid).is_some_and(|entry| entry.start == member.start) {
-            use std::os::fd::AsRawFd;
-            // SAFETY: pidfd_send_signal with a valid pidfd, a signal number, no siginfo.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_pidfd_send_signal,
-                    pidfd.as_raw_fd(),
-                    signal as libc::c_int,
-                    std::ptr::null::<libc::siginfo_t>(),
-                    0,
-                );
-            }
+            signal_pidfd(pidfd.as_fd(), signal);
+        }
+    }
+
+    pub fn signal_pidfd(pidfd: BorrowedFd<'_>, signal: Signal) {
+        // SAFETY: pidfd_send_signal with a valid pidfd, a signal number, no siginfo.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd.as_raw_fd(),
+                signal as libc::c_int,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            );
         }
     }
 }
