@@ -293,6 +293,14 @@ impl Supervisor {
         if signal == Signal::SIGINT && self.child.exit().is_none() {
             self.interrupted = true;
         }
+        if self.child.exit().is_some() && self.progress.is_none() {
+            self.timeline.say(format_args!(
+                "received {}: no longer waiting for the output to drain",
+                signal.as_str()
+            ));
+            self.drain_at = Some(Instant::now());
+            return;
+        }
         let Some(progress) = &self.progress else {
             self.timeline
                 .say(format_args!("received {}", signal.as_str()));
@@ -508,7 +516,7 @@ impl Supervisor {
         }
         if self.from_child.budget_spent() && self.from_child.source().is_some() {
             self.timeline.say(format_args!(
-                "--drain ran out: closing the child's stdout, which a descendant still holds"
+                "drain over: closing the child's stdout, which a descendant still holds"
             ));
             self.from_child.close_source();
         }
