@@ -31,6 +31,11 @@ const SPLICE_MAX: usize = 1 << 20;
 #[cfg(target_os = "linux")]
 const SPLICE_ROUNDS: usize = 8;
 
+/// A splice at least this large suggests a stream, worth another splice before polling; a
+/// smaller one is a message, whose next splice would only find the pipe empty.
+#[cfg(target_os = "linux")]
+const STREAMING: usize = 16 * 1024;
+
 /// What kind of file a descriptor is, which decides how it can be used without blocking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -265,7 +270,7 @@ impl Pump {
 
     /// Moves what the source pipe holds into the destination pipe without copying it through
     /// agentpipe; SPLICE_F_NONBLOCK keeps even an inherited pipe from blocking. While bytes
-    /// keep coming it splices again (a few times, to stay responsive) instead of polling first.
+    /// keep streaming it splices again (a few times, to stay responsive) instead of polling first.
     #[cfg(target_os = "linux")]
     fn splice_once(&mut self) -> Event {
         use nix::fcntl::{SpliceFFlags, splice};
@@ -285,6 +290,9 @@ impl Pump {
                 Ok(count) => {
                     self.relayed += count as u64;
                     self.consume(count);
+                    if count < STREAMING {
+                        break; // a message, not a stream: poll rather than try again
+                    }
                 }
                 // Either side may be the one not ready: if the source still holds bytes, the
                 // destination is full and must report room before the next try.
