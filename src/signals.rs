@@ -83,7 +83,8 @@ impl SignalSource {
             .chain(&[Signal::SIGCHLD])
             .map(|&signal| signal as libc::c_int)
             .collect();
-        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, caught)?;
+        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, caught.iter())?;
+        unblock(&caught);
         Ok(SignalSource {
             delivery,
             chld_was_ignored,
@@ -101,6 +102,19 @@ impl SignalSource {
             .pending()
             .filter_map(|number| Signal::try_from(number).ok())
             .collect()
+    }
+}
+
+/// A parent may start agentpipe with signals blocked; the ones it catches must arrive.
+fn unblock(signals: &[libc::c_int]) {
+    // SAFETY: a signal set built with sigemptyset/sigaddset, passed to sigprocmask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
 }
 
