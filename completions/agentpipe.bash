@@ -23,34 +23,34 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-s -v -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --verbose --help --version"
+            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --report --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
                 --grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
                 --eof-grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
                 --term-grace)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
                 --signal)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "TERM INT HUP QUIT USR1 USR2 ALRM KILL ABRT PIPE WINCH XCPU VTALRM PROF" -- "${cur}"))
                     return 0
                     ;;
                 -s)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "TERM INT HUP QUIT USR1 USR2 ALRM KILL ABRT PIPE WINCH XCPU VTALRM PROF" -- "${cur}"))
                     return 0
                     ;;
                 --sequence)
@@ -58,19 +58,45 @@ _agentpipe() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
                 --drain)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
                 --stderr)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --scope)
                     COMPREPLY=($(compgen -W "child group tree" -- "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 *)

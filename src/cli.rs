@@ -1,28 +1,27 @@
-//! The command line: the one definition behind `--help`, the man page and the completions.
+//! The command line: the one definition behind `-h`, `--help`, the man page and the completions,
+//! and the program that runs it ([`run`]).
+//!
+//! Each flag's doc comment is its help: the first paragraph is the one line `-h` shows, the
+//! whole comment is what `--help` and agentpipe(1) show. The man page's other sections are in
+//! [`manual`].
+
+pub mod manual;
+mod run;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
 use nix::sys::signal::Signal;
 
 use crate::process::Scope;
+use crate::report::ReportTarget;
 use crate::sequence::{self, Limit, Sequence};
 use crate::signals;
 use crate::supervisor::Config;
 
-const AFTER_HELP: &str = "\
-Examples:
-  Wrap an agent behind ssh so that Ctrl-C or the controller's EOF ends it in order:
-    agentpipe -- ssh host agent --stdio
-  The same through docker exec, which forwards no signals:
-    agentpipe -- docker exec -i ctr agent
-  git over ssh (git closes ssh's stdin, then waits for the answer):
-    GIT_SSH_COMMAND='agentpipe --eof-grace inf -- ssh' git fetch
-  A pipeline stage whose shutdown on signal is bounded:
-    producer | agentpipe --eof-grace inf -- transform | consumer
-  Watch a stubborn agent end, step by step:
-    agentpipe -v --grace 1s -- sh -c 'trap \"\" TERM; sleep 100'";
+pub use run::run;
 
 /// Run a command behind pipes, relay stdin and stdout to it, and stop it in order: wait, close
 /// its stdin, signal, SIGKILL.
@@ -38,79 +37,146 @@ Examples:
     name = "agentpipe",
     version,
     override_usage = "agentpipe [OPTIONS] -- COMMAND [ARG]...",
-    after_help = AFTER_HELP,
+    after_help = "See 'agentpipe --help' for details and examples, and agentpipe(1) for the close \
+                  sequence, exit statuses and the report.",
+    after_long_help = manual::help_examples(),
     max_term_width = 100
 )]
 pub struct Cli {
-    /// How long the first step waits for the command to exit on its own, its stdin still open,
-    /// when a signal, --timeout or a closed stdout starts the sequence.
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    /// How long step 1 waits for the command to exit on its own, its stdin still open.
+    ///
+    /// Step 1 is where SIGINT, SIGTERM, SIGHUP, --timeout and a closed stdout start the close
+    /// sequence (the end of input starts it at step 2). Nothing is done to the command: the wait
+    /// ends as soon as its processes are gone, or after DURATION. Example: --wait 2s lets an
+    /// agent finish the answer it is writing before its stdin is closed.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "0s", value_parser = duration)]
     pub wait: Wait,
 
-    /// How long the command may take to exit after its stdin is closed, before it is signalled.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
+    /// How long step 2 waits after closing the command's stdin, before the stop signal.
+    ///
+    /// When the end of agentpipe's input started the sequence, the bytes already read for the
+    /// command are written first; after any other trigger they are discarded. The wait ends as
+    /// soon as the command's processes are gone. Example: --grace 5s for an agent that saves its
+    /// state when its input ends.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = duration)]
     pub grace: Wait,
 
-    /// The --grace to use when agentpipe's own stdin ended. `inf` makes the end of input a plain
-    /// half-close: the command runs on until it exits or another trigger comes (pipeline stages,
-    /// git over ssh). Default: the value of --grace.
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    /// Step 2's wait when the end of agentpipe's stdin starts the sequence [default: --grace].
+    ///
+    /// The value inf makes the end of input a plain half-close: the command's stdin is closed and it runs
+    /// on until it exits or another trigger comes, as a pipeline stage or git over ssh needs (git
+    /// closes ssh's stdin after sending a pack, then waits for the answer). Example:
+    /// --eof-grace inf.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
     pub eof_grace: Option<Wait>,
 
-    /// How long the command may take to exit after the stop signal, before SIGKILL. Also how
-    /// long processes left in the scope after the command exits have before SIGKILL.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
+    /// How long step 3 waits after the stop signal, before SIGKILL.
+    ///
+    /// The stop signal (--signal) and then SIGCONT go to the whole scope (--scope); the wait ends
+    /// as soon as its processes are gone. It is also the time processes left in the scope after
+    /// the command exited have before SIGKILL. Example: --term-grace 10s for an agent that writes
+    /// out a large state on SIGTERM.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = duration)]
     pub term_grace: Wait,
 
-    /// The stop signal: a name or number (TERM, SIGTERM, int, 15).
-    #[arg(short, long, value_name = "SIGNAL", default_value = "TERM", value_parser = signals::parse)]
+    /// The stop signal that step 3 sends.
+    ///
+    /// A name with or without SIG, in any case, or a number: TERM, SIGTERM, int, 15. SIGCONT
+    /// follows it, so that a stopped process acts on it. Example: -s INT for an agent that shuts
+    /// down cleanly on Ctrl-C only.
+    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = signals::parse)]
     pub signal: Signal,
 
-    /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace:
-    /// comma-separated steps `wait D`, `stdin D` or `SIGNAL D`, ending with `KILL`.
-    /// Example: 'stdin 5s, INT 2s, TERM 5s, KILL'.
-    #[arg(long, value_name = "STEPS", value_parser = Sequence::parse,
+    /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
+    ///
+    /// Comma-separated steps, taken in order, each waiting up to D: 'wait D' does nothing,
+    /// 'stdin D' closes the command's stdin, 'SIGNAL D' sends SIGNAL and then SIGCONT; the last
+    /// step is 'KILL', which sends SIGKILL and waits until the scope is gone. A list without a
+    /// stdin step gets 'stdin 0s' before its first signal step. The flags' default is
+    /// 'wait 0s, stdin 1s, TERM 1s, KILL'. Example: --sequence 'stdin 5s, INT 2s, TERM 5s, KILL'.
+    #[arg(long, value_name = "STEPS", allow_hyphen_values = true, value_parser = Sequence::parse,
           conflicts_with_all = ["wait", "grace", "term_grace", "signal"])]
     pub sequence: Option<Sequence>,
 
-    /// Start the close sequence this long after the start (exit status 124, or 137 when SIGKILL
-    /// was needed).
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    /// Start the close sequence this long after agentpipe started.
+    ///
+    /// The sequence starts at step 1; when it already runs, the timeout takes its first signal
+    /// step not yet taken. agentpipe then exits with status 124, or 137 if SIGKILL was sent
+    /// (unless --preserve-status). Default: no timeout. Example: --timeout 10m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
     pub timeout: Option<Wait>,
 
     /// With --timeout, exit with the command's own status instead of 124 or 137.
     #[arg(long)]
     pub preserve_status: bool,
 
-    /// How long output that still arrives after the command exited (from a process it started
-    /// that holds its stdout) is relayed. Output already written when it exited is always
-    /// delivered.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration)]
+    /// How long output that arrives after the command exited is still relayed.
+    ///
+    /// What the command wrote before it exited is always delivered. Output that comes later is
+    /// from a process it started that holds its stdout; it is relayed for at most DURATION (inf:
+    /// until every holder closes it), then agentpipe exits. Example: --drain 0s.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = duration)]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: `inherit` (agentpipe's stderr), `null`, or a file PATH,
-    /// appended to.
-    #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit", value_parser = stderr_target)]
+    /// Where the command's stderr goes: inherit, null, or a file.
+    ///
+    /// inherit is agentpipe's own stderr; null is /dev/null; anything else is a file, created
+    /// if needed and appended to. agentpipe's own messages always go to its own stderr. Example:
+    /// --stderr agent.log.
+    #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
+          value_parser = stderr_target, value_hint = ValueHint::FilePath)]
     pub stderr: StderrTarget,
 
-    /// Keep the command in agentpipe's process group, so that it can use the terminal (it then
-    /// gets the terminal's Ctrl-C itself). Implies --scope child.
+    /// Keep the command in agentpipe's process group, so that it can use the terminal.
+    ///
+    /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself, as well as from
+    /// agentpipe. Use it for a command that asks for a password on the terminal, such as ssh
+    /// without keys. Implies --scope child; --foreground --scope group is a usage error.
     #[arg(long)]
     pub foreground: bool,
 
-    /// What the sequence's signals reach and what may not outlive agentpipe: the command alone
-    /// (`child`), its process group (`group`, the default), or every process it started, even
-    /// those that left its group or were orphaned (`tree`, Linux only: daemons the command
-    /// started, such as an ssh ControlPersist master, end with it).
+    /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
+    ///
+    /// child: the command alone. group: its process group, the command and what it started
+    /// that stayed in the group. tree (Linux only): every process it started, even those that
+    /// left its group or were orphaned, since agentpipe becomes their subreaper; daemons the
+    /// command started, such as an ssh ControlPersist master, end with it.
     #[arg(long, value_enum, value_name = "SCOPE")]
     pub scope: Option<ScopeArg>,
 
+    /// Write a JSON report of the run to PATH when agentpipe exits (-: stderr).
+    ///
+    /// One JSON object, on one line: the command, its pid, the start time, the trigger, each
+    /// step taken with its time, the exit, the bytes relayed each way, the drain and the
+    /// processes left in the scope (see REPORT in agentpipe(1)). The file is created or
+    /// truncated. When it cannot be written, agentpipe says so on stderr and exits with the
+    /// status it would have had. Example: --report /tmp/agent-run.json.
+    #[arg(long, value_name = "PATH", value_parser = report_target, value_hint = ValueHint::FilePath)]
+    pub report: Option<ReportTarget>,
+
     /// Print a timeline of what happens, and what comes next, on stderr.
+    ///
+    /// Each line is stamped with the time since agentpipe started: the command's start and pid,
+    /// the trigger, each step with what comes next, when, and how many interrupts reach SIGKILL,
+    /// the exit and the step that ended it, the bytes relayed and discarded, and the processes
+    /// left in the scope.
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Do not print agentpipe's warnings.
+    ///
+    /// Warnings say that the command was stopped for reading the terminal, or that a process is
+    /// still there after SIGKILL. Errors that end agentpipe (status 125, 126, 127) and a report
+    /// that cannot be written are still printed. Cannot be combined with -v.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
     /// The command to run, and its arguments.
-    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    ///
+    /// Give it after --, so that none of its options is taken for one of agentpipe's. It is
+    /// looked up in PATH and runs with agentpipe's environment.
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND",
+          value_hint = ValueHint::CommandWithArguments)]
     pub command: Vec<OsString>,
 }
 
@@ -121,6 +187,55 @@ pub struct Wait(pub Limit);
 fn duration(text: &str) -> Result<Wait, String> {
     sequence::parse_duration(text).map(Wait)
 }
+
+/// Example durations, offered by the shell completions.
+fn duration_examples() -> Vec<PossibleValue> {
+    [
+        ("0s", "at once"),
+        ("250ms", "a quarter of a second"),
+        ("1s", "one second"),
+        ("5s", "five seconds"),
+        ("1m30s", "a minute and a half"),
+        ("inf", "no limit"),
+    ]
+    .into_iter()
+    .map(|(value, help)| PossibleValue::new(value).help(help))
+    .collect()
+}
+
+/// Signal names offered by the shell completions: those of POSIX that make sense as a stop
+/// signal, the same on every platform (any other name or number is accepted too).
+fn signal_examples() -> Vec<PossibleValue> {
+    [
+        ("TERM", "terminate (the default)"),
+        ("INT", "interrupt, as Ctrl-C"),
+        ("HUP", "hang-up"),
+        ("QUIT", "quit (a thread dump in Go and JVM programs)"),
+        ("USR1", "user-defined 1"),
+        ("USR2", "user-defined 2"),
+        ("ALRM", "alarm clock"),
+        ("KILL", "kill at once: it cannot be caught"),
+        ("ABRT", "abort"),
+        ("PIPE", "broken pipe"),
+        ("WINCH", "window size changed"),
+        ("XCPU", "CPU time limit exceeded"),
+        ("VTALRM", "virtual alarm clock"),
+        ("PROF", "profiling timer"),
+    ]
+    .into_iter()
+    .map(|(name, help)| PossibleValue::new(name).help(help))
+    .collect()
+}
+
+/// The arguments that take a duration.
+const DURATION_ARGS: [&str; 6] = [
+    "wait",
+    "grace",
+    "eof_grace",
+    "term_grace",
+    "timeout",
+    "drain",
+];
 
 /// Where the command's stderr goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +254,14 @@ fn stderr_target(text: &str) -> Result<StderrTarget, String> {
     })
 }
 
+fn report_target(text: &str) -> Result<ReportTarget, String> {
+    Ok(match text {
+        "-" => ReportTarget::Stderr,
+        "" => return Err("give a file path, or - for stderr".to_string()),
+        path => ReportTarget::File(PathBuf::from(path)),
+    })
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ScopeArg {
     /// The command alone.
@@ -150,6 +273,31 @@ pub enum ScopeArg {
 }
 
 impl Cli {
+    /// The definition that the shell completions are generated from (tests/generated.rs): this
+    /// one, with example values offered after the durations and signal names after --signal.
+    /// The definition that parses has no such list: clap would present it as the only values
+    /// possible, in its help and errors.
+    pub fn completion_command() -> clap::Command {
+        let mut command = Cli::command();
+        // Every argument is taken out and put back, in order, so that the order stays.
+        let ids: Vec<String> = command
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        for id in ids {
+            command = command.mut_arg(&id, |arg| {
+                if DURATION_ARGS.contains(&id.as_str()) {
+                    arg.value_parser(PossibleValuesParser::new(duration_examples()))
+                } else if id == "signal" {
+                    arg.value_parser(PossibleValuesParser::new(signal_examples()))
+                } else {
+                    arg
+                }
+            });
+        }
+        command
+    }
+
     /// The sequence settings the flags describe.
     pub fn config(&self) -> Config {
         let sequence = self.sequence.clone().unwrap_or_else(|| {
@@ -176,5 +324,48 @@ impl Cli {
             (true, _) | (false, Some(ScopeArg::Child)) => Ok(Scope::Child),
             (false, _) => Ok(Scope::Group),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_examples_are_accepted() {
+        for example in duration_examples() {
+            assert!(duration(example.get_name()).is_ok(), "{example:?}");
+        }
+        for example in signal_examples() {
+            assert!(signals::parse(example.get_name()).is_ok(), "{example:?}");
+        }
+    }
+
+    #[test]
+    fn completion_examples_go_to_every_duration_and_signal_argument() {
+        let with_examples = |command: clap::Command| {
+            let mut ids: Vec<String> = command
+                .get_arguments()
+                .filter(|arg| {
+                    arg.get_action().takes_values() && !arg.get_possible_values().is_empty()
+                })
+                .map(|arg| arg.get_id().to_string())
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let mut expected: Vec<String> = DURATION_ARGS.iter().map(|id| id.to_string()).collect();
+        expected.extend(["scope".to_string(), "signal".to_string()]);
+        expected.sort_unstable();
+        assert_eq!(with_examples(Cli::completion_command()), expected);
+        // The definition that parses lists possible values for --scope only.
+        assert_eq!(with_examples(Cli::command()), ["scope"]);
+        let order = |command: clap::Command| -> Vec<String> {
+            command
+                .get_arguments()
+                .map(|arg| arg.get_id().to_string())
+                .collect()
+        };
+        assert_eq!(order(Cli::completion_command()), order(Cli::command()));
     }
 }

@@ -58,26 +58,14 @@ impl Sequence {
     /// The four-step sequence that the step flags (`--wait`, `--grace`, `--signal`,
     /// `--term-grace`) describe.
     pub fn standard(wait: Limit, grace: Limit, signal: Signal, term_grace: Limit) -> Sequence {
-        Sequence {
-            steps: vec![
-                Step {
-                    action: Action::Wait,
-                    wait,
-                },
-                Step {
-                    action: Action::CloseStdin,
-                    wait: grace,
-                },
-                Step {
-                    action: Action::Signal(signal),
-                    wait: term_grace,
-                },
-                Step {
-                    action: Action::Kill,
-                    wait: None,
-                },
-            ],
+        let step = |action, wait| Step { action, wait };
+        let mut steps = vec![step(Action::Wait, wait), step(Action::CloseStdin, grace)];
+        // `--signal KILL` makes the stop signal the last step itself.
+        if signal != Signal::SIGKILL {
+            steps.push(step(Action::Signal(signal), term_grace));
         }
+        steps.push(step(Action::Kill, None));
+        Sequence { steps }
     }
 
     /// Parses a list such as `stdin 5s, INT 2s, TERM 5s, KILL`.
@@ -98,7 +86,11 @@ impl Sequence {
             })?;
             let duration = words.next();
             if let Some(extra) = words.next() {
-                return Err(format!("unexpected '{extra}' in step '{item}'"));
+                return Err(format!(
+                    "unexpected '{}' in step '{}'",
+                    extra.escape_debug(),
+                    item.escape_debug()
+                ));
             }
             let action = match name.to_ascii_lowercase().as_str() {
                 "wait" => Action::Wait,
@@ -119,12 +111,15 @@ impl Sequence {
                 break;
             }
             if last {
+                let item = item.escape_debug();
                 return Err(format!(
                     "the sequence must end with KILL (add ', KILL' after '{item}')"
                 ));
             }
-            let duration = duration
-                .ok_or_else(|| format!("step '{item}' needs a duration, e.g. '{name} 5s'"))?;
+            let duration = duration.ok_or_else(|| {
+                let (item, name) = (item.escape_debug(), name.escape_debug());
+                format!("step '{item}' needs a duration, e.g. '{name} 5s'")
+            })?;
             steps.push(Step {
                 action,
                 wait: parse_duration(duration)?,
@@ -208,7 +203,10 @@ pub fn parse_duration(text: &str) -> Result<Limit, String> {
     if text.eq_ignore_ascii_case("inf") || text.eq_ignore_ascii_case("infinity") {
         return Ok(None);
     }
-    let invalid = || format!("invalid duration '{text}': use e.g. 250ms, 1.5s, 1m30s, 2 or inf");
+    let invalid = || {
+        let text = text.escape_debug();
+        format!("invalid duration '{text}': use e.g. 250ms, 1.5s, 1m30s, 2 or inf")
+    };
     if let Ok(seconds) = text.parse::<f64>() {
         return Duration::try_from_secs_f64(seconds)
             .map(Some)

@@ -12,7 +12,10 @@ use signal_hook::iterator::exfiltrator::SignalOnly;
 
 /// Parses `TERM`, `SIGTERM`, `term` or `15`.
 pub fn parse(text: &str) -> Result<Signal, String> {
-    let invalid = || format!("unknown signal '{text}': use a name like TERM or INT, or a number");
+    let invalid = || {
+        let text = text.escape_debug();
+        format!("unknown signal '{text}': use a name like TERM or INT, or a number")
+    };
     if let Ok(number) = text.parse::<i32>() {
         return Signal::try_from(number).map_err(|_| invalid());
     }

@@ -79,8 +79,10 @@ pub struct Outcome {
     pub from_child_discarded: u64,
     /// Descendants' output was still flowing when `--drain` ran out.
     pub drain_cut: bool,
-    /// Processes left in the scope when the child exited.
+    /// Processes found in the scope after the child exited (each once, in the order found).
     pub leftovers: Vec<Pid>,
+    /// When the child exited, since start.
+    pub exited_at: Option<Duration>,
 }
 
 /// The supervisor's state. See the module documentation.
@@ -107,6 +109,9 @@ pub struct Supervisor {
     unkillable_named: bool,
     leftovers: Vec<Pid>,
     leftovers_checked: Instant,
+    /// Every pid ever found in `leftovers`, for the outcome.
+    left_behind: Vec<Pid>,
+    exited_at: Option<Instant>,
 }
 
 impl Supervisor {
@@ -141,6 +146,8 @@ impl Supervisor {
             unkillable_named: false,
             leftovers: Vec::new(),
             leftovers_checked: Instant::now(),
+            left_behind: Vec::new(),
+            exited_at: None,
         }
     }
 
@@ -354,7 +361,7 @@ impl Supervisor {
             }
         } else if !self.leftovers.is_empty() && self.leftovers_checked.elapsed() >= LEFTOVER_CHECK {
             self.leftovers_checked = Instant::now();
-            self.leftovers = self.child.leftovers();
+            self.refresh_leftovers();
             if self.leftovers.is_empty() {
                 self.timeline
                     .say(format_args!("no process is left in the scope"));
@@ -384,7 +391,8 @@ impl Supervisor {
         self.from_child.mark_owed();
         self.timeout_at = None;
         self.drain_at = self.config.drain.map(|drain| now + drain);
-        self.leftovers = self.child.leftovers();
+        self.exited_at = Some(now);
+        self.refresh_leftovers();
         self.leftovers_checked = now;
         if self.leftovers.is_empty() {
             self.progress = None;
@@ -409,6 +417,16 @@ impl Supervisor {
         });
         if !already_signalled {
             self.take(signal_step, None);
+        }
+    }
+
+    /// Lists the scope's processes left after the child exited, remembering every one seen.
+    fn refresh_leftovers(&mut self) {
+        self.leftovers = self.child.leftovers();
+        for &pid in &self.leftovers {
+            if !self.left_behind.contains(&pid) {
+                self.left_behind.push(pid);
+            }
         }
     }
 
@@ -688,7 +706,8 @@ impl Supervisor {
             from_child: self.from_child.relayed,
             from_child_discarded: self.from_child.discarded,
             drain_cut: self.drain_cut && self.from_child.budget_spent(),
-            leftovers: std::mem::take(&mut self.leftovers),
+            leftovers: std::mem::take(&mut self.left_behind),
+            exited_at: self.exited_at.map(|at| at - self.timeline.start()),
         };
         if self.abandoned {
             std::mem::forget(self.child);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use agentpipe::cli::Cli;
+use agentpipe::cli::{Cli, manual};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -12,11 +12,7 @@ const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test generated";
 
 #[test]
 fn man_page_and_completions_match_the_cli() {
-    let mut man = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut man)
-        .expect("rendering the man page");
-    let mut outputs = vec![("man/agentpipe.1", man)];
+    let mut outputs = vec![("man/agentpipe.1", man_page().into_bytes())];
     for (shell, path) in [
         (Shell::Bash, "completions/agentpipe.bash"),
         (Shell::Zsh, "completions/_agentpipe"),
@@ -25,7 +21,12 @@ fn man_page_and_completions_match_the_cli() {
         (Shell::PowerShell, "completions/_agentpipe.ps1"),
     ] {
         let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "agentpipe", &mut script);
+        clap_complete::generate(
+            shell,
+            &mut Cli::completion_command(),
+            "agentpipe",
+            &mut script,
+        );
         outputs.push((path, script));
     }
 
@@ -41,6 +42,26 @@ fn man_page_and_completions_match_the_cli() {
         "generated files differ from the clap definition in src/cli.rs: {}; regenerate them with `{REGENERATE}` and commit them",
         stale.join(", ")
     );
+}
+
+/// agentpipe(1): what clap_mangen renders from the definition (name, synopsis, description,
+/// options), then the sections of `agentpipe::cli::manual`, then the version.
+fn man_page() -> String {
+    // The examples that end --help are in the EXAMPLES section, with more about each.
+    let command = Cli::command()
+        .after_help(None::<&str>)
+        .after_long_help(None::<&str>);
+    let mut rendered = Vec::new();
+    clap_mangen::Man::new(command)
+        .render(&mut rendered)
+        .expect("rendering the man page");
+    let rendered = String::from_utf8(rendered).expect("the man page is UTF-8");
+    let version = rendered
+        .find("\n.SH VERSION\n")
+        .expect("clap_mangen renders a VERSION section")
+        + 1;
+    let (head, tail) = rendered.split_at(version);
+    format!("{head}{}{tail}", manual::roff_sections())
 }
 
 /// Whether the file at `path` (from the crate root) holds `content`; when it does not and

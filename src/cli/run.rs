@@ -1,0 +1,168 @@
+//! The `agentpipe` program: parse the command line, start the command, supervise it, write the
+//! report, and tell `main` the status to end with.
+
+use std::fs::OpenOptions;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use clap::error::ErrorKind;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::{Cli, StderrTarget};
+use crate::exit_status::{Status, USAGE};
+use crate::process::{ChildProcess, Scope, SpawnOptions};
+use crate::relay;
+use crate::report::{self, Ending, RunFacts, Start, Timeline};
+use crate::signals::SignalSource;
+use crate::supervisor::{Outcome, Supervisor};
+
+/// Runs agentpipe as its command line says, and returns the status to end with.
+///
+/// An `Err` is a usage error, reported before anything started (status 125). Every failure
+/// after that is reported here, on stderr and in the report, and comes back as a status.
+pub fn run(start: Start) -> Result<Status> {
+    relay::fill_closed_std_fds();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = error.print();
+            return Ok(Status::Code(0));
+        }
+        Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
+    };
+    let scope = cli.scope().map_err(anyhow::Error::msg)?;
+    let config = cli.config();
+
+    let mut pid = None;
+    let result = supervise(&cli, scope, start, &mut pid);
+    let (status, failure) = match &result {
+        Ok(Supervised::Ended(outcome)) => (Status::of(outcome, cli.preserve_status), None),
+        Ok(Supervised::NotStarted { status, error }) => (*status, Some(error.clone())),
+        Err(error) => {
+            eprintln!("agentpipe: {error:#}");
+            (Status::Code(USAGE), Some(format!("{error:#}")))
+        }
+    };
+
+    if let Some(target) = &cli.report {
+        let facts = RunFacts {
+            command: &cli.command,
+            start,
+            scope,
+            sequence: &config.sequence,
+            drain: config.drain,
+        };
+        let ending = match (&result, &failure) {
+            (Ok(Supervised::Ended(outcome)), _) => Ending::Supervised(outcome),
+            (_, failure) => Ending::Failed {
+                pid,
+                error: failure.as_deref().unwrap_or_default(),
+            },
+        };
+        let json = report::report(&facts, ending, status);
+        if let Err(error) = report::write_report(target, &json) {
+            // The run's status stands: the report is about it, not part of it.
+            eprintln!(
+                "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
+            );
+        }
+    }
+    Ok(status)
+}
+
+/// How supervising the command ended.
+enum Supervised {
+    Ended(Outcome),
+    /// The command could not be started: agentpipe exits with `status` (126, 127 or 125).
+    NotStarted {
+        status: Status,
+        error: String,
+    },
+}
+
+/// Starts the command and supervises it to the end. `pid` is the command's, once it started.
+fn supervise(cli: &Cli, scope: Scope, start: Start, pid: &mut Option<Pid>) -> Result<Supervised> {
+    let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
+    let signals = SignalSource::install().context("cannot install signal handlers")?;
+    let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
+
+    let mut command = Command::new(&cli.command[0]);
+    command.args(&cli.command[1..]).stderr(stderr(&cli.stderr)?);
+    let options = SpawnOptions {
+        scope,
+        foreground: cli.foreground,
+        parent_death_signal: true,
+        keep_ignored: if signals.chld_was_ignored {
+            vec![Signal::SIGCHLD]
+        } else {
+            Vec::new()
+        },
+    };
+    let name = cli.command[0].to_string_lossy();
+    let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
+        Ok(started) => started,
+        Err(error) => {
+            eprintln!(
+                "agentpipe: cannot run '{name}': {error}; check the command name, PATH and permissions"
+            );
+            return Ok(Supervised::NotStarted {
+                status: Status::of_spawn_error(&error),
+                error: format!("cannot run '{name}': {error}"),
+            });
+        }
+    };
+    *pid = Some(child.pid());
+    timeline.say(format_args!("started '{name}' as pid {}", child.pid()));
+    let supervisor = Supervisor::new(
+        child,
+        pipes,
+        Some(input),
+        Some(output),
+        cli.config(),
+        timeline,
+    );
+    let outcome = supervisor
+        .with_signals(signals)
+        .run()
+        .context("supervising the command failed")?;
+    Ok(Supervised::Ended(outcome))
+}
+
+/// clap's message in one line, pointing at --help.
+fn one_line(message: &str) -> String {
+    let body: Vec<&str> = message
+        .lines()
+        .take_while(|line| !line.trim().is_empty() && !line.starts_with("Usage:"))
+        .map(str::trim)
+        .collect();
+    let body = body.join(" ");
+    let body = body.strip_prefix("error: ").unwrap_or(&body);
+    format!("{body} (see 'agentpipe --help')")
+}
+
+fn stderr(target: &StderrTarget) -> Result<Stdio> {
+    Ok(match target {
+        StderrTarget::Inherit => Stdio::inherit(),
+        StderrTarget::Null => Stdio::null(),
+        StderrTarget::File(path) => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| {
+                    format!(
+                        "cannot open --stderr file '{}'; check the path and its permissions",
+                        path.display()
+                    )
+                })?;
+            Stdio::from(file)
+        }
+    })
+}

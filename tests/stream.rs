@@ -1,0 +1,194 @@
+//! The library: `agentpipe::Stream`, a child seen as a byte stream whose close always leaves
+//! it (and its process group) terminated and reaped.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Instant;
+
+use agentpipe::{Config, Exit, Sequence, Stream};
+use common::*;
+use nix::sys::signal::Signal;
+
+/// A sequence short enough for tests.
+fn config(sequence: &str) -> Config {
+    Config {
+        sequence: Sequence::parse(sequence).expect("valid sequence"),
+        ..Config::default()
+    }
+}
+
+/// Runs `work` on another thread and fails the test if it does not return within [`LIMIT`].
+fn within<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = sender.send(work());
+    });
+    match receiver.recv_timeout(LIMIT) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not return within {LIMIT:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
+
+/// `command` of `sandbox` as a stream, its stderr on /dev/null.
+fn spawn(mut command: Command) -> (Stream, i32) {
+    command.stderr(Stdio::null());
+    let stream = Stream::spawn(&mut command).expect("spawn the stream");
+    let pid = stream.id().expect("a pid") as i32;
+    (stream, pid)
+}
+
+/// The kernel thread id of the calling thread.
+fn thread_id() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
+
+/// Waits until thread `tid` of this process sleeps (blocked in a system call).
+fn wait_blocked(tid: i32) {
+    wait_until(&format!("thread {tid} to block"), LIMIT, || {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+        let state = stat[stat.rfind(')')? + 1..]
+            .split_whitespace()
+            .next()?
+            .to_string();
+        (state == "S").then_some(())
+    });
+}
+
+/// Asserts that `pid` was reaped: no process, not even a zombie.
+fn assert_reaped(pid: i32) {
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "pid {pid} still exists: {:?}",
+        stat(pid)
+    );
+}
+
+#[test]
+fn write_read_and_close_pass_exact_bytes() {
+    let sandbox = Sandbox::new("stream-bytes");
+    let (stream, pid) = spawn(sandbox.command("cat"));
+    let data = binary_data(1 << 20);
+    let input = data.clone();
+    let (output, outcome) = within("write, read and close", move || {
+        let output = thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                (&stream).write_all(&input)?;
+                stream.close_stdin();
+                io::Result::Ok(())
+            });
+            let mut output = Vec::new();
+            (&stream).read_to_end(&mut output).expect("read to the end");
+            writer.join().unwrap().expect("write everything");
+            output
+        });
+        (output, stream.close(&config("stdin 1s, TERM 1s, KILL")))
+    });
+    assert!(
+        output == data,
+        "{} bytes back, expected {}",
+        output.len(),
+        data.len()
+    );
+    let outcome = outcome.expect("close");
+    assert_eq!(outcome.exit, Exit::Code(0));
+    assert_reaped(pid);
+}
+
+#[test]
+fn close_from_another_thread_unblocks_a_pending_read() {
+    let sandbox = Sandbox::new("stream-read");
+    let mut command = sandbox.command("sleep");
+    command.arg("30");
+    let (mut stream, pid) = spawn(command);
+    let closer = stream.closer();
+    let (tid_sender, tid_receiver) = mpsc::channel();
+    let reader = thread::spawn(move || {
+        tid_sender.send(thread_id()).unwrap();
+        let result = stream.read(&mut [0; 64]);
+        (result, stream)
+    });
+    wait_blocked(tid_receiver.recv().unwrap());
+    let start = Instant::now();
+    let again = closer.clone();
+    let outcome = within("close", move || {
+        closer.close(&config("stdin 100ms, TERM 2s, KILL"))
+    })
+    .expect("close");
+    let (result, _stream) = within("the pending read", move || reader.join().unwrap());
+    let error = result.expect_err("the read was unblocked with an error");
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
+    // sleep ignores EOF and ends on TERM, 100 ms later.
+    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_due(start.elapsed(), 0.1, "close");
+    assert_reaped(pid);
+    let second = within("a second close", move || again.close(&Config::default()))
+        .expect("a second close returns the first one's outcome");
+    assert_eq!(second.exit, outcome.exit);
+}
+
+#[test]
+fn close_from_another_thread_unblocks_a_pending_write() {
+    let sandbox = Sandbox::new("stream-write");
+    let mut command = sandbox.command("sleep");
+    command.arg("30");
+    let (mut stream, pid) = spawn(command);
+    let closer = stream.closer();
+    let (tid_sender, tid_receiver) = mpsc::channel();
+    // sleep reads nothing: the pipe fills and the write blocks.
+    let writer = thread::spawn(move || {
+        tid_sender.send(thread_id()).unwrap();
+        let chunk = vec![0; 1 << 20];
+        let result = loop {
+            if let Err(error) = stream.write_all(&chunk) {
+                break error;
+            }
+        };
+        (result, stream)
+    });
+    wait_blocked(tid_receiver.recv().unwrap());
+    let outcome = within("close", move || {
+        closer.close(&config("stdin 100ms, TERM 2s, KILL"))
+    })
+    .expect("close");
+    let (error, _stream) = within("the pending write", move || writer.join().unwrap());
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
+    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_reaped(pid);
+}
+
+#[test]
+fn close_returns_with_the_child_and_its_group_gone() {
+    let sandbox = Sandbox::new("stream-group");
+    let script =
+        sh("trap '' TERM\nsleep 30 &\necho $! > \"$D/grandchild.pid\"\npidfile child\nwait");
+    let mut command = sandbox.command(&script[0]);
+    command.args(&script[1..]);
+    let (stream, pid) = spawn(command);
+    let grandchild = sandbox.wait_pid("grandchild");
+    sandbox.wait_pid("child");
+    let start = Instant::now();
+    let outcome = within("close", move || {
+        stream.close(&config("stdin 100ms, TERM 200ms, KILL"))
+    })
+    .expect("close");
+    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGKILL as i32));
+    assert!(outcome.killed, "the KILL step was taken");
+    assert_due(start.elapsed(), 0.3, "close of a TERM-ignoring group");
+    assert_reaped(pid);
+    sandbox.assert_gone(&[grandchild]);
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn dropping_a_stream_ends_its_child() {
+    let sandbox = Sandbox::new("stream-drop");
+    let (stream, pid) = spawn(sandbox.command("cat"));
+    within("drop", move || drop(stream));
+    assert_reaped(pid);
+}
