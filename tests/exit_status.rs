@@ -54,7 +54,7 @@ fn sigint_after_the_child_exited_keeps_the_childs_status() {
     // going.
     let mut run = Run::agentpipe(
         "sigint-after-exit",
-        &["--scope", "child", "--drain", "3s"],
+        &["-v", "--scope", "child", "--drain", "3s"],
         sh(&format!(
             "pidfile child\n{}\nexit 3",
             background("while :; do echo tick; sleep 0.05; done")
@@ -107,7 +107,7 @@ fn timeout_exits_137_when_sigkill_was_needed() {
             "--grace",
             "100ms",
             "--term-grace",
-            "100ms",
+            "500ms",
         ],
         eof_logger(IGNORE_TERM),
     );
@@ -115,7 +115,7 @@ fn timeout_exits_137_when_sigkill_was_needed() {
     done.assert_code(137);
     assert_due(
         done.elapsed(),
-        0.4,
+        0.8,
         "SIGKILL after timeout, grace and term grace",
     );
     assert_eq!(run.sandbox.log(), ["EOF", "TERM"]);

@@ -118,7 +118,7 @@ fn processes_left_in_the_group_get_the_stop_signal_then_sigkill_after_term_grace
     // The grandchild ignores TERM and holds the child's stdout.
     let mut run = Run::agentpipe(
         "leftovers",
-        &["--term-grace", "300ms", "--drain", "20s"],
+        &["--term-grace", "500ms", "--drain", "20s"],
         sh(&format!(
             "{}\necho child done\nexit 4",
             background("trap \"log gc-TERM\" TERM\nspin")
@@ -128,7 +128,7 @@ fn processes_left_in_the_group_get_the_stop_signal_then_sigkill_after_term_grace
     let done = run.finish();
     done.assert_code(4);
     assert_eq!(done.stdout, b"child done\n");
-    assert_within(done.elapsed(), 0.3, 2.5, "exit after --term-grace");
+    assert_within(done.elapsed(), 0.5, 2.5, "exit after --term-grace");
     assert_eq!(run.sandbox.log(), ["gc-TERM"]);
     run.sandbox.assert_gone(&[grandchild]);
     run.sandbox.assert_nothing_left();

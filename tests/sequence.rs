@@ -110,14 +110,14 @@ fn stop_signal_is_followed_by_sigcont_so_a_stopped_child_acts_on_it() {
 fn child_ignoring_eof_and_term_is_killed_after_the_term_grace() {
     let mut run = Run::agentpipe(
         "kill",
-        &["--grace", "200ms", "--term-grace", "300ms"],
+        &["--grace", "200ms", "--term-grace", "500ms"],
         eof_logger(IGNORE_TERM),
     );
     let child = run.sandbox.wait_pid("child");
     let eof = run.close_stdin();
     let done = run.finish();
     done.assert_signal(Signal::SIGKILL);
-    assert_due(done.since(eof), 0.5, "SIGKILL after EOF");
+    assert_due(done.since(eof), 0.7, "SIGKILL after EOF");
     assert_eq!(run.sandbox.log(), ["EOF", "TERM"]);
     run.sandbox.assert_gone(&[child]);
     run.sandbox.assert_nothing_left();
@@ -151,14 +151,14 @@ fn child_that_traps_term_and_flushes_in_time_is_delivered_whole() {
 fn child_that_traps_term_and_flushes_too_late_is_killed() {
     let mut run = Run::agentpipe(
         "flush-too-late",
-        &["--grace", "200ms", "--term-grace", "300ms"],
+        &["--grace", "200ms", "--term-grace", "500ms"],
         eof_logger("trap 'log TERM; sleep 3; echo late; exit 3' TERM"),
     );
     run.sandbox.wait_pid("child");
     let eof = run.close_stdin();
     let done = run.finish();
     done.assert_signal(Signal::SIGKILL);
-    assert_due(done.since(eof), 0.5, "SIGKILL during the trap");
+    assert_due(done.since(eof), 0.7, "SIGKILL during the trap");
     assert!(
         !done.stdout_text().contains("late"),
         "{:?}",
@@ -193,14 +193,14 @@ fn signal_flag_picks_the_stop_signal_in_every_spelling() {
 fn sequence_flag_states_the_whole_list() {
     let mut run = Run::agentpipe(
         "sequence-flag",
-        &["--sequence", "stdin 200ms, USR1 200ms, HUP 200ms, KILL"],
+        &["--sequence", "stdin 200ms, USR1 500ms, HUP 500ms, KILL"],
         eof_logger("trap 'log USR1' USR1\ntrap 'log HUP' HUP\ntrap 'log TERM' TERM"),
     );
     let child = run.sandbox.wait_pid("child");
     let eof = run.close_stdin();
     let done = run.finish();
     done.assert_signal(Signal::SIGKILL);
-    assert_due(done.since(eof), 0.6, "KILL after stdin, USR1 and HUP steps");
+    assert_due(done.since(eof), 1.2, "KILL after stdin, USR1 and HUP steps");
     assert_eq!(run.sandbox.log(), ["EOF", "USR1", "HUP"]);
     run.sandbox.assert_gone(&[child]);
 }

@@ -10,6 +10,7 @@
 //! - Process, signal-log and exit-status checks.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -114,6 +115,9 @@ pub const IGNORE_TERM: &str = "trap 'log TERM' TERM";
 pub struct Sandbox {
     pub dir: PathBuf,
     pub tag: String,
+    /// Start times of the pids read by [`Sandbox::wait_pid`]: a pid and its start time name one
+    /// process, even when the pid is reused.
+    started: Mutex<HashMap<i32, u64>>,
 }
 
 impl Sandbox {
@@ -127,7 +131,11 @@ impl Sandbox {
         let dir = std::env::temp_dir().join(&tag);
         fs::create_dir_all(&dir).expect("create the sandbox directory");
         fs::write(dir.join("prelude"), PRELUDE).expect("write the prelude");
-        Sandbox { dir, tag }
+        Sandbox {
+            dir,
+            tag,
+            started: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -169,9 +177,15 @@ impl Sandbox {
     /// Waits for `$D/NAME.pid` and returns the pid it holds.
     pub fn wait_pid(&self, name: &str) -> i32 {
         let path = self.path(&format!("{name}.pid"));
-        wait_until(&format!("{}", path.display()), LIMIT, || {
+        let pid = wait_until(&format!("{}", path.display()), LIMIT, || {
             fs::read_to_string(&path).ok()?.trim().parse().ok()
-        })
+        });
+        // Only a process that carries the tag is ours (a pid written in another PID namespace
+        // names a stranger here).
+        if let Some(stat) = stat(pid).filter(|_| self.tagged(pid)) {
+            self.started.lock().unwrap().insert(pid, stat.start);
+        }
+        pid
     }
 
     /// The lines of `$D/log`, where the child's trap handlers write what they received.
@@ -190,9 +204,20 @@ impl Sandbox {
         })
     }
 
-    /// Whether `pid` is a live (not zombie) process of this test.
+    /// Whether `pid` is a live (not zombie) process of this test: a pid read by
+    /// [`Sandbox::wait_pid`] is recognised by its start time (a process that is exiting is still
+    /// alive, though its environment can no longer be read), any other by its tag.
     pub fn live(&self, pid: i32) -> bool {
-        stat(pid).is_some_and(|stat| !matches!(stat.state, 'Z' | 'X')) && self.tagged(pid)
+        let Some(stat) = stat(pid) else {
+            return false;
+        };
+        if matches!(stat.state, 'Z' | 'X') {
+            return false;
+        }
+        match self.started.lock().unwrap().get(&pid) {
+            Some(&start) => stat.start == start,
+            None => self.tagged(pid),
+        }
     }
 
     fn tagged(&self, pid: i32) -> bool {
@@ -205,7 +230,7 @@ impl Sandbox {
             .any(|entry| entry == wanted.as_bytes())
     }
 
-    /// Every live process that carries this test's tag.
+    /// Every live process that carries this test's tag (one that is exiting may be missed).
     pub fn live_processes(&self) -> Vec<i32> {
         let Ok(entries) = fs::read_dir("/proc") else {
             return Vec::new();
@@ -267,16 +292,20 @@ pub struct Stat {
     pub state: char,
     pub ppid: i32,
     pub pgrp: i32,
+    /// Start time after boot, in clock ticks.
+    pub start: u64,
 }
 
 pub fn stat(pid: i32) -> Option<Stat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &text[text.rfind(')')? + 1..];
+    // `rest` starts at field 3 of proc(5): state, ppid, pgrp, ... starttime is field 22.
     let fields: Vec<&str> = rest.split_whitespace().collect();
     Some(Stat {
         state: fields.first()?.chars().next()?,
         ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
     })
 }
 
