@@ -290,7 +290,7 @@ fn tree_scope_reaps_adopted_orphans_as_they_exit() {
             "for n in 1 2 3; do (sh \"$D/orphan.sh\" $n >/dev/null &); done\npidfile child\ncat >/dev/null",
         ),
     );
-    let mut run = Run::start(sandbox, command);
+    let run = Run::start(sandbox, command);
     let agentpipe = run.pid();
     let child = Process::of(run.sandbox.wait_pid("child"));
     let orphans: Vec<Process> = (1..=3)
@@ -302,20 +302,7 @@ fn tree_scope_reaps_adopted_orphans_as_they_exit() {
         })
         .collect();
 
-    File::create(run.sandbox.path("go")).unwrap();
-    for orphan in &orphans {
-        orphan.wait_reaped("an orphan that exited");
-    }
-    assert!(run.try_status().is_none(), "agentpipe exited early");
-    assert!(
-        child.state().is_some_and(|state| state != 'Z'),
-        "the child ended"
-    );
-
-    run.close_stdin();
-    let done = run.finish();
-    done.assert_code(0);
-    run.sandbox.assert_nothing_left();
+    lets_orphans_exit_and_expects_them_reaped(run, &child, &orphans);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,7 +806,7 @@ fn as_pid_1_it_reaps_the_orphans_handed_to_it() {
             "for n in 1 2 3; do (setsid sh \"$D/orphan.sh\" $n >/dev/null &); done\npidfile child\ncat >/dev/null",
         ),
     );
-    let mut run = Run::start(sandbox, command);
+    let run = Run::start(sandbox, command);
     let agentpipe = only_child(run.pid());
     let inner_child = run.sandbox.wait_pid("child");
     let child = Process::of(outer_pid(&run.sandbox, inner_child));
@@ -834,20 +821,7 @@ fn as_pid_1_it_reaps_the_orphans_handed_to_it() {
         })
         .collect();
 
-    File::create(run.sandbox.path("go")).unwrap();
-    for orphan in &orphans {
-        orphan.wait_reaped("an orphan that exited");
-    }
-    assert!(run.try_status().is_none(), "agentpipe exited early");
-    assert!(
-        child.state().is_some_and(|state| state != 'Z'),
-        "the child ended"
-    );
-
-    run.close_stdin();
-    let done = run.finish();
-    done.assert_code(0);
-    run.sandbox.assert_nothing_left();
+    lets_orphans_exit_and_expects_them_reaped(run, &child, &orphans);
 }
 
 /// As PID 1, agentpipe cannot die of a signal it raises on itself: where it should (its child
@@ -886,5 +860,24 @@ fn as_pid_1_an_interrupted_agentpipe_exits_130() {
     let done = run.finish();
     done.assert_code(130);
     assert_eq!(run.sandbox.log(), ["EOF", "TERM"]);
+    run.sandbox.assert_nothing_left();
+}
+
+/// Tells the orphans to exit ("go"), then checks that agentpipe reaped each while its child still
+/// runs, and that closing its stdin then ends everything.
+fn lets_orphans_exit_and_expects_them_reaped(mut run: Run, child: &Process, orphans: &[Process]) {
+    File::create(run.sandbox.path("go")).unwrap();
+    for orphan in orphans {
+        orphan.wait_reaped("an orphan that exited");
+    }
+    assert!(run.try_status().is_none(), "agentpipe exited early");
+    assert!(
+        child.state().is_some_and(|state| state != 'Z'),
+        "the child ended"
+    );
+
+    run.close_stdin();
+    let done = run.finish();
+    done.assert_code(0);
     run.sandbox.assert_nothing_left();
 }
