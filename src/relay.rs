@@ -275,7 +275,7 @@ impl Pump {
     fn splice_once(&mut self) -> Event {
         use nix::fcntl::{SpliceFFlags, splice};
         let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
-        for _ in 0..SPLICE_ROUNDS {
+        for round in 0..SPLICE_ROUNDS {
             let (Some(source), Some(destination)) = (&self.source, &self.destination) else {
                 break;
             };
@@ -294,10 +294,10 @@ impl Pump {
                         break; // a message, not a stream: poll rather than try again
                     }
                 }
-                // Either side may be the one not ready: if the source still holds bytes, the
-                // destination is full and must report room before the next try.
+                // Either side may be the one not ready: if the source holds bytes (as poll said
+                // before the first round), the destination is full and must report room first.
                 Err(Errno::EAGAIN) => {
-                    self.room = source.queued() == 0;
+                    self.room = round > 0 && source.queued() == 0;
                     break;
                 }
                 Err(Errno::EINTR) => {}

@@ -28,24 +28,25 @@ pub struct Member {
 }
 
 /// The live (not zombie) processes of `scope`, other than the child, which the caller tracks.
+///
+/// Only the processes that can belong are read in full: a group's members are picked out with
+/// getpgid(2), a tree is walked down from agentpipe through /proc's children lists.
 #[cfg(target_os = "linux")]
 pub fn leftovers(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<Member> {
-    let table = linux::table();
-    let live = |entry: &&linux::Entry| entry.pid != child && !entry.zombie;
-    match (scope, group) {
-        (Scope::Group, Some(group)) => table
-            .iter()
-            .filter(live)
-            .filter(|entry| entry.group == group)
-            .map(linux::Entry::member)
-            .collect(),
-        (Scope::Tree, _) => linux::descendants(&table, nix::unistd::getpid())
-            .into_iter()
-            .filter(|entry| live(entry))
-            .map(linux::Entry::member)
-            .collect(),
-        _ => Vec::new(),
-    }
+    let entries = match (scope, group) {
+        (Scope::Group, Some(group)) => {
+            let mut members = linux::table(|pid| nix::unistd::getpgid(Some(pid)) == Ok(group));
+            members.retain(|entry| entry.group == group); // it may have moved since
+            members
+        }
+        (Scope::Tree, _) => linux::descendants(nix::unistd::getpid()),
+        _ => return Vec::new(),
+    };
+    entries
+        .iter()
+        .filter(|entry| entry.pid != child && !entry.zombie)
+        .map(linux::Entry::member)
+        .collect()
 }
 
 /// Elsewhere members cannot be listed without /proc: the group is signalled as a whole and only
@@ -81,9 +82,11 @@ pub fn signal_pidfd(_pidfd: std::os::fd::BorrowedFd<'_>, _signal: Signal) {}
 pub fn reap_adopted(child: Pid) -> usize {
     use nix::sys::wait::{WaitPidFlag, waitpid};
     let me = nix::unistd::getpid();
-    let zombies = linux::table()
+    let zombies = linux::children(me)
         .into_iter()
-        .filter(|entry| entry.parent == me && entry.pid != child && entry.zombie);
+        .filter(|&pid| pid != child)
+        .filter_map(linux::read)
+        .filter(|entry| entry.parent == me && entry.zombie);
     zombies
         .filter(|entry| waitpid(entry.pid, Some(WaitPidFlag::WNOHANG)).is_ok())
         .count()
@@ -135,21 +138,23 @@ mod linux {
         }
     }
 
-    /// Every process in /proc, as far as it could be read.
-    pub fn table() -> Vec<Entry> {
+    /// The processes in /proc whose pid passes `wanted`, as far as they could be read.
+    pub fn table(wanted: impl Fn(Pid) -> bool) -> Vec<Entry> {
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
         entries
             .flatten()
             .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-            .filter_map(|pid| read(Pid::from_raw(pid)))
+            .map(Pid::from_raw)
+            .filter(|&pid| wanted(pid))
+            .filter_map(read)
             .collect()
     }
 
     /// Parses /proc/PID/stat: "pid (comm) state ppid pgrp ... starttime ...", where comm may
     /// hold spaces and parentheses.
-    fn read(pid: Pid) -> Option<Entry> {
+    pub fn read(pid: Pid) -> Option<Entry> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
         let number = |index: usize| fields.get(index)?.parse::<i64>().ok();
@@ -163,12 +168,36 @@ mod linux {
         })
     }
 
-    /// Every process below `root` in `table`, zombies included.
-    pub fn descendants(table: &[Entry], root: Pid) -> Vec<&Entry> {
-        let mut found: Vec<&Entry> = Vec::new();
+    /// The children of `pid`, from /proc/PID/task/*/children; the whole table where the kernel
+    /// has no such lists.
+    pub fn children(pid: Pid) -> Vec<Pid> {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return Vec::new();
+        };
+        let mut children = Vec::new();
+        for task in tasks.flatten() {
+            let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+                return table(|_| true)
+                    .into_iter()
+                    .filter(|entry| entry.parent == pid)
+                    .map(|entry| entry.pid)
+                    .collect();
+            };
+            children.extend(
+                list.split_whitespace()
+                    .filter_map(|child| child.parse().ok())
+                    .map(Pid::from_raw),
+            );
+        }
+        children
+    }
+
+    /// Every process below `root`, zombies included.
+    pub fn descendants(root: Pid) -> Vec<Entry> {
+        let mut found = Vec::new();
         let mut parents = vec![root];
         while let Some(parent) = parents.pop() {
-            for entry in table.iter().filter(|entry| entry.parent == parent) {
+            for entry in children(parent).into_iter().filter_map(read) {
                 parents.push(entry.pid);
                 found.push(entry);
             }
