@@ -364,6 +364,21 @@ impl Pump {
         self.budget == Some(0)
     }
 
+    /// Writes after a readiness report; `failed` is POLLERR or POLLHUP on the destination.
+    /// Returns whether the destination's reader is gone.
+    pub fn write_ready(&mut self, failed: bool) -> bool {
+        let closed = self.flush() == Event::DestinationClosed;
+        closed || failed && self.destination.is_some()
+    }
+
+    /// Closes both ends, dropping what was buffered; returns how many bytes that was.
+    pub fn shut(&mut self) -> usize {
+        let discarded = self.buffered();
+        self.close_destination();
+        self.close_source();
+        discarded
+    }
+
     /// Stops reading: drops the source.
     pub fn close_source(&mut self) {
         self.source = None;

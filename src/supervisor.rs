@@ -380,9 +380,7 @@ impl Supervisor {
             "the child (pid {}) {exit}{step}",
             self.child.pid()
         ));
-        let discarded = self.to_child.buffered();
-        self.to_child.close_source();
-        self.to_child.close_destination();
+        let discarded = self.to_child.shut();
         if discarded > 0 {
             self.timeline.say(format_args!(
                 "discarded {discarded} bytes of input the child did not read"
@@ -446,8 +444,7 @@ impl Supervisor {
     }
 
     fn write_output(&mut self, failed: bool) {
-        let closed = self.from_child.flush() == Event::DestinationClosed;
-        if closed || failed && self.from_child.destination().is_some() {
+        if self.from_child.write_ready(failed) {
             self.output_closed();
         }
     }
@@ -455,9 +452,7 @@ impl Supervisor {
     /// agentpipe's stdout reader went away: the child's stdout is closed as in a plain pipeline,
     /// and the sequence starts.
     fn output_closed(&mut self) {
-        let discarded = self.from_child.buffered();
-        self.from_child.close_destination();
-        self.from_child.close_source();
+        let discarded = self.from_child.shut();
         self.timeline.say(format_args!(
             "the output's reader went away; closed the child's stdout ({discarded} bytes discarded)"
         ));
@@ -495,17 +490,14 @@ impl Supervisor {
     }
 
     fn write_child_input(&mut self, failed: bool) {
-        let closed = self.to_child.flush() == Event::DestinationClosed;
-        if closed || failed && self.to_child.destination().is_some() {
+        if self.to_child.write_ready(failed) {
             self.child_stdin_closed();
         }
     }
 
     /// The child closed its stdin: agentpipe stops reading its own.
     fn child_stdin_closed(&mut self) {
-        let discarded = self.to_child.buffered();
-        self.to_child.close_destination();
-        self.to_child.close_source();
+        let discarded = self.to_child.shut();
         self.timeline.say(format_args!(
             "the child closed its stdin; stopped reading input ({discarded} bytes discarded)"
         ));
