@@ -11,7 +11,7 @@ mod run;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::builder::{OsStringValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
 use nix::sys::signal::Signal;
 
@@ -49,7 +49,7 @@ pub struct Cli {
     /// sequence (the end of input starts it at step 2). Nothing is done to the command: the wait
     /// ends as soon as its processes are gone, or after DURATION. Example: --wait 2s lets an
     /// agent finish the answer it is writing before its stdin is closed.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "0s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "0s", value_parser = text(duration))]
     pub wait: Wait,
 
     /// How long step 2 waits after closing the command's stdin, before the stop signal.
@@ -58,7 +58,7 @@ pub struct Cli {
     /// command are written first; after any other trigger they are discarded. The wait ends as
     /// soon as the command's processes are gone. Example: --grace 5s for an agent that saves its
     /// state when its input ends.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub grace: Wait,
 
     /// Step 2's wait when the end of agentpipe's stdin starts the sequence [default: --grace].
@@ -67,7 +67,7 @@ pub struct Cli {
     /// on until it exits or another trigger comes, as a pipeline stage or git over ssh needs (git
     /// closes ssh's stdin after sending a pack, then waits for the answer). Example:
     /// --eof-grace inf.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub eof_grace: Option<Wait>,
 
     /// How long step 3 waits after the stop signal, before SIGKILL.
@@ -76,7 +76,7 @@ pub struct Cli {
     /// as soon as its processes are gone. It is also the time processes left in the scope after
     /// the command exited have before SIGKILL. Example: --term-grace 10s for an agent that writes
     /// out a large state on SIGTERM.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub term_grace: Wait,
 
     /// The stop signal that step 3 sends.
@@ -84,7 +84,7 @@ pub struct Cli {
     /// A name with or without SIG, in any case, or a number: TERM, SIGTERM, int, 15. SIGCONT
     /// follows it, so that a stopped process acts on it. Example: -s INT for an agent that shuts
     /// down cleanly on Ctrl-C only.
-    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = signals::parse)]
+    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(signals::parse))]
     pub signal: Signal,
 
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
@@ -94,7 +94,7 @@ pub struct Cli {
     /// step is 'KILL', which sends SIGKILL and waits until the scope is gone. A list without a
     /// stdin step gets 'stdin 0s' before its first signal step. The flags' default is
     /// 'wait 0s, stdin 1s, TERM 1s, KILL'. Example: --sequence 'stdin 5s, INT 2s, TERM 5s, KILL'.
-    #[arg(long, value_name = "STEPS", allow_hyphen_values = true, value_parser = Sequence::parse,
+    #[arg(long, value_name = "STEPS", allow_hyphen_values = true, value_parser = text(Sequence::parse),
           conflicts_with_all = ["wait", "grace", "term_grace", "signal"])]
     pub sequence: Option<Sequence>,
 
@@ -103,7 +103,7 @@ pub struct Cli {
     /// The sequence starts at step 1; when it already runs, the timeout takes its first signal
     /// step not yet taken. agentpipe then exits with status 124, or 137 if SIGKILL was sent
     /// (unless --preserve-status). Default: no timeout. Example: --timeout 10m.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub timeout: Option<Wait>,
 
     /// With --timeout, exit with the command's own status instead of 124 or 137.
@@ -115,7 +115,7 @@ pub struct Cli {
     /// What the command wrote before it exited is always delivered. Output that comes later is
     /// from a process it started that holds its stdout; it is relayed for at most DURATION (inf:
     /// until every holder closes it), then agentpipe exits. Example: --drain 0s.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
     /// Where the command's stderr goes: inherit, null, or a file.
@@ -124,7 +124,7 @@ pub struct Cli {
     /// if needed and appended to. agentpipe's own messages always go to its own stderr. Example:
     /// --stderr agent.log.
     #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
-          value_parser = stderr_target, value_hint = ValueHint::FilePath)]
+          value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
     pub stderr: StderrTarget,
 
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
@@ -151,7 +151,7 @@ pub struct Cli {
     /// processes left in the scope (see REPORT in agentpipe(1)). The file is created or
     /// truncated. When it cannot be written, agentpipe says so on stderr and exits with the
     /// status it would have had. Example: --report /tmp/agent-run.json.
-    #[arg(long, value_name = "PATH", value_parser = report_target, value_hint = ValueHint::FilePath)]
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
     pub report: Option<ReportTarget>,
 
     /// Print a timeline of what happens, and what comes next, on stderr.
@@ -245,20 +245,31 @@ pub enum StderrTarget {
     File(PathBuf),
 }
 
-fn stderr_target(text: &str) -> Result<StderrTarget, String> {
-    Ok(match text {
-        "inherit" => StderrTarget::Inherit,
-        "null" => StderrTarget::Null,
-        "" => return Err("give inherit, null or a file path".to_string()),
-        path => StderrTarget::File(PathBuf::from(path)),
+fn stderr_target(value: OsString) -> Result<StderrTarget, String> {
+    Ok(match value.to_str() {
+        Some("inherit") => StderrTarget::Inherit,
+        Some("null") => StderrTarget::Null,
+        Some("") => return Err("give inherit, null or a file path".to_string()),
+        _ => StderrTarget::File(PathBuf::from(value)),
     })
 }
 
-fn report_target(text: &str) -> Result<ReportTarget, String> {
-    Ok(match text {
-        "-" => ReportTarget::Stderr,
-        "" => return Err("give a file path, or - for stderr".to_string()),
-        path => ReportTarget::File(PathBuf::from(path)),
+fn report_target(value: OsString) -> Result<ReportTarget, String> {
+    Ok(match value.to_str() {
+        Some("-") => ReportTarget::Stderr,
+        Some("") => return Err("give a file path, or - for stderr".to_string()),
+        _ => ReportTarget::File(PathBuf::from(value)),
+    })
+}
+
+/// Parses a value as text, over the raw argument: a value that is not UTF-8 then gets an error
+/// that names its flag, as any other invalid value does.
+fn text<T: Clone + Send + Sync + 'static>(
+    parse: fn(&str) -> Result<T, String>,
+) -> impl TypedValueParser<Value = T> {
+    OsStringValueParser::new().try_map(move |value: OsString| match value.to_str() {
+        Some(text) => parse(text),
+        None => Err(format!("'{}' is not valid UTF-8", value.to_string_lossy())),
     })
 }
 

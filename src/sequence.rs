@@ -277,7 +277,7 @@ impl Progress {
     pub fn at(step: usize, wait: Limit, now: Instant) -> Progress {
         Progress {
             step,
-            deadline: wait.map(|wait| now + wait),
+            deadline: wait.and_then(|wait| now.checked_add(wait)),
             killed_at: None,
         }
     }

@@ -126,7 +126,9 @@ impl Supervisor {
     ) -> Supervisor {
         let forward_eof = input.is_some();
         let to_child = Pump::new(input, pipes.stdin.map(Endpoint::own));
-        let timeout_at = config.timeout.map(|timeout| timeline.start() + timeout);
+        let timeout_at = config
+            .timeout
+            .and_then(|timeout| timeline.start().checked_add(timeout));
         Supervisor {
             to_child,
             from_child: Pump::new(pipes.stdout.map(Endpoint::own), output),
@@ -388,7 +390,7 @@ impl Supervisor {
         }
         self.from_child.mark_owed();
         self.timeout_at = None;
-        self.drain_at = self.config.drain.map(|drain| now + drain);
+        self.drain_at = self.config.drain.and_then(|drain| now.checked_add(drain));
         self.exited_at = Some(now);
         self.refresh_leftovers();
         self.leftovers_checked = now;
