@@ -842,13 +842,19 @@ fn a_child_that_closes_its_stdout_and_reopens_it_elsewhere_half_closes_and_is_wa
 // ---------------------------------------------------------------------------------------------
 // A terminal as stdin
 
-#[test]
-fn a_raw_terminal_as_stdin_relays_every_byte_and_its_hangup_is_the_end_of_input() {
+/// A pty whose terminal side is in raw mode, so that every byte value passes unchanged.
+fn open_raw_pty() -> (File, File) {
     use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
     let (master, slave) = open_pty();
     let mut termios = tcgetattr(&slave).unwrap();
     cfmakeraw(&mut termios);
     tcsetattr(&slave, SetArg::TCSANOW, &termios).unwrap();
+    (master, slave)
+}
+
+#[test]
+fn a_raw_terminal_as_stdin_relays_every_byte_and_its_hangup_is_the_end_of_input() {
+    let (master, slave) = open_raw_pty();
     let sandbox = Sandbox::new("pty-stdin");
     let mut command = sandbox.agentpipe(&[], ["cat"]);
     command.stdin(slave.try_clone().unwrap());
@@ -881,12 +887,8 @@ fn a_raw_terminal_as_stdin_relays_every_byte_and_its_hangup_is_the_end_of_input(
 
 #[test]
 fn one_raw_terminal_as_stdin_and_stdout_relays_both_ways_and_its_hangup_ends_the_run() {
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
     // An interactive session: agentpipe's stdin and stdout are the same terminal.
-    let (master, slave) = open_pty();
-    let mut termios = tcgetattr(&slave).unwrap();
-    cfmakeraw(&mut termios);
-    tcsetattr(&slave, SetArg::TCSANOW, &termios).unwrap();
+    let (master, slave) = open_raw_pty();
     let sandbox = Sandbox::new("pty-both");
     let mut command = sandbox.agentpipe(&[], ["cat"]);
     command
