@@ -71,16 +71,7 @@ fn sigterm_trigger() {
     done.assert_code(7);
     let report = report_of(&done);
 
-    assert_common_fields(&report, &done, Some(child));
-    assert_eq!(report.at("trigger").str(), "SIGTERM");
-    assert_steps(
-        &report,
-        &[
-            (1, "wait", None),
-            (2, "stdin", None),
-            (3, "signal", Some("SIGTERM")),
-        ],
-    );
+    assert_ended_by(&report, &done, child, "SIGTERM", UP_TO_TERM);
     // Each step is due after the one before it: wait 0s, then stdin 100ms.
     let at = |index: usize| report.at(&format!("steps.{index}.at")).number();
     assert!(at(0) <= at(1) && at(1) + 0.099 <= at(2), "{report:?}");
@@ -102,16 +93,7 @@ fn sigint_trigger_is_reported_before_agentpipe_dies_by_it() {
     done.assert_signal(Signal::SIGINT);
     let report = report_of(&done);
 
-    assert_common_fields(&report, &done, Some(child));
-    assert_eq!(report.at("trigger").str(), "SIGINT");
-    assert_steps(
-        &report,
-        &[
-            (1, "wait", None),
-            (2, "stdin", None),
-            (3, "signal", Some("SIGTERM")),
-        ],
-    );
+    assert_ended_by(&report, &done, child, "SIGINT", UP_TO_TERM);
     assert_exit(&report, Some(7), None, 130, Some("SIGINT"));
 }
 
@@ -127,16 +109,7 @@ fn timeout_trigger() {
     done.assert_code(124);
     let report = report_of(&done);
 
-    assert_common_fields(&report, &done, Some(child));
-    assert_eq!(report.at("trigger").str(), "timeout");
-    assert_steps(
-        &report,
-        &[
-            (1, "wait", None),
-            (2, "stdin", None),
-            (3, "signal", Some("SIGTERM")),
-        ],
-    );
+    assert_ended_by(&report, &done, child, "timeout", UP_TO_TERM);
     assert!(report.at("steps.0.at").number() >= 0.2, "{report:?}");
     assert_exit(&report, Some(3), None, 124, None);
 }
@@ -190,16 +163,7 @@ fn downstream_closed_trigger() {
     done.assert_code(5);
     let report = report_of(&done);
 
-    assert_common_fields(&report, &done, Some(child));
-    assert_eq!(report.at("trigger").str(), "downstream-closed");
-    assert_steps(
-        &report,
-        &[
-            (1, "wait", None),
-            (2, "stdin", None),
-            (3, "signal", Some("SIGTERM")),
-        ],
-    );
+    assert_ended_by(&report, &done, child, "downstream-closed", UP_TO_TERM);
     assert_exit(&report, Some(5), None, 5, None);
 }
 
@@ -541,6 +505,26 @@ fn assert_common_fields(report: &Value, done: &Finished, pid: Option<i32>) {
 }
 
 /// `(step number, action, signal)` of each step taken.
+/// The steps a trigger at step 1 takes up to the stop signal, with the default sequence.
+const UP_TO_TERM: &[(u32, &str, Option<&str>)] = &[
+    (1, "wait", None),
+    (2, "stdin", None),
+    (3, "signal", Some("SIGTERM")),
+];
+
+/// The fields every supervised run has, the trigger, and the steps taken.
+fn assert_ended_by(
+    report: &Value,
+    done: &Finished,
+    child: i32,
+    trigger: &str,
+    steps: &[(u32, &str, Option<&str>)],
+) {
+    assert_common_fields(report, done, Some(child));
+    assert_eq!(report.at("trigger").str(), trigger);
+    assert_steps(report, steps);
+}
+
 fn assert_steps(report: &Value, expected: &[(u32, &str, Option<&str>)]) {
     let steps: Vec<(u32, String, Option<String>)> = report
         .at("steps")
