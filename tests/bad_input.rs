@@ -497,14 +497,7 @@ fn invalid_flags() -> Vec<(Vec<&'static str>, &'static str)> {
         "1.2.3s",
         "100000000000000000000ns",
     ];
-    for flag in [
-        "--wait",
-        "--grace",
-        "--eof-grace",
-        "--term-grace",
-        "--timeout",
-        "--drain",
-    ] {
+    for flag in DURATION_FLAGS {
         for value in bad_durations {
             table.push((vec![flag, value], flag));
         }
@@ -669,14 +662,7 @@ proptest! {
 #[test]
 fn huge_durations_are_refused_or_unbounded_never_a_panic() {
     for value in ["1e19", "18446744073709551615", "584542046091y"] {
-        for flag in [
-            "--wait",
-            "--grace",
-            "--eof-grace",
-            "--term-grace",
-            "--timeout",
-            "--drain",
-        ] {
+        for flag in DURATION_FLAGS {
             let args: Vec<String> = [flag, value, "--", "touch", "$D/started"]
                 .map(String::from)
                 .to_vec();

@@ -139,12 +139,18 @@ const HARMLESS: [Signal; 8] = [
 /// `agentpipe --report $D/report.json OPTIONS -- COMMAND` in a new sandbox, stdio piped and
 /// collected.
 fn start(name: &str, options: &[&str], command: Vec<String>) -> Run {
+    let (sandbox, command) = reporting(name, options, command);
+    Run::start(sandbox, command)
+}
+
+/// A new sandbox and `agentpipe --report $D/report.json OPTIONS -- COMMAND` in it.
+fn reporting(name: &str, options: &[&str], command: Vec<String>) -> (Sandbox, Command) {
     let sandbox = Sandbox::new(name);
     let report = sandbox.path_str("report.json");
     let mut args = vec!["--report", &report];
     args.extend_from_slice(options);
     let command = sandbox.agentpipe(&args, command);
-    Run::start(sandbox, command)
+    (sandbox, command)
 }
 
 #[test]
@@ -340,11 +346,7 @@ fn downstream_closing_mid_stream_ends_the_child_as_in_a_pipeline() {
 
 /// `agentpipe --report $D/report.json OPTIONS -- COMMAND` with stdout left to the test.
 fn start_raw(name: &str, options: &[&str], command: Vec<String>) -> Run {
-    let sandbox = Sandbox::new(name);
-    let report = sandbox.path_str("report.json");
-    let mut args = vec!["--report", &report];
-    args.extend_from_slice(options);
-    let command = sandbox.agentpipe(&args, command);
+    let (sandbox, command) = reporting(name, options, command);
     Run::start_raw_stdout(sandbox, command)
 }
 

@@ -41,14 +41,7 @@ fn unknown_options_are_usage_errors() {
 
 #[test]
 fn bad_durations_are_usage_errors() {
-    for option in [
-        "--wait",
-        "--grace",
-        "--eof-grace",
-        "--term-grace",
-        "--timeout",
-        "--drain",
-    ] {
+    for option in DURATION_FLAGS {
         for value in ["soon", "-1", "1 fortnight", ""] {
             assert_usage_error(&[option, value]);
         }

@@ -37,6 +37,16 @@ pub const TAG_VAR: &str = "AGENTPIPE_TEST_TAG";
 /// The longest any single wait of a test may take before the test fails.
 pub const LIMIT: Duration = Duration::from_secs(10);
 
+/// Every flag that takes a duration.
+pub const DURATION_FLAGS: [&str; 6] = [
+    "--wait",
+    "--grace",
+    "--eof-grace",
+    "--term-grace",
+    "--timeout",
+    "--drain",
+];
+
 /// How often a condition is looked at while waiting for it.
 const POLL: Duration = Duration::from_millis(5);
 
