@@ -150,65 +150,33 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Json 
         Status::Code(code) => (code, Json::Null),
         Status::Signal(signal) => (128 + signal, Json::str(signal_name(signal))),
     };
-    let mut fields = vec![
-        ("version", Json::Int(REPORT_VERSION)),
-        ("command", Json::Array(command)),
-    ];
-    match ending {
+    let (pid, trigger, steps, exit, bytes, drain, leftovers) = match ending {
         Ending::Supervised(outcome) => {
             let (code, signal) = exit_fields(outcome.exit);
             let error = outcome
                 .abandoned
-                .then(|| "gave up on a process that SIGKILL did not remove".to_string());
-            let had_leftovers =
-                !outcome.leftovers.is_empty() || outcome.trigger == Some(Trigger::ChildExit);
-            let leftover_signals = if had_leftovers {
-                scope_signals(outcome)
-            } else {
+                .then_some("gave up on a process that SIGKILL did not remove");
+            // Every signal step reached the processes left, if there were any.
+            let signals = if outcome.leftovers.is_empty() {
                 Vec::new()
+            } else {
+                scope_signals(outcome)
             };
-            fields.extend([
-                ("pid", Json::Int(outcome.pid.as_raw().into())),
-                ("start", Json::Str(start)),
-                ("elapsed", Json::Seconds(elapsed)),
-                ("scope", Json::str(scope_name(facts.scope))),
-                ("sequence", Json::Str(facts.sequence.to_string())),
-                ("trigger", Json::or_null(outcome.trigger, trigger)),
-                (
-                    "steps",
-                    Json::Array(outcome.steps.iter().map(step).collect()),
+            let pids = outcome.leftovers.iter().map(|&pid| pid_json(pid)).collect();
+            (
+                pid_json(outcome.pid),
+                Json::or_null(outcome.trigger, trigger),
+                outcome.steps.iter().map(step).collect(),
+                exit(code, signal, status_code, status_signal, error),
+                bytes(
+                    outcome.to_child,
+                    outcome.to_child_discarded,
+                    outcome.from_child,
+                    outcome.from_child_discarded,
                 ),
-                (
-                    "exit",
-                    exit(code, signal, status_code, status_signal, error.as_deref()),
-                ),
-                (
-                    "bytes",
-                    bytes(
-                        outcome.to_child,
-                        outcome.to_child_discarded,
-                        outcome.from_child,
-                        outcome.from_child_discarded,
-                    ),
-                ),
-                ("drain", drain(facts.drain, outcome.drain_cut)),
-                (
-                    "leftovers",
-                    Json::Object(vec![
-                        (
-                            "pids",
-                            Json::Array(
-                                outcome
-                                    .leftovers
-                                    .iter()
-                                    .map(|pid| Json::Int(pid.as_raw().into()))
-                                    .collect(),
-                            ),
-                        ),
-                        ("signals", Json::Array(leftover_signals)),
-                    ]),
-                ),
-            ]);
+                drain(facts.drain, outcome.drain_cut),
+                (pids, signals),
+            )
         }
         Ending::Failed { pid, error } => {
             // Nothing was relayed before a failed start; after a failed supervision, what was
@@ -217,40 +185,48 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Json 
                 None => (bytes(0, 0, 0, 0), drain(facts.drain, false)),
                 Some(_) => (Json::Null, Json::Null),
             };
-            fields.extend([
-                (
-                    "pid",
-                    Json::or_null(pid, |pid| Json::Int(pid.as_raw().into())),
+            (
+                Json::or_null(pid, pid_json),
+                Json::Null,
+                Vec::new(),
+                exit(
+                    Json::Null,
+                    Json::Null,
+                    status_code,
+                    status_signal,
+                    Some(error),
                 ),
-                ("start", Json::Str(start)),
-                ("elapsed", Json::Seconds(elapsed)),
-                ("scope", Json::str(scope_name(facts.scope))),
-                ("sequence", Json::Str(facts.sequence.to_string())),
-                ("trigger", Json::Null),
-                ("steps", Json::Array(Vec::new())),
-                (
-                    "exit",
-                    exit(
-                        Json::Null,
-                        Json::Null,
-                        status_code,
-                        status_signal,
-                        Some(error),
-                    ),
-                ),
-                ("bytes", bytes),
-                ("drain", drain),
-                (
-                    "leftovers",
-                    Json::Object(vec![
-                        ("pids", Json::Array(Vec::new())),
-                        ("signals", Json::Array(Vec::new())),
-                    ]),
-                ),
-            ]);
+                bytes,
+                drain,
+                (Vec::new(), Vec::new()),
+            )
         }
-    }
-    Json::Object(fields)
+    };
+    Json::Object(vec![
+        ("version", Json::Int(REPORT_VERSION)),
+        ("command", Json::Array(command)),
+        ("pid", pid),
+        ("start", Json::Str(start)),
+        ("elapsed", Json::Seconds(elapsed)),
+        ("scope", Json::str(scope_name(facts.scope))),
+        ("sequence", Json::Str(facts.sequence.to_string())),
+        ("trigger", trigger),
+        ("steps", Json::Array(steps)),
+        ("exit", exit),
+        ("bytes", bytes),
+        ("drain", drain),
+        (
+            "leftovers",
+            Json::Object(vec![
+                ("pids", Json::Array(leftovers.0)),
+                ("signals", Json::Array(leftovers.1)),
+            ]),
+        ),
+    ])
+}
+
+fn pid_json(pid: Pid) -> Json {
+    Json::Int(pid.as_raw().into())
 }
 
 /// Writes `report` in one line to `target`. A file is created, or truncated.

@@ -16,7 +16,7 @@ use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts, Start, Timeline};
 use crate::signals::SignalSource;
-use crate::supervisor::{Outcome, Supervisor};
+use crate::supervisor::{Config, Outcome, Supervisor};
 
 /// Runs agentpipe as its command line says, and returns the status to end with.
 ///
@@ -41,7 +41,7 @@ pub fn run(start: Start) -> Result<Status> {
     let config = cli.config();
 
     let mut pid = None;
-    let result = supervise(&cli, scope, start, &mut pid);
+    let result = supervise(&cli, &config, scope, start, &mut pid);
     let (status, failure) = match &result {
         Ok(Supervised::Ended(outcome)) => (Status::of(outcome, cli.preserve_status), None),
         Ok(Supervised::NotStarted { status, error }) => (*status, Some(error.clone())),
@@ -88,7 +88,13 @@ enum Supervised {
 }
 
 /// Starts the command and supervises it to the end. `pid` is the command's, once it started.
-fn supervise(cli: &Cli, scope: Scope, start: Start, pid: &mut Option<Pid>) -> Result<Supervised> {
+fn supervise(
+    cli: &Cli,
+    config: &Config,
+    scope: Scope,
+    start: Start,
+    pid: &mut Option<Pid>,
+) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
@@ -109,12 +115,11 @@ fn supervise(cli: &Cli, scope: Scope, start: Start, pid: &mut Option<Pid>) -> Re
     let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
         Err(error) => {
-            eprintln!(
-                "agentpipe: cannot run '{name}': {error}; check the command name, PATH and permissions"
-            );
+            let message = format!("cannot run '{name}': {error}");
+            eprintln!("agentpipe: {message}; check the command name, PATH and permissions");
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
-                error: format!("cannot run '{name}': {error}"),
+                error: message,
             });
         }
     };
@@ -125,7 +130,7 @@ fn supervise(cli: &Cli, scope: Scope, start: Start, pid: &mut Option<Pid>) -> Re
         pipes,
         Some(input),
         Some(output),
-        cli.config(),
+        config.clone(),
         timeline,
     );
     let outcome = supervisor
