@@ -269,11 +269,6 @@ impl ChildProcess {
         }
     }
 
-    /// Whether any process of the scope is still running.
-    pub fn scope_alive(&self) -> bool {
-        self.exit.is_none() || !self.leftovers().is_empty()
-    }
-
     /// Collects the child's exit status, freeing its pid. Call once the scope is empty.
     pub fn reap(&mut self) -> io::Result<Exit> {
         if !self.reaped {

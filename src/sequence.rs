@@ -157,18 +157,6 @@ impl Sequence {
             .find(|&index| matches!(self.steps[index].action, Action::Signal(_) | Action::Kill))
             .unwrap_or(self.steps.len() - 1)
     }
-
-    /// The signal and wait for processes left in the scope once the child has exited: those of
-    /// the first signal step, or an immediate SIGKILL when the list has no other signal.
-    pub fn leftover_signal(&self) -> (Signal, Limit) {
-        match self.steps[self.signal_step(0)] {
-            Step {
-                action: Action::Signal(signal),
-                wait,
-            } => (signal, wait),
-            _ => (Signal::SIGKILL, None),
-        }
-    }
 }
 
 impl fmt::Display for Action {
