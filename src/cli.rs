@@ -13,15 +13,14 @@ use std::path::PathBuf;
 
 use clap::builder::{OsStringValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
-use nix::sys::signal::Signal;
 
+use crate::machine::Config;
 use crate::process::Scope;
 use crate::report::ReportTarget;
 use crate::sequence::{self, Limit, Sequence};
-use crate::signals;
-use crate::supervisor::Config;
+use crate::signals::Signal;
 
-pub use run::run;
+pub use run::main;
 
 /// Run a command behind pipes, relay stdin and stdout to it, and stop it in order: wait, close
 /// its stdin, signal, SIGKILL.
@@ -84,7 +83,7 @@ pub struct Cli {
     /// A name with or without SIG, in any case, or a number: TERM, SIGTERM, int, 15. SIGCONT
     /// follows it, so that a stopped process acts on it. Example: -s INT for an agent that shuts
     /// down cleanly on Ctrl-C only.
-    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(signals::parse))]
+    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(str::parse::<Signal>))]
     pub signal: Signal,
 
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
@@ -348,7 +347,7 @@ mod tests {
             assert!(duration(example.get_name()).is_ok(), "{example:?}");
         }
         for example in signal_examples() {
-            assert!(signals::parse(example.get_name()).is_ok(), "{example:?}");
+            assert!(example.get_name().parse::<Signal>().is_ok(), "{example:?}");
         }
     }
 

@@ -5,9 +5,8 @@ use std::io;
 use nix::libc;
 use nix::sys::signal::Signal;
 
+use crate::outcome::{Outcome, Trigger};
 use crate::process::Exit;
-use crate::sequence::Trigger;
-use crate::supervisor::Outcome;
 
 /// A setup or usage failure (including every error clap reports).
 pub const USAGE: i32 = 125;

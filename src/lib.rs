@@ -3,23 +3,28 @@
 //!
 //! The library's entry point is [`Stream`]: a child seen as a byte stream (`Read` from its
 //! stdout, `Write` to its stdin) whose `close` guarantees, when it returns, that the child has
-//! terminated and every handle is closed. The `agentpipe` command line drives the same
-//! [`Supervisor`] with its own stdin and stdout.
+//! terminated and every handle is closed. The `agentpipe` command line drives the same event
+//! loop and close sequence with its own stdin and stdout.
 
 #![cfg(unix)]
 
+#[doc(hidden)]
 pub mod cli;
-pub mod exit_status;
-pub mod process;
-pub mod relay;
-pub mod report;
-pub mod scope;
-pub mod sequence;
-pub mod signals;
-pub mod stream;
-pub mod supervisor;
+mod event_loop;
+mod exit_status;
+mod machine;
+mod outcome;
+mod process;
+mod relay;
+mod report;
+mod scope;
+mod sequence;
+mod signals;
+mod stream;
 
-pub use process::{Exit, Scope};
-pub use sequence::{Action, Sequence, Step, Trigger};
+pub use machine::Config;
+pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
+pub use process::Scope;
+pub use sequence::{Action, Limit, Sequence, Step};
+pub use signals::Signal;
 pub use stream::{Closer, Stream};
-pub use supervisor::{Config, Outcome, Supervisor};

@@ -1,11 +1,3 @@
-use agentpipe::exit_status::{Status, USAGE};
-use agentpipe::report::Start;
-
 fn main() {
-    let start = Start::now();
-    let status = agentpipe::cli::run(start).unwrap_or_else(|error| {
-        eprintln!("agentpipe: {error:#}");
-        Status::Code(USAGE)
-    });
-    status.exit()
+    agentpipe::cli::main()
 }

@@ -10,13 +10,12 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
 use crate::Scope;
 use crate::exit_status::Status;
+use crate::outcome::{Outcome, TakenStep, Trigger};
 use crate::process::Exit;
-use crate::sequence::{Action, Limit, Sequence, Trigger};
-use crate::supervisor::Outcome;
+use crate::sequence::{Action, Limit, Sequence};
 
 pub use json::Json;
 
@@ -133,7 +132,7 @@ pub enum Ending<'a> {
     /// The command ran, and was supervised until it and its scope were gone.
     Supervised(&'a Outcome),
     /// The command could not be started (`pid` is `None`), or supervising it failed.
-    Failed { pid: Option<Pid>, error: &'a str },
+    Failed { pid: Option<u32>, error: &'a str },
 }
 
 /// The report: one JSON object. The README's "Report" section and agentpipe(1)'s REPORT
@@ -169,10 +168,10 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Json 
                 outcome.steps.iter().map(step).collect(),
                 exit(code, signal, status_code, status_signal, error),
                 bytes(
-                    outcome.to_child,
-                    outcome.to_child_discarded,
-                    outcome.from_child,
-                    outcome.from_child_discarded,
+                    outcome.to_child.relayed,
+                    outcome.to_child.discarded,
+                    outcome.from_child.relayed,
+                    outcome.from_child.discarded,
                 ),
                 drain(facts.drain, outcome.drain_cut),
                 (pids, signals),
@@ -225,8 +224,8 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Json 
     ])
 }
 
-fn pid_json(pid: Pid) -> Json {
-    Json::Int(pid.as_raw().into())
+fn pid_json(pid: u32) -> Json {
+    Json::Int(pid.into())
 }
 
 /// Writes `report` in one line to `target`. A file is created, or truncated.
@@ -248,7 +247,7 @@ pub fn signal_name(number: i32) -> String {
 pub fn trigger_name(trigger: Trigger) -> String {
     match trigger {
         Trigger::Eof => "eof".into(),
-        Trigger::Signal(signal) => signal.as_str().into(),
+        Trigger::Signal(signal) => signal.full_name().into(),
         Trigger::Timeout => "timeout".into(),
         Trigger::DownstreamClosed => "downstream-closed".into(),
         Trigger::ChildExit => "child-exit".into(),
@@ -268,11 +267,11 @@ fn scope_name(scope: Scope) -> &'static str {
     }
 }
 
-fn step(step: &crate::supervisor::TakenStep) -> Json {
+fn step(step: &TakenStep) -> Json {
     let (action, signal) = match step.action {
         Action::Wait => ("wait", Json::Null),
         Action::CloseStdin => ("stdin", Json::Null),
-        Action::Signal(signal) => ("signal", Json::str(signal.as_str())),
+        Action::Signal(signal) => ("signal", Json::str(signal.full_name())),
         Action::Kill => ("kill", Json::str(Signal::SIGKILL.as_str())),
     };
     Json::Object(vec![
@@ -290,8 +289,8 @@ fn scope_signals(outcome: &Outcome) -> Vec<Json> {
     for step in &outcome.steps {
         match step.action {
             Action::Signal(signal) => {
-                signals.push(Json::str(signal.as_str()));
-                if signal != Signal::SIGCONT {
+                signals.push(Json::str(signal.full_name()));
+                if signal != crate::Signal::CONT {
                     signals.push(Json::str(Signal::SIGCONT.as_str()));
                 }
             }

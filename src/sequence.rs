@@ -1,15 +1,12 @@
 //! The close sequence: a list of steps that ends a child gracefully first and forcefully last.
 //!
-//! A [`Sequence`] is pure data; [`Progress`] walks it. Running the steps (closing a descriptor,
-//! signalling a process group) belongs to the supervisor, so that the library's `close` and the
-//! command line share one definition of what each trigger and interrupt means.
+//! A [`Sequence`] is pure data, with the one definition of each step's name; the state machine
+//! (`machine`) walks it, and the event loop carries out what the machine orders.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::sys::signal::Signal;
-
-use crate::signals;
+use crate::signals::Signal;
 
 /// How long a step may wait: `None` means without limit.
 pub type Limit = Option<Duration>;
@@ -48,7 +45,7 @@ impl Default for Sequence {
         Sequence::standard(
             Some(Duration::ZERO),
             Some(Duration::from_secs(1)),
-            Signal::SIGTERM,
+            Signal::TERM,
             Some(Duration::from_secs(1)),
         )
     }
@@ -61,7 +58,7 @@ impl Sequence {
         let step = |action, wait| Step { action, wait };
         let mut steps = vec![step(Action::Wait, wait), step(Action::CloseStdin, grace)];
         // `--signal KILL` makes the stop signal the last step itself.
-        if signal != Signal::SIGKILL {
+        if signal != Signal::KILL {
             steps.push(step(Action::Signal(signal), term_grace));
         }
         steps.push(step(Action::Kill, None));
@@ -95,8 +92,8 @@ impl Sequence {
             let action = match name.to_ascii_lowercase().as_str() {
                 "wait" => Action::Wait,
                 "stdin" => Action::CloseStdin,
-                _ => match signals::parse(name)? {
-                    Signal::SIGKILL => Action::Kill,
+                _ => match name.parse()? {
+                    Signal::KILL => Action::Kill,
                     signal => Action::Signal(signal),
                 },
             };
@@ -159,12 +156,35 @@ impl Sequence {
     }
 }
 
+impl Action {
+    /// The report's name for the kind of step: `wait`, `stdin`, `signal` or `kill`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Action::Wait => "wait",
+            Action::CloseStdin => "stdin",
+            Action::Signal(_) => "signal",
+            Action::Kill => "kill",
+        }
+    }
+
+    /// The signals the step sends to the scope, in order: a stop signal is followed by SIGCONT
+    /// so that a stopped process acts on it.
+    pub fn signals(self) -> Vec<Signal> {
+        match self {
+            Action::Wait | Action::CloseStdin => Vec::new(),
+            Action::Signal(Signal::CONT) => vec![Signal::CONT],
+            Action::Signal(signal) => vec![signal, Signal::CONT],
+            Action::Kill => vec![Signal::KILL],
+        }
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Wait => f.write_str("wait"),
             Action::CloseStdin => f.write_str("stdin"),
-            Action::Signal(signal) => f.write_str(signals::name(*signal)),
+            Action::Signal(signal) => f.write_str(signal.name()),
             Action::Kill => f.write_str("KILL"),
         }
     }
@@ -205,68 +225,59 @@ pub fn parse_duration(text: &str) -> Result<Limit, String> {
         .map_err(|_| invalid())
 }
 
-/// Formats a limit the way it is written on the command line.
+/// Formats a limit the way it is written on the command line, exactly: `250us`, `1s500ms`,
+/// `40d1h`, `inf`. Days are the largest unit, so that the text reads back through
+/// [`parse_duration`] whatever units it refuses.
 pub fn format_limit(limit: Limit) -> String {
-    match limit {
-        None => "inf".to_string(),
-        Some(duration) if duration.subsec_millis() == 0 && duration.subsec_nanos() == 0 => {
-            format!("{}s", duration.as_secs())
-        }
-        Some(duration) if duration.subsec_nanos() % 1_000_000 == 0 && duration.as_secs() == 0 => {
-            format!("{}ms", duration.as_millis())
-        }
-        Some(duration) => format!("{:.3}s", duration.as_secs_f64()),
+    const DAY: u64 = 86_400;
+    let Some(duration) = limit else {
+        return "inf".to_string();
+    };
+    let days = duration.as_secs() / DAY;
+    let rest = duration - Duration::from_secs(days * DAY);
+    let mut text = if days > 0 {
+        format!("{days}d")
+    } else {
+        String::new()
+    };
+    if days == 0 || !rest.is_zero() {
+        text.extend(
+            humantime::format_duration(rest)
+                .to_string()
+                .split_whitespace(),
+        );
     }
+    text
 }
 
-/// What started the close sequence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    /// agentpipe's own stdin ended.
-    Eof,
-    /// agentpipe received this signal.
-    Signal(Signal),
-    /// `--timeout` elapsed.
-    Timeout,
-    /// agentpipe's stdout reader went away.
-    DownstreamClosed,
-    /// A library caller asked for the stream to be closed.
-    Close,
-    /// The child exited and left other processes in its scope.
-    ChildExit,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl fmt::Display for Trigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Trigger::Eof => f.write_str("end of input"),
-            Trigger::Signal(signal) => write!(f, "{}", signals::full_name(*signal)),
-            Trigger::Timeout => f.write_str("timeout"),
-            Trigger::DownstreamClosed => f.write_str("output closed by its reader"),
-            Trigger::Close => f.write_str("close requested"),
-            Trigger::ChildExit => f.write_str("child exit with processes left in its scope"),
+    #[test]
+    fn limits_show_exactly_and_read_back() {
+        let cases = [
+            (Some(Duration::from_micros(250)), "250us"),
+            (Some(Duration::from_nanos(1_000_500_000)), "1s500us"),
+            (Some(Duration::from_millis(1500)), "1s500ms"),
+            (Some(Duration::ZERO), "0s"),
+            (Some(Duration::from_secs(90)), "1m30s"),
+            (Some(Duration::from_secs(40 * 86_400 + 3600)), "40d1h"),
+            (Some(Duration::from_secs(2 * 86_400)), "2d"),
+            (None, "inf"),
+        ];
+        for (limit, text) in cases {
+            assert_eq!(format_limit(limit), text);
+            assert_eq!(parse_duration(text), Ok(limit), "{text}");
         }
     }
-}
 
-/// Where a running sequence stands: the step taken last and when its wait ends.
-#[derive(Clone, Debug)]
-pub struct Progress {
-    /// Index of the step whose action was taken last.
-    pub step: usize,
-    /// When that step's wait ends (`None`: it waits without limit).
-    pub deadline: Option<Instant>,
-    /// When the `KILL` step was taken, if it was.
-    pub killed_at: Option<Instant>,
-}
-
-impl Progress {
-    /// Positions the sequence at `step`, whose wait (possibly overridden) starts at `now`.
-    pub fn at(step: usize, wait: Limit, now: Instant) -> Progress {
-        Progress {
-            step,
-            deadline: wait.and_then(|wait| now.checked_add(wait)),
-            killed_at: None,
-        }
+    #[test]
+    fn a_sequence_reads_back_as_itself() {
+        let sequence =
+            Sequence::parse("wait 250us, stdin 1.0005s, INT 2s, TERM 1m30s, KILL").expect("valid");
+        let shown = sequence.to_string();
+        assert_eq!(shown, "wait 250us, stdin 1s500us, INT 2s, TERM 1m30s, KILL");
+        assert_eq!(Sequence::parse(&shown), Ok(sequence));
     }
 }

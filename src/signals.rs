@@ -1,93 +1,172 @@
-//! Signal names, the signals agentpipe listens to, and what it does with each.
+//! Signals: the crate's own signal type and its names, the one table of what agentpipe does
+//! with each signal it receives, and the source that delivers them to the event loop.
 
+use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::str::FromStr;
 
 use nix::libc;
-use nix::sys::signal::Signal;
+use nix::sys::signal::{SigSet, SigmaskHow};
 use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::SignalOnly;
 
-/// Parses `TERM`, `SIGTERM`, `term` or `15`.
-pub fn parse(text: &str) -> Result<Signal, String> {
-    let invalid = || {
-        let text = text.escape_debug();
-        format!("unknown signal '{text}': use a name like TERM or INT, or a number")
-    };
-    if let Ok(number) = text.parse::<i32>() {
-        return Signal::try_from(number).map_err(|_| invalid());
+/// A signal, by number.
+///
+/// The crate's own type rather than a dependency's, so that a signal the platform numbers but no
+/// crate names can still be carried, and so that the public API does not change with a
+/// dependency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Signal(i32);
+
+impl Signal {
+    pub const HUP: Signal = Signal(libc::SIGHUP);
+    pub const INT: Signal = Signal(libc::SIGINT);
+    pub const QUIT: Signal = Signal(libc::SIGQUIT);
+    pub const KILL: Signal = Signal(libc::SIGKILL);
+    pub const USR1: Signal = Signal(libc::SIGUSR1);
+    pub const USR2: Signal = Signal(libc::SIGUSR2);
+    pub const PIPE: Signal = Signal(libc::SIGPIPE);
+    pub const TERM: Signal = Signal(libc::SIGTERM);
+    pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    pub const CONT: Signal = Signal(libc::SIGCONT);
+    pub const STOP: Signal = Signal(libc::SIGSTOP);
+    pub const TSTP: Signal = Signal(libc::SIGTSTP);
+    pub const TTIN: Signal = Signal(libc::SIGTTIN);
+    pub const TTOU: Signal = Signal(libc::SIGTTOU);
+    pub const WINCH: Signal = Signal(libc::SIGWINCH);
+
+    /// The signal numbered `number`, if this platform has one.
+    pub fn from_number(number: i32) -> Option<Signal> {
+        nix::sys::signal::Signal::try_from(number)
+            .is_ok()
+            .then_some(Signal(number))
     }
-    let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    Signal::from_str(&name).map_err(|_| invalid())
+
+    pub fn number(self) -> i32 {
+        self.0
+    }
+
+    /// `TERM` for SIGTERM: the spelling `--signal` and `--sequence` use.
+    pub fn name(self) -> &'static str {
+        &self.full_name()[3..]
+    }
+
+    /// `SIGTERM`: the spelling of messages and the report.
+    pub fn full_name(self) -> &'static str {
+        self.to_nix()
+            .map_or("SIG?", nix::sys::signal::Signal::as_str)
+    }
+
+    /// The same signal as nix names it, for the calls that take nix's type.
+    pub(crate) fn to_nix(self) -> Option<nix::sys::signal::Signal> {
+        nix::sys::signal::Signal::try_from(self.0).ok()
+    }
 }
 
-/// `TERM` for SIGTERM: the spelling `--signal` and `--sequence` use.
-pub fn name(signal: Signal) -> &'static str {
-    &signal.as_str()[3..]
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.full_name())
+    }
 }
 
-/// `SIGTERM`: the spelling for messages.
-pub fn full_name(signal: Signal) -> &'static str {
-    signal.as_str()
+impl FromStr for Signal {
+    type Err = String;
+
+    /// Parses `TERM`, `SIGTERM`, `term` or `15`.
+    fn from_str(text: &str) -> Result<Signal, String> {
+        let invalid = || {
+            let text = text.escape_debug();
+            format!("unknown signal '{text}': use a name like TERM or INT, or a number")
+        };
+        if let Ok(number) = text.parse::<i32>() {
+            return Signal::from_number(number).ok_or_else(invalid);
+        }
+        let upper = text.to_ascii_uppercase();
+        let name = if upper.starts_with("SIG") {
+            upper
+        } else {
+            format!("SIG{upper}")
+        };
+        nix::sys::signal::Signal::from_str(&name)
+            .map(|signal| Signal(signal as i32))
+            .map_err(|_| invalid())
+    }
 }
 
-/// Signals that start the close sequence, or skip to its next step while it runs.
-pub const TRIGGERS: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+/// What agentpipe does with a signal it receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Starts the close sequence, or skips to its next step while it runs.
+    Trigger,
+    /// Passed on to the child alone, keeping its meaning (SIGQUIT: a thread dump).
+    Forward,
+    /// Ctrl-Z: stops the child's group, then agentpipe.
+    Suspend,
+    /// `fg`: continues the child's group.
+    Resume,
+    /// A child changed state: the command stopped, or an adopted orphan exited.
+    ChildChanged,
+}
 
-/// Signals passed on to the child alone, keeping their meaning (SIGQUIT: a thread dump).
-pub const FORWARDED: [Signal; 4] = [
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-    Signal::SIGQUIT,
+/// Every signal agentpipe catches, and what it does with it: the one table that both installs
+/// the handlers and dispatches what arrives.
+pub(crate) const ROLES: [(Signal, Role); 10] = [
+    (Signal::INT, Role::Trigger),
+    (Signal::TERM, Role::Trigger),
+    (Signal::HUP, Role::Trigger),
+    (Signal::USR1, Role::Forward),
+    (Signal::USR2, Role::Forward),
+    (Signal::WINCH, Role::Forward),
+    (Signal::QUIT, Role::Forward),
+    (Signal::TSTP, Role::Suspend),
+    (Signal::CONT, Role::Resume),
+    (Signal::CHLD, Role::ChildChanged),
 ];
-
-/// Job control: Ctrl-Z and `fg`.
-pub const JOB_CONTROL: [Signal; 2] = [Signal::SIGTSTP, Signal::SIGCONT];
 
 /// Whether `signal` was ignored when agentpipe started (nohup, `cmd &` in a script): such a
 /// signal stays ignored, for agentpipe and for the child.
-pub fn is_ignored(signal: Signal) -> bool {
+pub(crate) fn is_ignored(signal: Signal) -> bool {
+    // nix has no way to read a disposition without installing one.
     // SAFETY: a null new action only reads the current disposition into `old`.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal as libc::c_int, std::ptr::null(), &mut old) == 0
+        libc::sigaction(signal.0, std::ptr::null(), &mut old) == 0
             && old.sa_sigaction == libc::SIG_IGN
     }
 }
 
 /// The signals agentpipe received, delivered through a self-pipe so that the poll loop sees
 /// them as readable input instead of being interrupted at an arbitrary point.
-pub struct SignalSource {
+pub(crate) struct SignalSource {
     delivery: SignalDelivery<UnixStream, SignalOnly>,
     /// SIGCHLD's disposition at start-up, restored in the child (it is always caught here, since
-    /// the supervisor must see its child stop).
+    /// the event loop must see its child stop).
     pub chld_was_ignored: bool,
 }
 
 impl SignalSource {
-    /// Catches the triggers, forwarded and job-control signals that were not ignored at start,
-    /// and SIGCHLD.
+    /// Catches every signal of [`ROLES`] that was not ignored at start; SIGCHLD always.
     pub fn install() -> io::Result<SignalSource> {
-        let chld_was_ignored = is_ignored(Signal::SIGCHLD);
+        let chld_was_ignored = is_ignored(Signal::CHLD);
         let (read, write) = UnixStream::pair()?;
         read.set_nonblocking(true)?;
         write.set_nonblocking(true)?;
-        let wanted = TRIGGERS.iter().chain(&FORWARDED).chain(&JOB_CONTROL);
-        let caught: Vec<libc::c_int> = wanted
-            .filter(|&&signal| !is_ignored(signal))
-            .chain(&[Signal::SIGCHLD])
-            .map(|&signal| signal as libc::c_int)
+        let caught: Vec<Signal> = ROLES
+            .iter()
+            .map(|&(signal, _)| signal)
+            .filter(|&signal| signal == Signal::CHLD || !is_ignored(signal))
             .collect();
-        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, caught.iter())?;
-        unblock(&caught);
+        let numbers: Vec<i32> = caught.iter().map(|signal| signal.0).collect();
+        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.iter())?;
+        // A parent may start agentpipe with signals blocked; the ones it catches must arrive.
+        let mut set = SigSet::empty();
+        caught
+            .iter()
+            .filter_map(|s| s.to_nix())
+            .for_each(|s| set.add(s));
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None)?;
         Ok(SignalSource {
             delivery,
             chld_was_ignored,
@@ -99,25 +178,14 @@ impl SignalSource {
         self.delivery.get_read().as_fd()
     }
 
-    /// The signals received since the last call, each at most once, in signal-number order.
-    pub fn pending(&mut self) -> Vec<Signal> {
+    /// The signals received since the last call with their roles, each at most once, in
+    /// signal-number order.
+    pub fn pending(&mut self) -> Vec<(Signal, Role)> {
         self.delivery
             .pending()
-            .filter_map(|number| Signal::try_from(number).ok())
+            .filter_map(|number| ROLES.iter().find(|(signal, _)| signal.0 == number))
+            .copied()
             .collect()
-    }
-}
-
-/// A parent may start agentpipe with signals blocked; the ones it catches must arrive.
-fn unblock(signals: &[libc::c_int]) {
-    // SAFETY: a signal set built with sigemptyset/sigaddset, passed to sigprocmask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &signal in signals {
-            libc::sigaddset(&mut set, signal);
-        }
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
 }
 
@@ -128,17 +196,25 @@ mod tests {
     #[test]
     fn parses_every_spelling() {
         for text in ["TERM", "SIGTERM", "term", "SigTerm", "15"] {
-            assert_eq!(parse(text), Ok(Signal::SIGTERM), "{text}");
+            assert_eq!(text.parse(), Ok(Signal::TERM), "{text}");
         }
-        assert_eq!(parse("kill"), Ok(Signal::SIGKILL));
-        assert!(parse("TERMINATE").is_err());
-        assert!(parse("0").is_err());
-        assert!(parse("").is_err());
+        assert_eq!("kill".parse(), Ok(Signal::KILL));
+        for bad in ["TERMINATE", "0", "", "-1"] {
+            assert!(bad.parse::<Signal>().is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn names_without_and_with_prefix() {
-        assert_eq!(name(Signal::SIGINT), "INT");
-        assert_eq!(full_name(Signal::SIGINT), "SIGINT");
+        assert_eq!(Signal::INT.name(), "INT");
+        assert_eq!(Signal::INT.full_name(), "SIGINT");
+        assert_eq!(Signal::INT.to_string(), "SIGINT");
+    }
+
+    #[test]
+    fn every_role_is_listed_once() {
+        for (index, (signal, _)) in ROLES.iter().enumerate() {
+            assert!(!ROLES[..index].iter().any(|(other, _)| other == signal));
+        }
     }
 }

@@ -12,9 +12,11 @@ use std::time::Instant;
 use nix::errno::Errno;
 use nix::libc;
 
+use crate::event_loop::EventLoop;
+use crate::machine::Config;
+use crate::outcome::Outcome;
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
 use crate::report::Timeline;
-use crate::supervisor::{Config, Outcome, Supervisor};
 
 /// A running child process with piped stdin and stdout.
 ///
@@ -167,7 +169,7 @@ impl Inner {
             stdout: lock(&self.stdout).take(),
         };
         let timeline = Timeline::new(Instant::now(), false);
-        Supervisor::new(child, pipes, None, None, config.clone(), timeline).close()
+        EventLoop::new(child, pipes, None, None, config.clone(), timeline).close()
     }
 
     /// Runs `operation` on the descriptor in `slot` until it does not need to wait, waiting in

@@ -151,7 +151,7 @@ fn random_chunkings_pass_exactly_the_bytes_written() {
         prop_assert!(got == data, "the bytes differ");
         let outcome = stream.close(&Config::default()).expect("close");
         prop_assert_eq!(outcome.exit, Exit::Code(0));
-        prop_assert_eq!(outcome.pid.as_raw(), pid);
+        prop_assert_eq!(outcome.pid, pid as u32);
         assert_reaped(&sandbox, pid);
         checked.fetch_add(data.len(), Ordering::Relaxed);
         Ok(())
@@ -232,7 +232,7 @@ fn close_at_a_random_point_returns_with_the_child_reaped() {
                 *closed_in.lock().unwrap() = start.elapsed();
                 let outcome = outcome.expect("close");
                 let raced = racing.join().unwrap().expect("the racing close");
-                assert_eq!(outcome.pid.as_raw(), pid);
+                assert_eq!(outcome.pid, pid as u32);
                 assert_eq!(raced.exit, outcome.exit);
                 assert_eq!(raced.steps, outcome.steps);
                 (writer.join().unwrap(), reader.join().unwrap())

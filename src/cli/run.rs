@@ -7,22 +7,32 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 
 use super::{Cli, StderrTarget};
+use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
+use crate::machine::Config;
+use crate::outcome::Outcome;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts, Start, Timeline};
 use crate::signals::SignalSource;
-use crate::supervisor::{Config, Outcome, Supervisor};
+
+/// The program: runs agentpipe as its command line says and ends with the status it comes to.
+pub fn main() -> ! {
+    let start = Start::now();
+    let status = run(start).unwrap_or_else(|error| {
+        eprintln!("agentpipe: {error:#}");
+        Status::Code(USAGE)
+    });
+    status.exit()
+}
 
 /// Runs agentpipe as its command line says, and returns the status to end with.
 ///
 /// An `Err` is a usage error, reported before anything started (status 125). Every failure
 /// after that is reported here, on stderr and in the report, and comes back as a status.
-pub fn run(start: Start) -> Result<Status> {
+fn run(start: Start) -> Result<Status> {
     relay::fill_closed_std_fds();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -93,7 +103,7 @@ fn supervise(
     config: &Config,
     scope: Scope,
     start: Start,
-    pid: &mut Option<Pid>,
+    pid: &mut Option<u32>,
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
@@ -106,7 +116,7 @@ fn supervise(
         foreground: cli.foreground,
         parent_death_signal: true,
         keep_ignored: if signals.chld_was_ignored {
-            vec![Signal::SIGCHLD]
+            vec![nix::sys::signal::Signal::SIGCHLD]
         } else {
             Vec::new()
         },
@@ -123,9 +133,9 @@ fn supervise(
             });
         }
     };
-    *pid = Some(child.pid());
+    *pid = Some(child.pid().as_raw() as u32);
     timeline.say(format_args!("started '{name}' as pid {}", child.pid()));
-    let supervisor = Supervisor::new(
+    let event_loop = EventLoop::new(
         child,
         pipes,
         Some(input),
@@ -133,7 +143,7 @@ fn supervise(
         config.clone(),
         timeline,
     );
-    let outcome = supervisor
+    let outcome = event_loop
         .with_signals(signals)
         .run()
         .context("supervising the command failed")?;

@@ -1,0 +1,465 @@
+//! The close sequence as a state machine: what each trigger, interrupt, exit and deadline means.
+//!
+//! It makes no system call and reads no clock: the event loop hands it [`Input`]s and the
+//! current time, carries out the [`Order`]s it answers with, and wakes it again at
+//! [`Machine::deadline`]. That is what lets every rule of the sequence be tested with a fake
+//! clock (see `machine/tests.rs`), and what keeps the loop to plumbing.
+
+mod note;
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, Instant};
+
+use crate::outcome::{Exit, TakenStep, Trigger};
+use crate::process::Scope;
+use crate::sequence::{Action, Limit, Sequence};
+use crate::signals::Signal;
+
+pub(crate) use note::{Next, Note, Received, list};
+
+/// How long after SIGKILL a process may stay unreaped before agentpipe names it.
+pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
+
+/// How often the scope is looked at while processes other than the child remain in it: they are
+/// not agentpipe's children, so nothing announces their exit.
+pub(crate) const LEFTOVER_CHECK: Duration = Duration::from_millis(10);
+
+/// The sequence and its triggers' settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub sequence: Sequence,
+    /// The stdin step's wait when EOF starts the sequence; `None`: the step's own wait.
+    pub eof_grace: Option<Limit>,
+    /// Start the sequence this long after start.
+    pub timeout: Option<Duration>,
+    /// How long output from the child's descendants is still relayed after the child exits.
+    pub drain: Limit,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sequence: Sequence::default(),
+            eof_grace: None,
+            timeout: None,
+            drain: Some(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// What the event loop saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// agentpipe's own input ended (the command line only).
+    EndOfInput,
+    /// agentpipe received SIGINT, SIGTERM or SIGHUP.
+    Interrupt(Signal),
+    /// agentpipe's stdout reader went away.
+    OutputClosed,
+    /// A library caller asked for the stream to be closed.
+    Close,
+    /// The child exited; `left` are the other processes still alive in its scope.
+    ChildExited { exit: Exit, left: Vec<u32> },
+    /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
+    ScopeLooked(Vec<u32>),
+}
+
+/// What the machine asks the event loop to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Stop reading agentpipe's input and close the child's stdin: once what was read is
+    /// written (`flush`, when the input's end started the sequence), or at once, dropping it.
+    CloseStdin { flush: bool },
+    /// Send this signal to every process of the scope.
+    Signal(Signal),
+    /// Relay no more of the child's output than what was queued when it exited.
+    CutDrain,
+    /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
+    LookAtScope,
+    /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
+    NameSurvivors,
+    /// Give up on processes SIGKILL did not remove: finish without reaping them.
+    GiveUp,
+    /// Tell the `-v` timeline.
+    Tell(Note),
+    /// Tell even without `-v` (not with `-q`): something the person must know.
+    Warn(Note),
+}
+
+/// Where the sequence stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Nothing has started the sequence, and the child runs.
+    Running,
+    /// Step `index` was taken; its wait ends at `deadline` (never, if `None`), unless the
+    /// scope is gone first.
+    Step {
+        index: usize,
+        deadline: Option<Instant>,
+    },
+    /// The last step, SIGKILL, was taken at `at`; the survivors were `named` after
+    /// [`UNKILLABLE_AFTER`].
+    Killed { at: Instant, named: bool },
+    /// The child exited and no process is left in its scope: only the output may still drain.
+    Over,
+    /// agentpipe gave up on processes SIGKILL did not remove.
+    Abandoned,
+}
+
+/// How long the child's output is still relayed after it exited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Drain {
+    /// The child has not exited.
+    NotYet,
+    /// Relayed until this instant (without limit if `None`).
+    Until(Option<Instant>),
+    /// Only what was queued when the child exited is still relayed.
+    Cut,
+}
+
+/// The close sequence's state. See the module documentation.
+#[derive(Debug)]
+pub(crate) struct Machine {
+    config: Config,
+    pid: u32,
+    scope: Scope,
+    start: Instant,
+    phase: Phase,
+    drain: Drain,
+    timeout_at: Option<Instant>,
+    trigger: Option<Trigger>,
+    steps: Vec<TakenStep>,
+    exit: Option<(Exit, Instant)>,
+    interrupted: bool,
+    /// The processes other than the child alive in the scope at the last look, and when that was.
+    left: Vec<u32>,
+    looked_at: Option<Instant>,
+    /// Every process ever found left in the scope, in the order found.
+    left_behind: Vec<u32>,
+    orders: Vec<Order>,
+}
+
+impl Machine {
+    /// A machine for child `pid`, started (and timed from) `start`.
+    pub fn new(config: Config, pid: u32, scope: Scope, start: Instant) -> Machine {
+        let timeout_at = config
+            .timeout
+            .and_then(|timeout| start.checked_add(timeout));
+        Machine {
+            config,
+            pid,
+            scope,
+            start,
+            phase: Phase::Running,
+            drain: Drain::NotYet,
+            timeout_at,
+            trigger: None,
+            steps: Vec::new(),
+            exit: None,
+            interrupted: false,
+            left: Vec::new(),
+            looked_at: None,
+            left_behind: Vec::new(),
+            orders: Vec::new(),
+        }
+    }
+
+    /// Takes in what the loop saw at `now`, and answers with what to do.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Order> {
+        match input {
+            Input::EndOfInput => self.input_ended(now),
+            Input::Interrupt(signal) => self.interrupt(signal, now),
+            Input::OutputClosed => {
+                if self.phase == Phase::Running {
+                    self.begin(Trigger::DownstreamClosed, 0, None, now);
+                }
+            }
+            Input::Close => {
+                if self.phase == Phase::Running {
+                    self.begin(Trigger::Close, 0, None, now);
+                }
+            }
+            Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
+            Input::ScopeLooked(left) => self.scope_looked(left, now),
+        }
+        self.tick(now)
+    }
+
+    /// Takes every step, timeout and check that is due at `now`.
+    pub fn tick(&mut self, now: Instant) -> Vec<Order> {
+        if self.timeout_at.is_some_and(|at| now >= at) {
+            self.timeout_at = None;
+            self.timed_out(now);
+        }
+        while let Phase::Step {
+            index,
+            deadline: Some(deadline),
+        } = self.phase
+            && now >= deadline
+        {
+            self.take(index + 1, None, now);
+        }
+        if let Phase::Killed { at, named: false } = self.phase
+            && now >= at + UNKILLABLE_AFTER
+        {
+            self.phase = Phase::Killed { at, named: true };
+            self.orders.push(Order::NameSurvivors);
+        }
+        if let Drain::Until(Some(until)) = self.drain
+            && now >= until
+        {
+            self.drain = Drain::Cut;
+            self.orders.push(Order::CutDrain);
+        }
+        if self.look_due().is_some_and(|due| now >= due) {
+            self.looked_at = Some(now);
+            self.orders.push(Order::LookAtScope);
+        }
+        std::mem::take(&mut self.orders)
+    }
+
+    /// The earliest instant at which something is due without any input.
+    pub fn deadline(&self) -> Option<Instant> {
+        let step = match self.phase {
+            Phase::Step { deadline, .. } => deadline,
+            Phase::Killed { at, named: false } => Some(at + UNKILLABLE_AFTER),
+            _ => None,
+        };
+        let drain = match self.drain {
+            Drain::Until(until) => until,
+            _ => None,
+        };
+        [step, self.timeout_at, drain, self.look_due()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whether the child has exited and its scope is empty (or agentpipe gave up on it): the
+    /// run is over once the output owed is written.
+    pub fn settled(&self) -> bool {
+        matches!(self.phase, Phase::Over | Phase::Abandoned)
+    }
+
+    pub fn abandoned(&self) -> bool {
+        self.phase == Phase::Abandoned
+    }
+
+    /// Whether the child has exited.
+    pub fn exited(&self) -> bool {
+        self.exit.is_some()
+    }
+
+    /// Whether the drain was cut.
+    pub fn drain_cut(&self) -> bool {
+        self.drain == Drain::Cut
+    }
+
+    pub fn trigger(&self) -> Option<Trigger> {
+        self.trigger
+    }
+
+    pub fn steps(&self) -> &[TakenStep] {
+        &self.steps
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    pub fn left_behind(&self) -> &[u32] {
+        &self.left_behind
+    }
+
+    pub fn exited_at(&self) -> Option<Duration> {
+        self.exit.map(|(_, at)| at - self.start)
+    }
+
+    fn look_due(&self) -> Option<Instant> {
+        let watching = self.exit.is_some()
+            && !self.left.is_empty()
+            && !matches!(self.phase, Phase::Over | Phase::Abandoned);
+        watching.then(|| self.looked_at.unwrap_or(self.start) + LEFTOVER_CHECK)
+    }
+
+    fn input_ended(&mut self, now: Instant) {
+        if self.phase != Phase::Running {
+            return; // the sequence runs, or the child is gone: the end changes nothing
+        }
+        let stdin_step = self.config.sequence.stdin_step();
+        let wait = self
+            .config
+            .eof_grace
+            .unwrap_or(self.config.sequence.steps()[stdin_step].wait);
+        if wait.is_none() {
+            self.orders.push(Order::Tell(Note::EofGraceInf));
+        } else {
+            self.begin(Trigger::Eof, stdin_step, Some(wait), now);
+        }
+    }
+
+    /// INT, TERM or HUP: starts the sequence, or skips to its next step.
+    fn interrupt(&mut self, signal: Signal, now: Instant) {
+        if signal == Signal::INT && self.exit.is_none() {
+            self.interrupted = true;
+        }
+        let received = match self.phase {
+            Phase::Running => {
+                self.orders
+                    .push(Order::Tell(Note::Received(signal, Received::Starts)));
+                return self.begin(Trigger::Signal(signal), 0, None, now);
+            }
+            Phase::Step { index, .. } => {
+                self.orders
+                    .push(Order::Tell(Note::Received(signal, Received::Skips)));
+                return self.take(index + 1, None, now);
+            }
+            Phase::Over => {
+                if let Drain::Until(_) = self.drain {
+                    self.drain = Drain::Until(Some(now));
+                }
+                Received::EndsDrain
+            }
+            Phase::Killed { named: false, .. } => Received::AlreadyKilled,
+            Phase::Killed { named: true, .. } => {
+                self.phase = Phase::Abandoned;
+                self.orders.push(Order::GiveUp);
+                return self
+                    .orders
+                    .push(Order::Warn(Note::Received(signal, Received::GivesUp)));
+            }
+            Phase::Abandoned => return,
+        };
+        self.orders
+            .push(Order::Tell(Note::Received(signal, received)));
+    }
+
+    /// `--timeout`: starts the sequence, or jumps to its first signal step not yet taken.
+    fn timed_out(&mut self, now: Instant) {
+        self.orders.push(Order::Tell(Note::TimeoutElapsed));
+        match self.phase {
+            Phase::Running => self.begin(Trigger::Timeout, 0, None, now),
+            Phase::Step { index, .. } => {
+                let step = self.config.sequence.signal_step(index + 1);
+                self.take(step, None, now);
+            }
+            // SIGKILL is already sent: taking it again would only postpone naming survivors.
+            Phase::Killed { .. } | Phase::Over | Phase::Abandoned => {}
+        }
+    }
+
+    fn child_exited(&mut self, exit: Exit, left: Vec<u32>, now: Instant) {
+        if self.exit.is_some() {
+            return;
+        }
+        let after = self.steps.last().map(|step| (step.index, step.action));
+        self.orders.push(Order::Tell(Note::ChildExited {
+            pid: self.pid,
+            exit,
+            after,
+        }));
+        self.exit = Some((exit, now));
+        self.timeout_at = None;
+        self.drain = Drain::Until(self.config.drain.and_then(|drain| now.checked_add(drain)));
+        self.looked_at = Some(now);
+        self.note_left(left);
+        if self.left.is_empty() {
+            if self.phase != Phase::Abandoned {
+                self.phase = Phase::Over;
+            }
+            return;
+        }
+        self.orders
+            .push(Order::Tell(Note::StillInScope(self.left.clone())));
+        if self.trigger.is_none() {
+            self.trigger = Some(Trigger::ChildExit);
+        }
+        // What is left gets the signal steps not yet taken; a signal step already under way
+        // goes on, its wait now counting for them.
+        let from = match self.phase {
+            Phase::Running => 0,
+            Phase::Step { index, .. } if !self.signalled(index) => index + 1,
+            _ => return,
+        };
+        let step = self.config.sequence.signal_step(from);
+        self.take(step, None, now);
+    }
+
+    fn scope_looked(&mut self, left: Vec<u32>, _now: Instant) {
+        self.note_left(left);
+        if self.exit.is_some() && self.left.is_empty() && !self.settled() {
+            self.orders.push(Order::Tell(Note::ScopeEmpty));
+            self.phase = Phase::Over;
+        }
+    }
+
+    fn note_left(&mut self, left: Vec<u32>) {
+        for &pid in &left {
+            if !self.left_behind.contains(&pid) {
+                self.left_behind.push(pid);
+            }
+        }
+        self.left = left;
+    }
+
+    /// Whether step `index` sends a signal.
+    fn signalled(&self, index: usize) -> bool {
+        !self.config.sequence.steps()[index]
+            .action
+            .signals()
+            .is_empty()
+    }
+
+    /// Starts the sequence at `step`, with `wait` instead of the step's own wait if given.
+    fn begin(&mut self, trigger: Trigger, step: usize, wait: Option<Limit>, now: Instant) {
+        self.trigger = Some(trigger);
+        self.orders.push(Order::Tell(Note::SequenceStarted {
+            sequence: self.config.sequence.to_string(),
+            trigger,
+        }));
+        self.take(step, wait, now);
+    }
+
+    /// Takes step `index`: its action now, then its wait.
+    fn take(&mut self, index: usize, wait: Option<Limit>, now: Instant) {
+        let steps = self.config.sequence.steps();
+        let step = steps[index];
+        let wait = wait.unwrap_or(step.wait);
+        match step.action {
+            Action::Wait => {}
+            Action::CloseStdin => self.orders.push(Order::CloseStdin {
+                flush: self.trigger == Some(Trigger::Eof),
+            }),
+            Action::Signal(_) | Action::Kill => self
+                .orders
+                .extend(step.action.signals().into_iter().map(Order::Signal)),
+        }
+        self.steps.push(TakenStep {
+            index,
+            action: step.action,
+            at: now - self.start,
+        });
+        let deadline = wait.and_then(|wait| now.checked_add(wait));
+        self.phase = if step.action == Action::Kill {
+            Phase::Killed {
+                at: now,
+                named: false,
+            }
+        } else {
+            Phase::Step { index, deadline }
+        };
+        let next = steps.get(index + 1).map(|next| Next {
+            action: next.action,
+            wait,
+            at: deadline.map(|deadline| deadline - self.start),
+            interrupts_to_kill: steps.len() - 1 - index,
+        });
+        self.orders.push(Order::Tell(Note::StepTaken {
+            number: index + 1,
+            action: step.action,
+            scope: self.scope,
+            next,
+        }));
+    }
+}

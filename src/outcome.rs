@@ -1,0 +1,101 @@
+//! What a supervised run came to: what started the close sequence, the steps taken, how the
+//! child ended, and what was relayed. The exit status, the `-v` timeline and the report all read
+//! it; it depends on none of them.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::sequence::Action;
+use crate::signals::Signal;
+
+pub use crate::process::Exit;
+
+/// What started the close sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// agentpipe's own stdin ended.
+    Eof,
+    /// agentpipe received this signal.
+    Signal(Signal),
+    /// `--timeout` elapsed.
+    Timeout,
+    /// agentpipe's stdout reader went away.
+    DownstreamClosed,
+    /// A library caller asked for the stream to be closed.
+    Close,
+    /// The child exited and left other processes in its scope.
+    ChildExit,
+}
+
+impl Trigger {
+    /// The report's spelling: `eof`, `SIGINT`, `timeout`, `downstream-closed`, `close`,
+    /// `child-exit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Eof => "eof",
+            Trigger::Signal(signal) => signal.full_name(),
+            Trigger::Timeout => "timeout",
+            Trigger::DownstreamClosed => "downstream-closed",
+            Trigger::Close => "close",
+            Trigger::ChildExit => "child-exit",
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    /// The timeline's wording.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Eof => f.write_str("end of input"),
+            Trigger::Signal(signal) => write!(f, "{signal}"),
+            Trigger::Timeout => f.write_str("timeout"),
+            Trigger::DownstreamClosed => f.write_str("output closed by its reader"),
+            Trigger::Close => f.write_str("close requested"),
+            Trigger::ChildExit => f.write_str("child exit with processes left in its scope"),
+        }
+    }
+}
+
+/// A step of the sequence that was taken, and when (since start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TakenStep {
+    /// Its place in the sequence, from 0.
+    pub index: usize,
+    pub action: Action,
+    pub at: Duration,
+}
+
+/// Bytes moved in one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bytes {
+    /// Written to the destination.
+    pub relayed: u64,
+    /// Read and then dropped, because the destination was gone or closed.
+    pub discarded: u64,
+}
+
+/// Everything that happened, for the exit status and the report.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub pid: u32,
+    pub exit: Exit,
+    /// What started the sequence, if anything did.
+    pub trigger: Option<Trigger>,
+    pub steps: Vec<TakenStep>,
+    /// SIGINT arrived before the child exited.
+    pub interrupted: bool,
+    /// The sequence reached SIGKILL.
+    pub killed: bool,
+    /// agentpipe gave up on a process that SIGKILL did not remove; it is left unreaped.
+    pub abandoned: bool,
+    /// agentpipe's input to the child's stdin.
+    pub to_child: Bytes,
+    /// The child's stdout to agentpipe's output.
+    pub from_child: Bytes,
+    /// Descendants' output was still flowing when `--drain` ran out.
+    pub drain_cut: bool,
+    /// Processes found in the scope after the child exited (each once, in the order found).
+    pub leftovers: Vec<u32>,
+    /// When the child exited, since start.
+    pub exited_at: Option<Duration>,
+}
