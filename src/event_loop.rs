@@ -349,7 +349,7 @@ impl EventLoop {
             Event::SourceEnded => {
                 self.to_child.close_source();
                 self.timeline.say(format_args!("end of input"));
-                self.input(Input::EndOfInput);
+                self.input(Input::Eof);
             }
             Event::DestinationClosed => self.child_stdin_closed(),
             Event::Progress => {}

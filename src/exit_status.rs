@@ -91,3 +91,158 @@ fn die_by_signal(signal: i32) -> ! {
     }
     std::process::exit(128 + signal)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The EXIT STATUS table of agentpipe(1), first match wins.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::outcome::{Bytes, TakenStep};
+    use crate::sequence::Action;
+    use crate::signals::Signal;
+
+    fn outcome(trigger: Option<Trigger>, exit: Exit) -> Outcome {
+        Outcome {
+            pid: 42,
+            exit,
+            trigger,
+            steps: Vec::new(),
+            interrupted: false,
+            killed: false,
+            abandoned: false,
+            to_child: Bytes::default(),
+            from_child: Bytes::default(),
+            drain_cut: false,
+            leftovers: Vec::new(),
+            exited_at: Some(Duration::ZERO),
+        }
+    }
+
+    #[test]
+    fn the_table_first_match_wins() {
+        let kill = Exit::Signal(libc::SIGKILL);
+        let timeout = Some(Trigger::Timeout);
+        let sigint = Some(Trigger::Signal(Signal::INT));
+        let cases = [
+            // (trigger, exit, interrupted, killed, abandoned, preserve) -> status
+            (
+                None,
+                Exit::Code(3),
+                false,
+                false,
+                false,
+                false,
+                Status::Code(3),
+            ),
+            (
+                None,
+                Exit::Signal(15),
+                false,
+                false,
+                false,
+                false,
+                Status::Signal(15),
+            ),
+            (
+                sigint,
+                Exit::Code(0),
+                true,
+                false,
+                false,
+                false,
+                Status::Signal(libc::SIGINT),
+            ),
+            (sigint, kill, true, true, true, false, Status::Code(USAGE)),
+            (
+                timeout,
+                Exit::Code(0),
+                false,
+                false,
+                false,
+                false,
+                Status::Code(TIMED_OUT),
+            ),
+            (
+                timeout,
+                kill,
+                false,
+                true,
+                false,
+                false,
+                Status::Code(TIMED_OUT_KILLED),
+            ),
+            (
+                timeout,
+                kill,
+                false,
+                true,
+                false,
+                true,
+                Status::Signal(libc::SIGKILL),
+            ),
+            (
+                timeout,
+                Exit::Code(5),
+                false,
+                false,
+                false,
+                true,
+                Status::Code(5),
+            ),
+            (
+                timeout,
+                Exit::Code(0),
+                true,
+                false,
+                false,
+                false,
+                Status::Signal(libc::SIGINT),
+            ),
+            (
+                Some(Trigger::Eof),
+                Exit::Code(0),
+                false,
+                false,
+                false,
+                false,
+                Status::Code(0),
+            ),
+        ];
+        for (trigger, exit, interrupted, killed, abandoned, preserve, expected) in cases {
+            let mut outcome = outcome(trigger, exit);
+            (outcome.interrupted, outcome.killed, outcome.abandoned) =
+                (interrupted, killed, abandoned);
+            if killed {
+                outcome.steps.push(TakenStep {
+                    index: 3,
+                    action: Action::Kill,
+                    at: Duration::ZERO,
+                });
+            }
+            assert_eq!(Status::of(&outcome, preserve), expected, "{outcome:?}");
+        }
+    }
+
+    #[test]
+    fn a_command_that_cannot_start_is_127_126_or_125() {
+        let cases = [
+            (io::Error::from(io::ErrorKind::NotFound), NOT_FOUND),
+            (
+                io::Error::from(io::ErrorKind::PermissionDenied),
+                NOT_EXECUTABLE,
+            ),
+            (io::Error::from_raw_os_error(libc::ENOEXEC), NOT_EXECUTABLE),
+            (io::Error::from_raw_os_error(libc::EISDIR), NOT_EXECUTABLE),
+            (io::Error::from_raw_os_error(libc::E2BIG), USAGE),
+        ];
+        for (error, code) in cases {
+            assert_eq!(
+                Status::of_spawn_error(&error),
+                Status::Code(code),
+                "{error}"
+            );
+        }
+    }
+}

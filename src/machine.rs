@@ -52,7 +52,7 @@ impl Default for Config {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Input {
     /// agentpipe's own input ended (the command line only).
-    EndOfInput,
+    Eof,
     /// agentpipe received SIGINT, SIGTERM or SIGHUP.
     Interrupt(Signal),
     /// agentpipe's stdout reader went away.
@@ -168,7 +168,7 @@ impl Machine {
     /// Takes in what the loop saw at `now`, and answers with what to do.
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Order> {
         match input {
-            Input::EndOfInput => self.input_ended(now),
+            Input::Eof => self.input_ended(now),
             Input::Interrupt(signal) => self.interrupt(signal, now),
             Input::OutputClosed => {
                 if self.phase == Phase::Running {

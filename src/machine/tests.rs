@@ -155,7 +155,7 @@ fn eof_starts_at_the_stdin_step_with_eof_grace_and_flushes_what_was_read() {
             eof_grace,
             ..Config::default()
         });
-        let orders = clock.at(100, Input::EndOfInput);
+        let orders = clock.at(100, Input::Eof);
         assert!(
             has(&orders, &Order::CloseStdin { flush: true }),
             "{orders:?}"
@@ -176,7 +176,7 @@ fn eof_grace_inf_makes_the_end_of_input_a_plain_half_close() {
         eof_grace: Some(None),
         ..Config::default()
     });
-    let orders = clock.at(100, Input::EndOfInput);
+    let orders = clock.at(100, Input::Eof);
     assert_eq!(orders, [Order::Tell(Note::EofGraceInf)]);
     assert_eq!(clock.machine.deadline(), None, "nothing is due");
     // Another trigger still starts the sequence.
@@ -233,7 +233,7 @@ fn timeout_at_the_kill_step_takes_no_second_kill() {
 
 #[test]
 fn eof_and_a_closed_output_during_the_sequence_change_nothing() {
-    for input in [Input::EndOfInput, Input::OutputClosed, Input::Close] {
+    for input in [Input::Eof, Input::OutputClosed, Input::Close] {
         let mut clock = Clock::default();
         clock.at(0, Input::Interrupt(Signal::TERM));
         let orders = clock.at(500, input.clone());
