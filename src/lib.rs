@@ -18,6 +18,7 @@ pub mod sequence;
 pub mod signals;
 pub mod stream;
 pub mod supervisor;
+pub mod timeline;
 
 pub use process::{Exit, Scope};
 pub use sequence::{Action, Sequence, Step, Trigger};

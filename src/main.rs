@@ -1,5 +1,5 @@
 use agentpipe::exit_status::{Status, USAGE};
-use agentpipe::report::Start;
+use agentpipe::timeline::Start;
 
 fn main() {
     let start = Start::now();

@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::libc;
 
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
-use crate::report::Timeline;
+use crate::timeline::Timeline;
 use crate::supervisor::{Config, Outcome, Supervisor};
 
 /// A running child process with piped stdin and stdout.

@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 
 use crate::process::{ChildPipes, ChildProcess, Exit};
 use crate::relay::{Endpoint, Event, Pump};
-use crate::report::Timeline;
+use crate::timeline::Timeline;
 use crate::sequence::{Action, Limit, Progress, Sequence, Step, Trigger, format_limit};
 use crate::signals::SignalSource;
 

@@ -14,7 +14,8 @@ use super::{Cli, StderrTarget};
 use crate::exit_status::{Status, USAGE};
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
-use crate::report::{self, Ending, RunFacts, Start, Timeline};
+use crate::report::{self, Ending, RunFacts};
+use crate::timeline::{Start, Timeline};
 use crate::signals::SignalSource;
 use crate::supervisor::{Config, Outcome, Supervisor};
 
