@@ -13,8 +13,8 @@ use nix::errno::Errno;
 use nix::libc;
 
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
-use crate::timeline::Timeline;
 use crate::supervisor::{Config, Outcome, Supervisor};
+use crate::timeline::Timeline;
 
 /// A running child process with piped stdin and stdout.
 ///

@@ -15,9 +15,9 @@ use nix::unistd::Pid;
 
 use crate::process::{ChildPipes, ChildProcess, Exit};
 use crate::relay::{Endpoint, Event, Pump};
-use crate::timeline::Timeline;
 use crate::sequence::{Action, Limit, Progress, Sequence, Step, Trigger, format_limit};
 use crate::signals::SignalSource;
+use crate::timeline::Timeline;
 
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);

@@ -15,9 +15,9 @@ use crate::exit_status::{Status, USAGE};
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts};
-use crate::timeline::{Start, Timeline};
 use crate::signals::SignalSource;
 use crate::supervisor::{Config, Outcome, Supervisor};
+use crate::timeline::{Start, Timeline};
 
 /// Runs agentpipe as its command line says, and returns the status to end with.
 ///
