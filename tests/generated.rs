@@ -2,9 +2,10 @@
 //! and checked in. This test fails when they drift from it; run it with AGENTPIPE_REGENERATE=1
 //! to write them instead.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
+// In a folder of its own, so that cargo does not build it as a test of its own.
 #[path = "generated/man_sections.rs"]
 mod man_sections;
 
@@ -50,31 +51,27 @@ fn man_page_and_completions_match_the_cli() {
     );
 }
 
-/// agentpipe(1): what clap_mangen renders from the definition (title, name, synopsis,
-/// description, options), the page's own sections, then the version.
+/// agentpipe(1), as clap_mangen renders it from the definition with the page's own sections
+/// before its VERSION section.
 fn man_page() -> String {
-    let man = Man::new(Cli::command());
-    let clap_sections: [fn(&Man, &mut dyn Write) -> io::Result<()>; 5] = [
-        Man::render_title,
-        Man::render_name_section,
-        Man::render_synopsis_section,
-        Man::render_description_section,
-        Man::render_options_section,
-    ];
-    let mut rendered = Vec::new();
-    for render in clap_sections {
-        render(&man, &mut rendered).expect("rendering the man page");
-    }
-    man_sections::roff()
-        .to_writer(&mut rendered)
-        .expect("rendering the man page");
-    man.render_version_section(&mut rendered)
-        .expect("rendering the man page");
+    let rendered = render(&Man::new(Cli::command())).expect("rendering the man page");
     let rendered = String::from_utf8(rendered).expect("the man page is UTF-8");
     // Each part starts with the same preamble (it defines the straight apostrophe); once is
     // enough.
     let preamble = Roff::new().render();
     format!("{preamble}{}", rendered.replace(&preamble, ""))
+}
+
+fn render(man: &Man) -> io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    man_sections::roff().to_writer(&mut page)?;
+    man.render_version_section(&mut page)?;
+    Ok(page)
 }
 
 /// Whether the file at `path` (from the crate root) holds `content`; when it does not and
