@@ -2,7 +2,7 @@
 //! and the program that runs it ([`run`]).
 //!
 //! Each flag's doc comment is its help: the first paragraph is the one line `-h` shows, the
-//! whole comment is what `--help` and agentpipe(1) show. The man page's other sections are in
+//! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in
 //! [`manual`].
 
 pub mod manual;

@@ -14,8 +14,8 @@ use crate::machine::{Config, Input, Machine, Order};
 use crate::outcome::{Bytes, Exit, Outcome};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
-use crate::report::Timeline;
 use crate::signals::{Role, Signal, SignalSource};
+use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);

@@ -21,6 +21,7 @@ mod scope;
 mod sequence;
 mod signals;
 mod stream;
+mod timeline;
 
 pub use machine::Config;
 pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};

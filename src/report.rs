@@ -1,100 +1,26 @@
-//! What agentpipe tells: the `-v` timeline and its warnings on agentpipe's own stderr, and the
-//! `--report` JSON object written when it exits.
-
-pub mod json;
+//! The `--report` JSON object written when agentpipe exits: plain structs that mirror its schema,
+//! serialized by serde_json in one line. The README's "Report" section and agentpipe(1)'s REPORT
+//! section document each field; every field is always written, `None` as `null`.
 
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Duration;
 
-use nix::sys::signal::Signal;
+use serde::Serialize;
 
 use crate::Scope;
 use crate::exit_status::Status;
-use crate::outcome::{Outcome, TakenStep, Trigger};
+use crate::outcome::{Outcome, TakenStep};
 use crate::process::Exit;
 use crate::sequence::{Action, Limit, Sequence};
-
-pub use json::Json;
+use crate::signals::Signal;
+use crate::timeline::Start;
 
 /// The version of the report's schema: it changes only when a field changes meaning or goes
 /// away; new fields may appear without a change.
-pub const REPORT_VERSION: i64 = 1;
-
-/// When agentpipe started: the instant every offset counts from, and the wall-clock time the
-/// report gives.
-#[derive(Clone, Copy, Debug)]
-pub struct Start {
-    pub instant: Instant,
-    pub time: SystemTime,
-}
-
-impl Start {
-    pub fn now() -> Start {
-        Start {
-            instant: Instant::now(),
-            time: SystemTime::now(),
-        }
-    }
-}
-
-/// Writes `agentpipe [+1.002s]: ...` lines, measured from agentpipe's start.
-#[derive(Clone, Debug)]
-pub struct Timeline {
-    start: Instant,
-    verbose: bool,
-    quiet: bool,
-}
-
-impl Timeline {
-    pub fn new(start: Instant, verbose: bool) -> Timeline {
-        Timeline {
-            start,
-            verbose,
-            quiet: false,
-        }
-    }
-
-    /// `-q`: warnings are not shown either.
-    pub fn quiet(mut self, quiet: bool) -> Timeline {
-        self.quiet = quiet;
-        self
-    }
-
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
-    /// `+1.002s`: the time of `instant` since start, as the timeline shows it.
-    pub fn offset(&self, instant: Instant) -> String {
-        format!(
-            "+{:.3}s",
-            instant.saturating_duration_since(self.start).as_secs_f64()
-        )
-    }
-
-    /// A timeline line, shown with `-v` only.
-    pub fn say(&self, message: fmt::Arguments<'_>) {
-        if self.verbose {
-            self.write(message);
-        }
-    }
-
-    /// A line shown unless `-q` was given: something the person must act on.
-    pub fn warn(&self, message: fmt::Arguments<'_>) {
-        if !self.quiet {
-            self.write(message);
-        }
-    }
-
-    fn write(&self, message: fmt::Arguments<'_>) {
-        let offset = self.offset(Instant::now());
-        // A full or closed stderr must not stop the supervisor: the message is dropped.
-        let _ = writeln!(std::io::stderr(), "agentpipe [{offset}]: {message}");
-    }
-}
+pub const REPORT_VERSION: u32 = 1;
 
 /// Where `--report` goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,128 +61,184 @@ pub enum Ending<'a> {
     Failed { pid: Option<u32>, error: &'a str },
 }
 
-/// The report: one JSON object. The README's "Report" section and agentpipe(1)'s REPORT
-/// section document each field.
-pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Json {
-    let command = facts
-        .command
-        .iter()
-        .map(|arg| Json::str(arg.to_string_lossy()))
-        .collect();
-    let start = humantime::format_rfc3339_micros(facts.start.time).to_string();
-    let elapsed = facts.start.instant.elapsed();
-    let (status_code, status_signal) = match status {
-        Status::Code(code) => (code, Json::Null),
-        Status::Signal(signal) => (128 + signal, Json::str(signal_name(signal))),
-    };
-    let (pid, trigger, steps, exit, bytes, drain, leftovers) = match ending {
-        Ending::Supervised(outcome) => {
-            let (code, signal) = exit_fields(outcome.exit);
-            let error = outcome
-                .abandoned
-                .then_some("gave up on a process that SIGKILL did not remove");
-            // Every signal step reached the processes left, if there were any.
-            let signals = if outcome.leftovers.is_empty() {
-                Vec::new()
-            } else {
-                scope_signals(outcome)
-            };
-            let pids = outcome.leftovers.iter().map(|&pid| pid_json(pid)).collect();
-            (
-                pid_json(outcome.pid),
-                Json::or_null(outcome.trigger, trigger),
-                outcome.steps.iter().map(step).collect(),
-                exit(code, signal, status_code, status_signal, error),
-                bytes(
-                    outcome.to_child.relayed,
-                    outcome.to_child.discarded,
-                    outcome.from_child.relayed,
-                    outcome.from_child.discarded,
-                ),
-                drain(facts.drain, outcome.drain_cut),
-                (pids, signals),
-            )
-        }
-        Ending::Failed { pid, error } => {
-            // Nothing was relayed before a failed start; after a failed supervision, what was
-            // is unknown.
-            let (bytes, drain) = match pid {
-                None => (bytes(0, 0, 0, 0), drain(facts.drain, false)),
-                Some(_) => (Json::Null, Json::Null),
-            };
-            (
-                Json::or_null(pid, pid_json),
-                Json::Null,
-                Vec::new(),
-                exit(
-                    Json::Null,
-                    Json::Null,
-                    status_code,
-                    status_signal,
-                    Some(error),
-                ),
-                bytes,
-                drain,
-                (Vec::new(), Vec::new()),
-            )
-        }
-    };
-    Json::Object(vec![
-        ("version", Json::Int(REPORT_VERSION)),
-        ("command", Json::Array(command)),
-        ("pid", pid),
-        ("start", Json::Str(start)),
-        ("elapsed", Json::Seconds(elapsed)),
-        ("scope", Json::str(scope_name(facts.scope))),
-        ("sequence", Json::Str(facts.sequence.to_string())),
-        ("trigger", trigger),
-        ("steps", Json::Array(steps)),
-        ("exit", exit),
-        ("bytes", bytes),
-        ("drain", drain),
-        (
-            "leftovers",
-            Json::Object(vec![
-                ("pids", Json::Array(leftovers.0)),
-                ("signals", Json::Array(leftovers.1)),
-            ]),
-        ),
-    ])
+/// The report. Fields are written in the order declared here, which is the schema's order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub version: u32,
+    /// Converted lossily: every sequence that is not UTF-8 becomes U+FFFD.
+    pub command: Vec<String>,
+    pub pid: Option<u32>,
+    /// RFC 3339, UTC, with microseconds.
+    pub start: String,
+    /// Seconds: see [`seconds`].
+    pub elapsed: f64,
+    pub scope: &'static str,
+    pub sequence: String,
+    pub trigger: Option<String>,
+    pub steps: Vec<StepReport>,
+    pub exit: ExitReport,
+    /// `None` when supervising failed: what was relayed is unknown.
+    pub bytes: Option<Bytes>,
+    /// `None` when supervising failed.
+    pub drain: Option<Drain>,
+    pub leftovers: Leftovers,
 }
 
-fn pid_json(pid: u32) -> Json {
-    Json::Int(pid.into())
+/// A step the close sequence took.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepReport {
+    /// Its place in the sequence, from 1.
+    pub step: usize,
+    /// `wait`, `stdin`, `signal` or `kill`.
+    pub action: &'static str,
+    /// What it sent; `None` for `wait` and `stdin`.
+    pub signal: Option<&'static str>,
+    pub at: f64,
+}
+
+/// How the command ended, and how agentpipe ends.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExitReport {
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+    /// As `$?` shows it: 128+S when agentpipe dies by signal S.
+    pub status: i32,
+    pub status_signal: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Bytes {
+    pub to_child: Direction,
+    pub from_child: Direction,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Direction {
+    pub relayed: u64,
+    /// Read but dropped: input the command never took, output after its reader went away.
+    pub discarded: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Drain {
+    /// `None` for `inf`.
+    pub limit: Option<f64>,
+    pub cut: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Leftovers {
+    pub pids: Vec<u32>,
+    pub signals: Vec<&'static str>,
+}
+
+/// The report on a run that ended as `ending`, agentpipe ending with `status`.
+pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Report {
+    let (status, status_signal) = match status {
+        Status::Code(code) => (code, None),
+        Status::Signal(signal) => (128 + signal, Some(signal_name(signal))),
+    };
+    let mut report = Report {
+        version: REPORT_VERSION,
+        command: facts
+            .command
+            .iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect(),
+        pid: None,
+        start: humantime::format_rfc3339_micros(facts.start.time).to_string(),
+        elapsed: seconds(facts.start.instant.elapsed()),
+        scope: scope_name(facts.scope),
+        sequence: facts.sequence.to_string(),
+        trigger: None,
+        steps: Vec::new(),
+        exit: ExitReport {
+            code: None,
+            signal: None,
+            status,
+            status_signal,
+            error: None,
+        },
+        bytes: None,
+        drain: None,
+        leftovers: Leftovers {
+            pids: Vec::new(),
+            signals: Vec::new(),
+        },
+    };
+    match ending {
+        Ending::Supervised(outcome) => {
+            report.pid = Some(outcome.pid);
+            report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
+            report.steps = outcome.steps.iter().map(step).collect();
+            match outcome.exit {
+                Exit::Code(code) => report.exit.code = Some(code),
+                Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+            }
+            report.exit.error = outcome
+                .abandoned
+                .then(|| "gave up on a process that SIGKILL did not remove".into());
+            report.bytes = Some(Bytes {
+                to_child: Direction {
+                    relayed: outcome.to_child.relayed,
+                    discarded: outcome.to_child.discarded,
+                },
+                from_child: Direction {
+                    relayed: outcome.from_child.relayed,
+                    discarded: outcome.from_child.discarded,
+                },
+            });
+            report.drain = Some(drain(facts.drain, outcome.drain_cut));
+            // Every signal step reached the processes left, if there were any.
+            if !outcome.leftovers.is_empty() {
+                report.leftovers = Leftovers {
+                    pids: outcome.leftovers.clone(),
+                    signals: scope_signals(outcome),
+                };
+            }
+        }
+        Ending::Failed { pid, error } => {
+            report.pid = pid;
+            report.exit.error = Some(error.into());
+            // Nothing was relayed before a failed start; after a failed supervision, what was
+            // is unknown.
+            if pid.is_none() {
+                let nothing = Direction {
+                    relayed: 0,
+                    discarded: 0,
+                };
+                report.bytes = Some(Bytes {
+                    to_child: nothing.clone(),
+                    from_child: nothing,
+                });
+                report.drain = Some(drain(facts.drain, false));
+            }
+        }
+    }
+    report
 }
 
 /// Writes `report` in one line to `target`. A file is created, or truncated.
-pub fn write_report(target: &ReportTarget, report: &Json) -> io::Result<()> {
-    let mut line = report.to_string();
-    line.push('\n');
+pub fn write_report(target: &ReportTarget, report: &Report) -> io::Result<()> {
+    let mut line = serde_json::to_vec(report)?;
+    line.push(b'\n');
     match target {
-        ReportTarget::Stderr => io::stderr().lock().write_all(line.as_bytes()),
+        ReportTarget::Stderr => io::stderr().lock().write_all(&line),
         ReportTarget::File(path) => std::fs::write(path, line),
     }
 }
 
+/// A duration in seconds, to the microsecond: `2.104311`, as serde_json writes the nearest
+/// `f64` (`1.0` for one second, `0.00102` for 1020µs).
+fn seconds(duration: Duration) -> f64 {
+    // Below 2^53 microseconds (285 years) every count is exact in an f64.
+    duration.as_micros() as f64 / 1e6
+}
+
 /// `SIGTERM`; a signal without a name is given by its number (`"34"`).
-pub fn signal_name(number: i32) -> String {
-    Signal::try_from(number).map_or_else(|_| number.to_string(), |signal| signal.as_str().into())
-}
-
-/// The report's spelling of a trigger.
-pub fn trigger_name(trigger: Trigger) -> String {
-    match trigger {
-        Trigger::Eof => "eof".into(),
-        Trigger::Signal(signal) => signal.full_name().into(),
-        Trigger::Timeout => "timeout".into(),
-        Trigger::DownstreamClosed => "downstream-closed".into(),
-        Trigger::ChildExit => "child-exit".into(),
-        Trigger::Close => "close".into(),
-    }
-}
-
-fn trigger(trigger: Trigger) -> Json {
-    Json::Str(trigger_name(trigger))
+fn signal_name(number: i32) -> String {
+    Signal::from_number(number).map_or_else(|| number.to_string(), |s| s.full_name().into())
 }
 
 fn scope_name(scope: Scope) -> &'static str {
@@ -267,79 +249,43 @@ fn scope_name(scope: Scope) -> &'static str {
     }
 }
 
-fn step(step: &TakenStep) -> Json {
-    let (action, signal) = match step.action {
-        Action::Wait => ("wait", Json::Null),
-        Action::CloseStdin => ("stdin", Json::Null),
-        Action::Signal(signal) => ("signal", Json::str(signal.full_name())),
-        Action::Kill => ("kill", Json::str(Signal::SIGKILL.as_str())),
+fn step(step: &TakenStep) -> StepReport {
+    let signal = match step.action {
+        Action::Wait | Action::CloseStdin => None,
+        Action::Signal(signal) => Some(signal.full_name()),
+        Action::Kill => Some(Signal::KILL.full_name()),
     };
-    Json::Object(vec![
-        ("step", Json::Int(step.index as i64 + 1)),
-        ("action", Json::str(action)),
-        ("signal", signal),
-        ("at", Json::Seconds(step.at)),
-    ])
-}
-
-/// Every signal the steps taken sent to the scope, in order: a signal step sends its signal
-/// and then SIGCONT (unless the signal is SIGCONT), the KILL step SIGKILL.
-fn scope_signals(outcome: &Outcome) -> Vec<Json> {
-    let mut signals = Vec::new();
-    for step in &outcome.steps {
-        match step.action {
-            Action::Signal(signal) => {
-                signals.push(Json::str(signal.full_name()));
-                if signal != crate::Signal::CONT {
-                    signals.push(Json::str(Signal::SIGCONT.as_str()));
-                }
-            }
-            Action::Kill => signals.push(Json::str(Signal::SIGKILL.as_str())),
-            Action::Wait | Action::CloseStdin => {}
-        }
-    }
-    signals
-}
-
-fn exit_fields(exit: Exit) -> (Json, Json) {
-    match exit {
-        Exit::Code(code) => (Json::Int(code.into()), Json::Null),
-        Exit::Signal(signal) => (Json::Null, Json::str(signal_name(signal))),
+    StepReport {
+        step: step.index + 1,
+        action: step.action.kind(),
+        signal,
+        at: seconds(step.at),
     }
 }
 
-fn exit(code: Json, signal: Json, status: i32, status_signal: Json, error: Option<&str>) -> Json {
-    Json::Object(vec![
-        ("code", code),
-        ("signal", signal),
-        ("status", Json::Int(status.into())),
-        ("status_signal", status_signal),
-        ("error", Json::or_null(error, Json::str)),
-    ])
+/// Every signal the steps taken sent to the scope, in order.
+fn scope_signals(outcome: &Outcome) -> Vec<&'static str> {
+    let sent = outcome.steps.iter().flat_map(|step| step.action.signals());
+    sent.map(Signal::full_name).collect()
 }
 
-fn bytes(
-    to_child: u64,
-    to_child_discarded: u64,
-    from_child: u64,
-    from_child_discarded: u64,
-) -> Json {
-    let count = |bytes: u64| Json::Int(i64::try_from(bytes).unwrap_or(i64::MAX));
-    let direction = |relayed, discarded| {
-        Json::Object(vec![
-            ("relayed", count(relayed)),
-            ("discarded", count(discarded)),
-        ])
-    };
-    Json::Object(vec![
-        ("to_child", direction(to_child, to_child_discarded)),
-        ("from_child", direction(from_child, from_child_discarded)),
-    ])
+fn drain(limit: Limit, cut: bool) -> Drain {
+    Drain {
+        limit: limit.map(seconds),
+        cut,
+    }
 }
 
-fn drain(limit: Limit, cut: bool) -> Json {
-    Json::Object(vec![
-        ("limit", Json::or_null(limit, Json::Seconds)),
-        ("cut", Json::Bool(cut)),
-    ])
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_keep_microseconds_and_drop_the_rest() {
+        let text = |duration| serde_json::to_string(&seconds(duration)).unwrap();
+        assert_eq!(text(Duration::new(2, 104_311_999)), "2.104311");
+        assert_eq!(text(Duration::from_micros(1020)), "0.00102");
+        assert_eq!(text(Duration::from_secs(1)), "1.0");
+        assert_eq!(text(Duration::ZERO), "0.0");
+    }
 }

@@ -16,7 +16,7 @@ use crate::event_loop::EventLoop;
 use crate::machine::Config;
 use crate::outcome::Outcome;
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
-use crate::report::Timeline;
+use crate::timeline::Timeline;
 
 /// A running child process with piped stdin and stdout.
 ///

@@ -2,11 +2,18 @@
 //! and checked in. This test fails when they drift from it; run it with AGENTPIPE_REGENERATE=1
 //! to write them instead.
 
+use std::io;
 use std::path::Path;
 
-use agentpipe::cli::{Cli, manual};
+// In a folder of its own, so that cargo does not build it as a test of its own.
+#[path = "generated/man_sections.rs"]
+mod man_sections;
+
+use agentpipe::cli::Cli;
 use clap::CommandFactory;
 use clap_complete::Shell;
+use clap_mangen::Man;
+use roff::Roff;
 
 const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test generated";
 
@@ -44,24 +51,27 @@ fn man_page_and_completions_match_the_cli() {
     );
 }
 
-/// agentpipe(1): what clap_mangen renders from the definition (name, synopsis, description,
-/// options), then the sections of `agentpipe::cli::manual`, then the version.
+/// agentpipe(1), as clap_mangen renders it from the definition with the page's own sections
+/// before its VERSION section.
 fn man_page() -> String {
-    // The examples that end --help are in the EXAMPLES section, with more about each.
-    let command = Cli::command()
-        .after_help(None::<&str>)
-        .after_long_help(None::<&str>);
-    let mut rendered = Vec::new();
-    clap_mangen::Man::new(command)
-        .render(&mut rendered)
-        .expect("rendering the man page");
+    let rendered = render(&Man::new(Cli::command())).expect("rendering the man page");
     let rendered = String::from_utf8(rendered).expect("the man page is UTF-8");
-    let version = rendered
-        .find("\n.SH VERSION\n")
-        .expect("clap_mangen renders a VERSION section")
-        + 1;
-    let (head, tail) = rendered.split_at(version);
-    format!("{head}{}{tail}", manual::roff_sections())
+    // Each part starts with the same preamble (it defines the straight apostrophe); once is
+    // enough.
+    let preamble = Roff::new().render();
+    format!("{preamble}{}", rendered.replace(&preamble, ""))
+}
+
+fn render(man: &Man) -> io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    man_sections::roff().to_writer(&mut page)?;
+    man.render_version_section(&mut page)?;
+    Ok(page)
 }
 
 /// Whether the file at `path` (from the crate root) holds `content`; when it does not and

@@ -15,8 +15,9 @@ use crate::machine::Config;
 use crate::outcome::Outcome;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
-use crate::report::{self, Ending, RunFacts, Start, Timeline};
+use crate::report::{self, Ending, RunFacts};
 use crate::signals::SignalSource;
+use crate::timeline::{Start, Timeline};
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
 pub fn main() -> ! {

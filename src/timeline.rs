@@ -1,0 +1,80 @@
+//! The `-v` timeline and the warnings on agentpipe's own stderr, each line stamped with the time
+//! since agentpipe started. The event loop writes to it while it runs; the report, written once
+//! the run is over, only reads when the run started ([`Start`]).
+
+use std::fmt;
+use std::io::Write;
+use std::time::{Instant, SystemTime};
+
+/// When agentpipe started: the instant every offset counts from, and the wall-clock time the
+/// report gives.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    pub instant: Instant,
+    pub time: SystemTime,
+}
+
+impl Start {
+    pub fn now() -> Start {
+        Start {
+            instant: Instant::now(),
+            time: SystemTime::now(),
+        }
+    }
+}
+
+/// Writes `agentpipe [+1.002s]: ...` lines, measured from agentpipe's start.
+#[derive(Clone, Debug)]
+pub struct Timeline {
+    start: Instant,
+    verbose: bool,
+    quiet: bool,
+}
+
+impl Timeline {
+    pub fn new(start: Instant, verbose: bool) -> Timeline {
+        Timeline {
+            start,
+            verbose,
+            quiet: false,
+        }
+    }
+
+    /// `-q`: warnings are not shown either.
+    pub fn quiet(mut self, quiet: bool) -> Timeline {
+        self.quiet = quiet;
+        self
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// `+1.002s`: the time of `instant` since start, as the timeline shows it.
+    pub fn offset(&self, instant: Instant) -> String {
+        format!(
+            "+{:.3}s",
+            instant.saturating_duration_since(self.start).as_secs_f64()
+        )
+    }
+
+    /// A timeline line, shown with `-v` only.
+    pub fn say(&self, message: fmt::Arguments<'_>) {
+        if self.verbose {
+            self.write(message);
+        }
+    }
+
+    /// A line shown unless `-q` was given: something the person must act on.
+    pub fn warn(&self, message: fmt::Arguments<'_>) {
+        if !self.quiet {
+            self.write(message);
+        }
+    }
+
+    fn write(&self, message: fmt::Arguments<'_>) {
+        let offset = self.offset(Instant::now());
+        // A full or closed stderr must not stop the supervisor: the message is dropped.
+        let _ = writeln!(std::io::stderr(), "agentpipe [{offset}]: {message}");
+    }
+}
