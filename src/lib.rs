@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod exit_status;
+mod platform;
 pub mod process;
 pub mod relay;
 pub mod report;
