@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::libc;
@@ -419,16 +419,11 @@ pub fn fill_closed_std_fds() {
 /// endpoints are then the only copies, so closing one is what ends the stream for its peer.
 pub fn take_std_fds() -> io::Result<(Endpoint, Endpoint)> {
     let null = File::options().read(true).write(true).open("/dev/null")?;
-    let take = |fd: libc::c_int| -> io::Result<Endpoint> {
-        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that nothing else owns; dup2 then
-        // replaces the standard descriptor atomically.
-        unsafe {
-            let copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
-            if copy < 0 || libc::dup2(null.as_raw_fd(), fd) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(Endpoint::inherited(OwnedFd::from_raw_fd(copy)))
-        }
-    };
-    Ok((take(0)?, take(1)?))
+    // A copy above fd 2 with close-on-exec (F_DUPFD_CLOEXEC), then dup2 replaces the standard
+    // descriptor atomically.
+    let input = io::stdin().as_fd().try_clone_to_owned()?;
+    nix::unistd::dup2_stdin(&null)?;
+    let output = io::stdout().as_fd().try_clone_to_owned()?;
+    nix::unistd::dup2_stdout(&null)?;
+    Ok((Endpoint::inherited(input), Endpoint::inherited(output)))
 }
