@@ -3,9 +3,11 @@
 use std::io;
 
 use nix::libc;
-use nix::sys::signal::Signal;
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::signal::{SigHandler, SigSet, Signal, raise};
 
 use crate::outcome::{Outcome, Trigger};
+use crate::platform;
 use crate::process::Exit;
 
 /// A setup or usage failure (including every error clap reports).
@@ -73,21 +75,14 @@ impl Status {
 /// Dies of `signal`: default action restored and unblocked, no core dump; where the signal does
 /// not kill (PID 1, SIGSTOP), exits 128+S instead.
 fn die_by_signal(signal: i32) -> ! {
-    // SAFETY: plain libc calls on this process, with valid arguments.
-    unsafe {
-        #[cfg(target_os = "linux")]
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-        let no_core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        libc::signal(signal, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(signal);
+    platform::set_undumpable();
+    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    // Every status comes from nix's wait, whose Signal names every signal a child can die of.
+    if let Ok(signal) = Signal::try_from(signal) {
+        // SAFETY: restores the default action, which runs no code of ours.
+        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
+        let _ = SigSet::from(signal).thread_unblock();
+        let _ = raise(signal);
     }
     std::process::exit(128 + signal)
 }

@@ -14,6 +14,7 @@ mod event_loop;
 mod exit_status;
 mod machine;
 mod outcome;
+mod platform;
 mod process;
 mod relay;
 mod report;

@@ -8,12 +8,11 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
-use nix::libc;
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::signal::{SigHandler, SigSet, Signal, kill, killpg};
+use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::scope;
+use crate::platform::{self, Seen};
 pub use crate::scope::Scope;
 
 /// How the child ended.
@@ -85,9 +84,8 @@ impl ChildProcess {
         if group {
             command.process_group(0);
         }
-        #[cfg(target_os = "linux")]
         if options.scope == Scope::Tree {
-            scope::become_subreaper()?;
+            platform::become_subreaper()?;
         }
         let keep_ignored = options.keep_ignored.clone();
         let death_signal = options.parent_death_signal;
@@ -102,7 +100,7 @@ impl ChildProcess {
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
         for pipe in [&stdin, &stdout] {
             set_nonblocking(pipe.as_fd())?;
-            grow_pipe(pipe.as_fd());
+            platform::grow_pipe(pipe.as_fd());
         }
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,
@@ -114,7 +112,7 @@ impl ChildProcess {
             scope,
             exit: None,
             reaped: false,
-            pidfd: open_pidfd(pid),
+            pidfd: platform::open_pidfd(pid),
         };
         Ok((
             process,
@@ -147,60 +145,39 @@ impl ChildProcess {
             .map(|fd| fd.as_fd())
     }
 
-    /// Looks, without waiting and without reaping, whether the child has exited.
-    #[cfg(target_os = "linux")]
+    /// Looks, without waiting, whether the child has exited. On Linux this leaves it unreaped;
+    /// elsewhere it is reaped at once, and its group is no longer signalled after that.
     pub fn check_exit(&mut self) -> Option<Exit> {
-        use nix::sys::wait::{Id, waitid};
-        if self.exit.is_none() {
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-            self.exit = waitid(Id::Pid(self.pid), flags).ok().and_then(exit_of);
-        }
-        self.exit
-    }
-
-    /// Elsewhere there is no waitid(WNOWAIT) to look without reaping: the child is reaped as
-    /// soon as it exits, and its group is no longer signalled after that.
-    #[cfg(not(target_os = "linux"))]
-    pub fn check_exit(&mut self) -> Option<Exit> {
-        if self.exit.is_none() {
-            self.exit = waitpid(self.pid, Some(WaitPidFlag::WNOHANG))
-                .ok()
-                .and_then(exit_of);
-            self.reaped = self.exit.is_some();
+        if self.exit.is_none()
+            && !self.reaped
+            && let Some(seen) = platform::check_exit(self.pid)
+        {
+            self.note(seen);
         }
         self.exit
     }
 
     /// The signal that stopped the child, if it stopped since the last call (consumes the report).
-    #[cfg(target_os = "linux")]
-    pub fn check_stopped(&mut self) -> Option<Signal> {
-        use nix::sys::wait::{Id, waitid};
-        // waitid without WEXITED: an exit is left for check_exit, unreaped.
-        let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
-        match waitid(Id::Pid(self.pid), flags) {
-            Ok(WaitStatus::Stopped(_, signal)) if !self.reaped => Some(signal),
-            _ => None,
-        }
-    }
-
-    /// Elsewhere waitpid(WUNTRACED) may report the exit too, which is then reaped here.
-    #[cfg(not(target_os = "linux"))]
     pub fn check_stopped(&mut self) -> Option<Signal> {
         if self.reaped {
             return None;
         }
-        match waitpid(
-            self.pid,
-            Some(WaitPidFlag::WUNTRACED | WaitPidFlag::WNOHANG),
-        ) {
-            Ok(WaitStatus::Stopped(_, signal)) => Some(signal),
-            Ok(status) => {
-                if let Some(exit) = exit_of(status) {
-                    (self.exit, self.reaped) = (Some(exit), true);
-                }
+        match platform::check_stopped(self.pid)? {
+            Seen {
+                status: WaitStatus::Stopped(_, signal),
+                ..
+            } => Some(signal),
+            seen => {
+                self.note(seen);
                 None
             }
-            Err(_) => None,
+        }
+    }
+
+    /// Records an exit that a look at the child found, and whether that look reaped it.
+    fn note(&mut self, seen: Seen) {
+        if let Some(exit) = exit_of(seen.status) {
+            (self.exit, self.reaped) = (Some(exit), seen.reaped);
         }
     }
 
@@ -216,9 +193,7 @@ impl ChildProcess {
             _ => self.send(signal),
         }
         if self.scope == Scope::Tree {
-            for member in scope::leftovers(self.scope, self.pid, self.group) {
-                scope::signal(member, signal);
-            }
+            platform::signal_leftovers(self.scope, self.pid, self.group, signal);
         }
     }
 
@@ -233,7 +208,7 @@ impl ChildProcess {
     /// long as it is not reaped, but a pidfd says so by construction.
     fn send(&self, signal: Signal) {
         match &self.pidfd {
-            Some(pidfd) => scope::signal_pidfd(pidfd.as_fd(), signal),
+            Some(pidfd) => platform::signal_pidfd(pidfd.as_fd(), signal),
             None => {
                 let _ = kill(self.pid, signal);
             }
@@ -257,15 +232,14 @@ impl ChildProcess {
         if self.reaped {
             return Vec::new();
         }
-        let members = scope::leftovers(self.scope, self.pid, self.group);
-        members.into_iter().map(|member| member.pid).collect()
+        platform::leftovers(self.scope, self.pid, self.group)
     }
 
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
     /// orphans that exited. The child itself stays unreaped.
     pub fn reap_adopted(&self) {
         if self.scope == Scope::Tree || nix::unistd::getpid().as_raw() == 1 {
-            scope::reap_adopted(self.pid);
+            platform::reap_adopted(self.pid);
         }
     }
 
@@ -304,34 +278,20 @@ fn exit_of(status: WaitStatus) -> Option<Exit> {
     }
 }
 
-/// Runs in the child between fork and exec.
+/// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
+/// allocate. Failures are ignored: each call only restores a default.
 fn prepare_child(keep_ignored: &[Signal], death_signal: bool, parent: Pid) -> io::Result<()> {
-    // SAFETY: sigprocmask, signal, prctl, getppid and raise are async-signal-safe.
+    let _ = SigSet::empty().thread_set_mask();
+    // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
     unsafe {
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let _ = nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl);
         for &signal in keep_ignored {
-            libc::signal(signal as libc::c_int, libc::SIG_IGN);
-        }
-        #[cfg(target_os = "linux")]
-        if death_signal {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
-            // The parent may have died before the death signal was armed.
-            if libc::getppid() != parent.as_raw() {
-                libc::raise(libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::signal(signal, SigHandler::SigIgn);
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (death_signal, parent);
+    if death_signal {
+        platform::arm_parent_death_signal(parent);
+    }
     Ok(())
 }
 
@@ -340,36 +300,4 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
     fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
-}
-
-/// How large agentpipe makes the pipes it creates, where the kernel allows.
-///
-/// Larger pipes mean fewer wake-ups per byte relayed. The default per-user budget of pipe memory
-/// for unprivileged users (fs.pipe-user-pages-soft, 64 MiB) covers about a hundred agentpipes at
-/// this size, two pipes each, before the kernel falls back to small pipes.
-#[cfg(target_os = "linux")]
-const PIPE_SIZE: i32 = 256 * 1024;
-
-/// Grows a pipe agentpipe created; EPERM (over the user's pipe budget) leaves it as it is.
-#[cfg(target_os = "linux")]
-fn grow_pipe(pipe: BorrowedFd<'_>) {
-    use nix::fcntl::{FcntlArg, fcntl};
-    let _ = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
-}
-
-#[cfg(not(target_os = "linux"))]
-fn grow_pipe(_pipe: BorrowedFd<'_>) {}
-
-#[cfg(target_os = "linux")]
-fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: pidfd_open returns a new descriptor (close-on-exec) or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    // SAFETY: a non-negative result is a descriptor nobody else owns.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
-    None
 }

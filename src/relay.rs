@@ -6,34 +6,26 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
 use nix::sys::stat::{SFlag, fstat};
 
-/// A send to a socket whose peer is gone fails with EPIPE instead of raising SIGPIPE.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-const NO_SIGPIPE: MsgFlags = MsgFlags::MSG_NOSIGNAL;
-/// Elsewhere agentpipe relies on SIGPIPE being ignored (as Rust programs start).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-const NO_SIGPIPE: MsgFlags = MsgFlags::empty();
+use crate::platform::{self, NO_SIGPIPE};
 
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
 /// The most one splice(2) call moves: more than any pipe holds, so one call empties the source.
-#[cfg(target_os = "linux")]
 const SPLICE_MAX: usize = 1 << 20;
 
 /// How many splices one readiness report may lead to while bytes keep coming.
-#[cfg(target_os = "linux")]
 const SPLICE_ROUNDS: usize = 8;
 
 /// A splice at least this large suggests a stream, worth another splice before polling; a
 /// smaller one is a message, whose next splice would only find the pipe empty.
-#[cfg(target_os = "linux")]
 const STREAMING: usize = 16 * 1024;
 
 /// What kind of file a descriptor is, which decides how it can be used without blocking.
@@ -163,7 +155,8 @@ pub struct Pump {
     owed: Option<u64>,
     /// Bytes the source may still yield, once it is limited (`Some`): a drained child's pipe.
     budget: Option<u64>,
-    /// Linux, pipe to pipe: bytes move with splice(2) and never enter the buffer.
+    /// Pipe to pipe, until the system refuses: bytes move with splice(2) and never enter the
+    /// buffer.
     splice: bool,
     /// In splice mode, whether the destination reported room since the last EAGAIN.
     room: bool,
@@ -176,7 +169,7 @@ pub struct Pump {
 impl Pump {
     pub fn new(source: Option<Endpoint>, destination: Option<Endpoint>) -> Pump {
         let pipe = |end: &Option<Endpoint>| end.as_ref().is_some_and(|end| end.kind == Kind::Pipe);
-        let splice = cfg!(target_os = "linux") && pipe(&source) && pipe(&destination);
+        let splice = pipe(&source) && pipe(&destination);
         Pump {
             splice,
             room: true,
@@ -269,12 +262,9 @@ impl Pump {
     }
 
     /// Moves what the source pipe holds into the destination pipe without copying it through
-    /// agentpipe; SPLICE_F_NONBLOCK keeps even an inherited pipe from blocking. While bytes
-    /// keep streaming it splices again (a few times, to stay responsive) instead of polling first.
-    #[cfg(target_os = "linux")]
+    /// agentpipe, and without blocking. While bytes keep streaming it splices again (a few
+    /// times, to stay responsive) instead of polling first.
     fn splice_once(&mut self) -> Event {
-        use nix::fcntl::{SpliceFFlags, splice};
-        let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
         for round in 0..SPLICE_ROUNDS {
             let (Some(source), Some(destination)) = (&self.source, &self.destination) else {
                 break;
@@ -285,7 +275,7 @@ impl Pump {
             if length == 0 {
                 break;
             }
-            match splice(source.fd(), None, destination.fd(), None, length, flags) {
+            match platform::splice(source.fd(), destination.fd(), length) {
                 Ok(0) => return Event::SourceEnded,
                 Ok(count) => {
                     self.relayed += count as u64;
@@ -302,19 +292,14 @@ impl Pump {
                 }
                 Err(Errno::EINTR) => {}
                 Err(Errno::EPIPE) => return Event::DestinationClosed,
-                // Refused: this direction copies through the buffer from now on.
+                // Refused (a tty, an O_APPEND file, a system without splice): this direction
+                // copies through the buffer from now on.
                 Err(_) => {
                     self.splice = false;
                     break;
                 }
             }
         }
-        Event::Progress
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn splice_once(&mut self) -> Event {
-        self.splice = false;
         Event::Progress
     }
 
@@ -434,16 +419,11 @@ pub fn fill_closed_std_fds() {
 /// endpoints are then the only copies, so closing one is what ends the stream for its peer.
 pub fn take_std_fds() -> io::Result<(Endpoint, Endpoint)> {
     let null = File::options().read(true).write(true).open("/dev/null")?;
-    let take = |fd: libc::c_int| -> io::Result<Endpoint> {
-        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that nothing else owns; dup2 then
-        // replaces the standard descriptor atomically.
-        unsafe {
-            let copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
-            if copy < 0 || libc::dup2(null.as_raw_fd(), fd) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(Endpoint::inherited(OwnedFd::from_raw_fd(copy)))
-        }
-    };
-    Ok((take(0)?, take(1)?))
+    // A copy above fd 2 with close-on-exec (F_DUPFD_CLOEXEC), then dup2 replaces the standard
+    // descriptor atomically.
+    let input = io::stdin().as_fd().try_clone_to_owned()?;
+    nix::unistd::dup2_stdin(&null)?;
+    let output = io::stdout().as_fd().try_clone_to_owned()?;
+    nix::unistd::dup2_stdout(&null)?;
+    Ok((Endpoint::inherited(input), Endpoint::inherited(output)))
 }

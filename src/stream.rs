@@ -2,7 +2,7 @@
 //! its stdin, whose [`Stream::close`] always leaves the child terminated and reaped.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use nix::errno::Errno;
-use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::event_loop::EventLoop;
 use crate::machine::Config;
@@ -68,14 +68,21 @@ pub struct Closer {
 
 struct Inner {
     child: Mutex<Option<ChildProcess>>,
-    stdin: Mutex<Option<OwnedFd>>,
-    stdout: Mutex<Option<OwnedFd>>,
-    closing: AtomicBool,
-    /// Readable once the stream is closing: wakes every pending read and write.
-    wake_read: UnixStream,
-    wake_write: UnixStream,
+    stdin: Slot,
+    stdout: Slot,
     /// The first close's result, handed to every later caller.
     outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
+}
+
+/// One of the child's pipes, used by at most one read or write at a time, and closed from any
+/// thread without waiting for that operation to find the pipe ready.
+struct Slot {
+    /// Held by the pending operation, also while it waits in poll(2).
+    fd: Mutex<Option<OwnedFd>>,
+    closed: AtomicBool,
+    /// Readable once the slot is closed: wakes the pending operation, which then lets go of `fd`.
+    wake_read: UnixStream,
+    wake_write: UnixStream,
 }
 
 impl Stream {
@@ -93,15 +100,10 @@ impl Stream {
     }
 
     fn from_child(child: ChildProcess, pipes: ChildPipes) -> io::Result<Stream> {
-        let (wake_read, wake_write) = UnixStream::pair()?;
-        wake_write.set_nonblocking(true)?;
         let inner = Inner {
             child: Mutex::new(Some(child)),
-            stdin: Mutex::new(pipes.stdin),
-            stdout: Mutex::new(pipes.stdout),
-            closing: AtomicBool::new(false),
-            wake_read,
-            wake_write,
+            stdin: Slot::new(pipes.stdin)?,
+            stdout: Slot::new(pipes.stdout)?,
             outcome: Mutex::new(None),
         };
         Ok(Stream {
@@ -116,9 +118,10 @@ impl Stream {
             .map(|child| child.pid().as_raw() as u32)
     }
 
-    /// Closes the child's stdin, so that it reads EOF; reading its output goes on.
+    /// Closes the child's stdin, so that it reads EOF; reading its output goes on. A write
+    /// pending on another thread fails with [`io::ErrorKind::ConnectionAborted`].
     pub fn close_stdin(&self) {
-        lock(&self.inner.stdin).take();
+        self.inner.stdin.take();
     }
 
     /// A handle that closes this stream from another thread.
@@ -145,12 +148,15 @@ impl Closer {
 
 impl Inner {
     fn close(&self, config: &Config) -> io::Result<Outcome> {
-        self.closing.store(true, Ordering::SeqCst);
-        let _ = (&self.wake_write).write(&[1]);
+        // Taken first: this unblocks pending reads and writes, even for a later caller.
+        let pipes = ChildPipes {
+            stdin: self.stdin.take(),
+            stdout: self.stdout.take(),
+        };
         let mut outcome = lock(&self.outcome);
         if outcome.is_none() {
             let result = self
-                .supervise(config)
+                .supervise(pipes, config)
                 .map_err(|error| (error.kind(), error.to_string()));
             *outcome = Some(result);
         }
@@ -160,30 +166,46 @@ impl Inner {
         }
     }
 
-    fn supervise(&self, config: &Config) -> io::Result<Outcome> {
+    fn supervise(&self, pipes: ChildPipes, config: &Config) -> io::Result<Outcome> {
         let child = lock(&self.child)
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
-        let pipes = ChildPipes {
-            stdin: lock(&self.stdin).take(),
-            stdout: lock(&self.stdout).take(),
-        };
         let timeline = Timeline::new(Instant::now(), false);
         EventLoop::new(child, pipes, None, None, config.clone(), timeline).close()
     }
+}
 
-    /// Runs `operation` on the descriptor in `slot` until it does not need to wait, waiting in
-    /// poll(2) for the descriptor or for the stream to close.
+impl Slot {
+    fn new(fd: Option<OwnedFd>) -> io::Result<Slot> {
+        let (wake_read, wake_write) = UnixStream::pair()?;
+        wake_write.set_nonblocking(true)?;
+        Ok(Slot {
+            fd: Mutex::new(fd),
+            closed: AtomicBool::new(false),
+            wake_read,
+            wake_write,
+        })
+    }
+
+    /// Closes the slot and returns its descriptor, once the pending operation has let go of it.
+    fn take(&self) -> Option<OwnedFd> {
+        self.closed.store(true, Ordering::SeqCst);
+        // The byte is never read: the wake socket stays readable, as the slot stays closed.
+        let _ = (&self.wake_write).write(&[1]);
+        lock(&self.fd).take()
+    }
+
+    /// Runs `operation` on the descriptor until it does not need to wait, waiting in poll(2) for
+    /// the descriptor or for the slot to close.
     fn io<T>(
         &self,
-        slot: &Mutex<Option<OwnedFd>>,
-        events: libc::c_short,
+        events: PollFlags,
         mut operation: impl FnMut(BorrowedFd<'_>) -> nix::Result<T>,
     ) -> io::Result<T> {
-        let fd = lock(slot);
+        let fd = lock(&self.fd);
         loop {
             let fd = match &*fd {
-                Some(fd) if !self.closing.load(Ordering::SeqCst) => fd,
+                Some(fd) if !self.closed.load(Ordering::SeqCst) => fd,
                 _ => {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
@@ -199,24 +221,15 @@ impl Inner {
         }
     }
 
-    fn wait(&self, fd: BorrowedFd<'_>, events: libc::c_short) -> io::Result<()> {
+    fn wait(&self, fd: BorrowedFd<'_>, events: PollFlags) -> io::Result<()> {
         let mut fds = [
-            libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.wake_read.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            PollFd::new(fd, events),
+            PollFd::new(self.wake_read.as_fd(), PollFlags::POLLIN),
         ];
-        // SAFETY: a valid array of two pollfd.
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 && Errno::last() != Errno::EINTR {
-            return Err(io::Error::last_os_error());
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => Ok(()),
+            Err(error) => Err(error.into()),
         }
-        Ok(())
     }
 }
 
@@ -230,17 +243,17 @@ impl Drop for Inner {
 
 impl Read for &Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.io(&self.inner.stdout, libc::POLLIN, |fd| {
-            nix::unistd::read(fd, buf)
-        })
+        self.inner
+            .stdout
+            .io(PollFlags::POLLIN, |fd| nix::unistd::read(fd, buf))
     }
 }
 
 impl Write for &Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.io(&self.inner.stdin, libc::POLLOUT, |fd| {
-            nix::unistd::write(fd, buf)
-        })
+        self.inner
+            .stdin
+            .io(PollFlags::POLLOUT, |fd| nix::unistd::write(fd, buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {

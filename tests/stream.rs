@@ -192,3 +192,47 @@ fn dropping_a_stream_ends_its_child() {
     within("drop", move || drop(stream));
     assert_reaped(pid);
 }
+
+#[test]
+fn close_stdin_does_not_wait_for_a_pending_write() {
+    let sandbox = Sandbox::new("stream-close-stdin");
+    // A child that never reads: the pipe fills and the write blocks.
+    let script = sh("pidfile child\nexec sleep 3");
+    let mut command = sandbox.command(&script[0]);
+    command.args(&script[1..]);
+    let (stream, pid) = spawn(command);
+    sandbox.wait_pid("child");
+    let stream = std::sync::Arc::new(stream);
+    let (tid_sender, tid_receiver) = mpsc::channel();
+    let writer = thread::spawn({
+        let stream = std::sync::Arc::clone(&stream);
+        move || {
+            tid_sender.send(thread_id()).unwrap();
+            (&*stream).write_all(&vec![0; 4 << 20])
+        }
+    });
+    wait_blocked(tid_receiver.recv().unwrap());
+    let start = Instant::now();
+    stream.close_stdin();
+    let closing = start.elapsed();
+    let written = within("the pending write", move || writer.join().unwrap());
+    let outcome = stream
+        .closer()
+        .close(&config("stdin 100ms, TERM 2s, KILL"))
+        .expect("close");
+    assert_reaped(pid);
+    sandbox.assert_nothing_left();
+    assert!(
+        closing < std::time::Duration::from_millis(500),
+        "close_stdin took {closing:?} behind a pending write"
+    );
+    let error = written.expect_err("the pending write failed");
+    assert!(
+        matches!(
+            error.kind(),
+            io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+        ),
+        "{error}"
+    );
+    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+}

@@ -1,0 +1,254 @@
+//! Linux: pidfds, waitid(WNOWAIT), the child subreaper and parent-death signal, pipe sizing,
+//! splice(2), and the process table in /proc.
+//!
+//! A process found in /proc is identified by its pid *and* its start time, so that a pid recycled
+//! between listing and signalling is recognised; signals go through a pidfd opened and then
+//! checked against that identity.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use nix::fcntl::{FcntlArg, SpliceFFlags, fcntl};
+use nix::libc;
+use nix::sys::prctl;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::socket::MsgFlags;
+use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
+use nix::unistd::{Pid, getpgid, getpid, getppid};
+
+use super::Seen;
+use crate::scope::Scope;
+
+/// A send to a socket whose peer is gone fails with EPIPE instead of raising SIGPIPE.
+pub const NO_SIGPIPE: MsgFlags = MsgFlags::MSG_NOSIGNAL;
+
+/// How large agentpipe makes the pipes it creates, where the kernel allows.
+///
+/// Larger pipes mean fewer wake-ups per byte relayed. The default per-user budget of pipe memory
+/// for unprivileged users (fs.pipe-user-pages-soft, 64 MiB) covers about a hundred agentpipes at
+/// this size, two pipes each, before the kernel falls back to small pipes.
+const PIPE_SIZE: i32 = 256 * 1024;
+
+/// Makes agentpipe the reaper of its descendants' orphans, so that they stay in its tree.
+pub fn become_subreaper() -> io::Result<()> {
+    prctl::set_child_subreaper(true)?;
+    Ok(())
+}
+
+/// Runs in the child before exec: the kernel SIGKILLs it when the thread that forked it dies.
+/// Only calls that are async-signal-safe.
+pub fn arm_parent_death_signal(parent: Pid) {
+    let _ = prctl::set_pdeathsig(Signal::SIGKILL);
+    // The parent may have died before the death signal was armed.
+    if getppid() != parent {
+        let _ = nix::sys::signal::raise(Signal::SIGKILL);
+    }
+}
+
+/// Grows a pipe agentpipe created; EPERM (over the user's pipe budget) leaves it as it is.
+pub fn grow_pipe(pipe: BorrowedFd<'_>) {
+    let _ = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+}
+
+/// A descriptor that pins `pid` and becomes readable when it exits; `None` on kernels before 5.3.
+pub fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open (which nix does not wrap) takes a pid and flags and returns a new
+    // close-on-exec descriptor or -1; it touches no memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    // SAFETY: a non-negative result is a descriptor nobody else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Sends `signal` to the process a pidfd refers to.
+pub fn signal_pidfd(pidfd: BorrowedFd<'_>, signal: Signal) {
+    // SAFETY: pidfd_send_signal (which nix does not wrap) with a descriptor that stays open for
+    // the call, a valid signal number and no siginfo (a null pointer is allowed).
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        );
+    }
+}
+
+/// Looks, without waiting and without reaping (WNOWAIT), whether the child has exited.
+pub fn check_exit(child: Pid) -> Option<Seen> {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    let status = waitid(Id::Pid(child), flags).ok()?;
+    Some(Seen {
+        status,
+        reaped: false,
+    })
+}
+
+/// Looks whether the child stopped (consuming the report); waitid without WEXITED leaves an exit
+/// for [`check_exit`], unreaped.
+pub fn check_stopped(child: Pid) -> Option<Seen> {
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
+    let status = waitid(Id::Pid(child), flags).ok()?;
+    Some(Seen {
+        status,
+        reaped: false,
+    })
+}
+
+/// The live (not zombie) processes of `scope` other than the child, which the caller tracks.
+pub fn leftovers(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<Pid> {
+    members(scope, child, group)
+        .iter()
+        .map(|entry| entry.pid)
+        .collect()
+}
+
+/// Sends `signal` to each of [`leftovers`] that is still the process that was listed.
+pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Signal) {
+    for entry in members(scope, child, group) {
+        entry.signal(signal);
+    }
+}
+
+/// Reaps the exited processes that were handed to agentpipe as their subreaper (or as PID 1),
+/// leaving `child` unreaped.
+pub fn reap_adopted(child: Pid) {
+    let me = getpid();
+    let zombies = children(me)
+        .into_iter()
+        .filter(|&pid| pid != child)
+        .filter_map(read)
+        .filter(|entry| entry.parent == me && entry.zombie);
+    for entry in zombies {
+        let _ = waitpid(entry.pid, Some(WaitPidFlag::WNOHANG));
+    }
+}
+
+/// Moves up to `length` bytes from one pipe to another inside the kernel; SPLICE_F_NONBLOCK
+/// keeps even an inherited pipe from blocking.
+pub fn splice(
+    source: BorrowedFd<'_>,
+    destination: BorrowedFd<'_>,
+    length: usize,
+) -> nix::Result<usize> {
+    let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
+    nix::fcntl::splice(source, None, destination, None, length, flags)
+}
+
+/// Keeps the kernel from dumping core even where core_pattern pipes to a program, which
+/// RLIMIT_CORE alone does not stop.
+pub fn set_undumpable() {
+    let _ = prctl::set_dumpable(false);
+}
+
+/// Only the processes that can belong are read in full: a group's members are picked out with
+/// getpgid(2), a tree is walked down from agentpipe through /proc's children lists.
+fn members(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<Entry> {
+    let mut entries = match (scope, group) {
+        (Scope::Group, Some(group)) => {
+            let mut members = table(|pid| getpgid(Some(pid)) == Ok(group));
+            members.retain(|entry| entry.group == group); // it may have moved since
+            members
+        }
+        (Scope::Tree, _) => descendants(getpid()),
+        _ => return Vec::new(),
+    };
+    entries.retain(|entry| entry.pid != child && !entry.zombie);
+    entries
+}
+
+/// One line of the process table.
+#[derive(Debug)]
+struct Entry {
+    pid: Pid,
+    parent: Pid,
+    group: Pid,
+    zombie: bool,
+    /// Start time in clock ticks since boot: with the pid, names one process for good.
+    start: u64,
+}
+
+impl Entry {
+    /// Sends `signal` if the pid still names the process that was listed.
+    fn signal(&self, signal: Signal) {
+        // Opened before the check: a pidfd pins one process, so if the pid shows the listed
+        // start time after it was opened, the pidfd refers to the process listed. Without
+        // pidfds, the start time read just now is the best check there is.
+        let pidfd = open_pidfd(self.pid);
+        let listed = read(self.pid).is_some_and(|now| now.start == self.start);
+        match pidfd {
+            Some(pidfd) if listed => signal_pidfd(pidfd.as_fd(), signal),
+            None if listed => {
+                let _ = kill(self.pid, signal);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The processes in /proc whose pid passes `wanted`, as far as they could be read.
+fn table(wanted: impl Fn(Pid) -> bool) -> Vec<Entry> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .map(Pid::from_raw)
+        .filter(|&pid| wanted(pid))
+        .filter_map(read)
+        .collect()
+}
+
+/// Parses /proc/PID/stat: "pid (comm) state ppid pgrp ... starttime ...", where comm may hold
+/// spaces and parentheses.
+fn read(pid: Pid) -> Option<Entry> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let number = |index: usize| fields.get(index)?.parse::<i64>().ok();
+    Some(Entry {
+        pid,
+        zombie: matches!(*fields.first()?, "Z" | "X"),
+        parent: Pid::from_raw(number(1)? as i32),
+        group: Pid::from_raw(number(2)? as i32),
+        // Field 22 of the line; the slice starts at field 3.
+        start: number(19)? as u64,
+    })
+}
+
+/// The children of `pid`, from /proc/PID/task/*/children; the whole table where the kernel has
+/// no such lists.
+fn children(pid: Pid) -> Vec<Pid> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
+            return table(|_| true)
+                .into_iter()
+                .filter(|entry| entry.parent == pid)
+                .map(|entry| entry.pid)
+                .collect();
+        };
+        children.extend(
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .map(Pid::from_raw),
+        );
+    }
+    children
+}
+
+/// Every process below `root`, zombies included.
+fn descendants(root: Pid) -> Vec<Entry> {
+    let mut found = Vec::new();
+    let mut parents = vec![root];
+    while let Some(parent) = parents.pop() {
+        for entry in children(parent).into_iter().filter_map(read) {
+            parents.push(entry.pid);
+            found.push(entry);
+        }
+    }
+    found
+}

@@ -1,0 +1,27 @@
+//! Everything agentpipe does differently on Linux, behind one set of functions.
+//!
+//! `linux` uses what only Linux has: pidfds, waitid(WNOWAIT), a child subreaper, the parent-death
+//! signal, pipe sizing, splice(2) and /proc. `other` gives every other Unix the same functions
+//! with the fallbacks the design describes: the child is reaped as soon as it exits, signals go
+//! by pid, nothing beyond the child and its group can be listed, and bytes are copied.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(not(target_os = "linux"))]
+mod other;
+
+#[cfg(target_os = "linux")]
+pub use linux::*;
+#[cfg(not(target_os = "linux"))]
+pub use other::*;
+
+use nix::sys::wait::WaitStatus;
+
+/// What a look at the child's state found.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    pub status: WaitStatus,
+    /// Whether looking reaped the child: where the system cannot report an exit without
+    /// collecting it, the child's pid (and group id) may be reused from then on.
+    pub reaped: bool,
+}

@@ -1,0 +1,78 @@
+//! The fallbacks for Unix systems other than Linux: no pidfds, no way to look at an exit without
+//! reaping it, no process listing, no splice. The signatures match `linux.rs`.
+
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::sys::socket::MsgFlags;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::Seen;
+use crate::scope::Scope;
+
+/// Without MSG_NOSIGNAL agentpipe relies on SIGPIPE being ignored (as Rust programs start).
+pub const NO_SIGPIPE: MsgFlags = MsgFlags::empty();
+
+/// There is no subreaper to become: `--scope tree` is refused on the command line.
+pub fn become_subreaper() -> io::Result<()> {
+    Ok(())
+}
+
+/// There is no parent-death signal.
+pub fn arm_parent_death_signal(_parent: Pid) {}
+
+/// Pipes keep the system's size.
+pub fn grow_pipe(_pipe: BorrowedFd<'_>) {}
+
+/// There are no pidfds: the caller signals by pid and checks for the exit on SIGCHLD.
+pub fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
+    None
+}
+
+/// Never called, since [`open_pidfd`] opens none.
+pub fn signal_pidfd(_pidfd: BorrowedFd<'_>, _signal: Signal) {}
+
+/// There is no waitid(WNOWAIT) to look without reaping: the child is reaped as soon as it exits,
+/// and its group is no longer signalled after that.
+pub fn check_exit(child: Pid) -> Option<Seen> {
+    let status = waitpid(child, Some(WaitPidFlag::WNOHANG)).ok()?;
+    Some(seen(status))
+}
+
+/// waitpid(WUNTRACED) may report the exit too, which is then reaped here.
+pub fn check_stopped(child: Pid) -> Option<Seen> {
+    let status = waitpid(child, Some(WaitPidFlag::WUNTRACED | WaitPidFlag::WNOHANG)).ok()?;
+    Some(seen(status))
+}
+
+fn seen(status: WaitStatus) -> Seen {
+    let reaped = matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..));
+    Seen { status, reaped }
+}
+
+/// Members cannot be listed without /proc: the group is signalled as a whole and only the child
+/// is waited for.
+pub fn leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>) -> Vec<Pid> {
+    Vec::new()
+}
+
+/// Nothing is listed, so nothing is signalled one by one.
+pub fn signal_leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _signal: Signal) {}
+
+/// Nothing is adopted without a subreaper.
+pub fn reap_adopted(_child: Pid) {}
+
+/// splice(2) is Linux's: the relay copies through its buffer after this refusal.
+pub fn splice(
+    _source: BorrowedFd<'_>,
+    _destination: BorrowedFd<'_>,
+    _length: usize,
+) -> nix::Result<usize> {
+    Err(Errno::ENOSYS)
+}
+
+/// Core dumps are prevented by RLIMIT_CORE alone.
+pub fn set_undumpable() {}
