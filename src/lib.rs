@@ -19,6 +19,9 @@ pub mod signals;
 pub mod stream;
 pub mod supervisor;
 
+#[cfg(test)]
+mod proptests;
+
 pub use process::{Exit, Scope};
 pub use sequence::{Action, Sequence, Step, Trigger};
 pub use stream::{Closer, Stream};

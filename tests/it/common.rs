@@ -8,7 +8,6 @@
 //! - [`Run`]: agentpipe started with piped stdin, and stdout and stderr collected by threads;
 //!   every wait has a deadline, and dropping a run SIGKILLs an agentpipe still running.
 //! - Process, signal-log and exit-status checks.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -804,7 +803,14 @@ pub fn pipe() -> (File, File) {
 /// Deterministic bytes that are not text: every byte value occurs, with no period a relay bug
 /// could hide in.
 pub fn binary_data(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    seeded_data(len, 0x9E37_79B9_7F4A_7C15)
+}
+
+/// The test data generator: `len` bytes of xorshift64 from `seed` (not 0, which xorshift never
+/// leaves), each seed giving its own stream.
+pub fn seeded_data(len: usize, seed: u64) -> Vec<u8> {
+    assert_ne!(seed, 0, "xorshift from 0 gives only zeros");
+    let mut state = seed;
     let mut data = Vec::with_capacity(len + 8);
     while data.len() < len {
         state ^= state << 13;

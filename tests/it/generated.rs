@@ -8,7 +8,7 @@ use agentpipe::cli::{Cli, manual};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test generated";
+const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test it generated";
 
 #[test]
 fn man_page_and_completions_match_the_cli() {
