@@ -24,6 +24,9 @@ mod signals;
 mod stream;
 mod timeline;
 
+#[cfg(test)]
+mod proptests;
+
 pub use machine::Config;
 pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;

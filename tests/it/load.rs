@@ -1,20 +1,17 @@
 //! Load: 200 agentpipes at once, each relaying its own 1 MiB stream both ways with a checksum,
 //! all intact, all exited, no zombie left; one agentpipe relaying 8 GiB with flat memory.
 
-mod common;
-mod robust;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Barrier, Mutex, MutexGuard, PoisonError};
+use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
+use crate::robust::Watchdog;
 use nix::libc;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use robust::Watchdog;
 
 /// How many agentpipes run at once, and what each relays each way.
 const INSTANCES: usize = 200;
@@ -24,12 +21,34 @@ const STREAM: usize = 1 << 20;
 const LARGE: u64 = 8 << 30;
 const SMALL: u64 = 64 << 20;
 
-/// The two tests run one after the other: each has the machine to itself, and the stray check
-/// sees only its own children.
-static ALONE: Mutex<()> = Mutex::new(());
+/// The variable that tells a process started by [`own_process`] which test it runs.
+const OWN_PROCESS: &str = "AGENTPIPE_TEST_OWN_PROCESS";
 
-fn alone() -> MutexGuard<'static, ()> {
-    ALONE.lock().unwrap_or_else(PoisonError::into_inner)
+/// Whether the caller, the test `name` of this module, is to run its body here: yes in a process
+/// of its own, started by this function; elsewhere (among the other tests of this binary) it
+/// runs the test in such a process, one test at a time, and asserts that it passed. A child
+/// started from this binary's own big, shared process would inherit its peak RSS and its
+/// children would be mixed with the other tests'.
+fn own_process(name: &str) -> bool {
+    let test = format!("load::{name}");
+    if std::env::var_os(OWN_PROCESS).is_some_and(|value| value == test.as_str()) {
+        return true;
+    }
+    let _alone = heavy();
+    let output = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([&test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(OWN_PROCESS, &test)
+        .stdin(Stdio::null())
+        .output()
+        .expect("start the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprint!("{}{stdout}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{test} failed in its own process");
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "{test} did not run in its own process"
+    );
+    false
 }
 
 /// Makes this test process the subreaper of everything it starts: a child that an agentpipe
@@ -87,17 +106,8 @@ impl Checksum {
 
 /// The distinct stream of instance `index`.
 fn stream_of(index: usize) -> Vec<u8> {
-    let mut state =
-        0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
-    let mut data = Vec::with_capacity(STREAM + 8);
-    while data.len() < STREAM {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        data.extend_from_slice(&state.to_le_bytes());
-    }
-    data.truncate(STREAM);
-    data
+    let seed = 0x9E37_79B9_7F4A_7C15u64 ^ (index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    seeded_data(STREAM, seed)
 }
 
 /// Kills (by pid) and reaps every child it holds when dropped before they were waited for.
@@ -116,7 +126,11 @@ impl Drop for Children {
 
 #[test]
 fn two_hundred_agentpipes_at_once_relay_distinct_streams_intact_and_leave_no_zombie() {
-    let _alone = alone();
+    if !own_process(
+        "two_hundred_agentpipes_at_once_relay_distinct_streams_intact_and_leave_no_zombie",
+    ) {
+        return;
+    }
     become_subreaper();
     // 200 instances hold 600 pipe ends here: make room whatever the soft limit.
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
@@ -286,7 +300,9 @@ fn relay_zeros(sandbox: &Sandbox, bytes: u64) -> (u64, u64, Duration) {
 
 #[test]
 fn eight_gib_through_one_agentpipe_with_flat_memory() {
-    let _alone = alone();
+    if !own_process("eight_gib_through_one_agentpipe_with_flat_memory") {
+        return;
+    }
     let sandbox = Sandbox::new("load-8g");
     let _watchdog = Watchdog::arm("8 GiB", &[&sandbox.tag], Duration::from_secs(300));
     let (small_peak, small_count, _) = relay_zeros(&sandbox, SMALL);

@@ -1,10 +1,8 @@
 //! The command line: usage errors, and arguments passed to the child unchanged.
 
-mod common;
-
 use std::os::unix::ffi::OsStrExt;
 
-use common::*;
+use crate::common::*;
 
 /// Runs agentpipe with `options` and a command that would leave a marker file, and asserts a
 /// usage or setup error: status 125, one line `agentpipe: ...`, nothing started.

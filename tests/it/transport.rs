@@ -6,9 +6,6 @@
 //! When sshd, ssh, git or rsync is missing, the tests fail under CI (`CI=true`: `.ci/run`
 //! installs them) and are skipped with a message elsewhere.
 
-mod common;
-mod robust;
-
 use std::fs;
 use std::net::TcpListener;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -17,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
+use crate::robust::Watchdog;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use robust::Watchdog;
 
 const SSHD: &str = "/usr/sbin/sshd";
 

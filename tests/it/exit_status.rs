@@ -1,12 +1,10 @@
 //! Exit status, first match wins: command not found / not executable, SIGINT, --timeout, the
 //! child's exit code, the child's death by a signal.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 use nix::sys::signal::Signal;
 
 #[test]

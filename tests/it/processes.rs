@@ -1,15 +1,13 @@
 //! Processes and signals: process groups, scopes, leftovers, what the child inherits, which
 //! signals are forwarded, job control and the parent-death signal.
 
-mod common;
-
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 

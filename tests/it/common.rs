@@ -8,7 +8,6 @@
 //! - [`Run`]: agentpipe started with piped stdin, and stdout and stderr collected by threads;
 //!   every wait has a deadline, and dropping a run SIGKILLs an agentpipe still running.
 //! - Process, signal-log and exit-status checks.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -20,7 +19,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -128,10 +127,32 @@ pub struct Sandbox {
     /// Start times of the pids read by [`Sandbox::wait_pid`]: a pid and its start time name one
     /// process, even when the pid is reused.
     started: Mutex<HashMap<i32, u64>>,
+    /// Keeps the heavy tests (see [`heavy`]) from running while this sandbox's test does.
+    _light: Option<RwLockReadGuard<'static, ()>>,
+}
+
+/// Held for reading by every test that has a sandbox, for writing by a heavy test: a test that
+/// loads the machine (hundreds of processes, gigabytes) then runs alone, and the timing windows
+/// of the others stay those of a quiet machine.
+static LOAD: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// Whether this thread holds [`LOAD`] already: taking it again could wait behind a heavy
+    /// test that waits for this thread.
+    static HOLDS_LOAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs the rest of the calling test alone: no test with a sandbox runs until the guard drops.
+pub fn heavy() -> RwLockWriteGuard<'static, ()> {
+    LOAD.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Sandbox {
     pub fn new(name: &str) -> Sandbox {
+        let light = (!HOLDS_LOAD.get()).then(|| {
+            HOLDS_LOAD.set(true);
+            LOAD.read().unwrap_or_else(PoisonError::into_inner)
+        });
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let tag = format!(
             "agentpipe-test-{}-{}-{name}",
@@ -145,6 +166,7 @@ impl Sandbox {
             dir,
             tag,
             started: Mutex::new(HashMap::new()),
+            _light: light,
         }
     }
 
@@ -293,6 +315,9 @@ impl Drop for Sandbox {
             thread::sleep(POLL);
         }
         let _ = fs::remove_dir_all(&self.dir);
+        if self._light.is_some() {
+            HOLDS_LOAD.set(false);
+        }
     }
 }
 
@@ -804,7 +829,14 @@ pub fn pipe() -> (File, File) {
 /// Deterministic bytes that are not text: every byte value occurs, with no period a relay bug
 /// could hide in.
 pub fn binary_data(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    seeded_data(len, 0x9E37_79B9_7F4A_7C15)
+}
+
+/// The test data generator: `len` bytes of xorshift64 from `seed` (not 0, which xorshift never
+/// leaves), each seed giving its own stream.
+pub fn seeded_data(len: usize, seed: u64) -> Vec<u8> {
+    assert_ne!(seed, 0, "xorshift from 0 gives only zeros");
+    let mut state = seed;
     let mut data = Vec::with_capacity(len + 8);
     while data.len() < len {
         state ^= state << 13;

@@ -1,8 +1,6 @@
 //! The library: `agentpipe::Stream`, a child seen as a byte stream whose close always leaves
 //! it (and its process group) terminated and reaped.
 
-mod common;
-
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,8 +8,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
 
+use crate::common::*;
 use agentpipe::{Config, Exit, Sequence, Stream};
-use common::*;
 use nix::sys::signal::Signal;
 
 /// A sequence short enough for tests.

@@ -2,9 +2,6 @@
 //! pass exactly the bytes written, and a close at a random point (from another thread, while
 //! reads and writes are pending) always returns, with the child reaped and nothing left.
 
-mod common;
-mod robust;
-
 use std::io::{self, Read, Write};
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -12,11 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
+use crate::robust::Watchdog;
 use agentpipe::{Config, Exit, Sequence, Stream};
-use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use robust::Watchdog;
 
 /// How long one case may run before its processes are killed and it fails.
 const CASE_LIMIT: Duration = Duration::from_secs(30);
@@ -133,7 +130,7 @@ fn random_chunkings_pass_exactly_the_bytes_written() {
     check(96, strategy, |(length, seed, writes, reads)| {
         let sandbox = Sandbox::new("chunks");
         let _watchdog = Watchdog::arm("stream case", &[&sandbox.tag], CASE_LIMIT);
-        let data = seeded(length, seed);
+        let data = seeded_data(length, seed | 1);
         let (stream, pid) = spawn(&sandbox, &["cat"]);
         let progress = AtomicUsize::new(0);
         let (written, (got, read_error)) = thread::scope(|scope| {
@@ -196,7 +193,7 @@ fn close_at_a_random_point_returns_with_the_child_reaped() {
             let sandbox = Sandbox::new("close-anywhere");
             let _watchdog = Watchdog::arm("stream case", &[&sandbox.tag], CASE_LIMIT);
             let argv = CHILDREN[child];
-            let data = seeded(length, seed);
+            let data = seeded_data(length, seed | 1);
             let (stream, pid) = spawn(&sandbox, argv);
             let closer = stream.closer();
             let progress = AtomicUsize::new(0);
@@ -265,7 +262,7 @@ fn close_at_a_random_point_returns_with_the_child_reaped() {
             );
             // A second close gives the first one's result, at once.
             let again = stream.close(&Config::default()).expect("second close");
-            prop_assert_eq!(again.pid.as_raw(), pid);
+            prop_assert_eq!(again.pid, pid as u32);
             assert_reaped(&sandbox, pid);
             Ok(())
         },
@@ -311,18 +308,4 @@ fn dropping_an_unclosed_stream_runs_the_default_sequence_and_reaps_the_child() {
     // The stdin step ends cat at once: the drop does not wait out the grace.
     assert!(start.elapsed() < Duration::from_secs(5));
     assert_reaped(&sandbox, pid);
-}
-
-/// Deterministic bytes of `length` from `seed` (xorshift), so that every case has its own data.
-fn seeded(length: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut data = Vec::with_capacity(length + 8);
-    while data.len() < length {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        data.extend_from_slice(&state.to_le_bytes());
-    }
-    data.truncate(length);
-    data
 }

@@ -2,15 +2,13 @@
 //! trigger, and for the ways agentpipe can end (a code, death by a signal, a failed start).
 //! Also `-q`.
 
-mod common;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use common::*;
+use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).

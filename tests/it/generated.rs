@@ -15,7 +15,7 @@ use clap_complete::Shell;
 use clap_mangen::Man;
 use roff::Roff;
 
-const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test generated";
+const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test it generated";
 
 #[test]
 fn man_page_and_completions_match_the_cli() {

@@ -3,9 +3,6 @@
 //! `--report`, EINTR in every blocking call, a child that closes and reopens its stdout, a
 //! terminal as stdin, and one socket as both stdin and stdout.
 
-mod common;
-mod robust;
-
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -16,12 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
+use crate::robust::{Deadline, Watchdog, set_nonblocking};
 use agentpipe::{Config, Exit, Sequence, Stream};
-use common::*;
 use nix::libc;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use robust::{Deadline, Watchdog, set_nonblocking};
 
 /// Faults injected and signals sent, over every test of this file (printed by each test).
 static FAULTS: AtomicUsize = AtomicUsize::new(0);

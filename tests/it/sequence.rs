@@ -1,11 +1,9 @@
 //! The close sequence: its steps, its triggers, and what interrupts do while it runs.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use nix::sys::signal::Signal;
 
 #[test]

@@ -6,7 +6,6 @@
 //!   saying so.
 //! - [`Deadline`] reads and writes on a descriptor of the test's own (a terminal's master), so
 //!   that a test never blocks on one without a limit.
-#![allow(dead_code)]
 
 use std::fs;
 use std::io;

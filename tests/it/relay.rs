@@ -1,8 +1,6 @@
 //! The relay: bytes both ways, backpressure, half-closes, draining, stderr and the kinds of
 //! descriptors agentpipe may be given.
 
-mod common;
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -13,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use nix::libc;
 use nix::sys::signal::Signal;
 

@@ -1,0 +1,23 @@
+//! The integration tests, as one test binary: each module was a test file of its own, and all of
+//! them share [`common`] (and [`robust`]), which is compiled once. `cargo test --test it` runs
+//! them; `cargo test --test it MODULE::TEST` runs one.
+
+mod common;
+mod robust;
+// Shared with the crate's own property tests (src/proptests.rs).
+mod inputs;
+
+mod bad_input;
+mod containment;
+mod exit_status;
+mod faults;
+mod generated;
+mod load;
+mod processes;
+mod relay;
+mod report;
+mod sequence;
+mod stream;
+mod stream_core;
+mod transport;
+mod usage;
