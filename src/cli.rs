@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use clap::builder::{OsStringValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
 
-use crate::machine::Config;
+use crate::config::Config;
+use crate::platform;
 use crate::process::Scope;
 use crate::report::ReportTarget;
 use crate::sequence::{self, Limit, Sequence};
@@ -272,14 +273,23 @@ fn text<T: Clone + Send + Sync + 'static>(
     })
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ScopeArg {
-    /// The command alone.
-    Child,
-    /// The command's process group.
-    Group,
-    /// Every descendant of the command (Linux).
-    Tree,
+/// `--scope`: a [`Scope`], named and explained as its table says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScopeArg(Scope);
+
+impl ValueEnum for ScopeArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [ScopeArg; 3] = [
+            ScopeArg(Scope::ALL[0]),
+            ScopeArg(Scope::ALL[1]),
+            ScopeArg(Scope::ALL[2]),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.help()))
+    }
 }
 
 impl Cli {
@@ -323,15 +333,15 @@ impl Cli {
 
     /// The scope, checked against --foreground.
     pub fn scope(&self) -> Result<Scope, String> {
-        match (self.foreground, self.scope) {
-            (true, Some(ScopeArg::Group)) => {
+        match (self.foreground, self.scope.map(|scope| scope.0)) {
+            (true, Some(Scope::Group)) => {
                 Err("--foreground keeps the command in agentpipe's group, so --scope group cannot apply; drop one of them".into())
             }
-            (_, Some(ScopeArg::Tree)) if cfg!(not(target_os = "linux")) => {
+            (_, Some(Scope::Tree)) if !platform::HAS_SUBREAPER => {
                 Err("--scope tree needs Linux (a child subreaper); use --scope group".into())
             }
-            (_, Some(ScopeArg::Tree)) => Ok(Scope::Tree),
-            (true, _) | (false, Some(ScopeArg::Child)) => Ok(Scope::Child),
+            (_, Some(Scope::Tree)) => Ok(Scope::Tree),
+            (true, _) | (false, Some(Scope::Child)) => Ok(Scope::Child),
             (false, _) => Ok(Scope::Group),
         }
     }

@@ -5,13 +5,14 @@
 //! only for `close`, with no input and with the child's output discarded.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout};
-
-use crate::machine::{Config, Input, Machine, Order};
+use crate::config::Config;
+use crate::machine::{Input, Machine, Order};
+use crate::note::Note;
 use crate::outcome::{Bytes, Exit, Outcome};
+use crate::poller::{self, Interest, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::signals::{Role, Signal, SignalSource};
@@ -35,19 +36,6 @@ pub(crate) struct EventLoop {
     timeline: Timeline,
 }
 
-/// What one poll reported, by descriptor.
-#[derive(Default)]
-struct Ready {
-    signals: bool,
-    exited: bool,
-    input: bool,
-    child_in: bool,
-    child_in_failed: bool,
-    child_out: bool,
-    output: bool,
-    output_failed: bool,
-}
-
 impl EventLoop {
     /// Takes charge of a started child and both directions of the relay.
     pub fn new(
@@ -58,8 +46,7 @@ impl EventLoop {
         config: Config,
         timeline: Timeline,
     ) -> EventLoop {
-        let pid = child.pid().as_raw() as u32;
-        let machine = Machine::new(config, pid, child.scope(), timeline.start());
+        let machine = Machine::new(config, child.pid(), child.scope(), timeline.start());
         EventLoop {
             forward_eof: input.is_some(),
             to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
@@ -101,24 +88,24 @@ impl EventLoop {
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
     fn turn(&mut self) -> io::Result<()> {
-        let ready = self.poll()?;
-        if ready.signals {
+        let [signals, exited, input, child_in, child_out, output] = self.wait()?;
+        if signals.ready {
             self.handle_signals();
         }
-        if ready.exited || ready.signals || self.child.exit_fd().is_none() {
+        if exited.ready || signals.ready || self.child.exit_fd().is_none() {
             self.check_child();
         }
-        if ready.child_out {
+        if child_out.ready {
             self.read_child_output();
         }
-        if ready.output || self.from_child.can_write_now() {
-            self.write_output(ready.output_failed);
+        if output.ready || self.from_child.can_write_now() {
+            self.write_output(output.failed);
         }
-        if ready.input {
+        if input.ready {
             self.read_input();
         }
-        if ready.child_in || self.to_child.can_write_now() {
-            self.write_child_input(ready.child_in_failed);
+        if child_in.ready || self.to_child.can_write_now() {
+            self.write_child_input(child_in.failed);
         }
         let orders = self.machine.tick(Instant::now());
         self.carry_out(orders);
@@ -126,78 +113,36 @@ impl EventLoop {
         Ok(())
     }
 
-    /// Waits in poll(2) for any descriptor that matters now, or the next deadline.
-    fn poll(&self) -> io::Result<Ready> {
-        fn read(pump: &Pump) -> Option<BorrowedFd<'_>> {
-            pump.source()
-                .filter(|_| pump.wants_read())
-                .map(Endpoint::fd)
+    /// Waits for any descriptor that matters now, or the next deadline.
+    fn wait(&self) -> io::Result<[Readiness; 6]> {
+        fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+            let source = pump.source().filter(|_| pump.wants_read());
+            source.map(|end| (end.fd(), Interest::Read))
         }
-        // A destination is always polled, for POLLOUT when there is something to write, and
-        // otherwise for nothing: POLLERR and POLLHUP are reported anyway and tell that its
-        // reader went away.
-        fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, PollFlags)> {
-            let events = if pump.wants_write() {
-                PollFlags::POLLOUT
+        fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+            let interest = if pump.wants_write() {
+                Interest::Write
             } else {
-                PollFlags::empty()
+                Interest::Hangup
             };
-            pump.destination().map(|end| (end.fd(), events))
+            pump.destination().map(|end| (end.fd(), interest))
         }
-        let wanted: [Option<(BorrowedFd<'_>, PollFlags)>; 6] = [
-            self.signals.as_ref().map(|s| (s.fd(), PollFlags::POLLIN)),
-            self.child.exit_fd().map(|fd| (fd, PollFlags::POLLIN)),
-            read(&self.to_child).map(|fd| (fd, PollFlags::POLLIN)),
-            write(&self.to_child),
-            read(&self.from_child).map(|fd| (fd, PollFlags::POLLIN)),
-            write(&self.from_child),
-        ];
-        let mut fds: Vec<PollFd<'_>> = wanted
-            .iter()
-            .flatten()
-            .map(|(fd, events)| PollFd::new(fd.as_fd(), *events))
-            .collect();
-        match nix::poll::poll(&mut fds, self.poll_timeout()) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(error) => return Err(error.into()),
-        }
-        let mut results = fds
-            .iter()
-            .map(|fd| fd.revents().unwrap_or(PollFlags::empty()));
-        let mut next = |slot: &Option<(BorrowedFd<'_>, PollFlags)>| {
-            slot.map_or(PollFlags::empty(), |_| {
-                results.next().unwrap_or(PollFlags::empty())
-            })
-        };
-        let got: Vec<PollFlags> = wanted.iter().map(&mut next).collect();
-        let failed = |flags: PollFlags| flags.intersects(PollFlags::POLLERR | PollFlags::POLLHUP);
-        Ok(Ready {
-            signals: !got[0].is_empty(),
-            exited: !got[1].is_empty(),
-            input: !got[2].is_empty(),
-            child_in: !got[3].is_empty(),
-            child_in_failed: failed(got[3]),
-            child_out: !got[4].is_empty(),
-            output: !got[5].is_empty(),
-            output_failed: failed(got[5]),
-        })
-    }
-
-    /// Until the machine's next deadline, rounded up to the next millisecond so that a deadline
-    /// is never reported early; a blind check where nothing announces the child's exit.
-    fn poll_timeout(&self) -> PollTimeout {
+        // Where nothing announces the child's exit (no pidfd, no SIGCHLD), it is looked at.
         let blind =
             !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
-        let now = Instant::now();
-        let check = blind.then(|| now + BLIND_CHECK);
-        let Some(at) = [self.machine.deadline(), check].into_iter().flatten().min() else {
-            return PollTimeout::NONE;
-        };
-        let millis = at
-            .saturating_duration_since(now)
-            .as_nanos()
-            .div_ceil(1_000_000);
-        PollTimeout::try_from(millis.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+        let check = blind.then(|| Instant::now() + BLIND_CHECK);
+        let deadline = [self.machine.deadline(), check].into_iter().flatten().min();
+        poller::wait(
+            [
+                self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
+                self.child.exit_fd().map(|fd| (fd, Interest::Read)),
+                read(&self.to_child),
+                write(&self.to_child),
+                read(&self.from_child),
+                write(&self.from_child),
+            ],
+            deadline,
+        )
     }
 
     fn input(&mut self, input: Input) {
@@ -209,20 +154,22 @@ impl EventLoop {
         for order in orders {
             match order {
                 Order::CloseStdin { flush } => self.close_child_stdin(flush),
-                Order::Signal(signal) => {
-                    if let Some(signal) = signal.to_nix() {
-                        self.child.signal_scope(signal);
-                    }
-                }
+                Order::Signal(signal) => self.child.signal_scope(signal),
                 Order::CutDrain => self.from_child.limit_to_owed(),
                 Order::LookAtScope => {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
                 }
-                Order::NameSurvivors => self.name_survivors(),
+                Order::NameSurvivors => {
+                    let mut pids = self.left();
+                    if !self.machine.exited() {
+                        pids.insert(0, self.child.pid());
+                    }
+                    self.warn(Note::Unkillable(pids));
+                }
                 Order::GiveUp => {}
-                Order::Tell(note) => self.timeline.say(format_args!("{note}")),
-                Order::Warn(note) => self.timeline.warn(format_args!("{note}")),
+                Order::Tell(note) => self.tell(note),
+                Order::Warn(note) => self.warn(note),
             }
         }
     }
@@ -239,38 +186,23 @@ impl EventLoop {
                 }
                 Role::Trigger => self.input(Input::Interrupt(signal)),
                 Role::Suspend => {
-                    self.timeline
-                        .say(format_args!("suspending the child's group and agentpipe"));
-                    self.signal_group(Signal::TSTP);
+                    self.tell(Note::Suspending);
+                    self.child.signal_group(Signal::TSTP);
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
-                Role::Resume => self.signal_group(Signal::CONT),
+                Role::Resume => self.child.signal_group(Signal::CONT),
                 Role::Forward => {
-                    self.timeline
-                        .say(format_args!("forwarding {signal} to the child"));
-                    if let Some(signal) = signal.to_nix() {
-                        self.child.signal_child(signal);
-                    }
+                    self.tell(Note::Forwarding(signal));
+                    self.child.signal_child(signal);
                 }
             }
         }
     }
 
-    fn signal_group(&self, signal: Signal) {
-        if let Some(signal) = signal.to_nix() {
-            self.child.signal_group(signal);
-        }
-    }
-
     fn check_stopped(&mut self) {
-        use nix::sys::signal::Signal::{SIGTTIN, SIGTTOU};
-        if let Some(signal @ (SIGTTIN | SIGTTOU)) = self.child.check_stopped() {
-            self.timeline.warn(format_args!(
-                "the child (pid {}) was stopped by {} because it tried to use the terminal from its own \
-                 process group; run it with --foreground, or keep it off the terminal (ssh: -o BatchMode=yes)",
-                self.child.pid(),
-                signal.as_str()
-            ));
+        if let Some(signal @ (Signal::TTIN | Signal::TTOU)) = self.child.check_stopped() {
+            let pid = self.child.pid();
+            self.warn(Note::StoppedByTerminal { pid, signal });
         }
     }
 
@@ -286,9 +218,7 @@ impl EventLoop {
     fn child_exited(&mut self, exit: Exit) {
         let discarded = self.to_child.shut();
         if discarded > 0 {
-            self.timeline.say(format_args!(
-                "discarded {discarded} bytes of input the child did not read"
-            ));
+            self.tell(Note::InputDiscarded(discarded));
         }
         self.from_child.mark_owed();
         let left = self.left();
@@ -297,20 +227,15 @@ impl EventLoop {
 
     /// The live processes of the scope other than the child, by pid.
     fn left(&self) -> Vec<u32> {
-        let pids = self.child.leftovers();
-        pids.iter().map(|pid| pid.as_raw() as u32).collect()
+        self.child.leftovers()
     }
 
-    fn name_survivors(&mut self) {
-        let mut pids = self.left();
-        if !self.machine.exited() {
-            pids.insert(0, self.child.pid().as_raw() as u32);
-        }
-        self.timeline.warn(format_args!(
-            "pid {} still not gone {}s after SIGKILL (uninterruptible sleep?); interrupt once more to exit without it",
-            crate::machine::list(&pids),
-            crate::machine::UNKILLABLE_AFTER.as_secs()
-        ));
+    fn tell(&self, note: Note) {
+        self.timeline.say(format_args!("{note}"));
+    }
+
+    fn warn(&self, note: Note) {
+        self.timeline.warn(format_args!("{note}"));
     }
 
     fn read_child_output(&mut self) {
@@ -320,7 +245,7 @@ impl EventLoop {
         }
         match event {
             Event::SourceEnded => {
-                self.timeline.say(format_args!("the child's output ended"));
+                self.tell(Note::ChildOutputEnded);
                 self.from_child.close_source();
             }
             Event::DestinationClosed => self.output_closed(),
@@ -338,9 +263,7 @@ impl EventLoop {
     /// and the sequence starts.
     fn output_closed(&mut self) {
         let discarded = self.from_child.shut();
-        self.timeline.say(format_args!(
-            "the output's reader went away; closed the child's stdout ({discarded} bytes discarded)"
-        ));
+        self.tell(Note::OutputReaderGone { discarded });
         self.input(Input::OutputClosed);
     }
 
@@ -348,7 +271,7 @@ impl EventLoop {
         match self.to_child.fill() {
             Event::SourceEnded => {
                 self.to_child.close_source();
-                self.timeline.say(format_args!("end of input"));
+                self.tell(Note::EndOfInput);
                 self.input(Input::Eof);
             }
             Event::DestinationClosed => self.child_stdin_closed(),
@@ -365,9 +288,7 @@ impl EventLoop {
     /// The child closed its stdin: agentpipe stops reading its own.
     fn child_stdin_closed(&mut self) {
         let discarded = self.to_child.shut();
-        self.timeline.say(format_args!(
-            "the child closed its stdin; stopped reading input ({discarded} bytes discarded)"
-        ));
+        self.tell(Note::ChildClosedStdin { discarded });
     }
 
     /// The stdin step: after the input's end, the child's stdin closes once what was read is
@@ -381,9 +302,7 @@ impl EventLoop {
         }
         let discarded = self.to_child.buffered();
         self.to_child.close_destination();
-        self.timeline.say(format_args!(
-            "closed the child's stdin ({discarded} bytes of input discarded)"
-        ));
+        self.tell(Note::ClosedChildStdin { discarded });
     }
 
     /// Passes an ended source on as the end of the destination, once everything read is
@@ -394,7 +313,7 @@ impl EventLoop {
             && self.from_child.destination().is_some()
         {
             self.from_child.close_destination();
-            self.timeline.say(format_args!("closed agentpipe's output"));
+            self.tell(Note::ClosedOutput);
         }
         if self.forward_eof
             && self.to_child.source().is_none()
@@ -402,12 +321,10 @@ impl EventLoop {
             && self.to_child.destination().is_some()
         {
             self.to_child.close_destination();
-            self.timeline.say(format_args!("closed the child's stdin"));
+            self.tell(Note::ForwardedEof);
         }
         if self.from_child.budget_spent() && self.from_child.source().is_some() {
-            self.timeline.say(format_args!(
-                "drain over: closing the child's stdout, which a descendant still holds"
-            ));
+            self.tell(Note::DrainOver);
             self.from_child.close_source();
         }
     }
@@ -423,7 +340,7 @@ impl EventLoop {
             self.child.reap()?
         };
         let outcome = Outcome {
-            pid: self.child.pid().as_raw() as u32,
+            pid: self.child.pid(),
             exit,
             trigger: self.machine.trigger(),
             killed: self
@@ -446,17 +363,14 @@ impl EventLoop {
             leftovers: self.machine.left_behind().to_vec(),
             exited_at: self.machine.exited_at(),
         };
+        self.tell(Note::Done {
+            exit: outcome.exit,
+            to_child: outcome.to_child,
+            from_child: outcome.from_child,
+        });
         if abandoned {
             std::mem::forget(self.child);
         }
-        self.timeline.say(format_args!(
-            "done: the child {}; {} bytes in, {} out, {} + {} discarded",
-            outcome.exit,
-            outcome.to_child.relayed,
-            outcome.from_child.relayed,
-            outcome.to_child.discarded,
-            outcome.from_child.discarded
-        ));
         Ok(outcome)
     }
 }

@@ -10,11 +10,14 @@
 
 #[doc(hidden)]
 pub mod cli;
+mod config;
 mod event_loop;
 mod exit_status;
 mod machine;
+mod note;
 mod outcome;
 mod platform;
+mod poller;
 mod process;
 mod relay;
 mod report;
@@ -27,7 +30,7 @@ mod timeline;
 #[cfg(test)]
 mod proptests;
 
-pub use machine::Config;
+pub use config::Config;
 pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};

@@ -5,18 +5,17 @@
 //! [`Machine::deadline`]. That is what lets every rule of the sequence be tested with a fake
 //! clock (see `machine/tests.rs`), and what keeps the loop to plumbing.
 
-mod note;
 #[cfg(test)]
 mod tests;
 
 use std::time::{Duration, Instant};
 
+use crate::config::Config;
+use crate::note::{Next, Note, Received};
 use crate::outcome::{Exit, TakenStep, Trigger};
 use crate::process::Scope;
-use crate::sequence::{Action, Limit, Sequence};
+use crate::sequence::{Action, Limit};
 use crate::signals::Signal;
-
-pub(crate) use note::{Next, Note, Received, list};
 
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
@@ -24,29 +23,6 @@ pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
 /// How often the scope is looked at while processes other than the child remain in it: they are
 /// not agentpipe's children, so nothing announces their exit.
 pub(crate) const LEFTOVER_CHECK: Duration = Duration::from_millis(10);
-
-/// The sequence and its triggers' settings.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub sequence: Sequence,
-    /// The stdin step's wait when EOF starts the sequence; `None`: the step's own wait.
-    pub eof_grace: Option<Limit>,
-    /// Start the sequence this long after start.
-    pub timeout: Option<Duration>,
-    /// How long output from the child's descendants is still relayed after the child exits.
-    pub drain: Limit,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            sequence: Sequence::default(),
-            eof_grace: None,
-            timeout: None,
-            drain: Some(Duration::from_secs(1)),
-        }
-    }
-}
 
 /// What the event loop saw.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigHandler, SigSet, Signal, kill, killpg};
+use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal, kill, killpg};
+
+use crate::signals::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
@@ -28,9 +30,9 @@ impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(number) => match Signal::try_from(number) {
-                Ok(signal) => write!(f, "killed by {}", signal.as_str()),
-                Err(_) => write!(f, "killed by signal {number}"),
+            Exit::Signal(number) => match Signal::from_number(number) {
+                Some(signal) => write!(f, "killed by {signal}"),
+                None => write!(f, "killed by signal {number}"),
             },
         }
     }
@@ -87,7 +89,11 @@ impl ChildProcess {
         if options.scope == Scope::Tree {
             platform::become_subreaper()?;
         }
-        let keep_ignored = options.keep_ignored.clone();
+        let keep_ignored: Vec<NixSignal> = options
+            .keep_ignored
+            .iter()
+            .filter_map(|signal| signal.to_nix())
+            .collect();
         let death_signal = options.parent_death_signal;
         let parent = nix::unistd::getpid();
         // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
@@ -123,8 +129,8 @@ impl ChildProcess {
         ))
     }
 
-    pub fn pid(&self) -> Pid {
-        self.pid
+    pub fn pid(&self) -> u32 {
+        self.pid.as_raw() as u32
     }
 
     pub fn scope(&self) -> Scope {
@@ -159,6 +165,11 @@ impl ChildProcess {
 
     /// The signal that stopped the child, if it stopped since the last call (consumes the report).
     pub fn check_stopped(&mut self) -> Option<Signal> {
+        self.check_stopped_nix()
+            .and_then(|signal| Signal::from_number(signal as i32))
+    }
+
+    fn check_stopped_nix(&mut self) -> Option<NixSignal> {
         if self.reaped {
             return None;
         }
@@ -183,9 +194,9 @@ impl ChildProcess {
 
     /// Sends `signal` to every process of the scope.
     pub fn signal_scope(&self, signal: Signal) {
-        if self.reaped {
+        let Some(signal) = signal.to_nix().filter(|_| !self.reaped) else {
             return;
-        }
+        };
         match (self.scope, self.group) {
             (Scope::Group, Some(group)) => {
                 let _ = killpg(group, signal);
@@ -199,14 +210,17 @@ impl ChildProcess {
 
     /// Sends `signal` to the child alone (forwarded signals).
     pub fn signal_child(&self, signal: Signal) {
-        if !self.reaped && self.exit.is_none() {
+        if let Some(signal) = signal
+            .to_nix()
+            .filter(|_| !self.reaped && self.exit.is_none())
+        {
             self.send(signal);
         }
     }
 
     /// Signals the child through its pidfd where there is one. Its pid is safe either way, as
     /// long as it is not reaped, but a pidfd says so by construction.
-    fn send(&self, signal: Signal) {
+    fn send(&self, signal: NixSignal) {
         match &self.pidfd {
             Some(pidfd) => platform::signal_pidfd(pidfd.as_fd(), signal),
             None => {
@@ -217,7 +231,7 @@ impl ChildProcess {
 
     /// Sends `signal` to the child's process group, whatever the scope (job control).
     pub fn signal_group(&self, signal: Signal) {
-        if !self.reaped {
+        if let Some(signal) = signal.to_nix().filter(|_| !self.reaped) {
             match self.group {
                 Some(group) => {
                     let _ = killpg(group, signal);
@@ -228,11 +242,12 @@ impl ChildProcess {
     }
 
     /// The live processes of the scope other than the child.
-    pub fn leftovers(&self) -> Vec<Pid> {
+    pub fn leftovers(&self) -> Vec<u32> {
         if self.reaped {
             return Vec::new();
         }
-        platform::leftovers(self.scope, self.pid, self.group)
+        let pids = platform::leftovers(self.scope, self.pid, self.group);
+        pids.into_iter().map(|pid| pid.as_raw() as u32).collect()
     }
 
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
@@ -264,7 +279,7 @@ impl Drop for ChildProcess {
     /// A supervisor that bails out on an error still leaves no child behind.
     fn drop(&mut self) {
         if !self.reaped {
-            self.signal_scope(Signal::SIGKILL);
+            self.signal_scope(Signal::KILL);
             let _ = self.reap();
         }
     }
@@ -280,11 +295,11 @@ fn exit_of(status: WaitStatus) -> Option<Exit> {
 
 /// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
 /// allocate. Failures are ignored: each call only restores a default.
-fn prepare_child(keep_ignored: &[Signal], death_signal: bool, parent: Pid) -> io::Result<()> {
+fn prepare_child(keep_ignored: &[NixSignal], death_signal: bool, parent: Pid) -> io::Result<()> {
     let _ = SigSet::empty().thread_set_mask();
     // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
     unsafe {
-        let _ = nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigDfl);
+        let _ = nix::sys::signal::signal(NixSignal::SIGPIPE, SigHandler::SigDfl);
         for &signal in keep_ignored {
             let _ = nix::sys::signal::signal(signal, SigHandler::SigIgn);
         }

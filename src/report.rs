@@ -149,7 +149,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         pid: None,
         start: humantime::format_rfc3339_micros(facts.start.time).to_string(),
         elapsed: seconds(facts.start.instant.elapsed()),
-        scope: scope_name(facts.scope),
+        scope: facts.scope.name(),
         sequence: facts.sequence.to_string(),
         trigger: None,
         steps: Vec::new(),
@@ -239,14 +239,6 @@ fn seconds(duration: Duration) -> f64 {
 /// `SIGTERM`; a signal without a name is given by its number (`"34"`).
 fn signal_name(number: i32) -> String {
     Signal::from_number(number).map_or_else(|| number.to_string(), |s| s.full_name().into())
-}
-
-fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Child => "child",
-        Scope::Group => "group",
-        Scope::Tree => "tree",
-    }
 }
 
 fn step(step: &TakenStep) -> StepReport {

@@ -1,4 +1,7 @@
-//! Which processes the close sequence reaches. Listing and signalling them is platform code.
+//! Which processes the close sequence reaches, and the one table of their names. Listing and
+//! signalling them is platform code.
+
+use std::str::FromStr;
 
 /// Which processes the close sequence's signals reach, and which may not outlive agentpipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,4 +13,70 @@ pub enum Scope {
     /// Linux: every descendant of agentpipe, including those that left the child's group
     /// (setsid, double fork), since agentpipe is their subreaper.
     Tree,
+}
+
+/// Each scope with its name (on the command line and in the report), the words messages use
+/// for it, and a line of help.
+const SCOPES: [(Scope, &str, &str, &str); 3] = [
+    (Scope::Child, "child", "child", "The command alone."),
+    (
+        Scope::Group,
+        "group",
+        "child's process group",
+        "The command's process group.",
+    ),
+    (
+        Scope::Tree,
+        "tree",
+        "child and its descendants",
+        "Every descendant of the command (Linux).",
+    ),
+];
+
+impl Scope {
+    /// Every scope, in the order `--help` lists them.
+    pub const ALL: [Scope; 3] = [Scope::Child, Scope::Group, Scope::Tree];
+
+    fn entry(self) -> (Scope, &'static str, &'static str, &'static str) {
+        SCOPES[self as usize]
+    }
+
+    /// `group`: the name `--scope` takes and the report gives.
+    pub fn name(self) -> &'static str {
+        self.entry().1
+    }
+
+    /// `child's process group`: what the scope's signals reach, in a sentence.
+    pub fn words(self) -> &'static str {
+        self.entry().2
+    }
+
+    /// One line of help, for `--help` and the completions.
+    pub fn help(self) -> &'static str {
+        self.entry().3
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Scope, String> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.name() == name)
+            .ok_or_else(|| format!("unknown scope '{name}': use child, group or tree"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_declaration_order_and_names_read_back() {
+        for scope in Scope::ALL {
+            assert_eq!(scope.entry().0, scope);
+            assert_eq!(scope.name().parse(), Ok(scope));
+        }
+    }
 }

@@ -12,8 +12,8 @@ use std::time::Instant;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::config::Config;
 use crate::event_loop::EventLoop;
-use crate::machine::Config;
 use crate::outcome::Outcome;
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
 use crate::timeline::Timeline;
@@ -113,9 +113,7 @@ impl Stream {
 
     /// The child's process id.
     pub fn id(&self) -> Option<u32> {
-        lock(&self.inner.child)
-            .as_ref()
-            .map(|child| child.pid().as_raw() as u32)
+        lock(&self.inner.child).as_ref().map(ChildProcess::pid)
     }
 
     /// Closes the child's stdin, so that it reads EOF; reading its output goes on. A write

@@ -9,14 +9,15 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use super::{Cli, StderrTarget};
+use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
-use crate::machine::Config;
+use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts};
-use crate::signals::SignalSource;
+use crate::signals::{Signal, SignalSource};
 use crate::timeline::{Start, Timeline};
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
@@ -117,7 +118,7 @@ fn supervise(
         foreground: cli.foreground,
         parent_death_signal: true,
         keep_ignored: if signals.chld_was_ignored {
-            vec![nix::sys::signal::Signal::SIGCHLD]
+            vec![Signal::CHLD]
         } else {
             Vec::new()
         },
@@ -134,8 +135,12 @@ fn supervise(
             });
         }
     };
-    *pid = Some(child.pid().as_raw() as u32);
-    timeline.say(format_args!("started '{name}' as pid {}", child.pid()));
+    *pid = Some(child.pid());
+    let started = Note::Started {
+        name: name.to_string(),
+        pid: child.pid(),
+    };
+    timeline.say(format_args!("{started}"));
     let event_loop = EventLoop::new(
         child,
         pipes,

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::sequence::Sequence;
 
 const S: u64 = 1000;
 

@@ -29,6 +29,9 @@ pub const NO_SIGPIPE: MsgFlags = MsgFlags::MSG_NOSIGNAL;
 /// this size, two pipes each, before the kernel falls back to small pipes.
 const PIPE_SIZE: i32 = 256 * 1024;
 
+/// `--scope tree` is possible: see [`become_subreaper`].
+pub const HAS_SUBREAPER: bool = true;
+
 /// Makes agentpipe the reaper of its descendants' orphans, so that they stay in its tree.
 pub fn become_subreaper() -> io::Result<()> {
     prctl::set_child_subreaper(true)?;

@@ -17,6 +17,9 @@ use crate::scope::Scope;
 pub const NO_SIGPIPE: MsgFlags = MsgFlags::empty();
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
+pub const HAS_SUBREAPER: bool = false;
+
+/// See [`HAS_SUBREAPER`].
 pub fn become_subreaper() -> io::Result<()> {
     Ok(())
 }

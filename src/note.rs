@@ -1,16 +1,57 @@
-//! What the close sequence tells the timeline, and its wording.
+//! What agentpipe tells: every event of the `-v` timeline and every warning, with its wording,
+//! whether the state machine or the event loop saw it.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::outcome::{Exit, Trigger};
+use crate::machine::UNKILLABLE_AFTER;
+use crate::outcome::{Bytes, Exit, Trigger};
 use crate::process::Scope;
 use crate::sequence::{Action, Limit, format_limit};
 use crate::signals::Signal;
 
-/// An event of the close sequence, as the `-v` timeline tells it.
+/// An event, as the timeline tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Note {
+    Started {
+        name: String,
+        pid: u32,
+    },
+    EndOfInput,
+    /// The stdin step closed the child's stdin, dropping what was read for it.
+    ClosedChildStdin {
+        discarded: usize,
+    },
+    /// The input ended and everything read was written: its end was passed on.
+    ForwardedEof,
+    /// The child closed its stdin: agentpipe stopped reading its own.
+    ChildClosedStdin {
+        discarded: usize,
+    },
+    ChildOutputEnded,
+    /// The child's output ended and everything read was written: its end was passed on.
+    ClosedOutput,
+    OutputReaderGone {
+        discarded: usize,
+    },
+    /// The drain ran out while a descendant still held the child's stdout.
+    DrainOver,
+    /// Input read for the child and never written, dropped when it exited.
+    InputDiscarded(usize),
+    Forwarding(Signal),
+    Suspending,
+    /// The child was stopped for using the terminal from its own process group.
+    StoppedByTerminal {
+        pid: u32,
+        signal: Signal,
+    },
+    /// Processes still there [`UNKILLABLE_AFTER`] after SIGKILL.
+    Unkillable(Vec<u32>),
+    Done {
+        exit: Exit,
+        to_child: Bytes,
+        from_child: Bytes,
+    },
     SequenceStarted {
         sequence: String,
         trigger: Trigger,
@@ -78,12 +119,7 @@ impl fmt::Display for Note {
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
-                        write!(
-                            f,
-                            "sent {} to the {}",
-                            names.join(" and "),
-                            scope_words(*scope)
-                        )?
+                        write!(f, "sent {} to the {}", names.join(" and "), scope.words())?
                     }
                 }
                 match next {
@@ -116,6 +152,53 @@ impl fmt::Display for Note {
             }
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
+            Note::Started { name, pid } => write!(f, "started '{name}' as pid {pid}"),
+            Note::EndOfInput => f.write_str("end of input"),
+            Note::ClosedChildStdin { discarded } => write!(
+                f,
+                "closed the child's stdin ({discarded} bytes of input discarded)"
+            ),
+            Note::ForwardedEof => f.write_str("closed the child's stdin"),
+            Note::ChildClosedStdin { discarded } => write!(
+                f,
+                "the child closed its stdin; stopped reading input ({discarded} bytes discarded)"
+            ),
+            Note::ChildOutputEnded => f.write_str("the child's output ended"),
+            Note::ClosedOutput => f.write_str("closed agentpipe's output"),
+            Note::OutputReaderGone { discarded } => write!(
+                f,
+                "the output's reader went away; closed the child's stdout ({discarded} bytes discarded)"
+            ),
+            Note::DrainOver => f.write_str(
+                "drain over: closing the child's stdout, which a descendant still holds",
+            ),
+            Note::InputDiscarded(bytes) => {
+                write!(f, "discarded {bytes} bytes of input the child did not read")
+            }
+            Note::Forwarding(signal) => write!(f, "forwarding {signal} to the child"),
+            Note::Suspending => f.write_str("suspending the child's group and agentpipe"),
+            Note::StoppedByTerminal { pid, signal } => write!(
+                f,
+                "the child (pid {pid}) was stopped by {signal} because it tried to use the terminal \
+                 from its own process group; run it with --foreground, or keep it off the terminal \
+                 (ssh: -o BatchMode=yes)"
+            ),
+            Note::Unkillable(pids) => write!(
+                f,
+                "pid {} still not gone {}s after SIGKILL (uninterruptible sleep?); interrupt once \
+                 more to exit without it",
+                list(pids),
+                UNKILLABLE_AFTER.as_secs()
+            ),
+            Note::Done {
+                exit,
+                to_child,
+                from_child,
+            } => write!(
+                f,
+                "done: the child {exit}; {} bytes in, {} out, {} + {} discarded",
+                to_child.relayed, from_child.relayed, to_child.discarded, from_child.discarded
+            ),
         }
     }
 }
@@ -150,17 +233,8 @@ pub(crate) fn offset(since_start: Duration) -> String {
     format!("+{:.3}s", since_start.as_secs_f64())
 }
 
-/// What the sequence's signals reach, in a sentence.
-pub(crate) fn scope_words(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Child => "child",
-        Scope::Group => "child's process group",
-        Scope::Tree => "child and its descendants",
-    }
-}
-
 /// `12, 34`.
-pub(crate) fn list(pids: &[u32]) -> String {
+fn list(pids: &[u32]) -> String {
     let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
     pids.join(", ")
 }
