@@ -5,6 +5,7 @@
 //! [`Machine::deadline`]. That is what lets every rule of the sequence be tested with a fake
 //! clock (see `machine/tests.rs`), and what keeps the loop to plumbing.
 
+mod messages;
 #[cfg(test)]
 mod tests;
 
@@ -17,51 +18,14 @@ use crate::process::Scope;
 use crate::sequence::{Action, Limit};
 use crate::signals::Signal;
 
+pub(crate) use messages::{Input, Order};
+
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
 
 /// How often the scope is looked at while processes other than the child remain in it: they are
 /// not agentpipe's children, so nothing announces their exit.
 pub(crate) const LEFTOVER_CHECK: Duration = Duration::from_millis(10);
-
-/// What the event loop saw.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Input {
-    /// agentpipe's own input ended (the command line only).
-    Eof,
-    /// agentpipe received SIGINT, SIGTERM or SIGHUP.
-    Interrupt(Signal),
-    /// agentpipe's stdout reader went away.
-    OutputClosed,
-    /// A library caller asked for the stream to be closed.
-    Close,
-    /// The child exited; `left` are the other processes still alive in its scope.
-    ChildExited { exit: Exit, left: Vec<u32> },
-    /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
-    ScopeLooked(Vec<u32>),
-}
-
-/// What the machine asks the event loop to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Order {
-    /// Stop reading agentpipe's input and close the child's stdin: once what was read is
-    /// written (`flush`, when the input's end started the sequence), or at once, dropping it.
-    CloseStdin { flush: bool },
-    /// Send this signal to every process of the scope.
-    Signal(Signal),
-    /// Relay no more of the child's output than what was queued when it exited.
-    CutDrain,
-    /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
-    LookAtScope,
-    /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
-    NameSurvivors,
-    /// Give up on processes SIGKILL did not remove: finish without reaping them.
-    GiveUp,
-    /// Tell the `-v` timeline.
-    Tell(Note),
-    /// Tell even without `-v` (not with `-q`): something the person must know.
-    Warn(Note),
-}
 
 /// Where the sequence stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,6 +310,9 @@ impl Machine {
             }
             return;
         }
+        if let Phase::Killed { .. } = self.phase {
+            return; // SIGKILL reached them with the child: they are only being reaped
+        }
         self.orders
             .push(Order::Tell(Note::StillInScope(self.left.clone())));
         if self.trigger.is_none() {
@@ -364,16 +331,27 @@ impl Machine {
 
     fn scope_looked(&mut self, left: Vec<u32>, _now: Instant) {
         self.note_left(left);
-        if self.exit.is_some() && self.left.is_empty() && !self.settled() {
+        if self.settled() || self.exit.is_none() {
+            return;
+        }
+        if self.left.is_empty() {
             self.orders.push(Order::Tell(Note::ScopeEmpty));
             self.phase = Phase::Over;
+        } else if let Phase::Killed { .. } = self.phase {
+            // Whatever is still there after SIGKILL was started since (a fork racing the
+            // signal): it gets SIGKILL too, at every look, until the scope is empty.
+            self.orders.push(Order::Signal(Signal::KILL));
         }
     }
 
+    /// Records the processes left in the scope. Those found once SIGKILL was sent are dying, not
+    /// left behind: the report does not name them.
     fn note_left(&mut self, left: Vec<u32>) {
-        for &pid in &left {
-            if !self.left_behind.contains(&pid) {
-                self.left_behind.push(pid);
+        if !matches!(self.phase, Phase::Killed { .. }) {
+            for &pid in &left {
+                if !self.left_behind.contains(&pid) {
+                    self.left_behind.push(pid);
+                }
             }
         }
         self.left = left;

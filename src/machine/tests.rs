@@ -418,3 +418,26 @@ fn the_deadline_is_the_next_due_instant_exactly() {
     clock.until(2000);
     assert_eq!(clock.machine.deadline(), Some(clock.instant(2000 + 5 * S)));
 }
+
+#[test]
+fn processes_killed_with_the_child_are_not_left_behind_but_watched_and_killed_again() {
+    let mut clock = Clock::with_sequence("TERM 1s, KILL");
+    clock.at(0, Input::Interrupt(Signal::TERM));
+    clock.until(1000); // SIGKILL to the scope
+    let orders = clock.at(1001, exited(-9, &[5, 6]));
+    assert!(
+        !orders
+            .iter()
+            .any(|o| matches!(o, Order::Tell(Note::StillInScope(_))))
+    );
+    assert!(!clock.machine.settled());
+    // A racer forked after the SIGKILL is found by a look: it gets SIGKILL too.
+    let mut orders = clock.until(1011);
+    assert!(has(&orders, &Order::LookAtScope), "{orders:?}");
+    orders = clock.at(1011, Input::ScopeLooked(vec![7]));
+    assert_eq!(signals(&orders), [Signal::KILL]);
+    clock.at(1030, Input::ScopeLooked(vec![]));
+    assert!(clock.machine.settled());
+    assert_eq!(clock.machine.left_behind(), [] as [u32; 0]);
+    assert_eq!(clock.machine.trigger(), Some(Trigger::Signal(Signal::TERM)));
+}

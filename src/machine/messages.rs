@@ -1,0 +1,45 @@
+//! The machine's whole interface with the event loop: the inputs it takes and the orders it
+//! gives.
+
+use crate::note::Note;
+use crate::outcome::Exit;
+use crate::signals::Signal;
+
+/// What the event loop saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// agentpipe's own input ended (the command line only).
+    Eof,
+    /// agentpipe received SIGINT, SIGTERM or SIGHUP.
+    Interrupt(Signal),
+    /// agentpipe's stdout reader went away.
+    OutputClosed,
+    /// A library caller asked for the stream to be closed.
+    Close,
+    /// The child exited; `left` are the other processes still alive in its scope.
+    ChildExited { exit: Exit, left: Vec<u32> },
+    /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
+    ScopeLooked(Vec<u32>),
+}
+
+/// What the machine asks the event loop to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Stop reading agentpipe's input and close the child's stdin: once what was read is
+    /// written (`flush`, when the input's end started the sequence), or at once, dropping it.
+    CloseStdin { flush: bool },
+    /// Send this signal to every process of the scope.
+    Signal(Signal),
+    /// Relay no more of the child's output than what was queued when it exited.
+    CutDrain,
+    /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
+    LookAtScope,
+    /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
+    NameSurvivors,
+    /// Give up on processes SIGKILL did not remove: finish without reaping them.
+    GiveUp,
+    /// Tell the `-v` timeline.
+    Tell(Note),
+    /// Tell even without `-v` (not with `-q`): something the person must know.
+    Warn(Note),
+}
