@@ -140,7 +140,12 @@ pub struct Cli {
     /// child: the command alone. group: its process group, the command and what it started
     /// that stayed in the group. tree (Linux only): every process it started, even those that
     /// left its group or were orphaned, since agentpipe becomes their subreaper; daemons the
-    /// command started, such as an ssh ControlPersist master, end with it.
+    /// command started, such as an ssh ControlPersist master, end with it. cgroup (Linux,
+    /// cgroup v2): every process of a cgroup agentpipe creates for the command below its own,
+    /// which no fork or setsid leaves; the kernel kills them all at once, and the report gives
+    /// their CPU time and peak memory. It needs a cgroup agentpipe may create children in (as
+    /// root, or delegated: systemd-run --user --scope -p Delegate=yes agentpipe --scope cgroup
+    /// -- make -j8).
     #[arg(long, value_enum, value_name = "SCOPE")]
     pub scope: Option<ScopeArg>,
 
@@ -279,10 +284,11 @@ pub struct ScopeArg(Scope);
 
 impl ValueEnum for ScopeArg {
     fn value_variants<'a>() -> &'a [Self] {
-        const ALL: [ScopeArg; 3] = [
+        const ALL: [ScopeArg; 4] = [
             ScopeArg(Scope::ALL[0]),
             ScopeArg(Scope::ALL[1]),
             ScopeArg(Scope::ALL[2]),
+            ScopeArg(Scope::ALL[3]),
         ];
         &ALL
     }
@@ -340,7 +346,10 @@ impl Cli {
             (_, Some(Scope::Tree)) if !platform::HAS_SUBREAPER => {
                 Err("--scope tree needs Linux (a child subreaper); use --scope group".into())
             }
-            (_, Some(Scope::Tree)) => Ok(Scope::Tree),
+            (_, Some(Scope::Cgroup)) if !platform::HAS_CGROUP => {
+                Err("--scope cgroup needs Linux (cgroup v2); use --scope group".into())
+            }
+            (_, Some(scope @ (Scope::Tree | Scope::Cgroup))) => Ok(scope),
             (true, _) | (false, Some(Scope::Child)) => Ok(Scope::Child),
             (false, _) => Ok(Scope::Group),
         }

@@ -362,6 +362,7 @@ impl EventLoop {
             drain_cut: self.machine.drain_cut() && self.from_child.budget_spent(),
             leftovers: self.machine.left_behind().to_vec(),
             exited_at: self.machine.exited_at(),
+            cgroup: self.child.usage(),
         };
         self.tell(Note::Done {
             exit: outcome.exit,

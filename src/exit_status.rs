@@ -112,6 +112,7 @@ mod tests {
             drain_cut: false,
             leftovers: Vec::new(),
             exited_at: Some(Duration::ZERO),
+            cgroup: None,
         }
     }
 

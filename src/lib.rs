@@ -31,7 +31,7 @@ mod timeline;
 mod proptests;
 
 pub use config::Config;
-pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
+pub use outcome::{Bytes, CgroupUsage, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;

@@ -98,4 +98,19 @@ pub struct Outcome {
     pub leftovers: Vec<u32>,
     /// When the child exited, since start.
     pub exited_at: Option<Duration>,
+    /// `--scope cgroup`: what the cgroup accounted for.
+    pub cgroup: Option<CgroupUsage>,
+}
+
+/// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its
+/// `cpu.stat` and `memory.peak`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CgroupUsage {
+    /// CPU time, user and system, in microseconds.
+    pub cpu_usec: u64,
+    pub user_usec: u64,
+    pub system_usec: u64,
+    /// The most memory in use at once, in bytes; `None` where the memory controller is not
+    /// enabled for the cgroup.
+    pub memory_peak: Option<u64>,
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -12,9 +12,10 @@ use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal, kill, killpg};
 
 use crate::signals::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::unistd::{Pid, getpgid};
 
-use crate::platform::{self, Seen};
+use crate::outcome::CgroupUsage;
+use crate::platform::{self, Cgroup, Seen};
 pub use crate::scope::Scope;
 
 /// How the child ended.
@@ -66,7 +67,23 @@ pub struct ChildProcess {
     reaped: bool,
     /// Linux: becomes readable when the child exits.
     pidfd: Option<OwnedFd>,
+    /// `--scope cgroup`: the cgroup the child started in, removed once the child is reaped.
+    cgroup: Option<Cgroup>,
+    /// What the cgroup accounted for, read just before it was removed.
+    usage: Option<CgroupUsage>,
 }
+
+/// `--scope cgroup` where agentpipe cannot create a cgroup: the message says what to do.
+#[derive(Debug)]
+pub struct ScopeUnavailable(pub String);
+
+impl fmt::Display for ScopeUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScopeUnavailable {}
 
 /// The agentpipe ends of the child's stdin and stdout, both non-blocking; `None` once closed.
 #[derive(Debug)]
@@ -94,11 +111,18 @@ impl ChildProcess {
             .iter()
             .filter_map(|signal| signal.to_nix())
             .collect();
+        let cgroup = match options.scope {
+            Scope::Cgroup => Some(
+                Cgroup::create().map_err(|message| io::Error::other(ScopeUnavailable(message)))?,
+            ),
+            _ => None,
+        };
+        let procs = cgroup.as_ref().map(Cgroup::procs_fd);
         let death_signal = options.parent_death_signal;
         let parent = nix::unistd::getpid();
         // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
         unsafe {
-            command.pre_exec(move || prepare_child(&keep_ignored, death_signal, parent));
+            command.pre_exec(move || prepare_child(&keep_ignored, death_signal, parent, procs));
         }
         let mut child = command.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
@@ -119,6 +143,8 @@ impl ChildProcess {
             exit: None,
             reaped: false,
             pidfd: platform::open_pidfd(pid),
+            cgroup,
+            usage: None,
         };
         Ok((
             process,
@@ -192,16 +218,30 @@ impl ChildProcess {
         }
     }
 
-    /// Sends `signal` to every process of the scope.
+    /// Sends `signal` to every process of the scope. The child gets it whatever group or cgroup
+    /// it moved to since it started (but not through a group it moved to, which may be
+    /// agentpipe's own).
     pub fn signal_scope(&self, signal: Signal) {
         let Some(signal) = signal.to_nix().filter(|_| !self.reaped) else {
             return;
         };
-        match (self.scope, self.group) {
-            (Scope::Group, Some(group)) => {
-                let _ = killpg(group, signal);
+        let reached_child = match (self.scope, self.group, &self.cgroup) {
+            (Scope::Cgroup, _, Some(cgroup)) => {
+                if signal == NixSignal::SIGKILL {
+                    cgroup.kill();
+                } else {
+                    cgroup.signal(signal);
+                }
+                cgroup.holds(self.pid)
             }
-            _ => self.send(signal),
+            (Scope::Group, Some(group), _) => {
+                let _ = killpg(group, signal);
+                getpgid(Some(self.pid)) == Ok(group)
+            }
+            _ => false,
+        };
+        if !reached_child {
+            self.send(signal);
         }
         if self.scope == Scope::Tree {
             platform::signal_leftovers(self.scope, self.pid, self.group, signal);
@@ -246,8 +286,19 @@ impl ChildProcess {
         if self.reaped {
             return Vec::new();
         }
-        let pids = platform::leftovers(self.scope, self.pid, self.group);
+        let exited = self.exit.is_some();
+        let pids = match &self.cgroup {
+            Some(cgroup) => cgroup.members(self.pid, exited),
+            None => platform::leftovers(self.scope, self.pid, self.group, exited),
+        };
         pids.into_iter().map(|pid| pid.as_raw() as u32).collect()
+    }
+
+    /// `--scope cgroup`: the CPU time and peak memory of the cgroup's processes, final once the
+    /// child is reaped.
+    pub fn usage(&self) -> Option<CgroupUsage> {
+        self.usage
+            .or_else(|| self.cgroup.as_ref().map(Cgroup::usage))
     }
 
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
@@ -269,6 +320,9 @@ impl ChildProcess {
             };
             self.reaped = true;
             self.exit = exit_of(status).or(self.exit);
+            if let Some(cgroup) = self.cgroup.take() {
+                self.usage = Some(cgroup.usage());
+            }
         }
         self.exit
             .ok_or_else(|| io::Error::other("child status unknown after reaping"))
@@ -294,8 +348,17 @@ fn exit_of(status: WaitStatus) -> Option<Exit> {
 }
 
 /// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
-/// allocate. Failures are ignored: each call only restores a default.
-fn prepare_child(keep_ignored: &[NixSignal], death_signal: bool, parent: Pid) -> io::Result<()> {
+/// allocate. With `procs`, the child first moves itself into its cgroup, and fails to start if
+/// it cannot; other failures are ignored, since each call only restores a default.
+fn prepare_child(
+    keep_ignored: &[NixSignal],
+    death_signal: bool,
+    parent: Pid,
+    procs: Option<RawFd>,
+) -> io::Result<()> {
+    if let Some(procs) = procs {
+        platform::enter_cgroup(procs)?;
+    }
     let _ = SigSet::empty().thread_set_mask();
     // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
     unsafe {

@@ -82,6 +82,20 @@ pub struct Report {
     /// `None` when supervising failed.
     pub drain: Option<Drain>,
     pub leftovers: Leftovers,
+    /// `--scope cgroup`: what the cgroup accounted for; `None` for other scopes, or when the
+    /// command did not start.
+    pub cgroup: Option<Cgroup>,
+}
+
+/// The command's cgroup (`--scope cgroup`), from its `cpu.stat` and `memory.peak`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cgroup {
+    /// CPU time of all its processes, in seconds: in all, in user mode, in the kernel.
+    pub cpu: f64,
+    pub cpu_user: f64,
+    pub cpu_system: f64,
+    /// Bytes; `None` where the memory controller is not enabled for the cgroup.
+    pub memory_peak: Option<u64>,
 }
 
 /// A step the close sequence took.
@@ -166,6 +180,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             pids: Vec::new(),
             signals: Vec::new(),
         },
+        cgroup: None,
     };
     match ending {
         Ending::Supervised(outcome) => {
@@ -190,6 +205,12 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
                 },
             });
             report.drain = Some(drain(facts.drain, outcome.drain_cut));
+            report.cgroup = outcome.cgroup.map(|usage| Cgroup {
+                cpu: seconds(Duration::from_micros(usage.cpu_usec)),
+                cpu_user: seconds(Duration::from_micros(usage.user_usec)),
+                cpu_system: seconds(Duration::from_micros(usage.system_usec)),
+                memory_peak: usage.memory_peak,
+            });
             // Every signal step reached the processes left, if there were any.
             if !outcome.leftovers.is_empty() {
                 report.leftovers = Leftovers {

@@ -13,11 +13,14 @@ pub enum Scope {
     /// Linux: every descendant of agentpipe, including those that left the child's group
     /// (setsid, double fork), since agentpipe is their subreaper.
     Tree,
+    /// Linux, cgroup v2: the processes of a cgroup created for the command, whatever they do
+    /// (double fork, setsid, fork racing the signals).
+    Cgroup,
 }
 
 /// Each scope with its name (on the command line and in the report), the words messages use
 /// for it, and a line of help.
-const SCOPES: [(Scope, &str, &str, &str); 3] = [
+const SCOPES: [(Scope, &str, &str, &str); 4] = [
     (Scope::Child, "child", "child", "The command alone."),
     (
         Scope::Group,
@@ -31,11 +34,17 @@ const SCOPES: [(Scope, &str, &str, &str); 3] = [
         "child and its descendants",
         "Every descendant of the command (Linux).",
     ),
+    (
+        Scope::Cgroup,
+        "cgroup",
+        "child's cgroup",
+        "Every process of a cgroup created for the command (Linux, cgroup v2).",
+    ),
 ];
 
 impl Scope {
     /// Every scope, in the order `--help` lists them.
-    pub const ALL: [Scope; 3] = [Scope::Child, Scope::Group, Scope::Tree];
+    pub const ALL: [Scope; 4] = [Scope::Child, Scope::Group, Scope::Tree, Scope::Cgroup];
 
     fn entry(self) -> (Scope, &'static str, &'static str, &'static str) {
         SCOPES[self as usize]
@@ -64,7 +73,7 @@ impl FromStr for Scope {
         Scope::ALL
             .into_iter()
             .find(|scope| scope.name() == name)
-            .ok_or_else(|| format!("unknown scope '{name}': use child, group or tree"))
+            .ok_or_else(|| format!("unknown scope '{name}': use child, group, tree or cgroup"))
     }
 }
 

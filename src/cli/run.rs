@@ -2,6 +2,7 @@
 //! report, and tell `main` the status to end with.
 
 use std::fs::OpenOptions;
+use std::io;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
@@ -14,7 +15,7 @@ use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
 use crate::outcome::Outcome;
-use crate::process::{ChildProcess, Scope, SpawnOptions};
+use crate::process::{ChildProcess, Scope, ScopeUnavailable, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts};
 use crate::signals::{Signal, SignalSource};
@@ -126,6 +127,13 @@ fn supervise(
     let name = cli.command[0].to_string_lossy();
     let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
+        Err(error) if scope_unavailable(&error) => {
+            eprintln!("agentpipe: {error}");
+            return Ok(Supervised::NotStarted {
+                status: Status::Code(USAGE),
+                error: error.to_string(),
+            });
+        }
         Err(error) => {
             let message = format!("cannot run '{name}': {error}");
             eprintln!("agentpipe: {message}; check the command name, PATH and permissions");
@@ -186,4 +194,12 @@ fn stderr(target: &StderrTarget) -> Result<Stdio> {
             Stdio::from(file)
         }
     })
+}
+
+/// Whether starting failed because the scope cannot be set up (`--scope cgroup` without a cgroup
+/// to create), not because of the command.
+fn scope_unavailable(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ScopeUnavailable>())
 }

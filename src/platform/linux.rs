@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use nix::fcntl::{FcntlArg, SpliceFFlags, fcntl};
 use nix::libc;
 use nix::sys::prctl;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::socket::MsgFlags;
 use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
@@ -99,17 +99,97 @@ pub fn check_stopped(child: Pid) -> Option<Seen> {
 }
 
 /// The live (not zombie) processes of `scope` other than the child, which the caller tracks.
-pub fn leftovers(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<Pid> {
-    members(scope, child, group)
-        .iter()
-        .map(|entry| entry.pid)
-        .collect()
+///
+/// Once the child has `exited`, the list is empty only when the scope is: one listing of /proc
+/// misses a process forked after the list was read by one that exited before it was looked at,
+/// so an empty listing is checked against what the kernel knows (see [`group_members`] and
+/// [`tree_members`]).
+pub fn leftovers(scope: Scope, child: Pid, group: Option<Pid>, exited: bool) -> Vec<Pid> {
+    let entries = match (scope, group) {
+        (Scope::Group, Some(group)) => group_members(child, group, exited),
+        (Scope::Tree, _) => tree_members(child, exited),
+        _ => Vec::new(),
+    };
+    entries.iter().map(|entry| entry.pid).collect()
 }
 
-/// Sends `signal` to each of [`leftovers`] that is still the process that was listed.
+/// Sends `signal` to each of [`leftovers`] that is still the process that was listed; SIGKILL
+/// to a tree freezes it first (see [`kill_tree`]).
 pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Signal) {
+    if (scope, signal) == (Scope::Tree, Signal::SIGKILL) {
+        return kill_tree();
+    }
     for entry in members(scope, child, group) {
         entry.signal(signal);
+    }
+}
+
+/// How many listings a freeze (see [`kill_tree`]) or a check of an empty tree takes at most;
+/// the state machine looks again soon after if something is left.
+const PASSES: usize = 100;
+
+/// A group's live members other than the child. The kernel says whether anyone is in the
+/// group at all (kill(-pgid, 0) fails with ESRCH exactly when nobody is, zombies included). While
+/// the child's zombie is a member that cannot tell a missed fork from the zombie, so the group
+/// is stopped for one more listing: a process with a stop signal pending cannot fork, so that
+/// listing is complete; SIGCONT then takes the stop back.
+fn group_members(child: Pid, group: Pid, exited: bool) -> Vec<Entry> {
+    let found = members(Scope::Group, child, Some(group));
+    if !found.is_empty() || !exited || kill(Pid::from_raw(-group.as_raw()), None).is_err() {
+        return found;
+    }
+    let _ = killpg(group, Signal::SIGSTOP);
+    let found = members(Scope::Group, child, Some(group));
+    let _ = killpg(group, Signal::SIGCONT);
+    found
+}
+
+/// The tree's live processes other than the child. Once the child has exited, whatever is left
+/// of the tree hangs below agentpipe (orphans come to their subreaper): an empty listing is
+/// believed only when agentpipe, its adopted zombies reaped, has no child but the command.
+fn tree_members(child: Pid, exited: bool) -> Vec<Entry> {
+    for _ in 0..PASSES {
+        let found = members(Scope::Tree, child, None);
+        if !found.is_empty() || !exited {
+            return found;
+        }
+        reap_adopted(child);
+        if children(getpid()).iter().all(|&pid| pid == child) {
+            return Vec::new();
+        }
+    }
+    let others = children(getpid()).into_iter().filter(|&pid| pid != child);
+    others.filter_map(read).collect()
+}
+
+/// SIGKILL to a tree, so that a fork racing the signal is not missed: every descendant found
+/// is stopped, and the tree listed again until a pass finds none that was not (a process with
+/// SIGSTOP pending cannot fork); then the stopped are killed. Repeated while a pass finds a live
+/// process not yet killed.
+fn kill_tree() {
+    let same = |a: &Entry, b: &Entry| a.pid == b.pid && a.start == b.start;
+    let mut killed: Vec<Entry> = Vec::new();
+    for _ in 0..PASSES {
+        let mut stopped: Vec<Entry> = Vec::new();
+        for _ in 0..PASSES {
+            let mut new = descendants(getpid());
+            new.retain(|entry| !entry.zombie);
+            new.retain(|entry| !stopped.iter().chain(&killed).any(|seen| same(seen, entry)));
+            if new.is_empty() {
+                break;
+            }
+            for entry in &new {
+                entry.signal(Signal::SIGSTOP);
+            }
+            stopped.extend(new);
+        }
+        if stopped.is_empty() {
+            return;
+        }
+        for entry in &stopped {
+            entry.signal(Signal::SIGKILL);
+        }
+        killed.extend(stopped);
     }
 }
 
@@ -211,11 +291,27 @@ fn read(pid: Pid) -> Option<Entry> {
     let number = |index: usize| fields.get(index)?.parse::<i64>().ok();
     Some(Entry {
         pid,
-        zombie: matches!(*fields.first()?, "Z" | "X"),
+        zombie: matches!(*fields.first()?, "Z" | "X") && !threads_live(pid),
         parent: Pid::from_raw(number(1)? as i32),
         group: Pid::from_raw(number(2)? as i32),
         // Field 22 of the line; the slice starts at field 3.
         start: number(19)? as u64,
+    })
+}
+
+/// Whether a thread of `pid` other than its exited main thread still runs: a process whose main
+/// thread exited shows Z in /proc/PID/stat, and is alive while any thread is.
+fn threads_live(pid: Pid) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            let state = stat
+                .rfind(')')
+                .and_then(|end| stat[end + 1..].split_whitespace().next());
+            !matches!(state, Some("Z" | "X") | None)
+        })
     })
 }
 

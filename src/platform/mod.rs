@@ -1,15 +1,20 @@
 //! Everything agentpipe does differently on Linux, behind one set of functions.
 //!
 //! `linux` uses what only Linux has: pidfds, waitid(WNOWAIT), a child subreaper, the parent-death
-//! signal, pipe sizing, splice(2) and /proc. `other` gives every other Unix the same functions
+//! signal, pipe sizing, splice(2), /proc, and
+//! cgroup v2 (`cgroup`). `other` gives every other Unix the same functions
 //! with the fallbacks the design describes: the child is reaped as soon as it exits, signals go
-//! by pid, nothing beyond the child and its group can be listed, and bytes are copied.
+//! by pid, nothing beyond the child and its group can be listed, there are no cgroups, and bytes are copied.
 
+#[cfg(target_os = "linux")]
+mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(not(target_os = "linux"))]
 mod other;
 
+#[cfg(target_os = "linux")]
+pub use cgroup::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
 #[cfg(not(target_os = "linux"))]

@@ -1,8 +1,9 @@
 //! The fallbacks for Unix systems other than Linux: no pidfds, no way to look at an exit without
 //! reaping it, no process listing, no splice. The signatures match `linux.rs`.
 
+use std::convert::Infallible;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
@@ -11,6 +12,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::Seen;
+use crate::outcome::CgroupUsage;
 use crate::scope::Scope;
 
 /// Without MSG_NOSIGNAL agentpipe relies on SIGPIPE being ignored (as Rust programs start).
@@ -58,7 +60,7 @@ fn seen(status: WaitStatus) -> Seen {
 
 /// Members cannot be listed without /proc: the group is signalled as a whole and only the child
 /// is waited for.
-pub fn leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>) -> Vec<Pid> {
+pub fn leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _exited: bool) -> Vec<Pid> {
     Vec::new()
 }
 
@@ -79,3 +81,49 @@ pub fn splice(
 
 /// Core dumps are prevented by RLIMIT_CORE alone.
 pub fn set_undumpable() {}
+
+/// There are no cgroups: `--scope cgroup` is refused on the command line.
+pub const HAS_CGROUP: bool = false;
+
+/// Never created (see [`HAS_CGROUP`]); the methods of Linux's cgroup, for the same callers.
+#[derive(Debug)]
+pub struct Cgroup(Infallible);
+
+impl Cgroup {
+    pub fn create() -> Result<Cgroup, String> {
+        Err("--scope cgroup needs Linux (cgroup v2); use --scope group".into())
+    }
+
+    pub fn procs_fd(&self) -> RawFd {
+        match self.0 {}
+    }
+
+    pub fn kill(&self) {
+        match self.0 {}
+    }
+
+    pub fn signal(&self, _signal: Signal) {
+        match self.0 {}
+    }
+
+    pub fn holds(&self, _pid: Pid) -> bool {
+        match self.0 {}
+    }
+
+    pub fn members(&self, _child: Pid, _child_exited: bool) -> Vec<Pid> {
+        match self.0 {}
+    }
+
+    pub fn populated(&self) -> bool {
+        match self.0 {}
+    }
+
+    pub fn usage(&self) -> CgroupUsage {
+        match self.0 {}
+    }
+}
+
+/// Never called: there is no cgroup to enter.
+pub fn enter_cgroup(_procs: RawFd) -> io::Result<()> {
+    Ok(())
+}

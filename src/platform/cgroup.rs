@@ -1,0 +1,270 @@
+//! Linux, cgroup v2: `--scope cgroup`. The command starts in a new cgroup, a child of
+//! agentpipe's own, so that its scope is exactly the cgroup's processes: the kernel counts them
+//! (`cgroup.events`, `populated`), kills them all at once, forks included (`cgroup.kill`), and
+//! accounts for their CPU time and memory (`cpu.stat`, `memory.peak`).
+//!
+//! agentpipe does not move itself or enable controllers: the new cgroup gets the controllers
+//! that agentpipe's cgroup already enables for its children. A cgroup that holds processes
+//! (agentpipe's does) cannot enable controllers for its children (the "no internal processes"
+//! rule), so `memory.peak` is there only where agentpipe's cgroup is a root (as in a container)
+//! or enables the memory controller; `cpu.stat` is always there.
+
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nix::fcntl::{OFlag, open};
+use nix::libc;
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use nix::unistd::{AccessFlags, Pid, access, getpid};
+
+use super::{open_pidfd, signal_pidfd};
+use crate::outcome::CgroupUsage;
+
+/// `--scope cgroup` is possible where the kernel has cgroup v2 with `cgroup.kill`: see
+/// [`Cgroup::create`].
+pub const HAS_CGROUP: bool = true;
+
+/// How many times the cgroup's processes are listed before the kernel's count is believed over
+/// an empty listing (a process forked while the list was read, by one that exited).
+const LISTINGS: usize = 100;
+
+/// A cgroup agentpipe created for its command, removed when dropped (once empty).
+#[derive(Debug)]
+pub struct Cgroup {
+    dir: PathBuf,
+    /// Its path in the hierarchy, as /proc/PID/cgroup gives it.
+    path: String,
+    /// Its `cgroup.procs`, opened for the child to write itself into before exec.
+    procs: OwnedFd,
+}
+
+impl Cgroup {
+    /// Creates a cgroup below agentpipe's own. The error is one line that says what to do.
+    pub fn create() -> Result<Cgroup, String> {
+        let advice = "run agentpipe in a cgroup delegated to it (systemd-run --user --scope -p \
+                      Delegate=yes agentpipe ...), or use --scope tree";
+        let (parent, own) = own_cgroup().ok_or_else(|| {
+            format!("--scope cgroup needs cgroup v2, and no cgroup2 file system holding agentpipe's cgroup is mounted; mount one, or use --scope tree")
+        })?;
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "agentpipe-{}-{}",
+            getpid(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = parent.join(&name);
+        // Moving the child in needs write access to the common parent's cgroup.procs too.
+        let writable = |path: &Path| {
+            access(path, AccessFlags::W_OK)
+                .map_err(|errno| format!("{}: {}", path.display(), errno.desc()))
+        };
+        let created = writable(&parent.join("cgroup.procs"))
+            .and_then(|()| fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display())));
+        if let Err(why) = created {
+            return Err(format!(
+                "--scope cgroup cannot create a cgroup ({why}); {advice}"
+            ));
+        }
+        if !dir.join("cgroup.kill").exists() {
+            let _ = fs::remove_dir(&dir);
+            return Err(
+                "--scope cgroup needs cgroup.kill (Linux 5.14 or later); use --scope tree".into(),
+            );
+        }
+        let procs = open(
+            &dir.join("cgroup.procs"),
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| {
+            let _ = fs::remove_dir(&dir);
+            format!(
+                "--scope cgroup cannot open {}/cgroup.procs: {}; {advice}",
+                dir.display(),
+                errno.desc()
+            )
+        })?;
+        let path = format!("{}/{name}", own.trim_end_matches('/'));
+        Ok(Cgroup { dir, path, procs })
+    }
+
+    /// The descriptor [`enter_cgroup`] writes to, in the child before exec.
+    pub fn procs_fd(&self) -> RawFd {
+        self.procs.as_fd().as_raw_fd()
+    }
+
+    /// Kills every process of the cgroup and of the cgroups below it, at once: the kernel also
+    /// kills what they fork meanwhile.
+    pub fn kill(&self) {
+        let _ = fs::write(self.dir.join("cgroup.kill"), "1");
+    }
+
+    /// Sends `signal` to each process of the cgroup (and below), through a pidfd opened before
+    /// checking that the pid is still a member.
+    pub fn signal(&self, signal: Signal) {
+        for pid in self.listed("cgroup.procs") {
+            let Some(pidfd) = open_pidfd(pid) else {
+                continue;
+            };
+            if self.holds(pid) {
+                signal_pidfd(pidfd.as_fd(), signal);
+            }
+        }
+    }
+
+    /// Whether `pid` is in the cgroup or below it now.
+    pub fn holds(&self, pid: Pid) -> bool {
+        fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|text| {
+            text.lines()
+                .filter_map(|line| line.strip_prefix("0::"))
+                .any(|path| path == self.path || path.starts_with(&format!("{}/", self.path)))
+        })
+    }
+
+    /// The processes in the cgroup other than `child`. Never empty while the kernel counts a
+    /// live process in it and `child` has exited: a listing that finds nothing is repeated.
+    pub fn members(&self, child: Pid, child_exited: bool) -> Vec<Pid> {
+        for _ in 0..LISTINGS {
+            let mut pids = self.listed("cgroup.procs");
+            pids.retain(|&pid| pid != child);
+            if !pids.is_empty() || !child_exited || !self.populated() {
+                return pids;
+            }
+        }
+        // The kernel counts a process no listing caught: its threads stand for it, or the
+        // child's pid does, so that the scope is not taken for empty.
+        let threads = self.listed("cgroup.threads");
+        if threads.is_empty() {
+            vec![child]
+        } else {
+            threads
+        }
+    }
+
+    /// Whether a live process is in the cgroup or below it (`populated 1` in `cgroup.events`).
+    pub fn populated(&self) -> bool {
+        fs::read_to_string(self.dir.join("cgroup.events"))
+            .is_ok_and(|events| events.lines().any(|line| line == "populated 1"))
+    }
+
+    /// The CPU time and peak memory of everything that ran in the cgroup.
+    pub fn usage(&self) -> CgroupUsage {
+        let stat = fs::read_to_string(self.dir.join("cpu.stat")).unwrap_or_default();
+        let field = |name: &str| {
+            stat.lines()
+                .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .find_map(|value| value.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let memory_peak = fs::read_to_string(self.dir.join("memory.peak"))
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        CgroupUsage {
+            cpu_usec: field("usage_usec"),
+            user_usec: field("user_usec"),
+            system_usec: field("system_usec"),
+            memory_peak,
+        }
+    }
+
+    /// The pids (or thread ids) in `file` of the cgroup and every cgroup below it.
+    fn listed(&self, file: &str) -> Vec<Pid> {
+        let mut pids = Vec::new();
+        let mut dirs = vec![self.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            let text = fs::read_to_string(dir.join(file)).unwrap_or_default();
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|pid| pid.parse().ok())
+                    .map(Pid::from_raw),
+            );
+            dirs.extend(subdirectories(&dir));
+        }
+        pids
+    }
+}
+
+impl Drop for Cgroup {
+    /// Removes the cgroup, and those a command left below it, deepest first; one still
+    /// populated stays (rmdir fails with EBUSY).
+    fn drop(&mut self) {
+        fn remove(dir: &Path) {
+            for below in subdirectories(dir) {
+                remove(&below);
+            }
+            let _ = fs::remove_dir(dir);
+        }
+        remove(&self.dir);
+    }
+}
+
+/// Runs in the child before exec: moves it into the cgroup whose `cgroup.procs` is `procs`
+/// ("0" names the writer). Only async-signal-safe calls, no allocation.
+pub fn enter_cgroup(procs: RawFd) -> io::Result<()> {
+    // SAFETY: writes one byte from a static buffer to a descriptor the parent opened.
+    let written = unsafe { libc::write(procs, b"0".as_ptr().cast(), 1) };
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn subdirectories(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// agentpipe's cgroup: its directory, where a cgroup2 file system that holds it is mounted
+/// (anywhere: /sys/fs/cgroup, or /sys/fs/cgroup/unified beside cgroup v1), and its path in the
+/// hierarchy.
+fn own_cgroup() -> Option<(PathBuf, String)> {
+    let cgroups = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = cgroups.lines().find_map(|line| line.strip_prefix("0::"))?;
+    let mounts = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mounts.lines().find_map(|line| {
+        // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - TYPE SOURCE SUPEROPTIONS"
+        let (mount, kind) = line.split_once(" - ")?;
+        if kind.split(' ').next() != Some("cgroup2") {
+            return None;
+        }
+        let fields: Vec<&str> = mount.split(' ').collect();
+        let (root, point) = (unescape(fields.get(3)?), unescape(fields.get(4)?));
+        let below = own.strip_prefix(root.trim_end_matches('/'))?;
+        let dir = Path::new(&point).join(below.trim_start_matches('/'));
+        dir.is_dir().then(|| (dir, own.to_string()))
+    })
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let octal = bytes
+            .get(index + 1..index + 4)
+            .and_then(|digits| u8::from_str_radix(std::str::from_utf8(digits).ok()?, 8).ok());
+        match (bytes[index], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                index += 4;
+            }
+            (byte, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
