@@ -81,7 +81,7 @@ _agentpipe() {
                     return 0
                     ;;
                 --scope)
-                    COMPREPLY=($(compgen -W "child group tree" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "child group tree cgroup" -- "${cur}"))
                     return 0
                     ;;
                 --report)

@@ -52,7 +52,8 @@ inf\t'no limit'"
 complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit, null, or a file' -r -F
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
-tree\t'Every descendant of the command (Linux).'"
+tree\t'Every descendant of the command (Linux).'
+cgroup\t'Every process of a cgroup created for the command (Linux, cgroup v2).'"
 complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -F
 complete -c agentpipe -l preserve-status -d 'With --timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'

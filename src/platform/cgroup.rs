@@ -48,7 +48,9 @@ impl Cgroup {
         let advice = "run agentpipe in a cgroup delegated to it (systemd-run --user --scope -p \
                       Delegate=yes agentpipe ...), or use --scope tree";
         let (parent, own) = own_cgroup().ok_or_else(|| {
-            format!("--scope cgroup needs cgroup v2, and no cgroup2 file system holding agentpipe's cgroup is mounted; mount one, or use --scope tree")
+            "--scope cgroup needs cgroup v2, and no cgroup2 file system holding agentpipe's \
+             cgroup is mounted; mount one, or use --scope tree"
+                .to_string()
         })?;
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let name = format!(

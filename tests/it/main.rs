@@ -7,6 +7,7 @@ mod robust;
 // Shared with the crate's own property tests (src/proptests.rs).
 mod inputs;
 
+mod adversaries;
 mod bad_input;
 mod containment;
 mod exit_status;
