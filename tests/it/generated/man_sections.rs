@@ -376,7 +376,7 @@ fn report(page: &mut Page) {
         "elapsed",
         "Seconds from the start until the report was written.",
     );
-    page.tagged("scope", "\"child\", \"group\" or \"tree\".");
+    page.tagged("scope", "\"child\", \"group\", \"tree\" or \"cgroup\".");
     page.tagged(
         "sequence",
         "\
@@ -428,6 +428,14 @@ fn report(page: &mut Page) {
             the close sequence sent to the scope, in order (a signal step sends its signal then \
             SIGCONT), when processes were left; else both are empty.",
     );
+    page.tagged(
+        "cgroup",
+        "\
+            with --scope cgroup, cpu, cpu_user, cpu_system: the CPU time of the processes of the \
+            command's cgroup in seconds (from its cpu.stat); memory_peak: the most memory they \
+            used at once, in bytes (its memory.peak), null where the memory controller is not \
+            enabled for it. null for the other scopes.",
+    );
     page.paragraph("For example, after Ctrl-D to `agentpipe --report - -- cat`:");
     page.shown(&[
         r#"{"version":1,"command":["cat"],"pid":4242,"#,
@@ -439,7 +447,7 @@ fn report(page: &mut Page) {
         r#" "bytes":{"to_child":{"relayed":6,"discarded":0},"#,
         r#"          "from_child":{"relayed":6,"discarded":0}},"#,
         r#" "drain":{"limit":1.0,"cut":false},"#,
-        r#" "leftovers":{"pids":[],"signals":[]}}"#,
+        r#" "leftovers":{"pids":[],"signals":[]},"cgroup":null}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
 }
