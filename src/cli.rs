@@ -20,6 +20,7 @@ use crate::process::Scope;
 use crate::report::ReportTarget;
 use crate::sequence::{self, Limit, Sequence};
 use crate::signals::Signal;
+use crate::trace::TraceFormat;
 
 pub use run::main;
 
@@ -154,6 +155,36 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
     pub report: Option<ReportTarget>,
 
+    /// Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr).
+    ///
+    /// Each chunk the relay moves, to the command or from it, with the time since agentpipe
+    /// started (the clock of -v), its direction and its length, in order with the events that -v
+    /// tells: the start and pid, the end of input, the half-closes, the signals received, each
+    /// step, the exit (see TRACE in agentpipe(1)). The file is created with mode 0600, as it holds
+    /// whatever the protocol carries, or truncated. The trace never slows the relay down: when
+    /// its destination falls behind, the bytes relayed meanwhile are counted and said in one
+    /// line instead. Example: --trace /tmp/agent.trace, or --trace - -v to see it all on stderr.
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
+    pub trace: Option<ReportTarget>,
+
+    /// How --trace writes: text, hex or jsonl.
+    ///
+    /// text: one header line per chunk ('agentpipe [+0.012s]: > 18 bytes to the child'), then
+    /// its bytes below it, indented, with control characters and invalid UTF-8 escaped; events
+    /// as the -v timeline writes them. hex: the same, with each chunk's bytes as a hex dump.
+    /// jsonl: one JSON object per line and event, a chunk's bytes as a string where they are
+    /// valid UTF-8, else in base64. Example: --trace-format jsonl, then jq 'select(.event ==
+    /// "data")'.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub trace_format: TraceFormatArg,
+
+    /// The most bytes --trace writes; its last line then says that it stopped.
+    ///
+    /// A number of bytes, with K, M or G for KiB, MiB or GiB; at least 1K. Example:
+    /// --trace-limit 1G.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = text(size))]
+    pub trace_limit: u64,
+
     /// Print a timeline of what happens, and what comes next, on stderr.
     ///
     /// Each line is stamped with the time since agentpipe started: the command's start and pid,
@@ -262,6 +293,48 @@ fn report_target(value: OsString) -> Result<ReportTarget, String> {
     })
 }
 
+/// `--trace-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormatArg {
+    /// Readable text: a header line per event, a chunk's bytes below it, escaped.
+    Text,
+    /// As text, with each chunk's bytes as a hex dump.
+    Hex,
+    /// One JSON object per line and event.
+    Jsonl,
+}
+
+impl TraceFormatArg {
+    pub fn format(self) -> TraceFormat {
+        match self {
+            TraceFormatArg::Text => TraceFormat::Text,
+            TraceFormatArg::Hex => TraceFormat::Hex,
+            TraceFormatArg::Jsonl => TraceFormat::JsonLines,
+        }
+    }
+}
+
+/// A size in bytes: `100000`, `512K`, `64M`, `1G` (powers of 1024), at least 1K.
+fn size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((at, 'k' | 'K')) => (&text[..at], 1 << 10),
+        Some((at, 'm' | 'M')) => (&text[..at], 1 << 20),
+        Some((at, 'g' | 'G')) => (&text[..at], 1 << 30),
+        _ => (text, 1),
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit))
+        .ok_or_else(|| format!("'{text}' is not a size: give bytes, or a number with K, M or G"))?;
+    if bytes < 1024 {
+        return Err(format!(
+            "'{text}' is too small for a trace: give at least 1K"
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Parses a value as text, over the raw argument: a value that is not UTF-8 then gets an error
 /// that names its flag, as any other invalid value does.
 fn text<T: Clone + Send + Sync + 'static>(
@@ -352,6 +425,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sizes_take_binary_units_and_refuse_the_rest() {
+        assert_eq!(size("64M"), Ok(64 << 20));
+        assert_eq!(size("512k"), Ok(512 << 10));
+        assert_eq!(size("1G"), Ok(1 << 30));
+        assert_eq!(size("4096"), Ok(4096));
+        for bad in ["", "M", "1.5M", "-1K", "12Q", "100", "0K", "99999999999G"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn completion_examples_are_accepted() {
         for example in duration_examples() {
             assert!(duration(example.get_name()).is_ok(), "{example:?}");
@@ -375,11 +459,11 @@ mod tests {
             ids
         };
         let mut expected: Vec<String> = DURATION_ARGS.iter().map(|id| id.to_string()).collect();
-        expected.extend(["scope".to_string(), "signal".to_string()]);
+        expected.extend(["scope", "signal", "trace_format"].map(str::to_string));
         expected.sort_unstable();
         assert_eq!(with_examples(Cli::completion_command()), expected);
-        // The definition that parses lists possible values for --scope only.
-        assert_eq!(with_examples(Cli::command()), ["scope"]);
+        // The definition that parses lists possible values for --scope and --trace-format only.
+        assert_eq!(with_examples(Cli::command()), ["scope", "trace_format"]);
         let order = |command: clap::Command| -> Vec<String> {
             command
                 .get_arguments()

@@ -5,7 +5,8 @@
 //! only for `close`, with no input and with the child's output discarded.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -17,6 +18,7 @@ use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::signals::{Role, Signal, SignalSource};
 use crate::timeline::Timeline;
+use crate::trace::{Direction, Tap};
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);
@@ -47,10 +49,17 @@ impl EventLoop {
         timeline: Timeline,
     ) -> EventLoop {
         let machine = Machine::new(config, child.pid(), child.scope(), timeline.start());
+        let forward_eof = input.is_some();
+        let mut to_child = Pump::new(input, pipes.stdin.map(Endpoint::own));
+        let mut from_child = Pump::new(pipes.stdout.map(Endpoint::own), output);
+        if let Some(trace) = timeline.trace() {
+            to_child.set_tap(Tap::new(trace.clone(), Direction::ToChild));
+            from_child.set_tap(Tap::new(trace.clone(), Direction::FromChild));
+        }
         EventLoop {
-            forward_eof: input.is_some(),
-            to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
-            from_child: Pump::new(pipes.stdout.map(Endpoint::own), output),
+            forward_eof,
+            to_child,
+            from_child,
             child,
             machine,
             signals: None,
@@ -88,7 +97,19 @@ impl EventLoop {
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
     fn turn(&mut self) -> io::Result<()> {
-        let [signals, exited, input, child_in, child_out, output] = self.wait()?;
+        let [
+            signals,
+            exited,
+            input,
+            child_in,
+            child_out,
+            output,
+            stderr,
+            trace,
+        ] = self.wait()?;
+        if stderr.ready || trace.ready {
+            self.timeline.flush();
+        }
         if signals.ready {
             self.handle_signals();
         }
@@ -114,10 +135,13 @@ impl EventLoop {
     }
 
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&self) -> io::Result<[Readiness; 6]> {
+    fn wait(&self) -> io::Result<[Readiness; 8]> {
         fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
             let source = pump.source().filter(|_| pump.wants_read());
             source.map(|end| (end.fd(), Interest::Read))
+        }
+        fn waiting(fd: &Option<Arc<OwnedFd>>) -> Option<(BorrowedFd<'_>, Interest)> {
+            fd.as_ref().map(|fd| (fd.as_fd(), Interest::Write))
         }
         fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
             let interest = if pump.wants_write() {
@@ -132,6 +156,8 @@ impl EventLoop {
             !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
         let check = blind.then(|| Instant::now() + BLIND_CHECK);
         let deadline = [self.machine.deadline(), check].into_iter().flatten().min();
+        // agentpipe's own lines and the trace, while a slow reader holds them back.
+        let [stderr, trace] = self.timeline.waiting();
         poller::wait(
             [
                 self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
@@ -140,6 +166,8 @@ impl EventLoop {
                 write(&self.to_child),
                 read(&self.from_child),
                 write(&self.from_child),
+                waiting(&stderr),
+                waiting(&trace),
             ],
             deadline,
         )
@@ -231,11 +259,11 @@ impl EventLoop {
     }
 
     fn tell(&self, note: Note) {
-        self.timeline.say(format_args!("{note}"));
+        self.timeline.say(&note);
     }
 
     fn warn(&self, note: Note) {
-        self.timeline.warn(format_args!("{note}"));
+        self.timeline.warn(&note);
     }
 
     fn read_child_output(&mut self) {
@@ -368,6 +396,7 @@ impl EventLoop {
             to_child: outcome.to_child,
             from_child: outcome.from_child,
         });
+        self.timeline.finish();
         if abandoned {
             std::mem::forget(self.child);
         }

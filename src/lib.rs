@@ -26,6 +26,7 @@ mod sequence;
 mod signals;
 mod stream;
 mod timeline;
+mod trace;
 
 #[cfg(test)]
 mod proptests;
@@ -36,3 +37,4 @@ pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
 pub use stream::{Closer, Stream};
+pub use trace::{Trace, TraceFormat};

@@ -76,6 +76,8 @@ pub(crate) enum Note {
     /// Processes other than the child alive in the scope after it exited.
     StillInScope(Vec<u32>),
     ScopeEmpty,
+    /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
+    LinesDropped(u64),
 }
 
 /// What an interrupt did.
@@ -152,6 +154,10 @@ impl fmt::Display for Note {
             }
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
+            Note::LinesDropped(count) => write!(
+                f,
+                "{count} of agentpipe's own lines were dropped: its stderr was not read in time"
+            ),
             Note::Started { name, pid } => write!(f, "started '{name}' as pid {pid}"),
             Note::EndOfInput => f.write_str("end of input"),
             Note::ClosedChildStdin { discarded } => write!(

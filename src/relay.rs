@@ -14,6 +14,7 @@ use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
 use nix::sys::stat::{SFlag, fstat};
 
 use crate::platform::{self, NO_SIGPIPE};
+use crate::trace::{Refused, Tap};
 
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
@@ -160,6 +161,8 @@ pub struct Pump {
     splice: bool,
     /// In splice mode, whether the destination reported room since the last EAGAIN.
     room: bool,
+    /// The trace's copy of what this direction relays, if there is a trace.
+    tap: Option<Tap>,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -173,6 +176,7 @@ impl Pump {
         Pump {
             splice,
             room: true,
+            tap: None,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -183,6 +187,11 @@ impl Pump {
             relayed: 0,
             discarded: 0,
         }
+    }
+
+    /// Hands every byte this direction relays to the trace as well.
+    pub fn set_tap(&mut self, tap: Tap) {
+        self.tap = Some(tap);
     }
 
     pub fn source(&self) -> Option<&Endpoint> {
@@ -275,7 +284,23 @@ impl Pump {
             if length == 0 {
                 break;
             }
-            match platform::splice(source.fd(), destination.fd(), length) {
+            let length = match self
+                .tap
+                .as_mut()
+                .map(|tap| tap.before_splice(source.fd(), length))
+            {
+                Some(Ok(length)) => length,
+                None => length,
+                Some(Err(Refused)) => {
+                    self.splice = false; // the trace needs the bytes: they go through the buffer
+                    break;
+                }
+            };
+            let result = platform::splice(source.fd(), destination.fd(), length);
+            if let Some(tap) = &mut self.tap {
+                tap.after_splice(*result.as_ref().unwrap_or(&0));
+            }
+            match result {
                 Ok(0) => return Event::SourceEnded,
                 Ok(count) => {
                     self.relayed += count as u64;
@@ -316,6 +341,9 @@ impl Pump {
             }
             match destination.write(&self.buffer[self.start..self.end]) {
                 Ok(count) => {
+                    if let Some(tap) = &mut self.tap {
+                        tap.copied(&self.buffer[self.start..self.start + count]);
+                    }
                     self.start += count;
                     self.relayed += count as u64;
                     if self.start == self.end {

@@ -16,9 +16,10 @@ use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
-use crate::report::{self, Ending, RunFacts};
+use crate::report::{self, Ending, ReportTarget, RunFacts};
 use crate::signals::{Signal, SignalSource};
 use crate::timeline::{Start, Timeline};
+use crate::trace::{Recorder, Trace};
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
 pub fn main() -> ! {
@@ -107,7 +108,9 @@ fn supervise(
     start: Start,
     pid: &mut Option<u32>,
 ) -> Result<Supervised> {
-    let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
+    let timeline = Timeline::new(start.instant, cli.verbose)
+        .quiet(cli.quiet)
+        .traced(trace(cli, start)?);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
 
@@ -140,7 +143,7 @@ fn supervise(
         name: name.to_string(),
         pid: child.pid(),
     };
-    timeline.say(format_args!("{started}"));
+    timeline.say(&started);
     let event_loop = EventLoop::new(
         child,
         pipes,
@@ -166,6 +169,24 @@ fn one_line(message: &str) -> String {
     let body = body.join(" ");
     let body = body.strip_prefix("error: ").unwrap_or(&body);
     format!("{body} (see 'agentpipe --help')")
+}
+
+/// The trace `--trace` asks for, recording from agentpipe's start.
+fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
+    let trace = match &cli.trace {
+        None => return Ok(None),
+        Some(ReportTarget::Stderr) => Trace::stderr(),
+        Some(ReportTarget::File(path)) => Trace::create(path).with_context(|| {
+            format!(
+                "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
+                path.display()
+            )
+        })?,
+    };
+    let trace = trace
+        .format(cli.trace_format.format())
+        .limit(cli.trace_limit);
+    Ok(Some(Recorder::new(trace, start.instant, start.time)))
 }
 
 fn stderr(target: &StderrTarget) -> Result<Stdio> {

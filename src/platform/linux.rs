@@ -138,6 +138,27 @@ pub fn splice(
     nix::fcntl::splice(source, None, destination, None, length, flags)
 }
 
+/// Duplicates up to `length` bytes at the head of one pipe into another without consuming them
+/// (tee(2)): the trace's copy of what [`splice`] moves next.
+pub fn tee(
+    source: BorrowedFd<'_>,
+    destination: BorrowedFd<'_>,
+    length: usize,
+) -> nix::Result<usize> {
+    nix::fcntl::tee(source, destination, length, SpliceFFlags::SPLICE_F_NONBLOCK)
+}
+
+/// A private open file description of the pipe, FIFO or terminal `fd` refers to, made
+/// non-blocking: the shared description (agentpipe's stderr, shared with the shell) keeps its
+/// flags. `None` where /proc cannot reopen it (no /proc, another user's pipe, no reader left).
+pub fn reopen_nonblocking(fd: BorrowedFd<'_>) -> Option<OwnedFd> {
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    nix::fcntl::open(path.as_str(), flags, Mode::empty()).ok()
+}
+
 /// Keeps the kernel from dumping core even where core_pattern pipes to a program, which
 /// RLIMIT_CORE alone does not stop.
 pub fn set_undumpable() {

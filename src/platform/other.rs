@@ -77,5 +77,20 @@ pub fn splice(
     Err(Errno::ENOSYS)
 }
 
+/// tee(2) is Linux's: a traced relay copies through its buffer after this refusal.
+pub fn tee(
+    _source: BorrowedFd<'_>,
+    _destination: BorrowedFd<'_>,
+    _length: usize,
+) -> nix::Result<usize> {
+    Err(Errno::ENOSYS)
+}
+
+/// /dev/fd/N duplicates the descriptor elsewhere (the same shared description): nothing private
+/// can be opened, and the caller writes only after poll(2) reports room.
+pub fn reopen_nonblocking(_fd: BorrowedFd<'_>) -> Option<OwnedFd> {
+    None
+}
+
 /// Core dumps are prevented by RLIMIT_CORE alone.
 pub fn set_undumpable() {}
