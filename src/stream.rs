@@ -6,17 +6,19 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Instant, SystemTime};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::config::Config;
 use crate::event_loop::EventLoop;
+use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
 use crate::timeline::Timeline;
+use crate::trace::{Direction, Recorder, Trace};
 
 /// A running child process with piped stdin and stdout.
 ///
@@ -72,6 +74,8 @@ struct Inner {
     stdout: Slot,
     /// The first close's result, handed to every later caller.
     outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
+    /// Set once, right after the spawn, by [`Stream::spawn_traced`].
+    trace: OnceLock<Recorder>,
 }
 
 /// One of the child's pipes, used by at most one read or write at a time, and closed from any
@@ -99,12 +103,52 @@ impl Stream {
         Stream::from_child(child, pipes)
     }
 
+    /// Starts `command` as [`Stream::spawn`] does, recording in `trace` every chunk written to
+    /// its stdin and read from its stdout, with the time since the start, in order with what
+    /// happens to it: its start and pid, and during [`Stream::close`] each step, the signals
+    /// sent and its exit. The trace is written as `agentpipe --trace` writes it, and never
+    /// blocks a read or a write: when its destination falls behind, the bytes are counted as
+    /// skipped instead (see "Seeing what an agent said" in the README).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::process::Command;
+    /// use agentpipe::{Config, Stream, Trace, TraceFormat};
+    ///
+    /// let (mut reader, writer) = std::io::pipe()?;
+    /// let trace = Trace::to_fd(writer).format(TraceFormat::JsonLines);
+    /// let mut stream = Stream::spawn_traced(&mut Command::new("cat"), trace)?;
+    /// stream.write_all(b"ping\n")?;
+    /// stream.read_exact(&mut [0; 5])?;
+    /// stream.close(&Config::default())?; // the trace's end: its writer is closed
+    /// let mut trace = String::new();
+    /// reader.read_to_string(&mut trace)?;
+    /// assert!(trace.contains(r#""event":"data","dir":"to_child","len":5,"text":"ping\n""#));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_traced(command: &mut Command, trace: Trace) -> io::Result<Stream> {
+        let recorder = Recorder::new(trace, Instant::now(), SystemTime::now());
+        let stream = Stream::spawn(command);
+        if let Ok(stream) = &stream {
+            let name = command.get_program().to_string_lossy().to_string();
+            let pid = stream.id().unwrap_or_default();
+            recorder.note(Instant::now(), &Note::Started { name, pid });
+            stream
+                .inner
+                .trace
+                .set(recorder)
+                .expect("a new stream has no trace");
+        }
+        stream
+    }
+
     fn from_child(child: ChildProcess, pipes: ChildPipes) -> io::Result<Stream> {
         let inner = Inner {
             child: Mutex::new(Some(child)),
             stdin: Slot::new(pipes.stdin)?,
             stdout: Slot::new(pipes.stdout)?,
             outcome: Mutex::new(None),
+            trace: OnceLock::new(),
         };
         Ok(Stream {
             inner: Arc::new(inner),
@@ -168,8 +212,17 @@ impl Inner {
         let child = lock(&self.child)
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
-        let timeline = Timeline::new(Instant::now(), false);
+        let timeline = Timeline::new(Instant::now(), false).traced(self.trace.get().cloned());
         EventLoop::new(child, pipes, None, None, config.clone(), timeline).close()
+    }
+}
+
+impl Inner {
+    /// Hands bytes that passed toward `direction` to the trace, if there is one.
+    fn traced(&self, direction: Direction, bytes: &[u8]) {
+        if let Some(trace) = self.trace.get() {
+            trace.data(direction, bytes);
+        }
     }
 }
 
@@ -241,17 +294,23 @@ impl Drop for Inner {
 
 impl Read for &Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner
+        let count = self
+            .inner
             .stdout
-            .io(PollFlags::POLLIN, |fd| nix::unistd::read(fd, buf))
+            .io(PollFlags::POLLIN, |fd| nix::unistd::read(fd, buf))?;
+        self.inner.traced(Direction::FromChild, &buf[..count]);
+        Ok(count)
     }
 }
 
 impl Write for &Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner
+        let count = self
+            .inner
             .stdin
-            .io(PollFlags::POLLOUT, |fd| nix::unistd::write(fd, buf))
+            .io(PollFlags::POLLOUT, |fd| nix::unistd::write(fd, buf))?;
+        self.inner.traced(Direction::ToChild, &buf[..count]);
+        Ok(count)
     }
 
     fn flush(&mut self) -> io::Result<()> {
