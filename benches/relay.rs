@@ -34,6 +34,8 @@ mod linux {
 
     use nix::libc;
 
+    include!("relay/trace.rs");
+
     const AGENTPIPE: &str = env!("CARGO_BIN_EXE_agentpipe");
     const GIB: u64 = 1 << 30;
     const MIB: f64 = (1u64 << 20) as f64;
@@ -73,6 +75,7 @@ mod linux {
         let small_rss = small_volume_rss();
         let idle = idle_wakeups();
         let lateness = step_lateness();
+        trace::section(&settings, taskset.as_deref());
         notes.push(format!(
             "load average (1 min) before the run {load_before}, after it {}: other work on the \
              machine shows there",

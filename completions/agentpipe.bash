@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --report --verbose --quiet --help --version"
+            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --report --trace --trace-format --trace-limit --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,6 +97,29 @@ _agentpipe() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --trace)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --trace-format)
+                    COMPREPLY=($(compgen -W "text hex jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

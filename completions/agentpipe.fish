@@ -54,6 +54,11 @@ complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what 
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'"
 complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -F
+complete -c agentpipe -l trace -d 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)' -r -F
+complete -c agentpipe -l trace-format -d 'How --trace writes: text, hex or jsonl' -r -f -a "text\t'Readable text: a header line per event, a chunk\'s bytes below it, escaped'
+hex\t'As text, with each chunk\'s bytes as a hex dump'
+jsonl\t'One JSON object per line and event'"
+complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r
 complete -c agentpipe -l preserve-status -d 'With --timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'

@@ -107,7 +107,8 @@ impl EventLoop {
             stderr,
             trace,
         ] = self.wait()?;
-        if stderr.ready || trace.ready {
+        let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
+        if stderr.ready || trace.ready || due {
             self.timeline.flush();
         }
         if signals.ready {
@@ -155,7 +156,10 @@ impl EventLoop {
         let blind =
             !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
         let check = blind.then(|| Instant::now() + BLIND_CHECK);
-        let deadline = [self.machine.deadline(), check].into_iter().flatten().min();
+        let deadline = [self.machine.deadline(), check, self.timeline.due()]
+            .into_iter()
+            .flatten()
+            .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
         let [stderr, trace] = self.timeline.waiting();
         poller::wait(

@@ -102,6 +102,11 @@ impl Timeline {
         ]
     }
 
+    /// When the trace's records written behind are due: [`Timeline::flush`] then.
+    pub fn due(&self) -> Option<Instant> {
+        self.trace.as_ref().and_then(Recorder::due)
+    }
+
     /// Writes what waits, as far as each destination takes it now.
     pub fn flush(&self) {
         trace::stderr().flush();

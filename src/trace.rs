@@ -209,7 +209,9 @@ impl Recorder {
     pub fn new(trace: Trace, start: Instant, wall: SystemTime) -> Recorder {
         let outlet = match trace.destination {
             Destination::Stderr => Target::Stderr,
-            Destination::Fd { fd, private } => Target::Own(Outlet::new(fd, QUEUE, private)),
+            Destination::Fd { fd, private } => {
+                Target::Own(Outlet::new(fd, QUEUE, private).behind())
+            }
         };
         let recorder = Recorder(Arc::new(Mutex::new(Book {
             start,
@@ -263,7 +265,6 @@ impl Recorder {
     /// not copy the bytes, only [`Recorder::skip`] them (or nothing, once the trace stopped).
     pub fn accepts(&self, length: usize) -> Accepts {
         let mut book = self.book();
-        book.outlet().flush();
         match () {
             _ if book.stopped => Accepts::Nothing,
             _ if book.outlet().has_room(length) => Accepts::Data,
@@ -281,6 +282,14 @@ impl Recorder {
     pub fn waiting(&self) -> Option<Arc<OwnedFd>> {
         match &self.book().outlet {
             Target::Own(outlet) => outlet.waiting(),
+            Target::Stderr => None,
+        }
+    }
+
+    /// When records written behind are due (see [`Recorder::flush`]).
+    pub fn due(&self) -> Option<Instant> {
+        match &self.book().outlet {
+            Target::Own(outlet) => outlet.due(),
             Target::Stderr => None,
         }
     }

@@ -1,7 +1,7 @@
 //! How a trace's records read: text (the `-v` timeline's lines, each chunk's bytes escaped below
 //! its header), hex (the same, the bytes as a hex dump) and JSON lines.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
@@ -36,14 +36,10 @@ pub(super) fn render(format: TraceFormat, at: Duration, event: &Event<'_>, out: 
         TraceFormat::JsonLines => json(at, event, out),
         TraceFormat::Text | TraceFormat::Hex => {
             out.extend(line(at, Header(event)).as_bytes());
-            if let Event::Data(_, bytes) = event {
-                let mut body = String::with_capacity(bytes.len() + bytes.len() / 8 + 8);
-                if format == TraceFormat::Hex {
-                    hex(bytes, &mut body);
-                } else {
-                    escaped(bytes, &mut body);
-                }
-                out.extend(body.as_bytes());
+            match event {
+                Event::Data(_, bytes) if format == TraceFormat::Hex => hex(bytes, out),
+                Event::Data(_, bytes) => escaped(bytes, out),
+                _ => {}
             }
         }
     }
@@ -89,62 +85,90 @@ impl fmt::Display for Header<'_, '_> {
 /// The bytes as text, indented by two spaces: UTF-8 as it is, except `\\`, control characters
 /// (`\n`, `\r`, `\t`, `\0`, `\x1b`, `\u{85}`) and invalid bytes (`\xff`), escaped. After each
 /// `\n` the text goes on on a new line; the last line ends with a newline that is not in the
-/// data (the header's length says where the data ends).
-fn escaped(bytes: &[u8], out: &mut String) {
-    out.push_str("  ");
+/// data (the header's length says where the data ends). Runs that need no escape are copied
+/// whole: tracing a text protocol costs little more than copying it.
+fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + bytes.len() / 8 + 8);
+    out.extend_from_slice(b"  ");
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\n' => out.push_str("\\n\n  "),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\0' => out.push_str("\\0"),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x80 && c.is_control() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                c if c.is_control() => {
-                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-                }
-                c => out.push(c),
+        let valid = chunk.valid().as_bytes();
+        let mut run = 0; // where the bytes not yet copied start
+        let mut at = 0;
+        while at < valid.len() {
+            let byte = valid[at];
+            // A C1 control (U+0080 to U+009F) is 0xC2 then 0x80 to 0x9F in UTF-8.
+            let c1 = byte == 0xc2 && valid.get(at + 1).is_some_and(|&next| next < 0xa0);
+            if (0x20..0x7f).contains(&byte) && byte != b'\\' || byte >= 0x80 && !c1 {
+                at += 1;
+                continue;
             }
+            out.extend_from_slice(&valid[run..at]);
+            match byte {
+                b'\n' => out.extend_from_slice(b"\\n\n  "),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\0' => out.extend_from_slice(b"\\0"),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                _ if c1 => {
+                    let _ = write!(out, "\\u{{{:x}}}", valid[at + 1]);
+                    at += 1;
+                }
+                _ => hex_escape(byte, out),
+            }
+            at += 1;
+            run = at;
         }
-        for byte in chunk.invalid() {
-            let _ = write!(out, "\\x{byte:02x}");
+        out.extend_from_slice(&valid[run..]);
+        for &byte in chunk.invalid() {
+            hex_escape(byte, out);
         }
     }
-    if out.ends_with("\n  ") {
+    if out.ends_with(b"\n  ") {
         out.truncate(out.len() - 2);
     } else {
-        out.push('\n');
+        out.push(b'\n');
     }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `\xff`.
+fn hex_escape(byte: u8, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[(byte >> 4) as usize],
+        HEX[(byte & 15) as usize],
+    ]);
 }
 
 /// The bytes as `hexdump -C` shows them, indented by two spaces: offset, 16 bytes in hex, and
 /// the same bytes as ASCII, `.` for anything else.
-fn hex(bytes: &[u8], out: &mut String) {
+fn hex(bytes: &[u8], out: &mut Vec<u8>) {
     for (row, line) in bytes.chunks(16).enumerate() {
         let _ = write!(out, "  {:08x} ", row * 16);
         for column in 0..16 {
             if column == 8 {
-                out.push(' ');
+                out.push(b' ');
             }
             match line.get(column) {
-                Some(byte) => {
-                    let _ = write!(out, " {byte:02x}");
-                }
-                None => out.push_str("   "),
+                Some(&byte) => out.extend_from_slice(&[
+                    b' ',
+                    HEX[(byte >> 4) as usize],
+                    HEX[(byte & 15) as usize],
+                ]),
+                None => out.extend_from_slice(b"   "),
             }
         }
-        out.push_str("  |");
+        out.extend_from_slice(b"  |");
         out.extend(line.iter().map(|&byte| {
             if byte.is_ascii_graphic() || byte == b' ' {
-                byte as char
+                byte
             } else {
-                '.'
+                b'.'
             }
         }));
-        out.push_str("|\n");
+        out.extend_from_slice(b"|\n");
     }
 }
 
@@ -302,20 +326,25 @@ mod tests {
 
     #[test]
     fn text_escapes_controls_and_invalid_bytes_and_breaks_after_newlines() {
-        let mut out = String::new();
-        escaped(b"a\\b\tc\r\n\x1b[0m\xff\xc3\xa9\xc2\x85\0end", &mut out);
-        assert_eq!(out, "  a\\\\b\\tc\\r\\n\n  \\x1b[0m\\xffé\\u{85}\\0end\n");
-        let mut out = String::new();
-        escaped(b"line\n", &mut out);
-        assert_eq!(out, "  line\\n\n");
+        let text = |bytes: &[u8]| {
+            let mut out = Vec::new();
+            escaped(bytes, &mut out);
+            String::from_utf8(out).expect("escaped text is UTF-8")
+        };
+        assert_eq!(
+            text(b"a\\b\tc\r\n\x1b[0m\xff\xc3\xa9\xc2\x85\0end\x7f"),
+            "  a\\\\b\\tc\\r\\n\n  \\x1b[0m\\xffé\\u{85}\\0end\\x7f\n"
+        );
+        assert_eq!(text(b"line\n"), "  line\\n\n");
+        assert_eq!(text(b"\xc2"), "  \\xc2\n");
     }
 
     #[test]
     fn hex_rows_show_offset_bytes_and_ascii() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         hex(b"0123456789abcdef\x00z", &mut out);
         assert_eq!(
-            out,
+            String::from_utf8(out).unwrap(),
             "  00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  |0123456789abcdef|\n  \
              00000010  00 7a                                             |.z|\n"
         );

@@ -28,6 +28,12 @@ use crate::platform;
 /// Bytes agentpipe's stderr holds back while its reader is slow: a few thousand lines.
 const STDERR_QUEUE: usize = 256 * 1024;
 
+/// A trace file is written behind: its records wait until this many bytes are queued, or the
+/// oldest has waited [`LAG`], so that a chatty protocol costs one write(2) per batch rather than
+/// one per chunk.
+const BATCH: usize = 64 * 1024;
+pub(crate) const LAG: Duration = Duration::from_millis(50);
+
 /// At exit, how long a destination that takes nothing is waited for, and how long one that still
 /// takes bytes.
 const EXIT_STALL: Duration = Duration::from_millis(100);
@@ -58,6 +64,12 @@ pub(crate) struct Outlet {
     dropped: u64,
     /// The destination failed (EPIPE, ENOSPC...): nothing more is written.
     broken: bool,
+    /// Written behind (see [`BATCH`]): a trace's file, not agentpipe's stderr.
+    behind: bool,
+    /// When the oldest byte waiting was queued.
+    oldest: Option<Instant>,
+    /// The last write left bytes the destination did not take: they wait for POLLOUT.
+    stalled: bool,
 }
 
 impl Outlet {
@@ -80,7 +92,16 @@ impl Outlet {
             capacity,
             dropped: 0,
             broken: false,
+            behind: false,
+            oldest: None,
+            stalled: false,
         }
+    }
+
+    /// Writes records behind, in batches (see [`BATCH`]).
+    pub fn behind(mut self) -> Outlet {
+        self.behind = true;
+        self
     }
 
     /// Whether a record of `length` bytes would be taken now.
@@ -95,20 +116,36 @@ impl Outlet {
     /// Takes `record` whole, or drops it whole (counted) when the queue has no room for it;
     /// writes what the destination takes without waiting. Returns whether it was taken.
     pub fn push(&mut self, record: &[u8]) -> bool {
-        self.flush();
+        if !self.behind || self.queued() + record.len() > BATCH || self.due_now() {
+            self.flush();
+        }
         if !self.has_room(record.len()) {
             self.dropped += 1;
             return false;
         }
         // An empty queue takes a record of any size: what the destination does not take at once
         // waits, so that no record is ever cut. Memory stays bounded by the largest record.
-        let written = if self.queued() == 0 {
+        let written = if self.queued() == 0 && !self.behind {
             self.write(record)
         } else {
             0
         };
-        self.queue.extend_from_slice(&record[written..]);
+        if written < record.len() {
+            self.stalled |= !self.behind;
+            self.oldest.get_or_insert_with(Instant::now);
+            self.queue.extend_from_slice(&record[written..]);
+        }
         true
+    }
+
+    /// When what waits is due to be written behind, if it waits for that.
+    pub fn due(&self) -> Option<Instant> {
+        let waits = self.queued() > 0 && !self.broken && !self.stalled;
+        self.oldest.filter(|_| waits).map(|oldest| oldest + LAG)
+    }
+
+    fn due_now(&self) -> bool {
+        self.due().is_some_and(|due| due <= Instant::now())
     }
 
     /// Writes what waits, as far as the destination takes it without waiting.
@@ -118,11 +155,13 @@ impl Outlet {
         }
         let (written, failed) = write(&self.fd, self.way, &self.queue[self.sent..]);
         self.sent += written;
+        self.stalled = self.queued() > 0;
         if failed {
             self.fail();
         } else if self.queued() == 0 {
             self.queue.clear();
             self.sent = 0;
+            self.oldest = None;
         } else if self.sent > self.capacity {
             self.queue.drain(..self.sent); // keeps the queue's memory within twice its capacity
             self.sent = 0;
@@ -131,7 +170,7 @@ impl Outlet {
 
     /// The descriptor to wait for (POLLOUT) while bytes wait for it.
     pub fn waiting(&self) -> Option<Arc<OwnedFd>> {
-        (self.queued() > 0 && !self.broken).then(|| Arc::clone(&self.fd))
+        (self.stalled && !self.broken).then(|| Arc::clone(&self.fd))
     }
 
     /// How many records were dropped since the last call.
@@ -178,6 +217,7 @@ impl Outlet {
         self.broken = true;
         self.queue = Vec::new();
         self.sent = 0;
+        self.stalled = false;
     }
 }
 

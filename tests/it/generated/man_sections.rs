@@ -1,5 +1,5 @@
 //! agentpipe(1)'s own sections, the ones not about a single flag: the close sequence, relay,
-//! signals, exit statuses, the environment, the report, examples. They are the man page's
+//! signals, exit statuses, the environment, the report, the trace, examples. They are the man page's
 //! alone, so they live with the test that builds it; the library keeps what `--help` shows.
 
 use agentpipe::cli::manual;
@@ -15,6 +15,7 @@ pub fn roff() -> Roff {
         exit_status,
         environment,
         report,
+        trace,
         examples,
         see_also,
     ] {
@@ -442,6 +443,93 @@ fn report(page: &mut Page) {
         r#" "leftovers":{"pids":[],"signals":[]}}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
+}
+
+fn trace(page: &mut Page) {
+    page.section("TRACE");
+    page.paragraph(
+        "\
+        With `--trace PATH` (`-` for stderr), agentpipe records every chunk relayed each way, with \
+        the time since it started (the clock of `-v`), its direction and its length, in order \
+        with every event the `-v` timeline tells. A chunk is what one move of the relay carried. \
+        The file is created with mode 0600, or truncated and narrowed to 0600; a FIFO is opened \
+        without waiting. `--trace-limit` caps its size; the last line then says the trace \
+        stopped, and the relay goes on untraced.",
+    );
+    page.paragraph(
+        "\
+        The trace never slows the relay down nor stops it. Between two pipes the relay stays \
+        zero-copy: tee(2) duplicates the bytes into the trace's own pipe before each splice. The \
+        trace is written without blocking; when its destination is slower than the relay, at \
+        most 4 MiB of records wait, and what is relayed meanwhile is counted instead (a \
+        skipped event, per direction) once it catches up. agentpipe's own lines on stderr (the \
+        timeline, warnings) are written the same way, through a private non-blocking \
+        description of the pipe or terminal: up to 256 KiB wait for a slow reader, the rest is \
+        dropped, and one line at exit says how many lines were.",
+    );
+    page.subsection("Text and hex");
+    page.paragraph(
+        "\
+        One header line per event, as the timeline writes it. A chunk's header reads \
+        `agentpipe [+0.004s]: > 50 bytes to the child` (< and from the child the other way); \
+        its bytes follow, indented by two spaces: as text, with \\\\, control characters (\\n, \
+        \\r, \\t, \\0, \\x1b, \\u{85}) and invalid UTF-8 (\\xff) escaped and a line break after \
+        each \\n; or, with `--trace-format hex`, as hexdump -C shows them.",
+    );
+    page.shown(&[
+        "agentpipe [+0.004s]: > 50 bytes to the child",
+        r#"  {"id":1,"method":"ping"}\n"#,
+        r#"  {"id":2,"method":"ping"}\n"#,
+        "agentpipe [+0.004s]: end of input",
+        "agentpipe [+0.005s]: < 25 bytes from the child",
+        r#"  {"id":1,"result":"pong"}\n"#,
+    ]);
+    page.subsection("JSON lines");
+    page.paragraph(
+        "\
+        With `--trace-format jsonl`, one JSON object per line and event; fields that do not \
+        apply are left out.",
+    );
+    page.tagged("t", "Seconds since agentpipe started, to the microsecond.");
+    page.tagged(
+        "event",
+        "\
+            \"trace\" (the first line), \"data\", \"skipped\", \"lost\" (events not recorded), \
+            \"stopped\", or the timeline's event: \"started\", \"end_of_input\", \
+            \"forwarded_eof\", \"closed_child_stdin\", \"child_closed_stdin\", \
+            \"child_output_ended\", \"closed_output\", \"output_reader_gone\", \"drain_over\", \
+            \"input_discarded\", \"forwarding\", \"suspending\", \"stopped_by_terminal\", \
+            \"unkillable\", \"sequence_started\", \"step\", \"received\", \"timeout\", \
+            \"eof_grace_inf\", \"child_exited\", \"still_in_scope\", \"scope_empty\", \
+            \"lines_dropped\", \"done\".",
+    );
+    page.tagged("dir", "data and skipped: \"to_child\" or \"from_child\".");
+    page.tagged(
+        "len",
+        "\
+            data: the chunk's length in bytes; skipped: bytes relayed and not recorded; lost: \
+            events not recorded; stopped: the limit.",
+    );
+    page.tagged(
+        "text",
+        "data: the chunk's bytes, when they are valid UTF-8.",
+    );
+    page.tagged(
+        "base64",
+        "data: the chunk's bytes otherwise, in base64 with padding.",
+    );
+    page.tagged(
+        "message",
+        "Every event but data: its line in the text trace.",
+    );
+    page.tagged(
+        "start, version",
+        "trace: when agentpipe started, in UTC, and 1, the version of this schema.",
+    );
+    page.shown(&[
+        r#"{"t":0.004902,"event":"data","dir":"to_child","len":4,"base64":"YQD/Cg=="}"#,
+        r#"{"t":0.005109,"event":"end_of_input","message":"end of input"}"#,
+    ]);
 }
 
 /// The examples that end `--help`, each with more about it.
