@@ -4,10 +4,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::duration::{Limit, format_limit};
 use crate::machine::UNKILLABLE_AFTER;
 use crate::outcome::{Bytes, Exit, Trigger};
 use crate::process::Scope;
-use crate::sequence::{Action, Limit, format_limit};
+use crate::sequence::Action;
 use crate::signals::Signal;
 
 /// An event, as the timeline tells it.
@@ -45,6 +46,24 @@ pub(crate) enum Note {
         pid: u32,
         signal: Signal,
     },
+    /// A `run` step's command started, as `pid`.
+    RunStarted {
+        command: String,
+        pid: u32,
+    },
+    /// A `run` step's command could not be started.
+    RunFailed {
+        command: String,
+        error: String,
+    },
+    RunExited {
+        pid: u32,
+        exit: Exit,
+    },
+    /// A `run` step's command still ran when its step ended: it was killed.
+    RunEnded {
+        pid: u32,
+    },
     /// Processes still there [`UNKILLABLE_AFTER`] after SIGKILL.
     Unkillable(Vec<u32>),
     Done {
@@ -67,6 +86,8 @@ pub(crate) enum Note {
     TimeoutElapsed,
     /// `--eof-grace inf`: the input's end started nothing.
     EofGraceInf,
+    /// The input was a file, whose end means only that the data ended.
+    DataEnded,
     ChildExited {
         pid: u32,
         exit: Exit,
@@ -116,6 +137,7 @@ impl fmt::Display for Note {
                 match action {
                     Action::Wait => f.write_str("waiting for the child to exit")?,
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
+                    Action::Run(_) => f.write_str("running its command outside the scope")?,
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
@@ -140,6 +162,10 @@ impl fmt::Display for Note {
                 })
             }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
+            Note::DataEnded => f.write_str(
+                "the input is a file: its end is passed on and starts nothing (--eof-grace \
+                 changes that); the child runs on until it exits",
+            ),
             Note::EofGraceInf => {
                 f.write_str("--eof-grace is inf: the child runs on until it exits")
             }
@@ -175,6 +201,17 @@ impl fmt::Display for Note {
             Note::InputDiscarded(bytes) => {
                 write!(f, "discarded {bytes} bytes of input the child did not read")
             }
+            Note::RunStarted { command, pid } => {
+                write!(f, "started the step's command as pid {pid}: {command}")
+            }
+            Note::RunFailed { command, error } => {
+                write!(f, "cannot run the step's command '{command}': {error}")
+            }
+            Note::RunExited { pid, exit } => write!(f, "the step's command (pid {pid}) {exit}"),
+            Note::RunEnded { pid } => write!(
+                f,
+                "the step's command (pid {pid}) still ran when its step ended: killed it"
+            ),
             Note::Forwarding(signal) => write!(f, "forwarding {signal} to the child"),
             Note::Suspending => f.write_str("suspending the child's group and agentpipe"),
             Note::StoppedByTerminal { pid, signal } => write!(
@@ -208,6 +245,7 @@ impl fmt::Display for Next {
         match self.action {
             Action::Wait => f.write_str("waiting")?,
             Action::CloseStdin => f.write_str("closing stdin")?,
+            Action::Run(_) => f.write_str("running a command")?,
             Action::Signal(signal) => write!(f, "{signal}")?,
             Action::Kill => write!(f, "{}", Signal::KILL)?,
         }

@@ -285,7 +285,7 @@ impl Drop for ChildProcess {
     }
 }
 
-fn exit_of(status: WaitStatus) -> Option<Exit> {
+pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     match status {
         WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
         WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),

@@ -14,6 +14,7 @@ use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
 use crate::outcome::Outcome;
+use crate::platform;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts};
@@ -50,6 +51,9 @@ fn run(start: Start) -> Result<Status> {
         Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
     };
     let scope = cli.scope().map_err(anyhow::Error::msg)?;
+    if cli.end_with_parent && !platform::HAS_PARENT_WATCH {
+        anyhow::bail!("--end-with-parent needs Linux (a pidfd on the parent); leave it out here");
+    }
     let config = cli.config();
 
     let mut pid = None;
@@ -109,6 +113,11 @@ fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
+    // Watched from the start: a parent that exits while the command starts still counts.
+    let parent = match cli.end_with_parent {
+        true => Some(platform::watch_parent().context("cannot watch agentpipe's parent")?),
+        false => None,
+    };
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
 
     let mut command = Command::new(&cli.command[0]);
@@ -149,10 +158,12 @@ fn supervise(
         config.clone(),
         timeline,
     );
-    let outcome = event_loop
-        .with_signals(signals)
-        .run()
-        .context("supervising the command failed")?;
+    let event_loop = event_loop.with_signals(signals);
+    let event_loop = match parent {
+        Some(parent) => event_loop.with_parent(parent),
+        None => event_loop,
+    };
+    let outcome = event_loop.run().context("supervising the command failed")?;
     Ok(Supervised::Ended(outcome))
 }
 
