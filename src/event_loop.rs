@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::hook::{HookEnv, Runs};
-use crate::machine::{Input, Machine, Order};
+use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
 use crate::outcome::{Bytes, Exit, Outcome};
 use crate::poller::{self, Interest, Readiness};
@@ -51,7 +51,12 @@ impl EventLoop {
         config: Config,
         timeline: Timeline,
     ) -> EventLoop {
-        let machine = Machine::new(config, child.pid(), child.scope(), timeline.start());
+        let target = Target {
+            pid: child.pid(),
+            name: child.name().to_string(),
+            scope: child.scope(),
+        };
+        let machine = Machine::new(config, target, timeline.start());
         EventLoop {
             forward_eof: input.is_some(),
             to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
@@ -206,7 +211,10 @@ impl EventLoop {
                     if !self.machine.exited() {
                         pids.insert(0, self.child.pid());
                     }
-                    self.warn(Note::Unkillable(pids));
+                    self.warn(Note::Unkillable {
+                        pids,
+                        after: UNKILLABLE_AFTER,
+                    });
                 }
                 Order::Run {
                     command,

@@ -216,6 +216,7 @@ mod tests {
                     index: 3,
                     action: Action::Kill,
                     at: Duration::ZERO,
+                    wait: None,
                 });
             }
             assert_eq!(Status::of(&outcome, preserve), expected, "{outcome:?}");

@@ -14,9 +14,9 @@ mod tests;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+pub(crate) use crate::note::{Cause, Target};
 use crate::note::{Note, Received};
 use crate::outcome::{Exit, TakenStep, Trigger};
-use crate::process::Scope;
 
 use crate::signals::Signal;
 use idle::Idle;
@@ -65,8 +65,7 @@ enum Drain {
 #[derive(Debug)]
 pub(crate) struct Machine {
     config: Config,
-    pid: u32,
-    scope: Scope,
+    target: Target,
     start: Instant,
     phase: Phase,
     drain: Drain,
@@ -87,8 +86,8 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    /// A machine for child `pid`, started (and timed from) `start`.
-    pub fn new(config: Config, pid: u32, scope: Scope, start: Instant) -> Machine {
+    /// A machine for the child `target`, started (and timed from) `start`.
+    pub fn new(config: Config, target: Target, start: Instant) -> Machine {
         let timeout_at = config
             .timeout
             .and_then(|timeout| start.checked_add(timeout));
@@ -96,8 +95,7 @@ impl Machine {
         Machine {
             idle,
             config,
-            pid,
-            scope,
+            target,
             start,
             phase: Phase::Running,
             drain: Drain::NotYet,
@@ -156,7 +154,7 @@ impl Machine {
         } = self.phase
             && now >= deadline
         {
-            self.take(index + 1, None, now);
+            self.take(index + 1, None, Cause::Waited, now);
         }
         if let Phase::Killed { at, named: false } = self.phase
             && now >= at + UNKILLABLE_AFTER
@@ -296,7 +294,7 @@ impl Machine {
             Phase::Step { index, .. } => {
                 self.orders
                     .push(Order::Tell(Note::Received(signal, Received::Skips)));
-                return self.take(index + 1, None, now);
+                return self.take(index + 1, None, Cause::Interrupt(signal), now);
             }
             Phase::Over => {
                 if let Drain::Until(_) = self.drain {
@@ -325,7 +323,7 @@ impl Machine {
             Phase::Running => self.begin(Trigger::Timeout, 0, None, now),
             Phase::Step { index, .. } => {
                 let step = self.config.sequence.signal_step(index + 1);
-                self.take(step, None, now);
+                self.take(step, None, Cause::Timeout, now);
             }
             // SIGKILL is already sent: taking it again would only postpone naming survivors.
             Phase::Killed { .. } | Phase::Over | Phase::Abandoned => {}
@@ -338,7 +336,7 @@ impl Machine {
         }
         let after = self.steps.last().map(|step| (step.index, step.action));
         self.orders.push(Order::Tell(Note::ChildExited {
-            pid: self.pid,
+            pid: self.target.pid,
             exit,
             after,
         }));
@@ -370,7 +368,7 @@ impl Machine {
             _ => return,
         };
         let step = self.config.sequence.signal_step(from);
-        self.take(step, None, now);
+        self.take(step, None, Cause::Left, now);
     }
 
     fn scope_looked(&mut self, left: Vec<u32>, _now: Instant) {

@@ -5,11 +5,34 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::duration::{Limit, format_limit};
-use crate::machine::UNKILLABLE_AFTER;
-use crate::outcome::{Bytes, Exit, Trigger};
+use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
 use crate::process::Scope;
 use crate::sequence::Action;
 use crate::signals::Signal;
+
+/// The child the sequence is about, as messages name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub pid: u32,
+    /// Its program's file name.
+    pub name: String,
+    pub scope: Scope,
+}
+
+/// Why a step is taken, for the line that says a signal was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The trigger started the sequence at it.
+    Trigger,
+    /// The previous step's wait ran out.
+    Waited,
+    /// An interrupt skipped to it.
+    Interrupt(Signal),
+    /// `--timeout` jumped to it.
+    Timeout,
+    /// The child exited and left processes in its scope.
+    Left,
+}
 
 /// An event, as the timeline tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,8 +87,11 @@ pub(crate) enum Note {
     RunEnded {
         pid: u32,
     },
-    /// Processes still there [`UNKILLABLE_AFTER`] after SIGKILL.
-    Unkillable(Vec<u32>),
+    /// Processes still there this long after SIGKILL.
+    Unkillable {
+        pids: Vec<u32>,
+        after: Duration,
+    },
     Done {
         exit: Exit,
         to_child: Bytes,
@@ -83,6 +109,15 @@ pub(crate) enum Note {
         next: Option<Next>,
     },
     Received(Signal, Received),
+    /// A step sent `signal` (and SIGCONT after a stop signal): said even without `-v`.
+    Sent {
+        signal: Signal,
+        target: Target,
+        trigger: Trigger,
+        cause: Cause,
+        /// The step taken before it, if any.
+        previous: Option<TakenStep>,
+    },
     TimeoutElapsed,
     /// `--eof-grace inf`: the input's end started nothing.
     EofGraceInf,
@@ -161,6 +196,16 @@ impl fmt::Display for Note {
                     Received::GivesUp => ": exiting without the unkillable process",
                 })
             }
+            Note::Sent {
+                signal,
+                target,
+                trigger,
+                cause,
+                previous,
+            } => {
+                write!(f, "sent {signal} to {}", target_words(target))?;
+                sent_why(f, *trigger, *cause, *previous)
+            }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
             Note::DataEnded => f.write_str(
                 "the input is a file: its end is passed on and starts nothing (--eof-grace \
@@ -220,12 +265,12 @@ impl fmt::Display for Note {
                  from its own process group; run it with --foreground, or keep it off the terminal \
                  (ssh: -o BatchMode=yes)"
             ),
-            Note::Unkillable(pids) => write!(
+            Note::Unkillable { pids, after } => write!(
                 f,
                 "pid {} still not gone {}s after SIGKILL (uninterruptible sleep?); interrupt once \
                  more to exit without it",
                 list(pids),
-                UNKILLABLE_AFTER.as_secs()
+                after.as_secs()
             ),
             Note::Done {
                 exit,
@@ -275,4 +320,57 @@ pub(crate) fn offset(since_start: Duration) -> String {
 fn list(pids: &[u32]) -> String {
     let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
     pids.join(", ")
+}
+
+/// `sort (pid 4242) and its process group`.
+fn target_words(target: &Target) -> String {
+    let Target { pid, name, scope } = target;
+    match scope {
+        Scope::Child => format!("{name} (pid {pid})"),
+        Scope::Group => format!("{name} (pid {pid}) and its process group"),
+        Scope::Tree => format!("{name} (pid {pid}) and its descendants"),
+    }
+}
+
+/// Why a signal was sent, and which flag changes that: the rest of a [`Note::Sent`] line.
+fn sent_why(
+    f: &mut fmt::Formatter<'_>,
+    trigger: Trigger,
+    cause: Cause,
+    previous: Option<TakenStep>,
+) -> fmt::Result {
+    let waited = |step: TakenStep| format_limit(step.wait);
+    match (cause, previous) {
+        (Cause::Interrupt(signal), _) => write!(
+            f,
+            ": agentpipe received {signal} while stopping it (each interrupt skips a step)"
+        ),
+        (Cause::Timeout, _) => f.write_str(": --timeout elapsed"),
+        (Cause::Left, _) => f.write_str(
+            ": they were left in its scope when it exited (--scope child leaves them alone)",
+        ),
+        (Cause::Trigger, _) | (Cause::Waited, None) => write!(f, " on {trigger}"),
+        (Cause::Waited, Some(step)) => match step.action {
+            Action::CloseStdin if trigger == Trigger::Eof => write!(
+                f,
+                " {} after its input ended (--eof-grace {0}; --eof-grace inf lets it finish)",
+                waited(step)
+            ),
+            Action::CloseStdin => write!(
+                f,
+                " {} after its stdin was closed on {trigger} (--grace {0})",
+                waited(step)
+            ),
+            Action::Wait => write!(f, " {} after {trigger} (--wait {0})", waited(step)),
+            Action::Run(_) => write!(
+                f,
+                " {} after its stop command ran (--term-grace {0})",
+                waited(step)
+            ),
+            Action::Signal(sent) => {
+                write!(f, " {} after {sent} (--term-grace {0})", waited(step))
+            }
+            Action::Kill => write!(f, " {} later", waited(step)),
+        },
+    }
 }

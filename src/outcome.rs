@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::duration::Limit;
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -83,6 +84,9 @@ pub struct TakenStep {
     pub index: usize,
     pub action: Action,
     pub at: Duration,
+    /// How long it waited at most (for a stdin step, `--eof-grace` when the input's end
+    /// started the sequence).
+    pub wait: Limit,
 }
 
 /// Bytes moved in one direction.

@@ -59,6 +59,8 @@ pub struct SpawnOptions {
 #[derive(Debug)]
 pub struct ChildProcess {
     pid: Pid,
+    /// The program's file name, for messages.
+    name: String,
     /// The child's own process group, when it has one.
     group: Option<Pid>,
     scope: Scope,
@@ -112,8 +114,11 @@ impl ChildProcess {
             Scope::Group if !group => Scope::Child,
             scope => scope,
         };
+        let program = std::path::Path::new(command.get_program());
+        let name = program.file_name().unwrap_or(program.as_os_str());
         let process = ChildProcess {
             pid,
+            name: name.to_string_lossy().into_owned(),
             group: group.then_some(pid),
             scope,
             exit: None,
@@ -131,6 +136,10 @@ impl ChildProcess {
 
     pub fn pid(&self) -> u32 {
         self.pid.as_raw() as u32
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn scope(&self) -> Scope {

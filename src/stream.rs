@@ -168,7 +168,8 @@ impl Inner {
         let child = lock(&self.child)
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
-        let timeline = Timeline::new(Instant::now(), false);
+        // A library says nothing on its host's stderr.
+        let timeline = Timeline::new(Instant::now(), false).quiet(true);
         EventLoop::new(child, pipes, None, None, config.clone(), timeline).close()
     }
 }

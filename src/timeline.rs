@@ -72,9 +72,14 @@ impl Timeline {
         }
     }
 
+    /// A timeline line with `-v`; otherwise a plain `agentpipe: ...` line.
     fn write(&self, message: fmt::Arguments<'_>) {
-        let offset = self.offset(Instant::now());
         // A full or closed stderr must not stop the supervisor: the message is dropped.
-        let _ = writeln!(std::io::stderr(), "agentpipe [{offset}]: {message}");
+        let _ = if self.verbose {
+            let offset = self.offset(Instant::now());
+            writeln!(std::io::stderr(), "agentpipe [{offset}]: {message}")
+        } else {
+            writeln!(std::io::stderr(), "agentpipe: {message}")
+        };
     }
 }

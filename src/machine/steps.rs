@@ -2,12 +2,13 @@
 
 use std::time::Instant;
 
-use super::{Machine, Phase};
+use super::{Cause, Machine, Phase};
 use crate::duration::Limit;
 use crate::machine::Order;
 use crate::note::{Next, Note};
 use crate::outcome::{TakenStep, Trigger};
 use crate::sequence::Action;
+use crate::signals::Signal;
 
 impl Machine {
     /// Whether step `index` sends a signal.
@@ -32,7 +33,7 @@ impl Machine {
             sequence: self.config.sequence.to_string(),
             trigger,
         }));
-        self.take(step, wait, now);
+        self.take(step, wait, Cause::Trigger, now);
     }
 
     /// Moves to `phase`, ending the command of a `run` step being left: it is bounded by its
@@ -47,7 +48,7 @@ impl Machine {
     }
 
     /// Takes step `index`: its action now, then its wait.
-    pub(super) fn take(&mut self, index: usize, wait: Option<Limit>, now: Instant) {
+    pub(super) fn take(&mut self, index: usize, wait: Option<Limit>, cause: Cause, now: Instant) {
         let steps = self.config.sequence.steps();
         let (step, count) = (steps[index], steps.len());
         let following = steps.get(index + 1).map(|next| next.action);
@@ -72,14 +73,14 @@ impl Machine {
                 step: index + 1,
                 trigger,
             }),
-            Action::Signal(_) | Action::Kill => self
-                .orders
-                .extend(step.action.signals().into_iter().map(Order::Signal)),
+            Action::Signal(signal) => self.send(signal, index, cause),
+            Action::Kill => self.send(Signal::KILL, index, cause),
         }
         self.steps.push(TakenStep {
             index,
             action: step.action,
             at: now - self.start,
+            wait,
         });
         let next = following.map(|action| Next {
             action,
@@ -90,8 +91,23 @@ impl Machine {
         self.orders.push(Order::Tell(Note::StepTaken {
             number: index + 1,
             action: step.action,
-            scope: self.scope,
+            scope: self.target.scope,
             next,
+        }));
+    }
+
+    /// Sends step `index`'s signals, and says so even without `-v`: a drastic step is never
+    /// silent.
+    fn send(&mut self, signal: Signal, index: usize, cause: Cause) {
+        let action = self.config.sequence.steps()[index].action;
+        self.orders
+            .extend(action.signals().into_iter().map(Order::Signal));
+        self.orders.push(Order::Warn(Note::Sent {
+            signal,
+            target: self.target.clone(),
+            trigger: self.trigger.unwrap_or(Trigger::Close),
+            cause,
+            previous: self.steps.last().copied(),
         }));
     }
 }

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::process::Scope;
 use crate::sequence::Sequence;
 
 const S: u64 = 1000;
@@ -19,7 +20,7 @@ impl Clock {
     fn new(config: Config) -> Clock {
         let start = Instant::now();
         Clock {
-            machine: Machine::new(config, 42, Scope::Group, start),
+            machine: Machine::new(config, target(), start),
             start,
             now: 0,
         }
@@ -73,6 +74,14 @@ impl Clock {
         steps
             .map(|step| (step.index + 1, step.at.as_millis() as u64))
             .collect()
+    }
+}
+
+fn target() -> Target {
+    Target {
+        pid: 42,
+        name: "agent".into(),
+        scope: Scope::Group,
     }
 }
 
@@ -554,4 +563,52 @@ fn a_run_step_starts_its_command_and_ends_it_with_its_step() {
     clock.at(0, Input::Interrupt(Signal::TERM));
     let orders = clock.at(500, exited(0, &[]));
     assert!(has(&orders, &Order::EndRun), "{orders:?}");
+}
+
+#[test]
+fn every_signal_sent_is_said_even_without_verbose_with_why_and_the_flag() {
+    let sent = |orders: &[Order]| -> Vec<String> {
+        orders
+            .iter()
+            .filter_map(|order| match order {
+                Order::Warn(note @ Note::Sent { .. }) => Some(note.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut clock = Clock::default();
+    clock.at(0, Input::Eof { hangup: true });
+    let lines = sent(&clock.until(3000));
+    assert_eq!(
+        lines,
+        [
+            "sent SIGTERM to agent (pid 42) and its process group 1s after its input ended \
+             (--eof-grace 1s; --eof-grace inf lets it finish)",
+            "sent SIGKILL to agent (pid 42) and its process group 1s after SIGTERM \
+             (--term-grace 1s)",
+        ]
+    );
+    let mut clock = Clock::default();
+    clock.at(0, Input::Interrupt(Signal::INT));
+    let lines = sent(&clock.at(10, Input::Interrupt(Signal::INT)));
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].contains("each interrupt skips a step"),
+        "{lines:?}"
+    );
+    let mut clock = Clock::new(Config {
+        timeout: Some(Duration::from_secs(1)),
+        ..Config::default()
+    });
+    let lines = sent(&clock.until(2000));
+    assert!(
+        lines[0].ends_with("1s after its stdin was closed on timeout (--grace 1s)"),
+        "{lines:?}"
+    );
+    let mut clock = Clock::default();
+    let lines = sent(&clock.at(10, exited(0, &[7])));
+    assert!(
+        lines[0].contains("left in its scope when it exited"),
+        "{lines:?}"
+    );
 }
