@@ -7,6 +7,7 @@
 
 pub mod manual;
 mod run;
+mod spawn_error;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

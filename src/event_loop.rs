@@ -251,13 +251,21 @@ impl EventLoop {
                     self.check_stopped();
                     self.child.reap_adopted();
                 }
-                Role::Trigger => self.input(Input::Interrupt(signal)),
+                Role::Trigger => {
+                    if signal == Signal::INT {
+                        self.timeline.interrupted();
+                    }
+                    self.input(Input::Interrupt(signal));
+                }
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
-                Role::Resume => self.child.signal_group(Signal::CONT),
+                Role::Resume => {
+                    self.tell(Note::Resumed);
+                    self.child.signal_group(Signal::CONT);
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);

@@ -41,6 +41,13 @@ pub(crate) enum Note {
         name: String,
         pid: u32,
     },
+    /// What is armed at start: the sequence, and the timeouts with their limits.
+    Armed {
+        sequence: String,
+        timeout: Option<Duration>,
+        idle_timeout: Option<Duration>,
+        output_idle_timeout: Option<Duration>,
+    },
     EndOfInput,
     /// The stdin step closed the child's stdin, dropping what was read for it.
     ClosedChildStdin {
@@ -64,6 +71,7 @@ pub(crate) enum Note {
     InputDiscarded(usize),
     Forwarding(Signal),
     Suspending,
+    Resumed,
     /// The child was stopped for using the terminal from its own process group.
     StoppedByTerminal {
         pid: u32,
@@ -224,6 +232,26 @@ impl fmt::Display for Note {
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
             Note::Started { name, pid } => write!(f, "started '{name}' as pid {pid}"),
+            Note::Armed {
+                sequence,
+                timeout,
+                idle_timeout,
+                output_idle_timeout,
+            } => {
+                write!(f, "armed: on a trigger, the steps {sequence}")?;
+                if let Some(timeout) = timeout {
+                    write!(f, "; --timeout at {}", offset(*timeout))?;
+                }
+                for (flag, limit) in [
+                    ("--idle-timeout", idle_timeout),
+                    ("--output-idle-timeout", output_idle_timeout),
+                ] {
+                    if let Some(limit) = limit {
+                        write!(f, "; {flag} after {} quiet", format_limit(Some(*limit)))?;
+                    }
+                }
+                Ok(())
+            }
             Note::EndOfInput => f.write_str("end of input"),
             Note::ClosedChildStdin { discarded } => write!(
                 f,
@@ -259,6 +287,7 @@ impl fmt::Display for Note {
             ),
             Note::Forwarding(signal) => write!(f, "forwarding {signal} to the child"),
             Note::Suspending => f.write_str("suspending the child's group and agentpipe"),
+            Note::Resumed => f.write_str("resumed: continuing the child's group"),
             Note::StoppedByTerminal { pid, signal } => write!(
                 f,
                 "the child (pid {pid}) was stopped by {signal} because it tried to use the terminal \
@@ -278,7 +307,8 @@ impl fmt::Display for Note {
                 from_child,
             } => write!(
                 f,
-                "done: the child {exit}; {} bytes in, {} out, {} + {} discarded",
+                "done: the child {exit}; relayed {} bytes in and {} out; discarded {} of input \
+                 and {} of output",
                 to_child.relayed, from_child.relayed, to_child.discarded, from_child.discarded
             ),
         }
@@ -302,7 +332,7 @@ impl fmt::Display for Next {
             (_, Some(Duration::ZERO)) => f.write_str(" next"),
             (Some(at), wait) => write!(
                 f,
-                " in {} (at {}) unless it exits; {skip}",
+                " in {} (at {}) unless the processes are gone; {skip}",
                 format_limit(wait),
                 offset(at)
             ),

@@ -31,8 +31,8 @@ impl fmt::Display for Exit {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
             Exit::Signal(number) => match Signal::from_number(number) {
-                Some(signal) => write!(f, "killed by {signal}"),
-                None => write!(f, "killed by signal {number}"),
+                Some(signal) => write!(f, "was killed by {signal}"),
+                None => write!(f, "was killed by signal {number}"),
             },
         }
     }

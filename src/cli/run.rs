@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cli, StderrTarget};
+use super::{Cli, StderrTarget, spawn_error};
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
@@ -37,6 +37,9 @@ pub fn main() -> ! {
 /// after that is reported here, on stderr and in the report, and comes back as a status.
 fn run(start: Start) -> Result<Status> {
     relay::fill_closed_std_fds();
+    if std::env::args_os().len() < 2 {
+        anyhow::bail!("usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error)
@@ -136,8 +139,8 @@ fn supervise(
     let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
         Err(error) => {
-            let message = format!("cannot run '{name}': {error}");
-            eprintln!("agentpipe: {message}; check the command name, PATH and permissions");
+            let message = spawn_error::explain(&cli.command[0], &error);
+            eprintln!("agentpipe: {message}");
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
                 error: message,
@@ -150,6 +153,13 @@ fn supervise(
         pid: child.pid(),
     };
     timeline.say(format_args!("{started}"));
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(format_args!("{armed}"));
     let event_loop = EventLoop::new(
         child,
         pipes,
@@ -169,12 +179,14 @@ fn supervise(
 
 /// clap's message in one line, pointing at --help.
 fn one_line(message: &str) -> String {
-    let body: Vec<&str> = message
+    // The message, then clap's tip (a similar argument), in one line; not its usage block.
+    let parts: Vec<&str> = message
         .lines()
-        .take_while(|line| !line.trim().is_empty() && !line.starts_with("Usage:"))
         .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
         .collect();
-    let body = body.join(" ");
+    let body = parts.join("; ");
     let body = body.strip_prefix("error: ").unwrap_or(&body);
     format!("{body} (see 'agentpipe --help')")
 }

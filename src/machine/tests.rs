@@ -415,7 +415,7 @@ fn the_timeline_says_what_comes_next_and_how_many_interrupts_reach_sigkill() {
         })
         .collect();
     assert!(
-        lines.contains(&"step 2 (stdin): closing the child's stdin; SIGTERM in 1s (at +1.000s) unless it exits; interrupt to skip ahead (2 interrupts reach SIGKILL)".to_string()),
+        lines.contains(&"step 2 (stdin): closing the child's stdin; SIGTERM in 1s (at +1.000s) unless the processes are gone; interrupt to skip ahead (2 interrupts reach SIGKILL)".to_string()),
         "{lines:#?}"
     );
     assert!(lines[0].starts_with("received SIGTERM"), "{lines:#?}");
