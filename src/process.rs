@@ -50,6 +50,8 @@ pub struct SpawnOptions {
     /// Signals to set back to ignored in the child: agentpipe catches them, but its parent had
     /// ignored them.
     pub keep_ignored: Vec<Signal>,
+    /// The child's stdin, when it is not a pipe from agentpipe (`--foreground` on a terminal).
+    pub stdin: Option<OwnedFd>,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -83,7 +85,11 @@ impl ChildProcess {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
-        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        match &options.stdin {
+            Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
+            None => command.stdin(Stdio::piped()),
+        };
+        command.stdout(Stdio::piped());
         let group = !options.foreground;
         if group {
             command.process_group(0);
@@ -104,9 +110,9 @@ impl ChildProcess {
         }
         let mut child = command.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
-        let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
+        let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
-        for pipe in [&stdin, &stdout] {
+        for pipe in stdin.iter().chain([&stdout]) {
             set_nonblocking(pipe.as_fd())?;
             platform::grow_pipe(pipe.as_fd());
         }
@@ -128,7 +134,7 @@ impl ChildProcess {
         Ok((
             process,
             ChildPipes {
-                stdin: Some(stdin),
+                stdin,
                 stdout: Some(stdout),
             },
         ))

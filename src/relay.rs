@@ -117,6 +117,16 @@ impl Endpoint {
         }
     }
 
+    /// Whether it is a terminal.
+    pub fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&self.fd)
+    }
+
+    /// The descriptor itself, to hand on to the child.
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
     /// Whether its end means its writer is done (a pipe, a socket, a terminal), rather than
     /// that a file's data ended.
     pub fn ends_with_hangup(&self) -> bool {

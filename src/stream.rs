@@ -94,6 +94,7 @@ impl Stream {
             foreground: false,
             parent_death_signal: false,
             keep_ignored: Vec::new(),
+            stdin: None,
         };
         let (child, pipes) = ChildProcess::spawn(command, &options)?;
         Stream::from_child(child, pipes)

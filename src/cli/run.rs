@@ -125,7 +125,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]).stderr(stderr(&cli.stderr)?);
-    let options = SpawnOptions {
+    let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
         parent_death_signal: true,
@@ -134,6 +134,15 @@ fn supervise(
         } else {
             Vec::new()
         },
+        stdin: None,
+    };
+    // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
+    // it, so it never takes what the command reads from the terminal (a password, a yes).
+    let input = if cli.foreground && input.is_terminal() {
+        options.stdin = Some(input.into_fd());
+        None
+    } else {
+        Some(input)
     };
     let name = cli.command[0].to_string_lossy();
     let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
@@ -160,14 +169,7 @@ fn supervise(
         output_idle_timeout: config.output_idle_timeout,
     };
     timeline.say(format_args!("{armed}"));
-    let event_loop = EventLoop::new(
-        child,
-        pipes,
-        Some(input),
-        Some(output),
-        config.clone(),
-        timeline,
-    );
+    let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
     let event_loop = event_loop.with_signals(signals);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),

@@ -19,5 +19,6 @@ mod report;
 mod sequence;
 mod stream;
 mod stream_core;
+mod surprises;
 mod transport;
 mod usage;
