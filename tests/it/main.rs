@@ -17,6 +17,7 @@ mod processes;
 mod relay;
 mod report;
 mod sequence;
+mod stalls;
 mod stream;
 mod stream_core;
 mod surprises;
