@@ -202,6 +202,12 @@ impl EventLoop {
                 Order::CloseStdin { flush } => self.close_child_stdin(flush),
                 Order::Signal(signal) => self.child.signal_scope(signal),
                 Order::CutDrain => self.from_child.limit_to_owed(),
+                Order::DropOutput => {
+                    let queued = self.from_child.source().map_or(0, Endpoint::queued);
+                    self.from_child.discarded += queued;
+                    let discarded = self.from_child.shut() + queued as usize;
+                    self.tell(Note::OutputDropped { discarded });
+                }
                 Order::LookAtScope => {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
@@ -412,9 +418,7 @@ impl EventLoop {
         self.child.reap_adopted();
         let abandoned = self.machine.abandoned();
         let exit = if abandoned {
-            self.child
-                .exit()
-                .unwrap_or(Exit::Signal(nix::libc::SIGKILL))
+            self.child.exit().unwrap_or(Exit::Unknown)
         } else {
             self.child.reap()?
         };

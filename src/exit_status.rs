@@ -48,6 +48,7 @@ impl Status {
         match outcome.exit {
             Exit::Code(code) => Status::Code(code),
             Exit::Signal(signal) => Status::Signal(signal),
+            Exit::Unknown => Status::Code(USAGE),
         }
     }
 

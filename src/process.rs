@@ -24,6 +24,8 @@ pub enum Exit {
     Code(i32),
     /// It was killed by this signal number.
     Signal(i32),
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
+    Unknown,
 }
 
 impl fmt::Display for Exit {
@@ -34,6 +36,7 @@ impl fmt::Display for Exit {
                 Some(signal) => write!(f, "was killed by {signal}"),
                 None => write!(f, "was killed by signal {number}"),
             },
+            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
         }
     }
 }

@@ -204,6 +204,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             match outcome.exit {
                 Exit::Code(code) => report.exit.code = Some(code),
                 Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+                Exit::Unknown => {}
             }
             report.exit.error = outcome
                 .abandoned
@@ -278,7 +279,7 @@ fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
     let (code, signal) = match run.exit {
         Some(Exit::Code(code)) => (Some(code), None),
         Some(Exit::Signal(signal)) => (None, Some(signal_name(signal))),
-        None => (None, None),
+        Some(Exit::Unknown) | None => (None, None),
     };
     CommandReport {
         step: run.index + 1,
