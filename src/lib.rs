@@ -24,6 +24,7 @@ mod report;
 mod scope;
 mod sequence;
 mod signals;
+mod stderr;
 mod stream;
 mod timeline;
 
@@ -35,4 +36,4 @@ pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
-pub use stream::{Closer, Stream};
+pub use stream::{Closer, Stream, StreamOptions};

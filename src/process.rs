@@ -50,6 +50,8 @@ pub struct SpawnOptions {
     /// Signals to set back to ignored in the child: agentpipe catches them, but its parent had
     /// ignored them.
     pub keep_ignored: Vec<Signal>,
+    /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
+    pub pipe_stderr: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -73,15 +75,21 @@ pub struct ChildProcess {
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
+    /// Non-blocking too; only with [`SpawnOptions::pipe_stderr`], for the caller's stderr relay.
+    pub stderr: Option<OwnedFd>,
 }
 
 impl ChildProcess {
-    /// Starts `command` with piped stdin and stdout; its stderr is whatever `command` says.
+    /// Starts `command` with piped stdin and stdout; its stderr is piped if the options say so,
+    /// else whatever `command` says.
     pub fn spawn(
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
         command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        if options.pipe_stderr {
+            command.stderr(Stdio::piped());
+        }
         let group = !options.foreground;
         if group {
             command.process_group(0);
@@ -104,7 +112,13 @@ impl ChildProcess {
         let pid = Pid::from_raw(child.id() as i32);
         let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
-        for pipe in [&stdin, &stdout] {
+        let stderr: Option<OwnedFd> = options
+            .pipe_stderr
+            .then(|| child.stderr.take().expect("stderr is piped").into());
+        for pipe in [Some(&stdin), Some(&stdout), stderr.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             set_nonblocking(pipe.as_fd())?;
             platform::grow_pipe(pipe.as_fd());
         }
@@ -125,6 +139,7 @@ impl ChildProcess {
             ChildPipes {
                 stdin: Some(stdin),
                 stdout: Some(stdout),
+                stderr,
             },
         ))
     }

@@ -1,8 +1,10 @@
 //! The `agentpipe` program: parse the command line, start the command, supervise it, write the
 //! report, and tell `main` the status to end with.
 
-use std::fs::OpenOptions;
-use std::process::{Command, Stdio};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::process::Command;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -15,9 +17,10 @@ use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
-use crate::relay;
+use crate::relay::{self, Endpoint};
 use crate::report::{self, Ending, RunFacts};
 use crate::signals::{Signal, SignalSource};
+use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
@@ -112,7 +115,20 @@ fn supervise(
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
 
     let mut command = Command::new(&cli.command[0]);
-    command.args(&cli.command[1..]).stderr(stderr(&cli.stderr)?);
+    command.args(&cli.command[1..]);
+    let stderr_file = open_stderr(&cli.stderr)?;
+    let stderr_destination = match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => Some(Endpoint::inherited(file.into())),
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            Some(Endpoint::inherited(own.context("cannot set up stderr")?))
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    };
     let options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -122,9 +138,10 @@ fn supervise(
         } else {
             Vec::new()
         },
+        pipe_stderr: stderr_destination.is_some(),
     };
     let name = cli.command[0].to_string_lossy();
-    let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
+    let (child, mut pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
         Err(error) => {
             let message = format!("cannot run '{name}': {error}");
@@ -141,6 +158,12 @@ fn supervise(
         pid: child.pid(),
     };
     timeline.say(format_args!("{started}"));
+    let stderr = match (pipes.stderr.take(), stderr_destination) {
+        (Some(source), Some(destination)) => {
+            StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
+        }
+        _ => StderrRelay::Untouched,
+    };
     let event_loop = EventLoop::new(
         child,
         pipes,
@@ -151,6 +174,7 @@ fn supervise(
     );
     let outcome = event_loop
         .with_signals(signals)
+        .with_stderr(stderr)
         .run()
         .context("supervising the command failed")?;
     Ok(Supervised::Ended(outcome))
@@ -168,10 +192,11 @@ fn one_line(message: &str) -> String {
     format!("{body} (see 'agentpipe --help')")
 }
 
-fn stderr(target: &StderrTarget) -> Result<Stdio> {
+/// The file `--stderr` names (/dev/null for null); `None` for agentpipe's own stderr.
+fn open_stderr(target: &StderrTarget) -> Result<Option<File>> {
     Ok(match target {
-        StderrTarget::Inherit => Stdio::inherit(),
-        StderrTarget::Null => Stdio::null(),
+        StderrTarget::Inherit => None,
+        StderrTarget::Null => Some(File::options().write(true).open("/dev/null")?),
         StderrTarget::File(path) => {
             let file = OpenOptions::new()
                 .create(true)
@@ -183,7 +208,7 @@ fn stderr(target: &StderrTarget) -> Result<Stdio> {
                         path.display()
                     )
                 })?;
-            Stdio::from(file)
+            Some(file)
         }
     })
 }
