@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --report --verbose --quiet --help --version"
+            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --stderr-tail --foreground --scope --report --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -78,6 +78,10 @@ _agentpipe() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --stderr-tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --scope)

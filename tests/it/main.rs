@@ -17,6 +17,7 @@ mod processes;
 mod relay;
 mod report;
 mod sequence;
+mod stderr;
 mod stream;
 mod stream_core;
 mod transport;
