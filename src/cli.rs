@@ -136,7 +136,7 @@ pub struct Cli {
     /// is relayed for at most --drain, as its stdout is. Without this flag the command's stderr
     /// is left alone: a terminal stays a terminal. SIZE is bytes, with an optional unit (k and
     /// KiB are 1024 bytes, KB 1000; at most 1MiB). Example: --stderr-tail 4k --report run.json.
-    #[arg(long, value_name = "SIZE", value_parser = text(tail_size))]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = text(tail_size))]
     pub stderr_tail: Option<usize>,
 
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
