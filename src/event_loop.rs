@@ -107,9 +107,7 @@ impl EventLoop {
             child_in,
             child_out,
             output,
-            child_err,
-            error_output,
-            stderr_done,
+            stderr @ ..,
         ] = self.wait()?;
         if signals.ready {
             self.handle_signals();
@@ -123,7 +121,7 @@ impl EventLoop {
         if output.ready || self.from_child.can_write_now() {
             self.write_output(output.failed);
         }
-        self.stderr.turn(child_err, error_output, stderr_done);
+        self.stderr.turn(stderr);
         if input.ready {
             self.read_input();
         }

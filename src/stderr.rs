@@ -132,8 +132,9 @@ impl StderrRelay {
         }
     }
 
-    /// Moves what the wait found ready: the pump's source and destination, or the thread's end.
-    pub fn turn(&mut self, source: Readiness, destination: Readiness, control: Readiness) {
+    /// Moves what the wait found ready: the pump's source and destination, or the thread's end
+    /// (in the order of the loop's wait: [`StderrRelay::pump`]'s two ends, then `control`).
+    pub fn turn(&mut self, [source, destination, control]: [Readiness; 3]) {
         match self {
             StderrRelay::Untouched => {}
             StderrRelay::Pump { pump, tail, .. } => {

@@ -247,3 +247,47 @@ fn a_grandchild_holding_stderr_is_bounded_by_drain() {
     assert!(done.stderr.contains(r#""cut":true"#), "{}", done.stderr);
     assert!(done.stderr.contains(r#"tick\n"}"#), "{}", done.stderr);
 }
+
+#[test]
+fn a_full_stderr_pipe_is_waited_for_intact_and_never_made_non_blocking() {
+    let sandbox = Sandbox::new("stderr-full-pipe");
+    let data = binary_data(300 << 10);
+    std::fs::write(sandbox.path("sent"), &data).unwrap();
+    let (reader, writer) = pipe();
+    // A copy sharing the open file description, as a shell would hold.
+    let copy = writer.try_clone().unwrap();
+    let mut command = sandbox.agentpipe(
+        &["--stderr-tail", "64"],
+        sh("cat \"$D/sent\" >&2; echo done"),
+    );
+    command.stderr(writer);
+    let mut run = Run::start(sandbox, command);
+    // Nothing reads agentpipe's stderr yet: the pipe fills, and agentpipe waits for room.
+    wait_until("agentpipe's stderr pipe to be full", LIMIT, || {
+        let mut probe = libc_pollfd(&copy);
+        // SAFETY: poll on one valid pollfd, without waiting.
+        let ready = unsafe { nix::libc::poll(&mut probe, 1, 0) };
+        (ready == 0).then_some(())
+    });
+    assert!(
+        !is_nonblocking(&copy),
+        "agentpipe set O_NONBLOCK on its stderr"
+    );
+    drop(copy);
+    let got = Capture::start("stderr", reader);
+    run.wait_stdout("done");
+    run.close_stdin();
+    let done = run.finish();
+    done.assert_code(0);
+    assert!(got.wait_end(LIMIT), "agentpipe's stderr did not end");
+    assert!(got.bytes() == data, "the bytes differ");
+}
+
+/// A pollfd asking whether `file` has room for a write.
+fn libc_pollfd(file: &std::fs::File) -> nix::libc::pollfd {
+    nix::libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(file),
+        events: nix::libc::POLLOUT,
+        revents: 0,
+    }
+}
