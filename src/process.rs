@@ -31,8 +31,8 @@ impl fmt::Display for Exit {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
             Exit::Signal(number) => match Signal::from_number(number) {
-                Some(signal) => write!(f, "killed by {signal}"),
-                None => write!(f, "killed by signal {number}"),
+                Some(signal) => write!(f, "was killed by {signal}"),
+                None => write!(f, "was killed by signal {number}"),
             },
         }
     }
@@ -61,6 +61,8 @@ pub struct SpawnOptions {
 #[derive(Debug)]
 pub struct ChildProcess {
     pid: Pid,
+    /// The program's file name, for messages.
+    name: String,
     /// The child's own process group, when it has one.
     group: Option<Pid>,
     scope: Scope,
@@ -126,8 +128,11 @@ impl ChildProcess {
             Scope::Group if !group => Scope::Child,
             scope => scope,
         };
+        let program = std::path::Path::new(command.get_program());
+        let name = program.file_name().unwrap_or(program.as_os_str());
         let process = ChildProcess {
             pid,
+            name: name.to_string_lossy().into_owned(),
             group: group.then_some(pid),
             scope,
             exit: None,
@@ -146,6 +151,10 @@ impl ChildProcess {
 
     pub fn pid(&self) -> u32 {
         self.pid.as_raw() as u32
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn scope(&self) -> Scope {
@@ -300,7 +309,7 @@ impl Drop for ChildProcess {
     }
 }
 
-fn exit_of(status: WaitStatus) -> Option<Exit> {
+pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     match status {
         WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
         WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),

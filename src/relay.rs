@@ -117,6 +117,12 @@ impl Endpoint {
         }
     }
 
+    /// Whether its end means its writer is done (a pipe, a socket, a terminal), rather than
+    /// that a file's data ended.
+    pub fn ends_with_hangup(&self) -> bool {
+        self.kind != Kind::File
+    }
+
     /// Whether a write may only follow a POLLOUT report: an inherited pipe or terminal, which
     /// would block when full.
     fn needs_readiness(&self) -> bool {

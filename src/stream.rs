@@ -255,7 +255,8 @@ impl Inner {
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
         let stderr = std::mem::replace(&mut *lock(&self.stderr), StderrRelay::Untouched);
-        let timeline = Timeline::new(Instant::now(), false);
+        // A library says nothing on its host's stderr.
+        let timeline = Timeline::new(Instant::now(), false).quiet(true);
         EventLoop::new(child, pipes, None, None, config.clone(), timeline)
             .with_stderr(stderr)
             .close()

@@ -12,7 +12,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 16] = [
     "version",
     "command",
     "pid",
@@ -26,6 +26,8 @@ const FIELDS: [&str; 14] = [
     "bytes",
     "drain",
     "leftovers",
+    "quiet_since",
+    "commands",
     "stderr_tail",
 ];
 

@@ -457,7 +457,8 @@ fn report(page: &mut Page) {
         r#" "bytes":{"to_child":{"relayed":6,"discarded":0},"#,
         r#"          "from_child":{"relayed":6,"discarded":0},"stderr":null},"#,
         r#" "drain":{"limit":1.0,"cut":false},"#,
-        r#" "leftovers":{"pids":[],"signals":[]},"stderr_tail":null}"#,
+        r#" "leftovers":{"pids":[],"signals":[]},"#,
+        r#" "quiet_since":null,"commands":[],"stderr_tail":null}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
 }
