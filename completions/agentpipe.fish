@@ -63,6 +63,7 @@ complete -c agentpipe -l drain -d 'How long output that arrives after the comman
 1m30s\t'a minute and a half'
 inf\t'no limit'"
 complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file' -r -F
+complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'"

@@ -7,6 +7,7 @@
 
 pub mod manual;
 mod run;
+mod size;
 mod spawn_error;
 
 use std::ffi::OsString;
@@ -178,6 +179,17 @@ pub struct Cli {
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
     pub stderr: StderrTarget,
 
+    /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
+    ///
+    /// The command's stderr is then a pipe that agentpipe relays to where --stderr says, keeping
+    /// its last SIZE bytes for the report's stderr_tail (see REPORT in agentpipe(1)), so that a
+    /// script learns why ssh or the agent failed. Output that arrives after the command exited
+    /// is relayed for at most --drain, as its stdout is. Without this flag the command's stderr
+    /// is left alone: a terminal stays a terminal. SIZE is bytes, with an optional unit (k and
+    /// KiB are 1024 bytes, KB 1000; at most 1MiB). Example: --stderr-tail 4k --report run.json.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = text(tail_size))]
+    pub stderr_tail: Option<usize>,
+
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
     ///
     /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself, as well as from
@@ -305,6 +317,17 @@ fn stderr_target(value: OsString) -> Result<StderrTarget, String> {
         Some("") => return Err("give inherit, null or a file path".to_string()),
         _ => StderrTarget::File(PathBuf::from(value)),
     })
+}
+
+/// The most `--stderr-tail` keeps: a report is read by scripts, and agentpipe's memory stays
+/// small whatever the volume.
+const MAX_TAIL: u64 = 1 << 20;
+
+fn tail_size(text: &str) -> Result<usize, String> {
+    match size::parse_size(text)? {
+        size if size <= MAX_TAIL => Ok(size as usize),
+        _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
+    }
 }
 
 fn report_target(value: OsString) -> Result<ReportTarget, String> {

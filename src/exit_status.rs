@@ -110,6 +110,8 @@ mod tests {
             abandoned: false,
             to_child: Bytes::default(),
             from_child: Bytes::default(),
+            stderr: None,
+            stderr_tail: Vec::new(),
             drain_cut: false,
             leftovers: Vec::new(),
             exited_at: Some(Duration::ZERO),

@@ -71,6 +71,13 @@ pub(crate) enum Note {
     OutputDropped {
         discarded: usize,
     },
+    /// The drain ran out while a descendant still held the child's stderr (`--stderr-tail`).
+    StderrDrainOver,
+    /// What passed through the child's stderr (`--stderr-tail`), and how much of it was kept.
+    StderrRelayed {
+        bytes: Bytes,
+        kept: usize,
+    },
     /// Input read for the child and never written, dropped when it exited.
     InputDiscarded(usize),
     Forwarding(Signal),
@@ -280,6 +287,14 @@ impl fmt::Display for Note {
                 write!(f, "dropped {discarded} bytes of output nobody read")
             }
             Note::DrainOver => f.write_str("drain over: stopped reading the child's stdout"),
+            Note::StderrDrainOver => f.write_str(
+                "drain over: closing the child's stderr, which a descendant still holds",
+            ),
+            Note::StderrRelayed { bytes, kept } => write!(
+                f,
+                "the child's stderr: {} bytes relayed, {} discarded; the last {kept} kept for the report",
+                bytes.relayed, bytes.discarded
+            ),
             Note::InputDiscarded(bytes) => {
                 write!(f, "discarded {bytes} bytes of input the child did not read")
             }

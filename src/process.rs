@@ -55,6 +55,8 @@ pub struct SpawnOptions {
     pub keep_ignored: Vec<Signal>,
     /// The child's stdin, when it is not a pipe from agentpipe (`--foreground` on a terminal).
     pub stdin: Option<OwnedFd>,
+    /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
+    pub pipe_stderr: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -80,10 +82,13 @@ pub struct ChildProcess {
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
+    /// Non-blocking too; only with [`SpawnOptions::pipe_stderr`], for the caller's stderr relay.
+    pub stderr: Option<OwnedFd>,
 }
 
 impl ChildProcess {
-    /// Starts `command` with piped stdin and stdout; its stderr is whatever `command` says.
+    /// Starts `command` with piped stdin and stdout; its stderr is piped if the options say so,
+    /// else whatever `command` says.
     pub fn spawn(
         command: &mut Command,
         options: &SpawnOptions,
@@ -93,6 +98,9 @@ impl ChildProcess {
             None => command.stdin(Stdio::piped()),
         };
         command.stdout(Stdio::piped());
+        if options.pipe_stderr {
+            command.stderr(Stdio::piped());
+        }
         let group = !options.foreground;
         if group {
             command.process_group(0);
@@ -115,7 +123,13 @@ impl ChildProcess {
         let pid = Pid::from_raw(child.id() as i32);
         let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
-        for pipe in stdin.iter().chain([&stdout]) {
+        let stderr: Option<OwnedFd> = options
+            .pipe_stderr
+            .then(|| child.stderr.take().expect("stderr is piped").into());
+        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             set_nonblocking(pipe.as_fd())?;
             platform::grow_pipe(pipe.as_fd());
         }
@@ -139,6 +153,7 @@ impl ChildProcess {
             ChildPipes {
                 stdin,
                 stdout: Some(stdout),
+                stderr,
             },
         ))
     }

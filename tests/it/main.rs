@@ -18,6 +18,7 @@ mod relay;
 mod report;
 mod sequence;
 mod stalls;
+mod stderr;
 mod stream;
 mod stream_core;
 mod surprises;
