@@ -10,13 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::machine::{Input, Machine, Order};
+use crate::hook::{HookEnv, Runs};
+use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
 use crate::outcome::{Bytes, Exit, Outcome};
 use crate::poller::{self, Interest, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::signals::{Role, Signal, SignalSource};
+use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 use crate::trace::{Direction, Tap};
 
@@ -31,10 +33,16 @@ pub(crate) struct EventLoop {
     to_child: Pump,
     /// The child's stdout to agentpipe's output (none in the library: discarded).
     from_child: Pump,
+    /// The child's stderr, when it passes through agentpipe.
+    stderr: StderrRelay,
     /// Close the child's stdin as soon as the input ended and was written (the command line);
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
     signals: Option<SignalSource>,
+    /// Readable when agentpipe's parent exits (`--end-with-parent`).
+    parent: Option<OwnedFd>,
+    /// The commands of `run` steps.
+    runs: Runs,
     timeline: Timeline,
 }
 
@@ -48,7 +56,12 @@ impl EventLoop {
         config: Config,
         timeline: Timeline,
     ) -> EventLoop {
-        let machine = Machine::new(config, child.pid(), child.scope(), timeline.start());
+        let target = Target {
+            pid: child.pid(),
+            name: child.name().to_string(),
+            scope: child.scope(),
+        };
+        let machine = Machine::new(config, target, timeline.start());
         let forward_eof = input.is_some();
         let mut to_child = Pump::new(input, pipes.stdin.map(Endpoint::own));
         let mut from_child = Pump::new(pipes.stdout.map(Endpoint::own), output);
@@ -60,9 +73,12 @@ impl EventLoop {
             forward_eof,
             to_child,
             from_child,
+            stderr: StderrRelay::Untouched,
             child,
             machine,
             signals: None,
+            parent: None,
+            runs: Runs::default(),
             timeline,
         }
     }
@@ -71,6 +87,24 @@ impl EventLoop {
     /// over its host's signals).
     pub fn with_signals(mut self, signals: SignalSource) -> EventLoop {
         self.signals = Some(signals);
+        self.runs.parent_death_signal = true;
+        self
+    }
+
+    /// Starts the sequence when the process `parent` refers to (a pidfd) exits; at once when it
+    /// is gone already (`None`).
+    pub fn with_parent(mut self, parent: Option<OwnedFd>) -> EventLoop {
+        match parent {
+            Some(parent) => self.parent = Some(parent),
+            None => self.input(Input::ParentExited),
+        }
+        self
+    }
+
+    /// Relays the child's stderr too (its pipe is the caller's, from [`ChildPipes::stderr`]):
+    /// drained as its stdout is, and the run ends when both are.
+    pub fn with_stderr(mut self, stderr: StderrRelay) -> EventLoop {
+        self.stderr = stderr;
         self
     }
 
@@ -92,7 +126,8 @@ impl EventLoop {
         self.machine.abandoned()
             || (self.machine.settled()
                 && self.from_child.source().is_none()
-                && !self.from_child.wants_write())
+                && !self.from_child.wants_write()
+                && self.stderr.drained())
     }
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
@@ -100,22 +135,32 @@ impl EventLoop {
         let [
             signals,
             exited,
+            parent,
             input,
             child_in,
             child_out,
             output,
-            stderr,
+            messages,
             trace,
+            stderr @ ..,
         ] = self.wait()?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if stderr.ready || trace.ready || due {
+        if messages.ready || trace.ready || due {
             self.timeline.flush();
         }
+        let moved = (self.to_child.relayed, self.from_child.relayed);
         if signals.ready {
             self.handle_signals();
         }
         if exited.ready || signals.ready || self.child.exit_fd().is_none() {
             self.check_child();
+        }
+        if let Some(note) = self.runs.check() {
+            self.tell(note);
+        }
+        if parent.ready {
+            self.parent = None;
+            self.input(Input::ParentExited);
         }
         if child_out.ready {
             self.read_child_output();
@@ -123,11 +168,15 @@ impl EventLoop {
         if output.ready || self.from_child.can_write_now() {
             self.write_output(output.failed);
         }
+        self.stderr.turn(stderr);
         if input.ready {
             self.read_input();
         }
         if child_in.ready || self.to_child.can_write_now() {
             self.write_child_input(child_in.failed);
+        }
+        if self.machine.watches_idle() {
+            self.note_activity(moved);
         }
         let orders = self.machine.tick(Instant::now());
         self.carry_out(orders);
@@ -135,43 +184,43 @@ impl EventLoop {
         Ok(())
     }
 
+    /// Tells the machine whether bytes moved this turn (counts were `before`), or wait for a
+    /// destination that does not take them: neither is idleness.
+    fn note_activity(&mut self, before: (u64, u64)) {
+        let busy = |pump: &Pump, before: u64| pump.relayed != before || pump.wants_write();
+        let output = busy(&self.from_child, before.1);
+        if output || busy(&self.to_child, before.0) {
+            self.machine.moved(output, Instant::now());
+        }
+    }
+
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&self) -> io::Result<[Readiness; 8]> {
-        fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-            let source = pump.source().filter(|_| pump.wants_read());
-            source.map(|end| (end.fd(), Interest::Read))
-        }
-        fn waiting(fd: &Option<Arc<OwnedFd>>) -> Option<(BorrowedFd<'_>, Interest)> {
-            fd.as_ref().map(|fd| (fd.as_fd(), Interest::Write))
-        }
-        fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-            let interest = if pump.wants_write() {
-                Interest::Write
-            } else {
-                Interest::Hangup
-            };
-            pump.destination().map(|end| (end.fd(), interest))
-        }
-        // Where nothing announces the child's exit (no pidfd, no SIGCHLD), it is looked at.
-        let blind =
-            !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
+    fn wait(&self) -> io::Result<[Readiness; 12]> {
+        // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
+        // are looked at.
+        let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
+        let blind = self.signals.is_none() && (unseen || self.runs.running());
         let check = blind.then(|| Instant::now() + BLIND_CHECK);
         let deadline = [self.machine.deadline(), check, self.timeline.due()]
             .into_iter()
             .flatten()
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
-        let [stderr, trace] = self.timeline.waiting();
+        let [messages, trace] = self.timeline.waiting();
         poller::wait(
             [
                 self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
                 self.child.exit_fd().map(|fd| (fd, Interest::Read)),
+                self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read)),
                 read(&self.to_child),
                 write(&self.to_child),
                 read(&self.from_child),
                 write(&self.from_child),
-                waiting(&stderr),
-                waiting(&trace),
+                messages.as_ref().map(waiting),
+                trace.as_ref().map(waiting),
+                self.stderr.pump().and_then(read),
+                self.stderr.pump().and_then(write),
+                self.stderr.control().map(|fd| (fd, Interest::Read)),
             ],
             deadline,
         )
@@ -187,7 +236,16 @@ impl EventLoop {
             match order {
                 Order::CloseStdin { flush } => self.close_child_stdin(flush),
                 Order::Signal(signal) => self.child.signal_scope(signal),
-                Order::CutDrain => self.from_child.limit_to_owed(),
+                Order::CutDrain => {
+                    self.from_child.limit_to_owed();
+                    self.stderr.limit_to_owed();
+                }
+                Order::DropOutput => {
+                    let queued = self.from_child.source().map_or(0, Endpoint::queued);
+                    self.from_child.discarded += queued;
+                    let discarded = self.from_child.shut() + queued as usize;
+                    self.tell(Note::OutputDropped { discarded });
+                }
                 Order::LookAtScope => {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
@@ -197,7 +255,28 @@ impl EventLoop {
                     if !self.machine.exited() {
                         pids.insert(0, self.child.pid());
                     }
-                    self.warn(Note::Unkillable(pids));
+                    self.warn(Note::Unkillable {
+                        pids,
+                        after: UNKILLABLE_AFTER,
+                    });
+                }
+                Order::Run {
+                    command,
+                    step,
+                    trigger,
+                } => {
+                    let env = HookEnv {
+                        pid: self.child.pid(),
+                        trigger,
+                        step,
+                    };
+                    let note = self.runs.start(&command, &env);
+                    self.tell(note);
+                }
+                Order::EndRun => {
+                    if let Some(note) = self.runs.end() {
+                        self.tell(note);
+                    }
                 }
                 Order::GiveUp => {}
                 Order::Tell(note) => self.tell(note),
@@ -216,13 +295,21 @@ impl EventLoop {
                     self.check_stopped();
                     self.child.reap_adopted();
                 }
-                Role::Trigger => self.input(Input::Interrupt(signal)),
+                Role::Trigger => {
+                    if signal == Signal::INT {
+                        self.timeline.interrupted();
+                    }
+                    self.input(Input::Interrupt(signal));
+                }
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
-                Role::Resume => self.child.signal_group(Signal::CONT),
+                Role::Resume => {
+                    self.tell(Note::Resumed);
+                    self.child.signal_group(Signal::CONT);
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);
@@ -253,6 +340,7 @@ impl EventLoop {
             self.tell(Note::InputDiscarded(discarded));
         }
         self.from_child.mark_owed();
+        self.stderr.mark_owed();
         let left = self.left();
         self.input(Input::ChildExited { exit, left });
     }
@@ -302,9 +390,13 @@ impl EventLoop {
     fn read_input(&mut self) {
         match self.to_child.fill() {
             Event::SourceEnded => {
+                let hangup = self
+                    .to_child
+                    .source()
+                    .is_some_and(Endpoint::ends_with_hangup);
                 self.to_child.close_source();
                 self.tell(Note::EndOfInput);
-                self.input(Input::Eof);
+                self.input(Input::Eof { hangup });
             }
             Event::DestinationClosed => self.child_stdin_closed(),
             Event::Progress => {}
@@ -359,18 +451,21 @@ impl EventLoop {
             self.tell(Note::DrainOver);
             self.from_child.close_source();
         }
+        if self.stderr.forward_ends() {
+            self.tell(Note::StderrDrainOver);
+        }
     }
 
     fn finish(mut self) -> io::Result<Outcome> {
         self.child.reap_adopted();
         let abandoned = self.machine.abandoned();
         let exit = if abandoned {
-            self.child
-                .exit()
-                .unwrap_or(Exit::Signal(nix::libc::SIGKILL))
+            self.child.exit().unwrap_or(Exit::Unknown)
         } else {
             self.child.reap()?
         };
+        let stderr = self.stderr.finish();
+        let stderr_cut = stderr.as_ref().is_some_and(|stderr| stderr.cut);
         let outcome = Outcome {
             pid: self.child.pid(),
             exit,
@@ -381,6 +476,7 @@ impl EventLoop {
                 .iter()
                 .any(|s| s.action == crate::Action::Kill),
             steps: self.machine.steps().to_vec(),
+            commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),
             abandoned,
             to_child: Bytes {
@@ -391,10 +487,17 @@ impl EventLoop {
                 relayed: self.from_child.relayed,
                 discarded: self.from_child.discarded,
             },
-            drain_cut: self.machine.drain_cut() && self.from_child.budget_spent(),
+            drain_cut: self.machine.drain_cut() && (self.from_child.budget_spent() || stderr_cut),
+            stderr: stderr.as_ref().map(|stderr| stderr.bytes),
+            stderr_tail: stderr.map(|stderr| stderr.tail).unwrap_or_default(),
             leftovers: self.machine.left_behind().to_vec(),
             exited_at: self.machine.exited_at(),
+            quiet_since: self.machine.quiet_since(),
         };
+        if let Some(bytes) = outcome.stderr {
+            let kept = outcome.stderr_tail.len();
+            self.tell(Note::StderrRelayed { bytes, kept });
+        }
         self.tell(Note::Done {
             exit: outcome.exit,
             to_child: outcome.to_child,
@@ -406,4 +509,25 @@ impl EventLoop {
         }
         Ok(outcome)
     }
+}
+
+/// What to wait for on a pump's source: readable, when it wants to read.
+/// A descriptor agentpipe's own lines or the trace wait for.
+fn waiting(fd: &Arc<OwnedFd>) -> (BorrowedFd<'_>, Interest) {
+    (fd.as_fd(), Interest::Write)
+}
+
+fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+    let source = pump.source().filter(|_| pump.wants_read());
+    source.map(|end| (end.fd(), Interest::Read))
+}
+
+/// What to wait for on a pump's destination: room, when it has bytes for it; else its end.
+fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+    let interest = if pump.wants_write() {
+        Interest::Write
+    } else {
+        Interest::Hangup
+    };
+    pump.destination().map(|end| (end.fd(), interest))
 }

@@ -38,7 +38,7 @@ impl Status {
         if outcome.interrupted {
             return Status::Signal(Signal::SIGINT as i32);
         }
-        if outcome.trigger == Some(Trigger::Timeout) && !preserve_status {
+        if outcome.trigger.is_some_and(Trigger::is_timeout) && !preserve_status {
             return Status::Code(if outcome.killed {
                 TIMED_OUT_KILLED
             } else {
@@ -48,6 +48,7 @@ impl Status {
         match outcome.exit {
             Exit::Code(code) => Status::Code(code),
             Exit::Signal(signal) => Status::Signal(signal),
+            Exit::Unknown => Status::Code(USAGE),
         }
     }
 
@@ -109,9 +110,13 @@ mod tests {
             abandoned: false,
             to_child: Bytes::default(),
             from_child: Bytes::default(),
+            stderr: None,
+            stderr_tail: Vec::new(),
             drain_cut: false,
             leftovers: Vec::new(),
             exited_at: Some(Duration::ZERO),
+            quiet_since: None,
+            commands: Vec::new(),
         }
     }
 
@@ -214,6 +219,7 @@ mod tests {
                     index: 3,
                     action: Action::Kill,
                     at: Duration::ZERO,
+                    wait: None,
                 });
             }
             assert_eq!(Status::of(&outcome, preserve), expected, "{outcome:?}");

@@ -11,8 +11,10 @@
 #[doc(hidden)]
 pub mod cli;
 mod config;
+mod duration;
 mod event_loop;
 mod exit_status;
+mod hook;
 mod machine;
 mod note;
 mod outcome;
@@ -24,6 +26,7 @@ mod report;
 mod scope;
 mod sequence;
 mod signals;
+mod stderr;
 mod stream;
 mod timeline;
 mod trace;
@@ -36,5 +39,5 @@ pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
-pub use stream::{Closer, Stream};
+pub use stream::{Closer, Stream, StreamOptions};
 pub use trace::{Trace, TraceFormat};

@@ -118,6 +118,22 @@ impl Endpoint {
         }
     }
 
+    /// Whether it is a terminal.
+    pub fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&self.fd)
+    }
+
+    /// The descriptor itself, to hand on to the child.
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
+    /// Whether its end means its writer is done (a pipe, a socket, a terminal), rather than
+    /// that a file's data ended.
+    pub fn ends_with_hangup(&self) -> bool {
+        self.kind != Kind::File
+    }
+
     /// Whether a write may only follow a POLLOUT report: an inherited pipe or terminal, which
     /// would block when full.
     fn needs_readiness(&self) -> bool {
@@ -194,6 +210,14 @@ impl Pump {
         self.tap = Some(tap);
     }
 
+    /// A pump that never splices, so that every byte passes through its buffer and can be seen
+    /// (see [`Pump::fill_seen`]).
+    pub fn copying(source: Option<Endpoint>, destination: Option<Endpoint>) -> Pump {
+        let mut pump = Pump::new(source, destination);
+        pump.splice = false;
+        pump
+    }
+
     pub fn source(&self) -> Option<&Endpoint> {
         self.source.as_ref()
     }
@@ -262,6 +286,17 @@ impl Pump {
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
         }
+    }
+
+    /// Reads as [`Pump::fill`] does, and shows `seen` the bytes just read (none in splice mode:
+    /// those never enter the buffer).
+    pub fn fill_seen(&mut self, seen: impl FnOnce(&[u8])) -> Event {
+        let before = self.buffered();
+        let event = self.fill();
+        // A fill may move the buffered bytes to its start, but only appends to them.
+        let read = self.buffered() - before;
+        seen(&self.buffer[self.end - read..self.end]);
+        event
     }
 
     fn consume(&mut self, count: usize) {

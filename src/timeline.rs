@@ -7,6 +7,8 @@
 //! slow reader does not take yet and drops (counting them) the lines that do not fit; one line at
 //! the end says how many were dropped, when it can be written.
 
+use std::cell::Cell;
+use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -39,6 +41,8 @@ pub struct Timeline {
     verbose: bool,
     quiet: bool,
     trace: Option<Recorder>,
+    /// The terminal echoed `^C` without a newline: the next line starts on a line of its own.
+    after_echo: Cell<bool>,
 }
 
 impl Timeline {
@@ -48,6 +52,7 @@ impl Timeline {
             verbose,
             quiet: false,
             trace: None,
+            after_echo: Cell::new(false),
         }
     }
 
@@ -89,8 +94,22 @@ impl Timeline {
             .as_ref()
             .is_some_and(|trace| trace.note(now, note) && trace.replaces_timeline());
         if shown && !traced {
-            let line = trace::line(now.saturating_duration_since(self.start), note);
-            trace::stderr().push(line.as_bytes());
+            // With -v, a timeline line; otherwise a plain `agentpipe: ...` line.
+            let newline = if self.after_echo.take() { "\n" } else { "" };
+            let line = if self.verbose {
+                trace::line(now.saturating_duration_since(self.start), note)
+            } else {
+                format!("agentpipe: {note}\n")
+            };
+            trace::stderr().push(format!("{newline}{line}").as_bytes());
+        }
+    }
+
+    /// An interrupt came: if stderr is a terminal, it echoed `^C` where the next line would
+    /// start.
+    pub fn interrupted(&self) {
+        if std::io::stderr().is_terminal() {
+            self.after_echo.set(true);
         }
     }
 
@@ -115,19 +134,20 @@ impl Timeline {
         }
     }
 
-    /// At the end of the run: the trace's last records, what waits on stderr (waiting a little
-    /// for a reader that still reads), and how many lines were dropped, if any were.
+    /// At the end of the run: how many lines were dropped, if any were, then the trace's last
+    /// records and what waits on stderr, waiting a little for a reader that still reads.
     pub fn finish(&self) {
+        let dropped = {
+            let mut stderr = trace::stderr();
+            stderr.drain();
+            stderr.take_dropped()
+        };
+        if dropped > 0 {
+            self.tell(&Note::LinesDropped(dropped), true);
+        }
         if let Some(trace) = &self.trace {
             trace.finish();
         }
-        let mut stderr = trace::stderr();
-        stderr.drain();
-        let dropped = stderr.take_dropped();
-        if dropped > 0 {
-            let note = Note::LinesDropped(dropped);
-            stderr.push(trace::line(self.start.elapsed(), note).as_bytes());
-            stderr.drain();
-        }
+        trace::stderr().drain();
     }
 }

@@ -48,7 +48,7 @@ pub enum TraceFormat {
 }
 
 /// Where and how a [`Stream`](crate::Stream) records what passes to and from its child, and what
-/// happens to it: see [`Stream::spawn_traced`](crate::Stream::spawn_traced).
+/// happens to it: see [`StreamOptions::trace`](crate::StreamOptions::trace).
 ///
 /// ```
 /// use agentpipe::{Trace, TraceFormat};

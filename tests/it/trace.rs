@@ -1,4 +1,4 @@
-//! `--trace` and `Stream::spawn_traced`: the bytes each way exactly, in order with the events;
+//! `--trace` and `StreamOptions::trace`: the bytes each way exactly, in order with the events;
 //! the tee (pipe to pipe) and copy paths; a trace destination that is full or never read, which
 //! never holds the relay back; the size limit; the file's mode; the JSON lines read back. And
 //! agentpipe's own stderr, never read, holding back neither the relay nor the sequence.
@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use agentpipe::{Config, Stream, Trace, TraceFormat};
+use agentpipe::{Config, Stream, StreamOptions, Trace, TraceFormat};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
@@ -464,7 +464,8 @@ fn the_library_records_its_agents_conversation() {
     let mut command = sandbox.command("sh");
     command.args(["-c", "read line; echo \"got $line\"; cat >/dev/null"]);
     command.stderr(Stdio::null());
-    let mut stream = Stream::spawn_traced(&mut command, trace).unwrap();
+    let options = StreamOptions::new().trace(trace);
+    let mut stream = Stream::spawn_with(&mut command, options).unwrap();
     stream.write_all(b"hello\n").unwrap();
     let mut answer = [0; 10];
     stream.read_exact(&mut answer).unwrap();

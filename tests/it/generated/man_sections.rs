@@ -230,6 +230,13 @@ fn relay(page: &mut Page) {
             The command's stderr goes where `--stderr` says; agentpipe's own messages always go \
             to its own stderr. If descriptor 0, 1 or 2 is closed when agentpipe starts, it opens \
             /dev/null there first.",
+        "\
+            With `--stderr-tail SIZE`, the command's stderr is a pipe that agentpipe relays, in \
+            the same way as its stdout (never blocking, bytes unchanged), to where `--stderr` \
+            says, and its last SIZE bytes go into the report (stderr_tail). After the command \
+            exits it drains as stdout does: what it wrote is delivered, what a descendant \
+            writes later is relayed for at most `--drain`. Without the flag the command's \
+            stderr is left alone (a terminal stays a terminal).",
     ]);
 }
 
@@ -414,13 +421,16 @@ fn report(page: &mut Page) {
         "\
             to_child and from_child, each an object with relayed (bytes written to the command's \
             stdin, or to agentpipe's stdout) and discarded (read but dropped: input the command \
-            never took, output after its reader went away). null when supervising failed.",
+            never took, output after its reader went away); stderr, the same for the command's \
+            stderr with `--stderr-tail` (relayed to where `--stderr` says), else null. null when \
+            supervising failed.",
     );
     page.tagged(
         "drain",
         "\
             limit: `--drain` in seconds, null for inf; cut: true when `--drain` ran out while a \
-            process still held the command's stdout. null when supervising failed.",
+            process still held the command's stdout (or its stderr, with `--stderr-tail`). null \
+            when supervising failed.",
     );
     page.tagged(
         "leftovers",
@@ -428,6 +438,14 @@ fn report(page: &mut Page) {
             pids: processes found in the scope after the command exited; signals: the signals \
             the close sequence sent to the scope, in order (a signal step sends its signal then \
             SIGCONT), when processes were left; else both are empty.",
+    );
+    page.tagged(
+        "stderr_tail",
+        "\
+            With `--stderr-tail SIZE`: the last SIZE bytes of the command's stderr, as a string \
+            (often why it failed: ssh's \"Connection refused\", an agent's error). It starts at \
+            the first whole character (the limit may cut one in two), and each sequence that is \
+            not UTF-8 is replaced by U+FFFD. null without the flag.",
     );
     page.paragraph("For example, after Ctrl-D to `agentpipe --report - -- cat`:");
     page.shown(&[
@@ -438,9 +456,10 @@ fn report(page: &mut Page) {
         r#" "steps":[{"step":2,"action":"stdin","signal":null,"at":2.101002}],"#,
         r#" "exit":{"code":0,"signal":null,"status":0,"status_signal":null,"error":null},"#,
         r#" "bytes":{"to_child":{"relayed":6,"discarded":0},"#,
-        r#"          "from_child":{"relayed":6,"discarded":0}},"#,
+        r#"          "from_child":{"relayed":6,"discarded":0},"stderr":null},"#,
         r#" "drain":{"limit":1.0,"cut":false},"#,
-        r#" "leftovers":{"pids":[],"signals":[]}}"#,
+        r#" "leftovers":{"pids":[],"signals":[]},"#,
+        r#" "quiet_since":null,"commands":[],"stderr_tail":null}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
 }
@@ -495,13 +514,15 @@ fn trace(page: &mut Page) {
         "event",
         "\
             \"trace\" (the first line), \"data\", \"skipped\", \"lost\" (events not recorded), \
-            \"stopped\", or the timeline's event: \"started\", \"end_of_input\", \
-            \"forwarded_eof\", \"closed_child_stdin\", \"child_closed_stdin\", \
+            \"stopped\", or the timeline's event: \"started\", \"armed\", \"end_of_input\", \
+            \"data_ended\", \"forwarded_eof\", \"closed_child_stdin\", \"child_closed_stdin\", \
             \"child_output_ended\", \"closed_output\", \"output_reader_gone\", \"drain_over\", \
-            \"input_discarded\", \"forwarding\", \"suspending\", \"stopped_by_terminal\", \
-            \"unkillable\", \"sequence_started\", \"step\", \"received\", \"timeout\", \
-            \"eof_grace_inf\", \"child_exited\", \"still_in_scope\", \"scope_empty\", \
-            \"lines_dropped\", \"done\".",
+            \"output_dropped\", \"stderr_drain_over\", \"stderr_relayed\", \
+            \"input_discarded\", \"forwarding\", \"suspending\", \"resumed\", \
+            \"stopped_by_terminal\", \"run_started\", \"run_failed\", \"run_exited\", \
+            \"run_ended\", \"unkillable\", \"sequence_started\", \"step\", \"received\", \
+            \"sent\", \"timeout\", \"eof_grace_inf\", \"child_exited\", \"still_in_scope\", \
+            \"scope_empty\", \"lines_dropped\", \"done\".",
     );
     page.tagged("dir", "data and skipped: \"to_child\" or \"from_child\".");
     page.tagged(
