@@ -13,6 +13,7 @@ mod exit_status;
 mod faults;
 mod generated;
 mod load;
+mod own_messages;
 mod processes;
 mod relay;
 mod report;
