@@ -1,4 +1,4 @@
-//! The event loop: one poll(2) over the relay's descriptors, the child's exit and the signals
+//! The event loop: one wait over the relay's descriptors, the child's exit and the signals
 //! received, turning readiness into the state machine's inputs and its orders into calls.
 //!
 //! The command line runs it from the start with its own stdin and stdout; the library runs it
@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::machine::{Input, Machine, Order};
 use crate::note::Note;
 use crate::outcome::{Bytes, Exit, Outcome};
-use crate::poller::{self, Interest, Readiness};
+use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::signals::{Role, Signal, SignalSource};
@@ -34,6 +34,7 @@ pub(crate) struct EventLoop {
     forward_eof: bool,
     signals: Option<SignalSource>,
     timeline: Timeline,
+    poller: Poller,
 }
 
 impl EventLoop {
@@ -55,6 +56,7 @@ impl EventLoop {
             machine,
             signals: None,
             timeline,
+            poller: Poller::default(),
         }
     }
 
@@ -114,7 +116,7 @@ impl EventLoop {
     }
 
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&self) -> io::Result<[Readiness; 6]> {
+    fn wait(&mut self) -> io::Result<[Readiness; 6]> {
         fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
             let source = pump.source().filter(|_| pump.wants_read());
             source.map(|end| (end.fd(), Interest::Read))
@@ -132,7 +134,7 @@ impl EventLoop {
             !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
         let check = blind.then(|| Instant::now() + BLIND_CHECK);
         let deadline = [self.machine.deadline(), check].into_iter().flatten().min();
-        poller::wait(
+        self.poller.wait(
             [
                 self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
                 self.child.exit_fd().map(|fd| (fd, Interest::Read)),

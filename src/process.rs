@@ -104,9 +104,9 @@ impl ChildProcess {
         let pid = Pid::from_raw(child.id() as i32);
         let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
+        // Grown by the relay once a stream flows through them (see relay::Pump).
         for pipe in [&stdin, &stdout] {
             set_nonblocking(pipe.as_fd())?;
-            platform::grow_pipe(pipe.as_fd());
         }
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,

@@ -4,6 +4,7 @@
 //! The pump only moves bytes and reports what it saw; the supervisor decides what an EOF or a
 //! closed reader means for the child.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -28,16 +29,37 @@ const SPLICE_ROUNDS: usize = 8;
 /// smaller one is a message, whose next splice would only find the pipe empty.
 const STREAMING: usize = 16 * 1024;
 
-/// What kind of file a descriptor is, which decides how it can be used without blocking.
+/// What kind of file a descriptor is, which decides how bytes can move through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// A regular file or a device that never makes a writer wait (such as /dev/null).
+    /// A regular file or a block device: never makes a reader or writer wait.
     File,
     Socket,
-    /// A pipe or FIFO: can be spliced to and from another pipe.
+    /// A pipe or FIFO: can be spliced to and from another pipe, and grown.
     Pipe,
-    /// A terminal or anything else: a write larger than the free space would block.
-    Stream,
+    /// A terminal or another character device.
+    Device,
+}
+
+/// How an endpoint's reads and writes avoid blocking, without O_NONBLOCK on an open file
+/// description that others share (a terminal with the whole session, a pipe with a pipeline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// A description only agentpipe holds, with O_NONBLOCK: the pipes to the child, and a
+    /// private reopening of an inherited terminal, pipe, FIFO or device (see
+    /// [`platform::reopen_nonblocking`]). A read or write that would wait fails with EAGAIN.
+    Private,
+    /// An inherited pipe that could not be reopened: each call with RWF_NOWAIT.
+    NoWait,
+    /// A socket: each call with MSG_DONTWAIT.
+    Socket,
+    /// A regular file or block device, which never waits.
+    File,
+    /// The last resort, where nothing else works (a pseudo-terminal master; a terminal of another
+    /// user; a system without /proc): used only after a readiness report, and written at most
+    /// PIPE_BUF bytes per report. A competing reader of the same terminal can make such a read
+    /// wait for the next input.
+    Guarded,
 }
 
 /// A descriptor at one end of a pump.
@@ -45,9 +67,7 @@ enum Kind {
 pub struct Endpoint {
     fd: OwnedFd,
     kind: Kind,
-    /// Whether agentpipe set O_NONBLOCK itself, which it does only on descriptors it created:
-    /// an inherited one shares its open file description (a terminal with the whole session).
-    nonblocking: bool,
+    access: Cell<Access>,
 }
 
 impl Endpoint {
@@ -56,28 +76,39 @@ impl Endpoint {
         Endpoint {
             fd,
             kind: Kind::Pipe,
-            nonblocking: true,
+            access: Cell::new(Access::Private),
         }
     }
 
-    /// A descriptor agentpipe inherited: used only after poll says it is ready, and in amounts
-    /// that cannot block.
-    pub fn inherited(fd: OwnedFd) -> Endpoint {
+    /// agentpipe's inherited stdin (`write` false) or stdout (`write` true), made impossible to
+    /// block on; refused if it is a message socket, whose boundaries the relay cannot keep.
+    pub fn inherited(fd: OwnedFd, write: bool) -> io::Result<Endpoint> {
         let kind = match fstat(&fd) {
             Ok(stat) => match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
                 SFlag::S_IFREG | SFlag::S_IFBLK => Kind::File,
                 SFlag::S_IFSOCK => Kind::Socket,
                 SFlag::S_IFIFO => Kind::Pipe,
-                SFlag::S_IFCHR if !nix::unistd::isatty(&fd).unwrap_or(false) => Kind::File,
-                _ => Kind::Stream,
+                _ => Kind::Device,
             },
-            Err(_) => Kind::Stream,
+            Err(_) => Kind::Device,
         };
-        Endpoint {
+        let (fd, access) = match kind {
+            Kind::File => (fd, Access::File),
+            Kind::Socket => {
+                refuse_message_socket(fd.as_fd(), if write { "stdout" } else { "stdin" })?;
+                (fd, Access::Socket)
+            }
+            Kind::Pipe | Kind::Device => match platform::reopen_nonblocking(fd.as_fd(), write) {
+                Some(private) => (private, Access::Private),
+                None if kind == Kind::Pipe => (fd, Access::NoWait),
+                None => (fd, Access::Guarded),
+            },
+        };
+        Ok(Endpoint {
             fd,
             kind,
-            nonblocking: false,
-        }
+            access: Cell::new(access),
+        })
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -85,28 +116,43 @@ impl Endpoint {
     }
 
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = if self.kind == Kind::Socket && !self.nonblocking {
-            recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT)
-        } else {
-            nix::unistd::read(&self.fd, buf)
+        let result = match self.access.get() {
+            Access::Socket => recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT),
+            Access::NoWait => {
+                return self.unless_unsupported(platform::read_nowait(self.fd(), buf));
+            }
+            Access::Private | Access::File | Access::Guarded => nix::unistd::read(&self.fd, buf),
         };
         result.map_err(io::Error::from)
     }
 
     fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = match (self.kind, self.nonblocking) {
-            (_, true) | (Kind::File, false) => nix::unistd::write(&self.fd, buf),
-            (Kind::Socket, false) => send(
+        let result = match self.access.get() {
+            Access::Private | Access::File => nix::unistd::write(&self.fd, buf),
+            Access::Socket => send(
                 self.fd.as_raw_fd(),
                 buf,
                 MsgFlags::MSG_DONTWAIT | NO_SIGPIPE,
             ),
-            // After POLLOUT a pipe or terminal has room for at least PIPE_BUF bytes.
-            (Kind::Pipe | Kind::Stream, false) => {
-                nix::unistd::write(&self.fd, &buf[..buf.len().min(libc::PIPE_BUF)])
+            Access::NoWait => {
+                return self.unless_unsupported(platform::write_nowait(self.fd(), buf));
             }
+            // After POLLOUT a pipe or terminal has room for at least PIPE_BUF bytes.
+            Access::Guarded => nix::unistd::write(&self.fd, &buf[..buf.len().min(libc::PIPE_BUF)]),
         };
         result.map_err(io::Error::from)
+    }
+
+    /// Where the kernel does not support RWF_NOWAIT on this pipe (EOPNOTSUPP), the endpoint is
+    /// guarded from then on, and the call counts as a spurious wake-up.
+    fn unless_unsupported(&self, result: io::Result<usize>) -> io::Result<usize> {
+        match result {
+            Err(error) if error.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                self.access.set(Access::Guarded);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            other => other,
+        }
     }
 
     /// Ends the stream for the peer of a socket: other copies of the descriptor (in the child, or
@@ -117,10 +163,16 @@ impl Endpoint {
         }
     }
 
-    /// Whether a write may only follow a POLLOUT report: an inherited pipe or terminal, which
-    /// would block when full.
+    /// Whether a write may only follow a readiness report.
     fn needs_readiness(&self) -> bool {
-        !self.nonblocking && matches!(self.kind, Kind::Pipe | Kind::Stream)
+        self.access.get() == Access::Guarded
+    }
+
+    /// Grows a pipe through which a stream flows.
+    fn grow(&self) {
+        if self.kind == Kind::Pipe {
+            platform::grow_pipe(self.fd());
+        }
     }
 
     /// Bytes waiting to be read (FIONREAD), where the descriptor can tell.
@@ -130,6 +182,37 @@ impl Endpoint {
         let result = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::FIONREAD as _, &mut count) };
         if result == 0 { count.max(0) as u64 } else { 0 }
     }
+}
+
+/// A socket that keeps message boundaries (SOCK_SEQPACKET, SOCK_DGRAM) cannot be relayed
+/// exactly through the command's byte-stream pipes: a message larger than the relay's buffer
+/// would be cut, and an empty one would read as the end of the input. It is refused at start.
+fn refuse_message_socket(fd: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    let mut kind: libc::c_int = 0;
+    let mut length = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: SO_TYPE writes one int into `kind`, whose size `length` gives.
+    let result = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&raw mut kind).cast(),
+            &mut length,
+        )
+    };
+    let what = match kind {
+        _ if result != 0 || kind == libc::SOCK_STREAM => return Ok(()),
+        libc::SOCK_SEQPACKET => "a SOCK_SEQPACKET socket",
+        libc::SOCK_DGRAM => "a SOCK_DGRAM socket",
+        _ => "a message socket",
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{name} is {what}, whose message boundaries a byte stream cannot keep; \
+             give agentpipe a pipe, a file or a stream socket"
+        ),
+    ))
 }
 
 /// What a pump saw while moving bytes.
@@ -160,6 +243,8 @@ pub struct Pump {
     splice: bool,
     /// In splice mode, whether the destination reported room since the last EAGAIN.
     room: bool,
+    /// Whether a stream has flowed, and the pipes at both ends were grown for it.
+    grown: bool,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -173,6 +258,7 @@ impl Pump {
         Pump {
             splice,
             room: true,
+            grown: false,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -248,10 +334,30 @@ impl Pump {
             Ok(count) => {
                 self.end += count;
                 self.consume(count);
+                self.note_transfer(count);
                 Event::Progress
             }
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
+        }
+    }
+
+    /// A transfer of at least [`STREAMING`] bytes says a stream flows: see [`Pump::grow`].
+    fn note_transfer(&mut self, count: usize) {
+        if count >= STREAMING {
+            self.grow();
+        }
+    }
+
+    /// Grows the pipes at both ends, once, when a stream flows (a large transfer, or a full
+    /// destination): it then flows with fewer wake-ups, and a writer that is ahead of its reader
+    /// can leave more behind. A few small messages grow nothing.
+    fn grow(&mut self) {
+        if !self.grown {
+            self.grown = true;
+            for end in [&self.source, &self.destination].into_iter().flatten() {
+                end.grow();
+            }
         }
     }
 
@@ -280,6 +386,7 @@ impl Pump {
                 Ok(count) => {
                     self.relayed += count as u64;
                     self.consume(count);
+                    self.note_transfer(count);
                     if count < STREAMING {
                         break; // a message, not a stream: poll rather than try again
                     }
@@ -288,6 +395,9 @@ impl Pump {
                 // before the first round), the destination is full and must report room first.
                 Err(Errno::EAGAIN) => {
                     self.room = round > 0 && source.queued() == 0;
+                    if !self.room {
+                        self.grow();
+                    }
                     break;
                 }
                 Err(Errno::EINTR) => {}
@@ -321,11 +431,14 @@ impl Pump {
                     if self.start == self.end {
                         (self.start, self.end) = (0, 0);
                     }
-                    if !destination.nonblocking {
-                        break; // an inherited descriptor is written once per readiness report
+                    if destination.needs_readiness() {
+                        break; // a guarded descriptor is written once per readiness report
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.grow();
+                    break;
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Event::DestinationClosed,
             }
@@ -425,5 +538,8 @@ pub fn take_std_fds() -> io::Result<(Endpoint, Endpoint)> {
     nix::unistd::dup2_stdin(&null)?;
     let output = io::stdout().as_fd().try_clone_to_owned()?;
     nix::unistd::dup2_stdout(&null)?;
-    Ok((Endpoint::inherited(input), Endpoint::inherited(output)))
+    Ok((
+        Endpoint::inherited(input, false)?,
+        Endpoint::inherited(output, true)?,
+    ))
 }
