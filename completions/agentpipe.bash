@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --report --verbose --quiet --help --version"
+            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --foreground --scope --report --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -45,6 +45,14 @@ _agentpipe() {
                     COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
+                --kill-after)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
                 --signal)
                     COMPREPLY=($(compgen -W "TERM INT HUP QUIT USR1 USR2 ALRM KILL ABRT PIPE WINCH XCPU VTALRM PROF" -- "${cur}"))
                     return 0
@@ -57,7 +65,19 @@ _agentpipe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --stop-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
+                --output-idle-timeout)
                     COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;

@@ -7,6 +7,7 @@
 
 pub mod manual;
 mod run;
+mod spawn_error;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -15,10 +16,11 @@ use clap::builder::{OsStringValueParser, PossibleValue, PossibleValuesParser, Ty
 use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
 
 use crate::config::Config;
+use crate::duration::{self, Limit};
 use crate::platform;
 use crate::process::Scope;
 use crate::report::ReportTarget;
-use crate::sequence::{self, Limit, Sequence};
+use crate::sequence::Sequence;
 use crate::signals::Signal;
 
 pub use run::main;
@@ -27,11 +29,13 @@ pub use run::main;
 /// its stdin, signal, SIGKILL.
 ///
 /// agentpipe starts COMMAND with its stdin and stdout connected to agentpipe by pipes and relays
-/// agentpipe's own stdin and stdout to it. When agentpipe's stdin ends, when agentpipe receives
-/// SIGINT, SIGTERM or SIGHUP, when --timeout elapses, or when agentpipe's stdout is closed by its
-/// reader, it runs the close sequence: each step acts, then waits until the command's processes
-/// are gone or its time is up. It always reaps the command before exiting, and exits with the
-/// command's status.
+/// agentpipe's own stdin and stdout to it. When agentpipe's stdin ends (a pipe, socket or
+/// terminal: the controller is done), when agentpipe receives SIGINT, SIGTERM or SIGHUP, when
+/// --timeout or --idle-timeout elapses, when its parent exits (--end-with-parent), or when
+/// agentpipe's stdout is closed by its reader, it runs the close sequence: each step acts, then
+/// waits until the command's processes are gone or its time is up. Whenever the sequence sends a
+/// signal, agentpipe says so in one line on stderr (unless -q). It always reaps the command before
+/// exiting, and exits with the command's status.
 #[derive(Debug, Parser)]
 #[command(
     name = "agentpipe",
@@ -63,20 +67,24 @@ pub struct Cli {
 
     /// Step 2's wait when the end of agentpipe's stdin starts the sequence [default: --grace].
     ///
-    /// The value inf makes the end of input a plain half-close: the command's stdin is closed and it runs
-    /// on until it exits or another trigger comes, as a pipeline stage or git over ssh needs (git
-    /// closes ssh's stdin after sending a pack, then waits for the answer). Example:
-    /// --eof-grace inf.
+    /// The end of a pipe, a socket or a terminal means the controller is done, and starts the
+    /// sequence at step 2. The end of a regular file or of a device such as /dev/null (cron jobs,
+    /// `cmd &` in scripts) only means the data ended: it is passed on to the command and starts
+    /// nothing, unless --eof-grace is given. The value inf makes the end of input a plain
+    /// half-close whatever stdin is: the command's stdin is closed and it runs on until it exits or
+    /// another trigger comes, as a pipeline stage or git over ssh needs (git closes ssh's stdin
+    /// after sending a pack, then waits for the answer). Example: --eof-grace inf.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub eof_grace: Option<Wait>,
 
-    /// How long step 3 waits after the stop signal, before SIGKILL.
+    /// How long step 3 waits after the stop signal, before SIGKILL (-k, --kill-after: GNU
+    /// timeout's name).
     ///
     /// The stop signal (--signal) and then SIGCONT go to the whole scope (--scope); the wait ends
     /// as soon as its processes are gone. It is also the time processes left in the scope after
-    /// the command exited have before SIGKILL. Example: --term-grace 10s for an agent that writes
-    /// out a large state on SIGTERM.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
+    /// the command exited have before SIGKILL, and the wait of the --stop-command step. Example:
+    /// --term-grace 10s for an agent that writes out a large state on SIGTERM.
+    #[arg(long, short = 'k', visible_alias = "kill-after", value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub term_grace: Wait,
 
     /// The stop signal that step 3 sends.
@@ -90,25 +98,68 @@ pub struct Cli {
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
     ///
     /// Comma-separated steps, taken in order, each waiting up to D: 'wait D' does nothing,
-    /// 'stdin D' closes the command's stdin, 'SIGNAL D' sends SIGNAL and then SIGCONT; the last
-    /// step is 'KILL', which sends SIGKILL and waits until the scope is gone. A list without a
-    /// stdin step gets 'stdin 0s' before its first signal step. The flags' default is
-    /// 'wait 0s, stdin 1s, TERM 1s, KILL'. Example: --sequence 'stdin 5s, INT 2s, TERM 5s, KILL'.
+    /// 'stdin D' closes the command's stdin, 'run "CMD" D' runs CMD (see --stop-command), 'SIGNAL
+    /// D' sends SIGNAL and then SIGCONT; the last step is 'KILL', which sends SIGKILL and waits
+    /// until the scope is gone. A list without a stdin step gets 'stdin 0s' before its first
+    /// signal step. The flags' default is 'wait 0s, stdin 1s, TERM 1s, KILL'. Example:
+    /// --sequence 'stdin 5s, run "docker exec ctr pkill -INT -x agent" 5s, TERM 2s, KILL'.
     #[arg(long, value_name = "STEPS", allow_hyphen_values = true, value_parser = text(Sequence::parse),
-          conflicts_with_all = ["wait", "grace", "term_grace", "signal"])]
+          conflicts_with_all = ["wait", "grace", "term_grace", "signal", "stop_command"])]
     pub sequence: Option<Sequence>,
+
+    /// Run CMD as a step between closing stdin and the stop signal, to stop the command from
+    /// outside.
+    ///
+    /// Through ssh and docker exec the far side sees only EOF: a command such as `docker exec ctr
+    /// pkill -INT -x agent` can stop it another way. CMD runs through sh -c in a process group of
+    /// its own that the sequence's signals never reach, with stdin from /dev/null and its output
+    /// on agentpipe's stderr (never in the relayed output), and AGENTPIPE_PID (the command's pid),
+    /// AGENTPIPE_TRIGGER and AGENTPIPE_STEP in its environment. Its step waits up to --term-grace
+    /// for the command to exit; CMD itself is killed if it still runs when its step ends.
+    /// Example: --stop-command 'docker exec ctr pkill -INT -x agent'.
+    #[arg(long, value_name = "CMD", allow_hyphen_values = true, value_hint = ValueHint::CommandString)]
+    pub stop_command: Option<String>,
 
     /// Start the close sequence this long after agentpipe started.
     ///
-    /// The sequence starts at step 1; when it already runs, the timeout takes its first signal
-    /// step not yet taken. agentpipe then exits with status 124, or 137 if SIGKILL was sent
-    /// (unless --preserve-status). Default: no timeout. Example: --timeout 10m.
+    /// The sequence starts at step 1, so unlike timeout(1) the command's stdin is closed first
+    /// and the stop signal follows --grace later; when the sequence already runs, the timeout
+    /// takes its first signal step not yet taken. agentpipe then exits with status 124, or 137 if
+    /// SIGKILL was sent (unless --preserve-status). 0 disables it, as in timeout(1). Default: no
+    /// timeout. Example: --timeout 10m.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub timeout: Option<Wait>,
 
-    /// With --timeout, exit with the command's own status instead of 124 or 137.
+    /// Start the close sequence when no byte has moved either way for this long.
+    ///
+    /// A connection that stays up but carries nothing (a dead ssh or docker link that TCP does
+    /// not notice) ends as --timeout would, with status 124 or 137. Bytes waiting for a reader
+    /// that does not take them are not idleness: a slow reader is no stall. With --timeout,
+    /// whichever comes first. Example: --idle-timeout 5m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
+    pub idle_timeout: Option<Wait>,
+
+    /// Start the close sequence when the command has written no output for this long, even while
+    /// its input still flows.
+    ///
+    /// A CI system's "no output" timeout, for a hung build or agent; otherwise as --idle-timeout.
+    /// Example: --output-idle-timeout 10m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
+    pub output_idle_timeout: Option<Wait>,
+
+    /// With --timeout or an idle timeout, exit with the command's own status instead of 124 or
+    /// 137.
     #[arg(long)]
     pub preserve_status: bool,
+
+    /// Start the close sequence when agentpipe's parent process exits (Linux).
+    ///
+    /// For stdio servers started by editors, MCP clients and CI runners: when the client dies,
+    /// the server and what it started end too, even if something else still holds the pipes.
+    /// The parent is watched through a pidfd; its threads exiting do not count. Example:
+    /// --scope tree --end-with-parent -- npx -y some-server.
+    #[arg(long)]
+    pub end_with_parent: bool,
 
     /// How long output that arrives after the command exited is still relayed.
     ///
@@ -118,11 +169,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: inherit, null, or a file.
+    /// Where the command's stderr goes: inherit (or -), null, or a file.
     ///
-    /// inherit is agentpipe's own stderr; null is /dev/null; anything else is a file, created
-    /// if needed and appended to. agentpipe's own messages always go to its own stderr. Example:
-    /// --stderr agent.log.
+    /// inherit and - are agentpipe's own stderr; null is /dev/null; anything else is a file,
+    /// created if needed and appended to. agentpipe's own messages always go to its own stderr.
+    /// Example: --stderr agent.log.
     #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
     pub stderr: StderrTarget,
@@ -185,7 +236,7 @@ pub struct Cli {
 pub struct Wait(pub Limit);
 
 fn duration(text: &str) -> Result<Wait, String> {
-    sequence::parse_duration(text).map(Wait)
+    duration::parse_duration(text).map(Wait)
 }
 
 /// Example durations, offered by the shell completions.
@@ -228,12 +279,14 @@ fn signal_examples() -> Vec<PossibleValue> {
 }
 
 /// The arguments that take a duration.
-const DURATION_ARGS: [&str; 6] = [
+const DURATION_ARGS: [&str; 8] = [
     "wait",
     "grace",
     "eof_grace",
     "term_grace",
     "timeout",
+    "idle_timeout",
+    "output_idle_timeout",
     "drain",
 ];
 
@@ -247,7 +300,7 @@ pub enum StderrTarget {
 
 fn stderr_target(value: OsString) -> Result<StderrTarget, String> {
     Ok(match value.to_str() {
-        Some("inherit") => StderrTarget::Inherit,
+        Some("inherit" | "-") => StderrTarget::Inherit,
         Some("null") => StderrTarget::Null,
         Some("") => return Err("give inherit, null or a file path".to_string()),
         _ => StderrTarget::File(PathBuf::from(value)),
@@ -323,10 +376,18 @@ impl Cli {
         let sequence = self.sequence.clone().unwrap_or_else(|| {
             Sequence::standard(self.wait.0, self.grace.0, self.signal, self.term_grace.0)
         });
+        let sequence = match &self.stop_command {
+            Some(command) => sequence.run_before_signal(command.clone(), self.term_grace.0),
+            None => sequence,
+        };
+        // 0 disables a timeout, as in timeout(1); so does inf.
+        let enabled = |wait: Option<Wait>| wait.and_then(|wait| wait.0).filter(|d| !d.is_zero());
         Config {
             sequence,
             eof_grace: self.eof_grace.map(|wait| wait.0),
-            timeout: self.timeout.and_then(|wait| wait.0),
+            timeout: enabled(self.timeout),
+            idle_timeout: enabled(self.idle_timeout),
+            output_idle_timeout: enabled(self.output_idle_timeout),
             drain: self.drain.0,
         }
     }

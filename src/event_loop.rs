@@ -5,11 +5,12 @@
 //! only for `close`, with no input and with the child's output discarded.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::machine::{Input, Machine, Order};
+use crate::hook::{HookEnv, Runs};
+use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
 use crate::outcome::{Bytes, Exit, Outcome};
 use crate::poller::{Interest, Poller, Readiness};
@@ -33,6 +34,10 @@ pub(crate) struct EventLoop {
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
     signals: Option<SignalSource>,
+    /// Readable when agentpipe's parent exits (`--end-with-parent`).
+    parent: Option<OwnedFd>,
+    /// The commands of `run` steps.
+    runs: Runs,
     timeline: Timeline,
     poller: Poller,
 }
@@ -47,7 +52,12 @@ impl EventLoop {
         config: Config,
         timeline: Timeline,
     ) -> EventLoop {
-        let machine = Machine::new(config, child.pid(), child.scope(), timeline.start());
+        let target = Target {
+            pid: child.pid(),
+            name: child.name().to_string(),
+            scope: child.scope(),
+        };
+        let machine = Machine::new(config, target, timeline.start());
         EventLoop {
             forward_eof: input.is_some(),
             to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
@@ -55,6 +65,8 @@ impl EventLoop {
             child,
             machine,
             signals: None,
+            parent: None,
+            runs: Runs::default(),
             timeline,
             poller: Poller::default(),
         }
@@ -64,6 +76,17 @@ impl EventLoop {
     /// over its host's signals).
     pub fn with_signals(mut self, signals: SignalSource) -> EventLoop {
         self.signals = Some(signals);
+        self.runs.parent_death_signal = true;
+        self
+    }
+
+    /// Starts the sequence when the process `parent` refers to (a pidfd) exits; at once when it
+    /// is gone already (`None`).
+    pub fn with_parent(mut self, parent: Option<OwnedFd>) -> EventLoop {
+        match parent {
+            Some(parent) => self.parent = Some(parent),
+            None => self.input(Input::ParentExited),
+        }
         self
     }
 
@@ -90,12 +113,20 @@ impl EventLoop {
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
     fn turn(&mut self) -> io::Result<()> {
-        let [signals, exited, input, child_in, child_out, output] = self.wait()?;
+        let [signals, exited, parent, input, child_in, child_out, output] = self.wait()?;
+        let moved = (self.to_child.relayed, self.from_child.relayed);
         if signals.ready {
             self.handle_signals();
         }
         if exited.ready || signals.ready || self.child.exit_fd().is_none() {
             self.check_child();
+        }
+        if let Some(note) = self.runs.check() {
+            self.tell(note);
+        }
+        if parent.ready {
+            self.parent = None;
+            self.input(Input::ParentExited);
         }
         if child_out.ready {
             self.read_child_output();
@@ -109,14 +140,27 @@ impl EventLoop {
         if child_in.ready || self.to_child.can_write_now() {
             self.write_child_input(child_in.failed);
         }
+        if self.machine.watches_idle() {
+            self.note_activity(moved);
+        }
         let orders = self.machine.tick(Instant::now());
         self.carry_out(orders);
         self.forward_ends();
         Ok(())
     }
 
+    /// Tells the machine whether bytes moved this turn (counts were `before`), or wait for a
+    /// destination that does not take them: neither is idleness.
+    fn note_activity(&mut self, before: (u64, u64)) {
+        let busy = |pump: &Pump, before: u64| pump.relayed != before || pump.wants_write();
+        let output = busy(&self.from_child, before.1);
+        if output || busy(&self.to_child, before.0) {
+            self.machine.moved(output, Instant::now());
+        }
+    }
+
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&mut self) -> io::Result<[Readiness; 6]> {
+    fn wait(&mut self) -> io::Result<[Readiness; 7]> {
         fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
             let source = pump.source().filter(|_| pump.wants_read());
             source.map(|end| (end.fd(), Interest::Read))
@@ -129,15 +173,17 @@ impl EventLoop {
             };
             pump.destination().map(|end| (end.fd(), interest))
         }
-        // Where nothing announces the child's exit (no pidfd, no SIGCHLD), it is looked at.
-        let blind =
-            !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
+        // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
+        // are looked at.
+        let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
+        let blind = self.signals.is_none() && (unseen || self.runs.running());
         let check = blind.then(|| Instant::now() + BLIND_CHECK);
         let deadline = [self.machine.deadline(), check].into_iter().flatten().min();
         self.poller.wait(
             [
                 self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
                 self.child.exit_fd().map(|fd| (fd, Interest::Read)),
+                self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read)),
                 read(&self.to_child),
                 write(&self.to_child),
                 read(&self.from_child),
@@ -167,7 +213,28 @@ impl EventLoop {
                     if !self.machine.exited() {
                         pids.insert(0, self.child.pid());
                     }
-                    self.warn(Note::Unkillable(pids));
+                    self.warn(Note::Unkillable {
+                        pids,
+                        after: UNKILLABLE_AFTER,
+                    });
+                }
+                Order::Run {
+                    command,
+                    step,
+                    trigger,
+                } => {
+                    let env = HookEnv {
+                        pid: self.child.pid(),
+                        trigger,
+                        step,
+                    };
+                    let note = self.runs.start(&command, &env);
+                    self.tell(note);
+                }
+                Order::EndRun => {
+                    if let Some(note) = self.runs.end() {
+                        self.tell(note);
+                    }
                 }
                 Order::GiveUp => {}
                 Order::Tell(note) => self.tell(note),
@@ -186,13 +253,21 @@ impl EventLoop {
                     self.check_stopped();
                     self.child.reap_adopted();
                 }
-                Role::Trigger => self.input(Input::Interrupt(signal)),
+                Role::Trigger => {
+                    if signal == Signal::INT {
+                        self.timeline.interrupted();
+                    }
+                    self.input(Input::Interrupt(signal));
+                }
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
-                Role::Resume => self.child.signal_group(Signal::CONT),
+                Role::Resume => {
+                    self.tell(Note::Resumed);
+                    self.child.signal_group(Signal::CONT);
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);
@@ -272,9 +347,13 @@ impl EventLoop {
     fn read_input(&mut self) {
         match self.to_child.fill() {
             Event::SourceEnded => {
+                let hangup = self
+                    .to_child
+                    .source()
+                    .is_some_and(Endpoint::ends_with_hangup);
                 self.to_child.close_source();
                 self.tell(Note::EndOfInput);
-                self.input(Input::Eof);
+                self.input(Input::Eof { hangup });
             }
             Event::DestinationClosed => self.child_stdin_closed(),
             Event::Progress => {}
@@ -351,6 +430,7 @@ impl EventLoop {
                 .iter()
                 .any(|s| s.action == crate::Action::Kill),
             steps: self.machine.steps().to_vec(),
+            commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),
             abandoned,
             to_child: Bytes {
@@ -364,6 +444,7 @@ impl EventLoop {
             drain_cut: self.machine.drain_cut() && self.from_child.budget_spent(),
             leftovers: self.machine.left_behind().to_vec(),
             exited_at: self.machine.exited_at(),
+            quiet_since: self.machine.quiet_since(),
         };
         self.tell(Note::Done {
             exit: outcome.exit,

@@ -38,7 +38,7 @@ impl Status {
         if outcome.interrupted {
             return Status::Signal(Signal::SIGINT as i32);
         }
-        if outcome.trigger == Some(Trigger::Timeout) && !preserve_status {
+        if outcome.trigger.is_some_and(Trigger::is_timeout) && !preserve_status {
             return Status::Code(if outcome.killed {
                 TIMED_OUT_KILLED
             } else {
@@ -112,6 +112,8 @@ mod tests {
             drain_cut: false,
             leftovers: Vec::new(),
             exited_at: Some(Duration::ZERO),
+            quiet_since: None,
+            commands: Vec::new(),
         }
     }
 
@@ -214,6 +216,7 @@ mod tests {
                     index: 3,
                     action: Action::Kill,
                     at: Duration::ZERO,
+                    wait: None,
                 });
             }
             assert_eq!(Status::of(&outcome, preserve), expected, "{outcome:?}");

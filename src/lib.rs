@@ -11,8 +11,10 @@
 #[doc(hidden)]
 pub mod cli;
 mod config;
+mod duration;
 mod event_loop;
 mod exit_status;
+mod hook;
 mod machine;
 mod note;
 mod outcome;

@@ -31,8 +31,8 @@ impl fmt::Display for Exit {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
             Exit::Signal(number) => match Signal::from_number(number) {
-                Some(signal) => write!(f, "killed by {signal}"),
-                None => write!(f, "killed by signal {number}"),
+                Some(signal) => write!(f, "was killed by {signal}"),
+                None => write!(f, "was killed by signal {number}"),
             },
         }
     }
@@ -50,6 +50,8 @@ pub struct SpawnOptions {
     /// Signals to set back to ignored in the child: agentpipe catches them, but its parent had
     /// ignored them.
     pub keep_ignored: Vec<Signal>,
+    /// The child's stdin, when it is not a pipe from agentpipe (`--foreground` on a terminal).
+    pub stdin: Option<OwnedFd>,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -59,6 +61,8 @@ pub struct SpawnOptions {
 #[derive(Debug)]
 pub struct ChildProcess {
     pid: Pid,
+    /// The program's file name, for messages.
+    name: String,
     /// The child's own process group, when it has one.
     group: Option<Pid>,
     scope: Scope,
@@ -81,7 +85,11 @@ impl ChildProcess {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
-        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        match &options.stdin {
+            Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
+            None => command.stdin(Stdio::piped()),
+        };
+        command.stdout(Stdio::piped());
         let group = !options.foreground;
         if group {
             command.process_group(0);
@@ -102,18 +110,21 @@ impl ChildProcess {
         }
         let mut child = command.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
-        let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
+        let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
         // Grown by the relay once a stream flows through them (see relay::Pump).
-        for pipe in [&stdin, &stdout] {
+        for pipe in stdin.iter().chain([&stdout]) {
             set_nonblocking(pipe.as_fd())?;
         }
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,
             scope => scope,
         };
+        let program = std::path::Path::new(command.get_program());
+        let name = program.file_name().unwrap_or(program.as_os_str());
         let process = ChildProcess {
             pid,
+            name: name.to_string_lossy().into_owned(),
             group: group.then_some(pid),
             scope,
             exit: None,
@@ -123,7 +134,7 @@ impl ChildProcess {
         Ok((
             process,
             ChildPipes {
-                stdin: Some(stdin),
+                stdin,
                 stdout: Some(stdout),
             },
         ))
@@ -131,6 +142,10 @@ impl ChildProcess {
 
     pub fn pid(&self) -> u32 {
         self.pid.as_raw() as u32
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn scope(&self) -> Scope {
@@ -285,7 +300,7 @@ impl Drop for ChildProcess {
     }
 }
 
-fn exit_of(status: WaitStatus) -> Option<Exit> {
+pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     match status {
         WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
         WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),

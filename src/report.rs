@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::Scope;
 use crate::exit_status::Status;
-use crate::outcome::{Outcome, TakenStep};
+use crate::outcome::{CommandRun, Outcome, TakenStep};
 use crate::process::Exit;
 use crate::sequence::{Action, Limit, Sequence};
 use crate::signals::Signal;
@@ -82,6 +82,10 @@ pub struct Report {
     /// `None` when supervising failed.
     pub drain: Option<Drain>,
     pub leftovers: Leftovers,
+    /// With an idle trigger: when bytes last moved in the direction that went quiet.
+    pub quiet_since: Option<f64>,
+    /// The commands of `run` steps.
+    pub commands: Vec<CommandReport>,
 }
 
 /// A step the close sequence took.
@@ -94,6 +98,23 @@ pub struct StepReport {
     /// What it sent; `None` for `wait` and `stdin`.
     pub signal: Option<&'static str>,
     pub at: f64,
+}
+
+/// The command a `run` step started.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommandReport {
+    /// Its step's place in the sequence, from 1.
+    pub step: usize,
+    pub command: String,
+    pub pid: Option<u32>,
+    /// Its exit code or signal; both `None` when it was killed at the end of its step or never
+    /// started.
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+    /// It still ran when its step ended, and was killed.
+    pub ended: bool,
+    /// Why it could not be started.
+    pub error: Option<String>,
 }
 
 /// How the command ended, and how agentpipe ends.
@@ -152,7 +173,9 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         scope: facts.scope.name(),
         sequence: facts.sequence.to_string(),
         trigger: None,
+        quiet_since: None,
         steps: Vec::new(),
+        commands: Vec::new(),
         exit: ExitReport {
             code: None,
             signal: None,
@@ -171,7 +194,13 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         Ending::Supervised(outcome) => {
             report.pid = Some(outcome.pid);
             report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
+            report.quiet_since = outcome.quiet_since.map(seconds);
             report.steps = outcome.steps.iter().map(step).collect();
+            report.commands = outcome
+                .commands
+                .iter()
+                .map(|run| command(run, facts.sequence))
+                .collect();
             match outcome.exit {
                 Exit::Code(code) => report.exit.code = Some(code),
                 Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
@@ -241,9 +270,30 @@ fn signal_name(number: i32) -> String {
     Signal::from_number(number).map_or_else(|| number.to_string(), |s| s.full_name().into())
 }
 
+fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
+    let text = match sequence.steps()[run.index].action {
+        Action::Run(command) => sequence.commands()[command].clone(),
+        _ => String::new(),
+    };
+    let (code, signal) = match run.exit {
+        Some(Exit::Code(code)) => (Some(code), None),
+        Some(Exit::Signal(signal)) => (None, Some(signal_name(signal))),
+        None => (None, None),
+    };
+    CommandReport {
+        step: run.index + 1,
+        command: text,
+        pid: run.pid,
+        code,
+        signal,
+        ended: run.ended,
+        error: run.error.clone(),
+    }
+}
+
 fn step(step: &TakenStep) -> StepReport {
     let signal = match step.action {
-        Action::Wait | Action::CloseStdin => None,
+        Action::Wait | Action::CloseStdin | Action::Run(_) => None,
         Action::Signal(signal) => Some(signal.full_name()),
         Action::Kill => Some(Signal::KILL.full_name()),
     };

@@ -94,6 +94,7 @@ impl Stream {
             foreground: false,
             parent_death_signal: false,
             keep_ignored: Vec::new(),
+            stdin: None,
         };
         let (child, pipes) = ChildProcess::spawn(command, &options)?;
         Stream::from_child(child, pipes)
@@ -168,7 +169,8 @@ impl Inner {
         let child = lock(&self.child)
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
-        let timeline = Timeline::new(Instant::now(), false);
+        // A library says nothing on its host's stderr.
+        let timeline = Timeline::new(Instant::now(), false).quiet(true);
         EventLoop::new(child, pipes, None, None, config.clone(), timeline).close()
     }
 }

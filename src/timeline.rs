@@ -2,8 +2,9 @@
 //! since agentpipe started. The event loop writes to it while it runs; the report, written once
 //! the run is over, only reads when the run started ([`Start`]).
 
+use std::cell::Cell;
 use std::fmt;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Instant, SystemTime};
 
 /// When agentpipe started: the instant every offset counts from, and the wall-clock time the
@@ -29,6 +30,8 @@ pub struct Timeline {
     start: Instant,
     verbose: bool,
     quiet: bool,
+    /// The terminal echoed `^C` without a newline: the next line starts on a line of its own.
+    after_echo: Cell<bool>,
 }
 
 impl Timeline {
@@ -37,6 +40,7 @@ impl Timeline {
             start,
             verbose,
             quiet: false,
+            after_echo: Cell::new(false),
         }
     }
 
@@ -72,9 +76,26 @@ impl Timeline {
         }
     }
 
+    /// An interrupt came: if stderr is a terminal, it echoed `^C` where the next line would
+    /// start.
+    pub fn interrupted(&self) {
+        if std::io::stderr().is_terminal() {
+            self.after_echo.set(true);
+        }
+    }
+
+    /// A timeline line with `-v`; otherwise a plain `agentpipe: ...` line.
     fn write(&self, message: fmt::Arguments<'_>) {
-        let offset = self.offset(Instant::now());
+        let newline = if self.after_echo.take() { "\n" } else { "" };
         // A full or closed stderr must not stop the supervisor: the message is dropped.
-        let _ = writeln!(std::io::stderr(), "agentpipe [{offset}]: {message}");
+        let _ = if self.verbose {
+            let offset = self.offset(Instant::now());
+            writeln!(
+                std::io::stderr(),
+                "{newline}agentpipe [{offset}]: {message}"
+            )
+        } else {
+            writeln!(std::io::stderr(), "{newline}agentpipe: {message}")
+        };
     }
 }

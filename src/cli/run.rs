@@ -8,12 +8,13 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cli, StderrTarget};
+use super::{Cli, StderrTarget, spawn_error};
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
 use crate::outcome::Outcome;
+use crate::platform;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
 use crate::relay;
 use crate::report::{self, Ending, RunFacts};
@@ -36,6 +37,9 @@ pub fn main() -> ! {
 /// after that is reported here, on stderr and in the report, and comes back as a status.
 fn run(start: Start) -> Result<Status> {
     relay::fill_closed_std_fds();
+    if std::env::args_os().len() < 2 {
+        anyhow::bail!("usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error)
@@ -50,6 +54,9 @@ fn run(start: Start) -> Result<Status> {
         Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
     };
     let scope = cli.scope().map_err(anyhow::Error::msg)?;
+    if cli.end_with_parent && !platform::HAS_PARENT_WATCH {
+        anyhow::bail!("--end-with-parent needs Linux (a pidfd on the parent); leave it out here");
+    }
     let config = cli.config();
 
     let mut pid = None;
@@ -109,11 +116,16 @@ fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
+    // Watched from the start: a parent that exits while the command starts still counts.
+    let parent = match cli.end_with_parent {
+        true => Some(platform::watch_parent().context("cannot watch agentpipe's parent")?),
+        false => None,
+    };
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]).stderr(stderr(&cli.stderr)?);
-    let options = SpawnOptions {
+    let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
         parent_death_signal: true,
@@ -122,13 +134,22 @@ fn supervise(
         } else {
             Vec::new()
         },
+        stdin: None,
+    };
+    // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
+    // it, so it never takes what the command reads from the terminal (a password, a yes).
+    let input = if cli.foreground && input.is_terminal() {
+        options.stdin = Some(input.into_fd());
+        None
+    } else {
+        Some(input)
     };
     let name = cli.command[0].to_string_lossy();
     let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
         Err(error) => {
-            let message = format!("cannot run '{name}': {error}");
-            eprintln!("agentpipe: {message}; check the command name, PATH and permissions");
+            let message = spawn_error::explain(&cli.command[0], &error);
+            eprintln!("agentpipe: {message}");
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
                 error: message,
@@ -141,29 +162,33 @@ fn supervise(
         pid: child.pid(),
     };
     timeline.say(format_args!("{started}"));
-    let event_loop = EventLoop::new(
-        child,
-        pipes,
-        Some(input),
-        Some(output),
-        config.clone(),
-        timeline,
-    );
-    let outcome = event_loop
-        .with_signals(signals)
-        .run()
-        .context("supervising the command failed")?;
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(format_args!("{armed}"));
+    let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = event_loop.with_signals(signals);
+    let event_loop = match parent {
+        Some(parent) => event_loop.with_parent(parent),
+        None => event_loop,
+    };
+    let outcome = event_loop.run().context("supervising the command failed")?;
     Ok(Supervised::Ended(outcome))
 }
 
 /// clap's message in one line, pointing at --help.
 fn one_line(message: &str) -> String {
-    let body: Vec<&str> = message
+    // The message, then clap's tip (a similar argument), in one line; not its usage block.
+    let parts: Vec<&str> = message
         .lines()
-        .take_while(|line| !line.trim().is_empty() && !line.starts_with("Usage:"))
         .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
         .collect();
-    let body = body.join(" ");
+    let body = parts.join("; ");
     let body = body.strip_prefix("error: ").unwrap_or(&body);
     format!("{body} (see 'agentpipe --help')")
 }

@@ -227,3 +227,15 @@ fn descendants(root: Pid) -> Vec<Entry> {
     }
     found
 }
+
+/// `--end-with-parent` is possible: see [`watch_parent`].
+pub const HAS_PARENT_WATCH: bool = true;
+
+/// A pidfd on agentpipe's parent process, readable once it exits; `None` when the parent is
+/// already gone (it changed between reading it and opening the pidfd). A pidfd follows the
+/// process, not the thread that started agentpipe, unlike the parent-death signal.
+pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
+    let parent = getppid();
+    let pidfd = open_pidfd(parent).ok_or_else(io::Error::last_os_error)?;
+    Ok((getppid() == parent).then_some(pidfd))
+}

@@ -62,3 +62,11 @@ pub fn reap_adopted(_child: Pid) {}
 
 /// Core dumps are prevented by RLIMIT_CORE alone.
 pub fn set_undumpable() {}
+
+/// No pidfds: `--end-with-parent` is refused on the command line.
+pub const HAS_PARENT_WATCH: bool = false;
+
+/// See [`HAS_PARENT_WATCH`].
+pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
+    Err(Errno::ENOSYS.into())
+}

@@ -20,5 +20,6 @@ mod report;
 mod sequence;
 mod stream;
 mod stream_core;
+mod surprises;
 mod transport;
 mod usage;

@@ -12,7 +12,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 15] = [
     "version",
     "command",
     "pid",
@@ -26,6 +26,8 @@ const FIELDS: [&str; 13] = [
     "bytes",
     "drain",
     "leftovers",
+    "quiet_since",
+    "commands",
 ];
 
 const DEFAULT_SEQUENCE: &str = "wait 0s, stdin 1s, TERM 1s, KILL";
