@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'agentpipe' -ScriptBlock {
             [CompletionResult]::new('--output-idle-timeout', '--output-idle-timeout', [CompletionResultType]::ParameterName, 'Start the close sequence when the command has written no output for this long, even while its input still flows')
             [CompletionResult]::new('--drain', '--drain', [CompletionResultType]::ParameterName, 'How long output that arrives after the command exited is still relayed')
             [CompletionResult]::new('--stderr', '--stderr', [CompletionResultType]::ParameterName, 'Where the command''s stderr goes: inherit (or -), null, or a file')
+            [CompletionResult]::new('--stderr-tail', '--stderr-tail', [CompletionResultType]::ParameterName, 'Pass the command''s stderr through agentpipe, and put its last SIZE bytes in the report')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'What the sequence''s signals reach, and what may not outlive agentpipe [default: group]')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)')
             [CompletionResult]::new('--preserve-status', '--preserve-status', [CompletionResultType]::ParameterName, 'With --timeout or an idle timeout, exit with the command''s own status instead of 124 or 137')

@@ -33,6 +33,7 @@ set edit:completion:arg-completer[agentpipe] = {|@words|
             cand --output-idle-timeout 'Start the close sequence when the command has written no output for this long, even while its input still flows'
             cand --drain 'How long output that arrives after the command exited is still relayed'
             cand --stderr 'Where the command''s stderr goes: inherit (or -), null, or a file'
+            cand --stderr-tail 'Pass the command''s stderr through agentpipe, and put its last SIZE bytes in the report'
             cand --scope 'What the sequence''s signals reach, and what may not outlive agentpipe [default: group]'
             cand --report 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)'
             cand --preserve-status 'With --timeout or an idle timeout, exit with the command''s own status instead of 124 or 137'

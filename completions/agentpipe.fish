@@ -62,11 +62,14 @@ complete -c agentpipe -l drain -d 'How long output that arrives after the comman
 5s\t'five seconds'
 1m30s\t'a minute and a half'
 inf\t'no limit'"
-complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file' -r -F
+complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file' -r -f -a "inherit\t''
+null\t''
+-\t''"
+complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'"
-complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -F
+complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -f -a "-\t''"
 complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
@@ -74,3 +77,14 @@ complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and 
 complete -c agentpipe -s q -l quiet -d 'Do not print agentpipe\'s warnings'
 complete -c agentpipe -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agentpipe -s V -l version -d 'Print version'
+
+function __agentpipe_after_dashdash
+    contains -- -- (commandline -opc)
+end
+function __agentpipe_command_line
+    set -l tokens (commandline -opc)
+    set -l at (contains -i -- -- $tokens)
+    set -l rest $tokens[(math $at + 1)..-1] (commandline -ct)
+    complete -C (string join -- ' ' (string escape -- $rest))
+end
+complete -c agentpipe -n __agentpipe_after_dashdash -f -a '(__agentpipe_command_line)'

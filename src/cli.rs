@@ -5,15 +5,17 @@
 //! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in
 //! [`manual`].
 
+pub mod completion;
 pub mod manual;
 mod run;
+mod size;
 mod spawn_error;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::builder::{OsStringValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
+use clap::builder::{OsStringValueParser, PossibleValue, TypedValueParser};
+use clap::{Parser, ValueEnum, ValueHint};
 
 use crate::config::Config;
 use crate::duration::{self, Limit};
@@ -178,6 +180,17 @@ pub struct Cli {
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
     pub stderr: StderrTarget,
 
+    /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
+    ///
+    /// The command's stderr is then a pipe that agentpipe relays to where --stderr says, keeping
+    /// its last SIZE bytes for the report's stderr_tail (see REPORT in agentpipe(1)), so that a
+    /// script learns why ssh or the agent failed. Output that arrives after the command exited
+    /// is relayed for at most --drain, as its stdout is. Without this flag the command's stderr
+    /// is left alone: a terminal stays a terminal. SIZE is bytes, with an optional unit (k and
+    /// KiB are 1024 bytes, KB 1000; at most 1MiB). Example: --stderr-tail 4k --report run.json.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = text(tail_size))]
+    pub stderr_tail: Option<usize>,
+
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
     ///
     /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself, as well as from
@@ -239,57 +252,6 @@ fn duration(text: &str) -> Result<Wait, String> {
     duration::parse_duration(text).map(Wait)
 }
 
-/// Example durations, offered by the shell completions.
-fn duration_examples() -> Vec<PossibleValue> {
-    [
-        ("0s", "at once"),
-        ("250ms", "a quarter of a second"),
-        ("1s", "one second"),
-        ("5s", "five seconds"),
-        ("1m30s", "a minute and a half"),
-        ("inf", "no limit"),
-    ]
-    .into_iter()
-    .map(|(value, help)| PossibleValue::new(value).help(help))
-    .collect()
-}
-
-/// Signal names offered by the shell completions: those of POSIX that make sense as a stop
-/// signal, the same on every platform (any other name or number is accepted too).
-fn signal_examples() -> Vec<PossibleValue> {
-    [
-        ("TERM", "terminate (the default)"),
-        ("INT", "interrupt, as Ctrl-C"),
-        ("HUP", "hang-up"),
-        ("QUIT", "quit (a thread dump in Go and JVM programs)"),
-        ("USR1", "user-defined 1"),
-        ("USR2", "user-defined 2"),
-        ("ALRM", "alarm clock"),
-        ("KILL", "kill at once: it cannot be caught"),
-        ("ABRT", "abort"),
-        ("PIPE", "broken pipe"),
-        ("WINCH", "window size changed"),
-        ("XCPU", "CPU time limit exceeded"),
-        ("VTALRM", "virtual alarm clock"),
-        ("PROF", "profiling timer"),
-    ]
-    .into_iter()
-    .map(|(name, help)| PossibleValue::new(name).help(help))
-    .collect()
-}
-
-/// The arguments that take a duration.
-const DURATION_ARGS: [&str; 8] = [
-    "wait",
-    "grace",
-    "eof_grace",
-    "term_grace",
-    "timeout",
-    "idle_timeout",
-    "output_idle_timeout",
-    "drain",
-];
-
 /// Where the command's stderr goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StderrTarget {
@@ -305,6 +267,17 @@ fn stderr_target(value: OsString) -> Result<StderrTarget, String> {
         Some("") => return Err("give inherit, null or a file path".to_string()),
         _ => StderrTarget::File(PathBuf::from(value)),
     })
+}
+
+/// The most `--stderr-tail` keeps: a report is read by scripts, and agentpipe's memory stays
+/// small whatever the volume.
+const MAX_TAIL: u64 = 1 << 20;
+
+fn tail_size(text: &str) -> Result<usize, String> {
+    match size::parse_size(text)? {
+        size if size <= MAX_TAIL => Ok(size as usize),
+        _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
+    }
 }
 
 fn report_target(value: OsString) -> Result<ReportTarget, String> {
@@ -346,31 +319,6 @@ impl ValueEnum for ScopeArg {
 }
 
 impl Cli {
-    /// The definition that the shell completions are generated from (tests/generated.rs): this
-    /// one, with example values offered after the durations and signal names after --signal.
-    /// The definition that parses has no such list: clap would present it as the only values
-    /// possible, in its help and errors.
-    pub fn completion_command() -> clap::Command {
-        let mut command = Cli::command();
-        // Every argument is taken out and put back, in order, so that the order stays.
-        let ids: Vec<String> = command
-            .get_arguments()
-            .map(|arg| arg.get_id().to_string())
-            .collect();
-        for id in ids {
-            command = command.mut_arg(&id, |arg| {
-                if DURATION_ARGS.contains(&id.as_str()) {
-                    arg.value_parser(PossibleValuesParser::new(duration_examples()))
-                } else if id == "signal" {
-                    arg.value_parser(PossibleValuesParser::new(signal_examples()))
-                } else {
-                    arg
-                }
-            });
-        }
-        command
-    }
-
     /// The sequence settings the flags describe.
     pub fn config(&self) -> Config {
         let sequence = self.sequence.clone().unwrap_or_else(|| {
@@ -405,48 +353,5 @@ impl Cli {
             (true, _) | (false, Some(Scope::Child)) => Ok(Scope::Child),
             (false, _) => Ok(Scope::Group),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn completion_examples_are_accepted() {
-        for example in duration_examples() {
-            assert!(duration(example.get_name()).is_ok(), "{example:?}");
-        }
-        for example in signal_examples() {
-            assert!(example.get_name().parse::<Signal>().is_ok(), "{example:?}");
-        }
-    }
-
-    #[test]
-    fn completion_examples_go_to_every_duration_and_signal_argument() {
-        let with_examples = |command: clap::Command| {
-            let mut ids: Vec<String> = command
-                .get_arguments()
-                .filter(|arg| {
-                    arg.get_action().takes_values() && !arg.get_possible_values().is_empty()
-                })
-                .map(|arg| arg.get_id().to_string())
-                .collect();
-            ids.sort_unstable();
-            ids
-        };
-        let mut expected: Vec<String> = DURATION_ARGS.iter().map(|id| id.to_string()).collect();
-        expected.extend(["scope".to_string(), "signal".to_string()]);
-        expected.sort_unstable();
-        assert_eq!(with_examples(Cli::completion_command()), expected);
-        // The definition that parses lists possible values for --scope only.
-        assert_eq!(with_examples(Cli::command()), ["scope"]);
-        let order = |command: clap::Command| -> Vec<String> {
-            command
-                .get_arguments()
-                .map(|arg| arg.get_id().to_string())
-                .collect()
-        };
-        assert_eq!(order(Cli::completion_command()), order(Cli::command()));
     }
 }

@@ -17,6 +17,7 @@ use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::signals::{Role, Signal, SignalSource};
+use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
@@ -30,6 +31,8 @@ pub(crate) struct EventLoop {
     to_child: Pump,
     /// The child's stdout to agentpipe's output (none in the library: discarded).
     from_child: Pump,
+    /// The child's stderr, when it passes through agentpipe.
+    stderr: StderrRelay,
     /// Close the child's stdin as soon as the input ended and was written (the command line);
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
@@ -62,6 +65,7 @@ impl EventLoop {
             forward_eof: input.is_some(),
             to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
             from_child: Pump::new(pipes.stdout.map(Endpoint::own), output),
+            stderr: StderrRelay::Untouched,
             child,
             machine,
             signals: None,
@@ -90,6 +94,13 @@ impl EventLoop {
         self
     }
 
+    /// Relays the child's stderr too (its pipe is the caller's, from [`ChildPipes::stderr`]):
+    /// drained as its stdout is, and the run ends when both are.
+    pub fn with_stderr(mut self, stderr: StderrRelay) -> EventLoop {
+        self.stderr = stderr;
+        self
+    }
+
     /// Relays until the child and its scope are gone and the output is drained.
     pub fn run(mut self) -> io::Result<Outcome> {
         while !self.finished() {
@@ -108,12 +119,22 @@ impl EventLoop {
         self.machine.abandoned()
             || (self.machine.settled()
                 && self.from_child.source().is_none()
-                && !self.from_child.wants_write())
+                && !self.from_child.wants_write()
+                && self.stderr.drained())
     }
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
     fn turn(&mut self) -> io::Result<()> {
-        let [signals, exited, parent, input, child_in, child_out, output] = self.wait()?;
+        let [
+            signals,
+            exited,
+            parent,
+            input,
+            child_in,
+            child_out,
+            output,
+            stderr @ ..,
+        ] = self.wait()?;
         let moved = (self.to_child.relayed, self.from_child.relayed);
         if signals.ready {
             self.handle_signals();
@@ -134,6 +155,7 @@ impl EventLoop {
         if output.ready || self.from_child.can_write_now() {
             self.write_output(output.failed);
         }
+        self.stderr.turn(stderr);
         if input.ready {
             self.read_input();
         }
@@ -160,19 +182,7 @@ impl EventLoop {
     }
 
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&mut self) -> io::Result<[Readiness; 7]> {
-        fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-            let source = pump.source().filter(|_| pump.wants_read());
-            source.map(|end| (end.fd(), Interest::Read))
-        }
-        fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-            let interest = if pump.wants_write() {
-                Interest::Write
-            } else {
-                Interest::Hangup
-            };
-            pump.destination().map(|end| (end.fd(), interest))
-        }
+    fn wait(&mut self) -> io::Result<[Readiness; 10]> {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
         let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
@@ -188,6 +198,9 @@ impl EventLoop {
                 write(&self.to_child),
                 read(&self.from_child),
                 write(&self.from_child),
+                self.stderr.pump().and_then(read),
+                self.stderr.pump().and_then(write),
+                self.stderr.control().map(|fd| (fd, Interest::Read)),
             ],
             deadline,
         )
@@ -203,7 +216,16 @@ impl EventLoop {
             match order {
                 Order::CloseStdin { flush } => self.close_child_stdin(flush),
                 Order::Signal(signal) => self.child.signal_scope(signal),
-                Order::CutDrain => self.from_child.limit_to_owed(),
+                Order::CutDrain => {
+                    self.from_child.limit_to_owed();
+                    self.stderr.limit_to_owed();
+                }
+                Order::DropOutput => {
+                    let queued = self.from_child.source().map_or(0, Endpoint::queued);
+                    self.from_child.discarded += queued;
+                    let discarded = self.from_child.shut() + queued as usize;
+                    self.tell(Note::OutputDropped { discarded });
+                }
                 Order::LookAtScope => {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
@@ -298,6 +320,7 @@ impl EventLoop {
             self.tell(Note::InputDiscarded(discarded));
         }
         self.from_child.mark_owed();
+        self.stderr.mark_owed();
         let left = self.left();
         self.input(Input::ChildExited { exit, left });
     }
@@ -408,18 +431,21 @@ impl EventLoop {
             self.tell(Note::DrainOver);
             self.from_child.close_source();
         }
+        if self.stderr.forward_ends() {
+            self.tell(Note::StderrDrainOver);
+        }
     }
 
     fn finish(mut self) -> io::Result<Outcome> {
         self.child.reap_adopted();
         let abandoned = self.machine.abandoned();
         let exit = if abandoned {
-            self.child
-                .exit()
-                .unwrap_or(Exit::Signal(nix::libc::SIGKILL))
+            self.child.exit().unwrap_or(Exit::Unknown)
         } else {
             self.child.reap()?
         };
+        let stderr = self.stderr.finish();
+        let stderr_cut = stderr.as_ref().is_some_and(|stderr| stderr.cut);
         let outcome = Outcome {
             pid: self.child.pid(),
             exit,
@@ -441,11 +467,17 @@ impl EventLoop {
                 relayed: self.from_child.relayed,
                 discarded: self.from_child.discarded,
             },
-            drain_cut: self.machine.drain_cut() && self.from_child.budget_spent(),
+            drain_cut: self.machine.drain_cut() && (self.from_child.budget_spent() || stderr_cut),
+            stderr: stderr.as_ref().map(|stderr| stderr.bytes),
+            stderr_tail: stderr.map(|stderr| stderr.tail).unwrap_or_default(),
             leftovers: self.machine.left_behind().to_vec(),
             exited_at: self.machine.exited_at(),
             quiet_since: self.machine.quiet_since(),
         };
+        if let Some(bytes) = outcome.stderr {
+            let kept = outcome.stderr_tail.len();
+            self.tell(Note::StderrRelayed { bytes, kept });
+        }
         self.tell(Note::Done {
             exit: outcome.exit,
             to_child: outcome.to_child,
@@ -456,4 +488,20 @@ impl EventLoop {
         }
         Ok(outcome)
     }
+}
+
+/// What to wait for on a pump's source: readable, when it wants to read.
+fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+    let source = pump.source().filter(|_| pump.wants_read());
+    source.map(|end| (end.fd(), Interest::Read))
+}
+
+/// What to wait for on a pump's destination: room, when it has bytes for it; else its end.
+fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+    let interest = if pump.wants_write() {
+        Interest::Write
+    } else {
+        Interest::Hangup
+    };
+    pump.destination().map(|end| (end.fd(), interest))
 }

@@ -48,6 +48,7 @@ impl Status {
         match outcome.exit {
             Exit::Code(code) => Status::Code(code),
             Exit::Signal(signal) => Status::Signal(signal),
+            Exit::Unknown => Status::Code(USAGE),
         }
     }
 
@@ -109,6 +110,8 @@ mod tests {
             abandoned: false,
             to_child: Bytes::default(),
             from_child: Bytes::default(),
+            stderr: None,
+            stderr_tail: Vec::new(),
             drain_cut: false,
             leftovers: Vec::new(),
             exited_at: Some(Duration::ZERO),

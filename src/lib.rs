@@ -26,6 +26,7 @@ mod report;
 mod scope;
 mod sequence;
 mod signals;
+mod stderr;
 mod stream;
 mod timeline;
 
@@ -37,4 +38,4 @@ pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
-pub use stream::{Closer, Stream};
+pub use stream::{Closer, Stream, StreamOptions};

@@ -296,12 +296,18 @@ impl Machine {
                     .push(Order::Tell(Note::Received(signal, Received::Skips)));
                 return self.take(index + 1, None, Cause::Interrupt(signal), now);
             }
-            Phase::Over => {
-                if let Drain::Until(_) = self.drain {
-                    self.drain = Drain::Until(Some(now));
+            // Only output is left: the first interrupt stops reading more, the next one drops
+            // what is queued for a reader that does not take it.
+            Phase::Over => match self.drain {
+                Drain::Cut | Drain::NotYet => {
+                    self.orders.push(Order::DropOutput);
+                    Received::DropsOutput
                 }
-                Received::EndsDrain
-            }
+                Drain::Until(_) => {
+                    self.drain = Drain::Until(Some(now));
+                    Received::EndsDrain
+                }
+            },
             Phase::Killed { named: false, .. } => Received::AlreadyKilled,
             Phase::Killed { named: true, .. } => {
                 self.enter(Phase::Abandoned);

@@ -65,8 +65,19 @@ pub(crate) enum Note {
     OutputReaderGone {
         discarded: usize,
     },
-    /// The drain ran out while a descendant still held the child's stdout.
+    /// The drain ran out: what the child's stdout still yields is not read.
     DrainOver,
+    /// An interrupt dropped the output queued for a reader that did not take it.
+    OutputDropped {
+        discarded: usize,
+    },
+    /// The drain ran out while a descendant still held the child's stderr (`--stderr-tail`).
+    StderrDrainOver,
+    /// What passed through the child's stderr (`--stderr-tail`), and how much of it was kept.
+    StderrRelayed {
+        bytes: Bytes,
+        kept: usize,
+    },
     /// Input read for the child and never written, dropped when it exited.
     InputDiscarded(usize),
     Forwarding(Signal),
@@ -148,6 +159,7 @@ pub(crate) enum Received {
     Starts,
     Skips,
     EndsDrain,
+    DropsOutput,
     AlreadyKilled,
     GivesUp,
 }
@@ -197,7 +209,10 @@ impl fmt::Display for Note {
                 f.write_str(match received {
                     Received::Starts => "",
                     Received::Skips => ": skipping to the next step",
-                    Received::EndsDrain => ": no longer waiting for the output to drain",
+                    Received::EndsDrain => {
+                        ": reading no more output; interrupt again to drop what is queued"
+                    }
+                    Received::DropsOutput => ": dropping the output still queued",
                     Received::AlreadyKilled => {
                         ": SIGKILL already sent, waiting for the processes to go"
                     }
@@ -268,8 +283,17 @@ impl fmt::Display for Note {
                 f,
                 "the output's reader went away; closed the child's stdout ({discarded} bytes discarded)"
             ),
-            Note::DrainOver => f.write_str(
-                "drain over: closing the child's stdout, which a descendant still holds",
+            Note::OutputDropped { discarded } => {
+                write!(f, "dropped {discarded} bytes of output nobody read")
+            }
+            Note::DrainOver => f.write_str("drain over: stopped reading the child's stdout"),
+            Note::StderrDrainOver => f.write_str(
+                "drain over: closing the child's stderr, which a descendant still holds",
+            ),
+            Note::StderrRelayed { bytes, kept } => write!(
+                f,
+                "the child's stderr: {} bytes relayed, {} discarded; the last {kept} kept for the report",
+                bytes.relayed, bytes.discarded
             ),
             Note::InputDiscarded(bytes) => {
                 write!(f, "discarded {bytes} bytes of input the child did not read")

@@ -133,7 +133,14 @@ pub struct Outcome {
     pub to_child: Bytes,
     /// The child's stdout to agentpipe's output.
     pub from_child: Bytes,
-    /// Descendants' output was still flowing when `--drain` ran out.
+    /// The child's stderr to its receiver (agentpipe's stderr, the `--stderr` file, or the
+    /// library caller's receiver); `None` when it did not pass through agentpipe (no receiver
+    /// or tail was asked for: the child wrote where its command said).
+    pub stderr: Option<Bytes>,
+    /// The last bytes of the child's stderr, at most the tail size asked for (empty when none
+    /// was): often the reason an agent failed.
+    pub stderr_tail: Vec<u8>,
+    /// Descendants' output (stdout or stderr) was still flowing when `--drain` ran out.
     pub drain_cut: bool,
     /// Processes found in the scope after the child exited (each once, in the order found).
     pub leftovers: Vec<u32>,

@@ -24,6 +24,8 @@ pub enum Exit {
     Code(i32),
     /// It was killed by this signal number.
     Signal(i32),
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
+    Unknown,
 }
 
 impl fmt::Display for Exit {
@@ -34,6 +36,7 @@ impl fmt::Display for Exit {
                 Some(signal) => write!(f, "was killed by {signal}"),
                 None => write!(f, "was killed by signal {number}"),
             },
+            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
         }
     }
 }
@@ -52,6 +55,8 @@ pub struct SpawnOptions {
     pub keep_ignored: Vec<Signal>,
     /// The child's stdin, when it is not a pipe from agentpipe (`--foreground` on a terminal).
     pub stdin: Option<OwnedFd>,
+    /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
+    pub pipe_stderr: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -77,10 +82,13 @@ pub struct ChildProcess {
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
+    /// Non-blocking too; only with [`SpawnOptions::pipe_stderr`], for the caller's stderr relay.
+    pub stderr: Option<OwnedFd>,
 }
 
 impl ChildProcess {
-    /// Starts `command` with piped stdin and stdout; its stderr is whatever `command` says.
+    /// Starts `command` with piped stdin and stdout; its stderr is piped if the options say so,
+    /// else whatever `command` says.
     pub fn spawn(
         command: &mut Command,
         options: &SpawnOptions,
@@ -90,6 +98,9 @@ impl ChildProcess {
             None => command.stdin(Stdio::piped()),
         };
         command.stdout(Stdio::piped());
+        if options.pipe_stderr {
+            command.stderr(Stdio::piped());
+        }
         let group = !options.foreground;
         if group {
             command.process_group(0);
@@ -113,7 +124,13 @@ impl ChildProcess {
         let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
         // Grown by the relay once a stream flows through them (see relay::Pump).
-        for pipe in stdin.iter().chain([&stdout]) {
+        let stderr: Option<OwnedFd> = options
+            .pipe_stderr
+            .then(|| child.stderr.take().expect("stderr is piped").into());
+        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             set_nonblocking(pipe.as_fd())?;
         }
         let scope = match options.scope {
@@ -136,6 +153,7 @@ impl ChildProcess {
             ChildPipes {
                 stdin,
                 stdout: Some(stdout),
+                stderr,
             },
         ))
     }

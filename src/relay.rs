@@ -83,6 +83,14 @@ impl Pump {
         }
     }
 
+    /// A pump that never splices, so that every byte passes through its buffer and can be seen
+    /// (see [`Pump::fill_seen`]).
+    pub fn copying(source: Option<Endpoint>, destination: Option<Endpoint>) -> Pump {
+        let mut pump = Pump::new(source, destination);
+        pump.splice = false;
+        pump
+    }
+
     pub fn source(&self) -> Option<&Endpoint> {
         self.source.as_ref()
     }
@@ -171,6 +179,17 @@ impl Pump {
                 end.grow();
             }
         }
+    }
+
+    /// Reads as [`Pump::fill`] does, and shows `seen` the bytes just read (none in splice mode:
+    /// those never enter the buffer).
+    pub fn fill_seen(&mut self, seen: impl FnOnce(&[u8])) -> Event {
+        let before = self.buffered();
+        let event = self.fill();
+        // A fill may move the buffered bytes to its start, but only appends to them.
+        let read = self.buffered() - before;
+        seen(&self.buffer[self.end - read..self.end]);
+        event
     }
 
     fn consume(&mut self, count: usize) {

@@ -86,6 +86,9 @@ pub struct Report {
     pub quiet_since: Option<f64>,
     /// The commands of `run` steps.
     pub commands: Vec<CommandReport>,
+    /// `--stderr-tail`: the last bytes of the command's stderr as text (see [`tail_text`]);
+    /// `None` without the flag, or when the command did not start.
+    pub stderr_tail: Option<String>,
 }
 
 /// A step the close sequence took.
@@ -132,6 +135,8 @@ pub struct ExitReport {
 pub struct Bytes {
     pub to_child: Direction,
     pub from_child: Direction,
+    /// The command's stderr to its destination, with `--stderr-tail` (`None` without).
+    pub stderr: Option<Direction>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -189,6 +194,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             pids: Vec::new(),
             signals: Vec::new(),
         },
+        stderr_tail: None,
     };
     match ending {
         Ending::Supervised(outcome) => {
@@ -204,20 +210,17 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             match outcome.exit {
                 Exit::Code(code) => report.exit.code = Some(code),
                 Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+                Exit::Unknown => {}
             }
             report.exit.error = outcome
                 .abandoned
                 .then(|| "gave up on a process that SIGKILL did not remove".into());
             report.bytes = Some(Bytes {
-                to_child: Direction {
-                    relayed: outcome.to_child.relayed,
-                    discarded: outcome.to_child.discarded,
-                },
-                from_child: Direction {
-                    relayed: outcome.from_child.relayed,
-                    discarded: outcome.from_child.discarded,
-                },
+                to_child: direction(outcome.to_child),
+                from_child: direction(outcome.from_child),
+                stderr: outcome.stderr.map(direction),
             });
+            report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
             report.drain = Some(drain(facts.drain, outcome.drain_cut));
             // Every signal step reached the processes left, if there were any.
             if !outcome.leftovers.is_empty() {
@@ -233,13 +236,11 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             // Nothing was relayed before a failed start; after a failed supervision, what was
             // is unknown.
             if pid.is_none() {
-                let nothing = Direction {
-                    relayed: 0,
-                    discarded: 0,
-                };
+                let nothing = direction(Default::default());
                 report.bytes = Some(Bytes {
                     to_child: nothing.clone(),
                     from_child: nothing,
+                    stderr: None,
                 });
                 report.drain = Some(drain(facts.drain, false));
             }
@@ -278,7 +279,7 @@ fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
     let (code, signal) = match run.exit {
         Some(Exit::Code(code)) => (Some(code), None),
         Some(Exit::Signal(signal)) => (None, Some(signal_name(signal))),
-        None => (None, None),
+        Some(Exit::Unknown) | None => (None, None),
     };
     CommandReport {
         step: run.index + 1,
@@ -311,6 +312,22 @@ fn scope_signals(outcome: &Outcome) -> Vec<&'static str> {
     sent.map(Signal::full_name).collect()
 }
 
+fn direction(bytes: crate::outcome::Bytes) -> Direction {
+    Direction {
+        relayed: bytes.relayed,
+        discarded: bytes.discarded,
+    }
+}
+
+/// The stderr tail as text: from its first whole character (the size limit may cut one in
+/// two), each sequence that is not UTF-8 then replaced by U+FFFD, as `command` is. The bytes
+/// themselves are in the library's `Outcome::stderr_tail`.
+fn tail_text(tail: &[u8]) -> String {
+    let continuation = |byte: &u8| byte & 0b1100_0000 == 0b1000_0000;
+    let cut = tail.iter().take(3).take_while(|b| continuation(b)).count();
+    String::from_utf8_lossy(&tail[cut..]).into_owned()
+}
+
 fn drain(limit: Limit, cut: bool) -> Drain {
     Drain {
         limit: limit.map(seconds),
@@ -329,5 +346,14 @@ mod tests {
         assert_eq!(text(Duration::from_micros(1020)), "0.00102");
         assert_eq!(text(Duration::from_secs(1)), "1.0");
         assert_eq!(text(Duration::ZERO), "0.0");
+    }
+
+    #[test]
+    fn the_stderr_tail_starts_at_a_whole_character_and_is_lossy_after() {
+        let line = "é: no such model\n".as_bytes();
+        assert_eq!(tail_text(line), "é: no such model\n");
+        assert_eq!(tail_text(&line[1..]), ": no such model\n");
+        assert_eq!(tail_text(b"a\xffb"), "a\u{fffd}b");
+        assert_eq!(tail_text(b""), "");
     }
 }

@@ -1,6 +1,7 @@
 //! The stream core: a child process seen as a byte stream, `Read` from its stdout and `Write` to
 //! its stdin, whose [`Stream::close`] always leaves the child terminated and reaped.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::outcome::Outcome;
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
+use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 
 /// A running child process with piped stdin and stdout.
@@ -66,8 +68,77 @@ pub struct Closer {
     inner: Arc<Inner>,
 }
 
+/// How to start a [`Stream`], beyond its command: for now, what becomes of the child's stderr.
+///
+/// By default the child's stderr is what the command says (inherited, unless
+/// [`Command::stderr`] set it). With a receiver or a tail, it is a pipe that a thread of the
+/// stream copies, as `os/exec` copies to a writer in Go, but without ever waiting for a
+/// descendant that holds it: after the child exits, what it wrote is always delivered, and
+/// what comes later for at most [`Config::drain`], after which the pipe is closed.
+///
+/// ```
+/// use std::process::Command;
+/// use agentpipe::{Config, Exit, Stream, StreamOptions};
+///
+/// let log = std::fs::File::create(std::env::temp_dir().join("agent.stderr"))?;
+/// let options = StreamOptions::new().stderr(log).stderr_tail(4096);
+/// let mut command = Command::new("sh");
+/// command.args(["-c", "echo 'no such model' >&2; exit 3"]);
+/// let stream = Stream::spawn_with(&mut command, options)?;
+/// let outcome = stream.close(&Config::default())?;
+/// assert_eq!(outcome.exit, Exit::Code(3));
+/// assert_eq!(outcome.stderr_tail, b"no such model\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Default)]
+pub struct StreamOptions {
+    stderr: Option<Box<dyn Write + Send>>,
+    stderr_tail: usize,
+}
+
+impl StreamOptions {
+    /// The default: the child's stderr as its command says.
+    pub fn new() -> StreamOptions {
+        StreamOptions::default()
+    }
+
+    /// Copies the child's stderr to `receiver`, byte for byte as it comes.
+    ///
+    /// The receiver is called from the stream's own thread only, and dropped there (after a
+    /// flush) when the copy ends, at the latest during [`Stream::close`], which waits for its
+    /// last write: a receiver that blocks holds `close` up. A write that fails drops it; the
+    /// rest of stderr is then only counted (`discarded`) and kept in the tail.
+    pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
+        self.stderr = Some(Box::new(receiver));
+        self
+    }
+
+    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`]. Without a
+    /// receiver, stderr is then read and dropped, and only its tail is kept.
+    pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
+        self.stderr_tail = size;
+        self
+    }
+
+    /// Whether the child's stderr must pass through the stream.
+    fn pipes_stderr(&self) -> bool {
+        self.stderr.is_some() || self.stderr_tail > 0
+    }
+}
+
+impl fmt::Debug for StreamOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamOptions")
+            .field("stderr", &self.stderr.as_ref().map(|_| "receiver"))
+            .field("stderr_tail", &self.stderr_tail)
+            .finish()
+    }
+}
+
 struct Inner {
     child: Mutex<Option<ChildProcess>>,
+    /// The child's stderr, copied by a thread of its own until `close` hands it to the loop.
+    stderr: Mutex<StderrRelay>,
     stdin: Slot,
     stdout: Slot,
     /// The first close's result, handed to every later caller.
@@ -89,20 +160,34 @@ impl Stream {
     /// Starts `command` in its own process group with piped stdin and stdout (its stderr is as
     /// `command` says: inherited by default).
     pub fn spawn(command: &mut Command) -> io::Result<Stream> {
-        let options = SpawnOptions {
+        Stream::spawn_with(command, StreamOptions::default())
+    }
+
+    /// Starts `command` as [`Stream::spawn`] does, with `options`.
+    pub fn spawn_with(command: &mut Command, options: StreamOptions) -> io::Result<Stream> {
+        let spawn_options = SpawnOptions {
             scope: Scope::Group,
             foreground: false,
             parent_death_signal: false,
             keep_ignored: Vec::new(),
             stdin: None,
+            pipe_stderr: options.pipes_stderr(),
         };
-        let (child, pipes) = ChildProcess::spawn(command, &options)?;
-        Stream::from_child(child, pipes)
+        let (child, mut pipes) = ChildProcess::spawn(command, &spawn_options)?;
+        let source = pipes.stderr.take();
+        let stream = Stream::from_child(child, pipes)?;
+        if let Some(source) = source {
+            // On failure (no thread), dropping the stream ends the child.
+            *lock(&stream.inner.stderr) =
+                StderrRelay::to_receiver(source, options.stderr, options.stderr_tail)?;
+        }
+        Ok(stream)
     }
 
     fn from_child(child: ChildProcess, pipes: ChildPipes) -> io::Result<Stream> {
         let inner = Inner {
             child: Mutex::new(Some(child)),
+            stderr: Mutex::new(StderrRelay::Untouched),
             stdin: Slot::new(pipes.stdin)?,
             stdout: Slot::new(pipes.stdout)?,
             outcome: Mutex::new(None),
@@ -151,6 +236,7 @@ impl Inner {
         let pipes = ChildPipes {
             stdin: self.stdin.take(),
             stdout: self.stdout.take(),
+            stderr: None,
         };
         let mut outcome = lock(&self.outcome);
         if outcome.is_none() {
@@ -169,9 +255,12 @@ impl Inner {
         let child = lock(&self.child)
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
+        let stderr = std::mem::replace(&mut *lock(&self.stderr), StderrRelay::Untouched);
         // A library says nothing on its host's stderr.
         let timeline = Timeline::new(Instant::now(), false).quiet(true);
-        EventLoop::new(child, pipes, None, None, config.clone(), timeline).close()
+        EventLoop::new(child, pipes, None, None, config.clone(), timeline)
+            .with_stderr(stderr)
+            .close()
     }
 }
 

@@ -1,8 +1,10 @@
 //! The `agentpipe` program: parse the command line, start the command, supervise it, write the
 //! report, and tell `main` the status to end with.
 
-use std::fs::OpenOptions;
-use std::process::{Command, Stdio};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::process::Command;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -16,9 +18,10 @@ use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::platform;
 use crate::process::{ChildProcess, Scope, SpawnOptions};
-use crate::relay;
+use crate::relay::{self, Endpoint};
 use crate::report::{self, Ending, RunFacts};
 use crate::signals::{Signal, SignalSource};
+use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
@@ -124,7 +127,23 @@ fn supervise(
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
 
     let mut command = Command::new(&cli.command[0]);
-    command.args(&cli.command[1..]).stderr(stderr(&cli.stderr)?);
+    command.args(&cli.command[1..]);
+    let stderr_file = open_stderr(&cli.stderr)?;
+    let stderr_destination = match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    };
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -135,6 +154,7 @@ fn supervise(
             Vec::new()
         },
         stdin: None,
+        pipe_stderr: stderr_destination.is_some(),
     };
     // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
     // it, so it never takes what the command reads from the terminal (a password, a yes).
@@ -145,7 +165,7 @@ fn supervise(
         Some(input)
     };
     let name = cli.command[0].to_string_lossy();
-    let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
+    let (child, mut pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
         Err(error) => {
             let message = spawn_error::explain(&cli.command[0], &error);
@@ -169,8 +189,14 @@ fn supervise(
         output_idle_timeout: config.output_idle_timeout,
     };
     timeline.say(format_args!("{armed}"));
+    let stderr = match (pipes.stderr.take(), stderr_destination) {
+        (Some(source), Some(destination)) => {
+            StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
+        }
+        _ => StderrRelay::Untouched,
+    };
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
-    let event_loop = event_loop.with_signals(signals);
+    let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),
         None => event_loop,
@@ -193,10 +219,11 @@ fn one_line(message: &str) -> String {
     format!("{body} (see 'agentpipe --help')")
 }
 
-fn stderr(target: &StderrTarget) -> Result<Stdio> {
+/// The file `--stderr` names (/dev/null for null); `None` for agentpipe's own stderr.
+fn open_stderr(target: &StderrTarget) -> Result<Option<File>> {
     Ok(match target {
-        StderrTarget::Inherit => Stdio::inherit(),
-        StderrTarget::Null => Stdio::null(),
+        StderrTarget::Inherit => None,
+        StderrTarget::Null => Some(File::options().write(true).open("/dev/null")?),
         StderrTarget::File(path) => {
             let file = OpenOptions::new()
                 .create(true)
@@ -208,7 +235,7 @@ fn stderr(target: &StderrTarget) -> Result<Stdio> {
                         path.display()
                     )
                 })?;
-            Stdio::from(file)
+            Some(file)
         }
     })
 }

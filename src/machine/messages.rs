@@ -43,6 +43,8 @@ pub(crate) enum Order {
     Signal(Signal),
     /// Relay no more of the child's output than what was queued when it exited.
     CutDrain,
+    /// Drop the output still queued for agentpipe's stdout, counted as discarded.
+    DropOutput,
     /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
     LookAtScope,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.

@@ -149,7 +149,7 @@ impl WaitSet {
             Some(timeout) => timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
         };
         let epoll = self.epoll.as_ref().expect("created by update");
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 16];
         // SAFETY: `events` is writable for its whole length, which is what the kernel is told.
         let count = unsafe {
             libc::epoll_wait(

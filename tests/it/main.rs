@@ -18,6 +18,8 @@ mod processes;
 mod relay;
 mod report;
 mod sequence;
+mod stalls;
+mod stderr;
 mod stream;
 mod stream_core;
 mod surprises;

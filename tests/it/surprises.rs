@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::thread;
 
@@ -54,7 +55,13 @@ fn eof_grace_given_explicitly_still_wins_for_a_file() {
         "trap 'exit 7' TERM; spin",
         Stdio::null(),
     );
-    done.assert_code(7);
+    // The sequence ran: SIGTERM came, caught (7) or, on a loaded machine, before the trap was set.
+    let by_term = done.status.signal() == Some(Signal::SIGTERM as i32);
+    assert!(
+        done.status.code() == Some(7) || by_term,
+        "{:?}",
+        done.status
+    );
 }
 
 #[test]

@@ -229,6 +229,13 @@ fn relay(page: &mut Page) {
             The command's stderr goes where `--stderr` says; agentpipe's own messages always go \
             to its own stderr. If descriptor 0, 1 or 2 is closed when agentpipe starts, it opens \
             /dev/null there first.",
+        "\
+            With `--stderr-tail SIZE`, the command's stderr is a pipe that agentpipe relays, in \
+            the same way as its stdout (never blocking, bytes unchanged), to where `--stderr` \
+            says, and its last SIZE bytes go into the report (stderr_tail). After the command \
+            exits it drains as stdout does: what it wrote is delivered, what a descendant \
+            writes later is relayed for at most `--drain`. Without the flag the command's \
+            stderr is left alone (a terminal stays a terminal).",
     ]);
 }
 
@@ -413,13 +420,16 @@ fn report(page: &mut Page) {
         "\
             to_child and from_child, each an object with relayed (bytes written to the command's \
             stdin, or to agentpipe's stdout) and discarded (read but dropped: input the command \
-            never took, output after its reader went away). null when supervising failed.",
+            never took, output after its reader went away); stderr, the same for the command's \
+            stderr with `--stderr-tail` (relayed to where `--stderr` says), else null. null when \
+            supervising failed.",
     );
     page.tagged(
         "drain",
         "\
             limit: `--drain` in seconds, null for inf; cut: true when `--drain` ran out while a \
-            process still held the command's stdout. null when supervising failed.",
+            process still held the command's stdout (or its stderr, with `--stderr-tail`). null \
+            when supervising failed.",
     );
     page.tagged(
         "leftovers",
@@ -427,6 +437,14 @@ fn report(page: &mut Page) {
             pids: processes found in the scope after the command exited; signals: the signals \
             the close sequence sent to the scope, in order (a signal step sends its signal then \
             SIGCONT), when processes were left; else both are empty.",
+    );
+    page.tagged(
+        "stderr_tail",
+        "\
+            With `--stderr-tail SIZE`: the last SIZE bytes of the command's stderr, as a string \
+            (often why it failed: ssh's \"Connection refused\", an agent's error). It starts at \
+            the first whole character (the limit may cut one in two), and each sequence that is \
+            not UTF-8 is replaced by U+FFFD. null without the flag.",
     );
     page.paragraph("For example, after Ctrl-D to `agentpipe --report - -- cat`:");
     page.shown(&[
@@ -437,9 +455,10 @@ fn report(page: &mut Page) {
         r#" "steps":[{"step":2,"action":"stdin","signal":null,"at":2.101002}],"#,
         r#" "exit":{"code":0,"signal":null,"status":0,"status_signal":null,"error":null},"#,
         r#" "bytes":{"to_child":{"relayed":6,"discarded":0},"#,
-        r#"          "from_child":{"relayed":6,"discarded":0}},"#,
+        r#"          "from_child":{"relayed":6,"discarded":0},"stderr":null},"#,
         r#" "drain":{"limit":1.0,"cut":false},"#,
-        r#" "leftovers":{"pids":[],"signals":[]}}"#,
+        r#" "leftovers":{"pids":[],"signals":[]},"#,
+        r#" "quiet_since":null,"commands":[],"stderr_tail":null}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
 }
