@@ -168,7 +168,9 @@ pub struct Cli {
     ///
     /// What the command wrote before it exited is always delivered. Output that comes later is
     /// from a process it started that holds its stdout; it is relayed for at most DURATION (inf:
-    /// until every holder closes it), then agentpipe exits. Example: --drain 0s.
+    /// until every holder closes it), then agentpipe exits. With the default --scope group, the
+    /// rest of the command's group is signalled when the command exits, so the drain mostly
+    /// serves processes outside the group (a daemon it started). Example: --drain 0s.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 

@@ -1,4 +1,4 @@
-//! The event loop: one poll(2) over the relay's descriptors, the child's exit and the signals
+//! The event loop: one wait over the relay's descriptors, the child's exit and the signals
 //! received, turning readiness into the state machine's inputs and its orders into calls.
 //!
 //! The command line runs it from the start with its own stdin and stdout; the library runs it
@@ -14,7 +14,7 @@ use crate::hook::{HookEnv, Runs};
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
 use crate::outcome::{Bytes, Exit, Outcome};
-use crate::poller::{self, Interest, Readiness};
+use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::signals::{Role, Signal, SignalSource};
@@ -44,6 +44,7 @@ pub(crate) struct EventLoop {
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
+    poller: Poller,
 }
 
 impl EventLoop {
@@ -80,6 +81,7 @@ impl EventLoop {
             parent: None,
             runs: Runs::default(),
             timeline,
+            poller: Poller::default(),
         }
     }
 
@@ -195,7 +197,7 @@ impl EventLoop {
     }
 
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&self) -> io::Result<[Readiness; 12]> {
+    fn wait(&mut self) -> io::Result<[Readiness; 12]> {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
         let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
@@ -207,7 +209,7 @@ impl EventLoop {
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
         let [messages, trace] = self.timeline.waiting();
-        poller::wait(
+        self.poller.wait(
             [
                 self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
                 self.child.exit_fd().map(|fd| (fd, Interest::Read)),

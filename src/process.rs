@@ -123,6 +123,7 @@ impl ChildProcess {
         let pid = Pid::from_raw(child.id() as i32);
         let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
+        // Grown by the relay once a stream flows through them (see relay::Pump).
         let stderr: Option<OwnedFd> = options
             .pipe_stderr
             .then(|| child.stderr.take().expect("stderr is piped").into());
@@ -131,7 +132,6 @@ impl ChildProcess {
             .flatten()
         {
             set_nonblocking(pipe.as_fd())?;
-            platform::grow_pipe(pipe.as_fd());
         }
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,

@@ -18,7 +18,7 @@ use nix::sys::socket::{MsgFlags, send};
 
 use crate::outcome::Bytes;
 use crate::platform::NO_SIGPIPE;
-use crate::poller::{self, Interest, Readiness};
+use crate::poller::{Interest, Poller, Readiness};
 use crate::relay::{Endpoint, Event, Pump};
 
 /// The last bytes of a stream, at most a size chosen by the caller.
@@ -256,13 +256,14 @@ fn copy(
     mut tail: Tail,
 ) -> Relayed {
     let mut bytes = Bytes::default();
+    let mut poller = Poller::default();
     while pump.source().is_some() && !pump.budget_spent() {
         let source = pump.source().filter(|_| pump.wants_read());
         let wanted = [
             Some((control.as_fd(), Interest::Read)),
             source.map(|source| (source.fd(), Interest::Read)),
         ];
-        let Ok([told, readable]) = poller::wait(wanted, None) else {
+        let Ok([told, readable]) = poller.wait(wanted, None) else {
             break;
         };
         if told.ready {

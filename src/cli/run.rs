@@ -133,10 +133,13 @@ fn supervise(
     command.args(&cli.command[1..]);
     let stderr_file = open_stderr(&cli.stderr)?;
     let stderr_destination = match (cli.stderr_tail, stderr_file) {
-        (Some(_), Some(file)) => Some(Endpoint::inherited(file.into())),
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
         (Some(_), None) => {
             let own = io::stderr().as_fd().try_clone_to_owned();
-            Some(Endpoint::inherited(own.context("cannot set up stderr")?))
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
         }
         (None, Some(file)) => {
             command.stderr(file);

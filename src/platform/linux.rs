@@ -1,5 +1,5 @@
-//! Linux: pidfds, waitid(WNOWAIT), the child subreaper and parent-death signal, pipe sizing,
-//! splice(2), and the process table in /proc.
+//! Linux: pidfds, waitid(WNOWAIT), the child subreaper and parent-death signal, and the process
+//! table in /proc (the relay's calls are in `io_linux.rs`).
 //!
 //! A process found in /proc is identified by its pid *and* its start time, so that a pid recycled
 //! between listing and signalling is recognised; signals go through a pidfd opened and then
@@ -8,26 +8,14 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use nix::fcntl::{FcntlArg, SpliceFFlags, fcntl};
 use nix::libc;
 use nix::sys::prctl;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::socket::MsgFlags;
 use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
 
 use super::Seen;
 use crate::scope::Scope;
-
-/// A send to a socket whose peer is gone fails with EPIPE instead of raising SIGPIPE.
-pub const NO_SIGPIPE: MsgFlags = MsgFlags::MSG_NOSIGNAL;
-
-/// How large agentpipe makes the pipes it creates, where the kernel allows.
-///
-/// Larger pipes mean fewer wake-ups per byte relayed. The default per-user budget of pipe memory
-/// for unprivileged users (fs.pipe-user-pages-soft, 64 MiB) covers about a hundred agentpipes at
-/// this size, two pipes each, before the kernel falls back to small pipes.
-const PIPE_SIZE: i32 = 256 * 1024;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
 pub const HAS_SUBREAPER: bool = true;
@@ -46,11 +34,6 @@ pub fn arm_parent_death_signal(parent: Pid) {
     if getppid() != parent {
         let _ = nix::sys::signal::raise(Signal::SIGKILL);
     }
-}
-
-/// Grows a pipe agentpipe created; EPERM (over the user's pipe budget) leaves it as it is.
-pub fn grow_pipe(pipe: BorrowedFd<'_>) {
-    let _ = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
 }
 
 /// A descriptor that pins `pid` and becomes readable when it exits; `None` on kernels before 5.3.
@@ -125,38 +108,6 @@ pub fn reap_adopted(child: Pid) {
     for entry in zombies {
         let _ = waitpid(entry.pid, Some(WaitPidFlag::WNOHANG));
     }
-}
-
-/// Moves up to `length` bytes from one pipe to another inside the kernel; SPLICE_F_NONBLOCK
-/// keeps even an inherited pipe from blocking.
-pub fn splice(
-    source: BorrowedFd<'_>,
-    destination: BorrowedFd<'_>,
-    length: usize,
-) -> nix::Result<usize> {
-    let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
-    nix::fcntl::splice(source, None, destination, None, length, flags)
-}
-
-/// Duplicates up to `length` bytes at the head of one pipe into another without consuming them
-/// (tee(2)): the trace's copy of what [`splice`] moves next.
-pub fn tee(
-    source: BorrowedFd<'_>,
-    destination: BorrowedFd<'_>,
-    length: usize,
-) -> nix::Result<usize> {
-    nix::fcntl::tee(source, destination, length, SpliceFFlags::SPLICE_F_NONBLOCK)
-}
-
-/// A private open file description of the pipe, FIFO or terminal `fd` refers to, made
-/// non-blocking: the shared description (agentpipe's stderr, shared with the shell) keeps its
-/// flags. `None` where /proc cannot reopen it (no /proc, another user's pipe, no reader left).
-pub fn reopen_nonblocking(fd: BorrowedFd<'_>) -> Option<OwnedFd> {
-    use nix::fcntl::OFlag;
-    use nix::sys::stat::Mode;
-    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    nix::fcntl::open(path.as_str(), flags, Mode::empty()).ok()
 }
 
 /// Keeps the kernel from dumping core even where core_pattern pipes to a program, which

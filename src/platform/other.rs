@@ -4,17 +4,12 @@
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use nix::sys::socket::MsgFlags;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::Seen;
 use crate::scope::Scope;
-
-/// Without MSG_NOSIGNAL agentpipe relies on SIGPIPE being ignored (as Rust programs start).
-pub const NO_SIGPIPE: MsgFlags = MsgFlags::empty();
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;
@@ -26,9 +21,6 @@ pub fn become_subreaper() -> io::Result<()> {
 
 /// There is no parent-death signal.
 pub fn arm_parent_death_signal(_parent: Pid) {}
-
-/// Pipes keep the system's size.
-pub fn grow_pipe(_pipe: BorrowedFd<'_>) {}
 
 /// There are no pidfds: the caller signals by pid and checks for the exit on SIGCHLD.
 pub fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
@@ -67,30 +59,6 @@ pub fn signal_leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _signal
 
 /// Nothing is adopted without a subreaper.
 pub fn reap_adopted(_child: Pid) {}
-
-/// splice(2) is Linux's: the relay copies through its buffer after this refusal.
-pub fn splice(
-    _source: BorrowedFd<'_>,
-    _destination: BorrowedFd<'_>,
-    _length: usize,
-) -> nix::Result<usize> {
-    Err(Errno::ENOSYS)
-}
-
-/// tee(2) is Linux's: a traced relay copies through its buffer after this refusal.
-pub fn tee(
-    _source: BorrowedFd<'_>,
-    _destination: BorrowedFd<'_>,
-    _length: usize,
-) -> nix::Result<usize> {
-    Err(Errno::ENOSYS)
-}
-
-/// /dev/fd/N duplicates the descriptor elsewhere (the same shared description): nothing private
-/// can be opened, and the caller writes only after poll(2) reports room.
-pub fn reopen_nonblocking(_fd: BorrowedFd<'_>) -> Option<OwnedFd> {
-    None
-}
 
 /// Core dumps are prevented by RLIMIT_CORE alone.
 pub fn set_undumpable() {}

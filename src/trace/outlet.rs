@@ -78,7 +78,7 @@ impl Outlet {
     pub fn new(fd: OwnedFd, capacity: usize, private: bool) -> Outlet {
         let (fd, way) = match kind(&fd) {
             Way::Gated if private => (fd, Way::Private),
-            Way::Gated => match platform::reopen_nonblocking(fd.as_fd()) {
+            Way::Gated => match platform::reopen_nonblocking(fd.as_fd(), true) {
                 Some(reopened) => (reopened, Way::Private),
                 None => (fd, Way::Gated),
             },

@@ -13,6 +13,7 @@ mod exit_status;
 mod faults;
 mod generated;
 mod load;
+mod never_blocks;
 mod own_messages;
 mod processes;
 mod relay;

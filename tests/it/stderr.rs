@@ -251,7 +251,8 @@ fn a_grandchild_holding_stderr_is_bounded_by_drain() {
 #[test]
 fn a_full_stderr_pipe_is_waited_for_intact_and_never_made_non_blocking() {
     let sandbox = Sandbox::new("stderr-full-pipe");
-    let data = binary_data(300 << 10);
+    // More than the pipe holds even after agentpipe grew it for the stream (1 MiB).
+    let data = binary_data(1536 << 10);
     std::fs::write(sandbox.path("sent"), &data).unwrap();
     let (reader, writer) = pipe();
     // A copy sharing the open file description, as a shell would hold.

@@ -110,15 +110,24 @@ fn close_sequence(page: &mut Page) {
         "4. KILL",
         "SIGKILL is sent to the scope, and agentpipe waits until the scope is gone.",
     );
+    page.paragraph(
+        "\
+        `--stop-command CMD` adds a run step (below) between steps 2 and 3, waiting \
+        `--term-grace`. Every signal the sequence sends is said in one line on stderr even \
+        without -v (not with -q): what was sent, to what, why, and which flag changes it.",
+    );
     page.subsection("Triggers");
     page.tagged(
         "the end of agentpipe's stdin",
         "\
             It is forwarded: the command's stdin is closed once every byte read has been \
-            written. It also starts the sequence at the stdin step, with `--eof-grace` as that \
-            step's wait (by default the step's own, `--grace`). With `--eof-grace inf` the end \
-            of input is a plain half-close: the command runs on until it exits or another \
-            trigger comes. A `--grace inf` without `--eof-grace` does the same.",
+            written. When stdin is a pipe, a socket or a terminal, it also starts the sequence at \
+            the stdin step, with `--eof-grace` as that step's wait (by default the step's own, \
+            `--grace`). When stdin is a regular file or a device such as /dev/null, its end only \
+            means the data ended and starts nothing, unless `--eof-grace` is given. With \
+            `--eof-grace inf` the end of input is a plain half-close: the command runs on until \
+            it exits or another trigger comes. A `--grace inf` without `--eof-grace` does the \
+            same.",
     );
     page.tagged(
         "SIGINT, SIGTERM or SIGHUP received by agentpipe",
@@ -128,7 +137,22 @@ fn close_sequence(page: &mut Page) {
     );
     page.tagged(
         "`--timeout` elapsed since agentpipe started",
-        "The sequence starts at step 1.",
+        "\
+            The sequence starts at step 1: unlike timeout(1), the command's stdin is closed \
+            first and the stop signal follows `--grace` later. `--timeout 0` disables it.",
+    );
+    page.tagged(
+        "`--idle-timeout`: no byte moved either way; `--output-idle-timeout`: no output",
+        "\
+            The sequence starts at step 1, with the exit statuses of `--timeout`. Bytes waiting \
+            for a reader that does not take them are no idleness. They do nothing once the \
+            sequence runs.",
+    );
+    page.tagged(
+        "agentpipe's parent exited (`--end-with-parent`, Linux)",
+        "\
+            The parent process is watched through a pidfd: its threads exiting do not count. The \
+            sequence starts at step 1.",
     );
     page.tagged(
         "agentpipe's stdout reader went away",
@@ -155,7 +179,7 @@ fn close_sequence(page: &mut Page) {
             nothing (but see below).",
         "\
             `--timeout` jumps to the first signal step after the current one (KILL when no other \
-            is left).",
+            is left); at the KILL step it changes nothing.",
         "\
             The end of agentpipe's stdin is still forwarded to the command, and a closed stdout \
             still closes the command's stdout, but neither changes the step. A stdin step \
@@ -167,11 +191,24 @@ fn close_sequence(page: &mut Page) {
             After SIGKILL, a process still not gone 5 seconds later (uninterruptible sleep) is \
             named on stderr; one more interrupt then makes agentpipe exit with status 125 \
             without waiting for it.",
+        "\
+            Once the command exited and only its output is left to relay, the first interrupt \
+            stops reading more of it, and the next drops what is still queued for a reader that \
+            does not take it.",
     ]);
     page.subsection("The --sequence syntax");
     page.paragraph("STEPS is the whole list, its steps separated by commas:");
     page.tagged("wait D", "Do nothing for up to D.");
     page.tagged("stdin D", "Close the command's stdin, then wait up to D.");
+    page.tagged(
+        "run \"CMD\" D",
+        "\
+            Run CMD through sh -c in a process group of its own, outside the scope, with stdin \
+            from /dev/null, its output on agentpipe's stderr, and AGENTPIPE_PID, \
+            AGENTPIPE_TRIGGER and AGENTPIPE_STEP in its environment; then wait up to D for the \
+            command to exit. CMD is killed, with its group, if it still runs when its step ends. \
+            A comma inside quotes belongs to CMD.",
+    );
     page.tagged(
         "SIGNAL D",
         "\
@@ -198,8 +235,9 @@ fn close_sequence(page: &mut Page) {
     page.paragraph(
         "\
         Every DURATION is written as humantime (250ms, 1.5s, 1m30s), a bare number of seconds \
-        (2, 0.5), or inf for no limit. A step that waits inf waits until the scope is gone or an \
-        interrupt comes; `--timeout inf` is no timeout.",
+        (2, 0.5), or inf for no limit; month and year units are refused (5M would be five \
+        months). A step that waits inf waits until the scope is gone or an interrupt comes; \
+        `--timeout inf` is no timeout. Durations are shown exactly as read (1s500ms).",
     );
 }
 
@@ -311,8 +349,8 @@ fn exit_status(page: &mut Page) {
     page.tagged(
         "124, or 137",
         "\
-            `--timeout` started the sequence: 124 when the command ended before SIGKILL, 137 \
-            when SIGKILL was sent. With `--preserve-status`, the entries below apply instead.",
+            `--timeout`, `--idle-timeout` or `--output-idle-timeout` started the sequence: 124 \
+            when the command ended before SIGKILL, 137 when SIGKILL was sent. With `--preserve-status`, the entries below apply instead.",
     );
     page.tagged("N", "The command exited with code N.");
     page.tagged(
@@ -395,7 +433,8 @@ fn report(page: &mut Page) {
         "trigger",
         "\
             What started the close sequence: \"eof\", the name of the signal received \
-            (\"SIGINT\", \"SIGTERM\", \"SIGHUP\"), \"timeout\", \"downstream-closed\" \
+            (\"SIGINT\", \"SIGTERM\", \"SIGHUP\"), \"timeout\", \"idle-timeout\", \
+            \"output-idle-timeout\", \"parent-exit\", \"downstream-closed\" \
             (agentpipe's stdout reader went away), \"child-exit\" (the command exited, leaving \
             processes in its scope), or null when the command exited with nothing started.",
     );
@@ -438,6 +477,19 @@ fn report(page: &mut Page) {
             pids: processes found in the scope after the command exited; signals: the signals \
             the close sequence sent to the scope, in order (a signal step sends its signal then \
             SIGCONT), when processes were left; else both are empty.",
+    );
+    page.tagged(
+        "quiet_since",
+        "\
+            With an idle trigger: when bytes last moved in the direction that went quiet; else \
+            null.",
+    );
+    page.tagged(
+        "commands",
+        "\
+            The commands run steps started, each with step, command, pid (null when it could \
+            not start), code or signal (both null when it was killed at the end of its step), \
+            ended (it still ran when its step ended) and error (why it could not start).",
     );
     page.tagged(
         "stderr_tail",
