@@ -134,14 +134,10 @@ impl Timeline {
         }
     }
 
-    /// At the end of the run: how many lines were dropped, if any were, then the trace's last
-    /// records and what waits on stderr, waiting a little for a reader that still reads.
+    /// At the end of the run: how many lines were dropped, if any were, the trace's last
+    /// records, then what waits on stderr, waiting a little for a reader that still reads.
     pub fn finish(&self) {
-        let dropped = {
-            let mut stderr = trace::stderr();
-            stderr.drain();
-            stderr.take_dropped()
-        };
+        let dropped = trace::stderr().take_dropped();
         if dropped > 0 {
             self.tell(&Note::LinesDropped(dropped), true);
         }
