@@ -11,6 +11,7 @@
 #[doc(hidden)]
 pub mod cli;
 mod config;
+mod duplex;
 mod duration;
 mod event_loop;
 mod exit_status;
