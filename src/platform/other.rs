@@ -68,5 +68,5 @@ pub const HAS_PARENT_WATCH: bool = false;
 
 /// See [`HAS_PARENT_WATCH`].
 pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
-    Err(Errno::ENOSYS.into())
+    Err(io::ErrorKind::Unsupported.into())
 }
