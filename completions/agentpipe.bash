@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-s -v -q -h -V --wait --grace --eof-grace --term-grace --signal --sequence --timeout --preserve-status --drain --stderr --foreground --scope --report --verbose --quiet --help --version"
+            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --scope --report --trace --trace-format --trace-limit --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -45,6 +45,14 @@ _agentpipe() {
                     COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
+                --kill-after)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
                 --signal)
                     COMPREPLY=($(compgen -W "TERM INT HUP QUIT USR1 USR2 ALRM KILL ABRT PIPE WINCH XCPU VTALRM PROF" -- "${cur}"))
                     return 0
@@ -57,7 +65,19 @@ _agentpipe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --stop-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
+                --output-idle-timeout)
                     COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
                     return 0
                     ;;
@@ -66,18 +86,11 @@ _agentpipe() {
                     return 0
                     ;;
                 --stderr)
-                    local oldifs
-                    if [ -n "${IFS+x}" ]; then
-                        oldifs="$IFS"
-                    fi
-                    IFS=$'\n'
+                    COMPREPLY=($(compgen -W "inherit null -" -- "${cur}"))
+                    return 0
+                    ;;
+                --stderr-tail)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    if [ -n "${oldifs+x}" ]; then
-                        IFS="$oldifs"
-                    fi
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o filenames
-                    fi
                     return 0
                     ;;
                 --scope)
@@ -85,18 +98,19 @@ _agentpipe() {
                     return 0
                     ;;
                 --report)
-                    local oldifs
-                    if [ -n "${IFS+x}" ]; then
-                        oldifs="$IFS"
-                    fi
-                    IFS=$'\n'
+                    COMPREPLY=($(compgen -W "-" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -W "-" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace-format)
+                    COMPREPLY=($(compgen -W "text hex jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --trace-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    if [ -n "${oldifs+x}" ]; then
-                        IFS="$oldifs"
-                    fi
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o filenames
-                    fi
                     return 0
                     ;;
                 *)
@@ -114,3 +128,24 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _agentpipe -o bashdefault -o default agentpipe
 fi
+
+_agentpipe_command_line() {
+    local i cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == -- ]]; then
+            if declare -F _command_offset >/dev/null; then
+                _command_offset $((i + 1))
+            elif ((COMP_CWORD == i + 1)); then
+                COMPREPLY=($(compgen -c -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            return 0
+        fi
+    done
+    if [[ $prev == -s || $prev == --signal ]]; then
+        cur="${cur^^}"
+    fi
+    _agentpipe "$1" "$cur" "$3"
+}
+complete -F _agentpipe_command_line -o bashdefault -o default agentpipe

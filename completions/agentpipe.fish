@@ -16,7 +16,7 @@ complete -c agentpipe -l eof-grace -d 'Step 2\'s wait when the end of agentpipe\
 5s\t'five seconds'
 1m30s\t'a minute and a half'
 inf\t'no limit'"
-complete -c agentpipe -l term-grace -d 'How long step 3 waits after the stop signal, before SIGKILL' -r -f -a "0s\t'at once'
+complete -c agentpipe -s k -l term-grace -l kill-after -d 'How long step 3 waits after the stop signal, before SIGKILL (-k, --kill-after: GNU timeout\'s name)' -r -f -a "0s\t'at once'
 250ms\t'a quarter of a second'
 1s\t'one second'
 5s\t'five seconds'
@@ -37,7 +37,20 @@ XCPU\t'CPU time limit exceeded'
 VTALRM\t'virtual alarm clock'
 PROF\t'profiling timer'"
 complete -c agentpipe -l sequence -d 'The whole close sequence, instead of --wait, --grace, --signal and --term-grace' -r
+complete -c agentpipe -l stop-command -d 'Run CMD as a step between closing stdin and the stop signal, to stop the command from outside' -r -f -a "(__fish_complete_command)"
 complete -c agentpipe -l timeout -d 'Start the close sequence this long after agentpipe started' -r -f -a "0s\t'at once'
+250ms\t'a quarter of a second'
+1s\t'one second'
+5s\t'five seconds'
+1m30s\t'a minute and a half'
+inf\t'no limit'"
+complete -c agentpipe -l idle-timeout -d 'Start the close sequence when no byte has moved either way for this long' -r -f -a "0s\t'at once'
+250ms\t'a quarter of a second'
+1s\t'one second'
+5s\t'five seconds'
+1m30s\t'a minute and a half'
+inf\t'no limit'"
+complete -c agentpipe -l output-idle-timeout -d 'Start the close sequence when the command has written no output for this long, even while its input still flows' -r -f -a "0s\t'at once'
 250ms\t'a quarter of a second'
 1s\t'one second'
 5s\t'five seconds'
@@ -49,15 +62,35 @@ complete -c agentpipe -l drain -d 'How long output that arrives after the comman
 5s\t'five seconds'
 1m30s\t'a minute and a half'
 inf\t'no limit'"
-complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit, null, or a file' -r -F
+complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file' -r -f -a "inherit\t''
+null\t''
+-\t''"
+complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'
 cgroup\t'Every process of a cgroup created for the command (Linux, cgroup v2).'"
-complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -F
-complete -c agentpipe -l preserve-status -d 'With --timeout, exit with the command\'s own status instead of 124 or 137'
+complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -f -a "-\t''"
+complete -c agentpipe -l trace -d 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)' -r -f -a "-\t''"
+complete -c agentpipe -l trace-format -d 'How --trace writes: text, hex or jsonl' -r -f -a "text\t'Readable text: a header line per event, a chunk\'s bytes below it, escaped'
+hex\t'As text, with each chunk\'s bytes as a hex dump'
+jsonl\t'One JSON object per line and event'"
+complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r
+complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
+complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'
 complete -c agentpipe -s q -l quiet -d 'Do not print agentpipe\'s warnings'
 complete -c agentpipe -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agentpipe -s V -l version -d 'Print version'
+
+function __agentpipe_after_dashdash
+    contains -- -- (commandline -opc)
+end
+function __agentpipe_command_line
+    set -l tokens (commandline -opc)
+    set -l at (contains -i -- -- $tokens)
+    set -l rest $tokens[(math $at + 1)..-1] (commandline -ct)
+    complete -C (string join -- ' ' (string escape -- $rest))
+end
+complete -c agentpipe -n __agentpipe_after_dashdash -f -a '(__agentpipe_command_line)'

@@ -5,21 +5,26 @@
 //! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in
 //! [`manual`].
 
+pub mod completion;
 pub mod manual;
 mod run;
+mod size;
+mod spawn_error;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::builder::{OsStringValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{CommandFactory, Parser, ValueEnum, ValueHint};
+use clap::builder::{OsStringValueParser, PossibleValue, TypedValueParser};
+use clap::{Parser, ValueEnum, ValueHint};
 
 use crate::config::Config;
+use crate::duration::{self, Limit};
 use crate::platform;
 use crate::process::Scope;
 use crate::report::ReportTarget;
-use crate::sequence::{self, Limit, Sequence};
+use crate::sequence::Sequence;
 use crate::signals::Signal;
+use crate::trace::TraceFormat;
 
 pub use run::main;
 
@@ -27,11 +32,13 @@ pub use run::main;
 /// its stdin, signal, SIGKILL.
 ///
 /// agentpipe starts COMMAND with its stdin and stdout connected to agentpipe by pipes and relays
-/// agentpipe's own stdin and stdout to it. When agentpipe's stdin ends, when agentpipe receives
-/// SIGINT, SIGTERM or SIGHUP, when --timeout elapses, or when agentpipe's stdout is closed by its
-/// reader, it runs the close sequence: each step acts, then waits until the command's processes
-/// are gone or its time is up. It always reaps the command before exiting, and exits with the
-/// command's status.
+/// agentpipe's own stdin and stdout to it. When agentpipe's stdin ends (a pipe, socket or
+/// terminal: the controller is done), when agentpipe receives SIGINT, SIGTERM or SIGHUP, when
+/// --timeout or --idle-timeout elapses, when its parent exits (--end-with-parent), or when
+/// agentpipe's stdout is closed by its reader, it runs the close sequence: each step acts, then
+/// waits until the command's processes are gone or its time is up. Whenever the sequence sends a
+/// signal, agentpipe says so in one line on stderr (unless -q). It always reaps the command before
+/// exiting, and exits with the command's status.
 #[derive(Debug, Parser)]
 #[command(
     name = "agentpipe",
@@ -63,20 +70,24 @@ pub struct Cli {
 
     /// Step 2's wait when the end of agentpipe's stdin starts the sequence [default: --grace].
     ///
-    /// The value inf makes the end of input a plain half-close: the command's stdin is closed and it runs
-    /// on until it exits or another trigger comes, as a pipeline stage or git over ssh needs (git
-    /// closes ssh's stdin after sending a pack, then waits for the answer). Example:
-    /// --eof-grace inf.
+    /// The end of a pipe, a socket or a terminal means the controller is done, and starts the
+    /// sequence at step 2. The end of a regular file or of a device such as /dev/null (cron jobs,
+    /// `cmd &` in scripts) only means the data ended: it is passed on to the command and starts
+    /// nothing, unless --eof-grace is given. The value inf makes the end of input a plain
+    /// half-close whatever stdin is: the command's stdin is closed and it runs on until it exits or
+    /// another trigger comes, as a pipeline stage or git over ssh needs (git closes ssh's stdin
+    /// after sending a pack, then waits for the answer). Example: --eof-grace inf.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub eof_grace: Option<Wait>,
 
-    /// How long step 3 waits after the stop signal, before SIGKILL.
+    /// How long step 3 waits after the stop signal, before SIGKILL (-k, --kill-after: GNU
+    /// timeout's name).
     ///
     /// The stop signal (--signal) and then SIGCONT go to the whole scope (--scope); the wait ends
     /// as soon as its processes are gone. It is also the time processes left in the scope after
-    /// the command exited have before SIGKILL. Example: --term-grace 10s for an agent that writes
-    /// out a large state on SIGTERM.
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
+    /// the command exited have before SIGKILL, and the wait of the --stop-command step. Example:
+    /// --term-grace 10s for an agent that writes out a large state on SIGTERM.
+    #[arg(long, short = 'k', visible_alias = "kill-after", value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub term_grace: Wait,
 
     /// The stop signal that step 3 sends.
@@ -90,42 +101,98 @@ pub struct Cli {
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
     ///
     /// Comma-separated steps, taken in order, each waiting up to D: 'wait D' does nothing,
-    /// 'stdin D' closes the command's stdin, 'SIGNAL D' sends SIGNAL and then SIGCONT; the last
-    /// step is 'KILL', which sends SIGKILL and waits until the scope is gone. A list without a
-    /// stdin step gets 'stdin 0s' before its first signal step. The flags' default is
-    /// 'wait 0s, stdin 1s, TERM 1s, KILL'. Example: --sequence 'stdin 5s, INT 2s, TERM 5s, KILL'.
+    /// 'stdin D' closes the command's stdin, 'run "CMD" D' runs CMD (see --stop-command), 'SIGNAL
+    /// D' sends SIGNAL and then SIGCONT; the last step is 'KILL', which sends SIGKILL and waits
+    /// until the scope is gone. A list without a stdin step gets 'stdin 0s' before its first
+    /// signal step. The flags' default is 'wait 0s, stdin 1s, TERM 1s, KILL'. Example:
+    /// --sequence 'stdin 5s, run "docker exec ctr pkill -INT -x agent" 5s, TERM 2s, KILL'.
     #[arg(long, value_name = "STEPS", allow_hyphen_values = true, value_parser = text(Sequence::parse),
-          conflicts_with_all = ["wait", "grace", "term_grace", "signal"])]
+          conflicts_with_all = ["wait", "grace", "term_grace", "signal", "stop_command"])]
     pub sequence: Option<Sequence>,
+
+    /// Run CMD as a step between closing stdin and the stop signal, to stop the command from
+    /// outside.
+    ///
+    /// Through ssh and docker exec the far side sees only EOF: a command such as `docker exec ctr
+    /// pkill -INT -x agent` can stop it another way. CMD runs through sh -c in a process group of
+    /// its own that the sequence's signals never reach, with stdin from /dev/null and its output
+    /// on agentpipe's stderr (never in the relayed output), and AGENTPIPE_PID (the command's pid),
+    /// AGENTPIPE_TRIGGER and AGENTPIPE_STEP in its environment. Its step waits up to --term-grace
+    /// for the command to exit; CMD itself is killed if it still runs when its step ends.
+    /// Example: --stop-command 'docker exec ctr pkill -INT -x agent'.
+    #[arg(long, value_name = "CMD", allow_hyphen_values = true, value_hint = ValueHint::CommandString)]
+    pub stop_command: Option<String>,
 
     /// Start the close sequence this long after agentpipe started.
     ///
-    /// The sequence starts at step 1; when it already runs, the timeout takes its first signal
-    /// step not yet taken. agentpipe then exits with status 124, or 137 if SIGKILL was sent
-    /// (unless --preserve-status). Default: no timeout. Example: --timeout 10m.
+    /// The sequence starts at step 1, so unlike timeout(1) the command's stdin is closed first
+    /// and the stop signal follows --grace later; when the sequence already runs, the timeout
+    /// takes its first signal step not yet taken. agentpipe then exits with status 124, or 137 if
+    /// SIGKILL was sent (unless --preserve-status). 0 disables it, as in timeout(1). Default: no
+    /// timeout. Example: --timeout 10m.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub timeout: Option<Wait>,
 
-    /// With --timeout, exit with the command's own status instead of 124 or 137.
+    /// Start the close sequence when no byte has moved either way for this long.
+    ///
+    /// A connection that stays up but carries nothing (a dead ssh or docker link that TCP does
+    /// not notice) ends as --timeout would, with status 124 or 137. Bytes waiting for a reader
+    /// that does not take them are not idleness: a slow reader is no stall. With --timeout,
+    /// whichever comes first. Example: --idle-timeout 5m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
+    pub idle_timeout: Option<Wait>,
+
+    /// Start the close sequence when the command has written no output for this long, even while
+    /// its input still flows.
+    ///
+    /// A CI system's "no output" timeout, for a hung build or agent; otherwise as --idle-timeout.
+    /// Example: --output-idle-timeout 10m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
+    pub output_idle_timeout: Option<Wait>,
+
+    /// With --timeout or an idle timeout, exit with the command's own status instead of 124 or
+    /// 137.
     #[arg(long)]
     pub preserve_status: bool,
+
+    /// Start the close sequence when agentpipe's parent process exits (Linux).
+    ///
+    /// For stdio servers started by editors, MCP clients and CI runners: when the client dies,
+    /// the server and what it started end too, even if something else still holds the pipes.
+    /// The parent is watched through a pidfd; its threads exiting do not count. Example:
+    /// --scope tree --end-with-parent -- npx -y some-server.
+    #[arg(long)]
+    pub end_with_parent: bool,
 
     /// How long output that arrives after the command exited is still relayed.
     ///
     /// What the command wrote before it exited is always delivered. Output that comes later is
     /// from a process it started that holds its stdout; it is relayed for at most DURATION (inf:
-    /// until every holder closes it), then agentpipe exits. Example: --drain 0s.
+    /// until every holder closes it), then agentpipe exits. With the default --scope group, the
+    /// rest of the command's group is signalled when the command exits, so the drain mostly
+    /// serves processes outside the group (a daemon it started). Example: --drain 0s.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: inherit, null, or a file.
+    /// Where the command's stderr goes: inherit (or -), null, or a file.
     ///
-    /// inherit is agentpipe's own stderr; null is /dev/null; anything else is a file, created
-    /// if needed and appended to. agentpipe's own messages always go to its own stderr. Example:
-    /// --stderr agent.log.
+    /// inherit and - are agentpipe's own stderr; null is /dev/null; anything else is a file,
+    /// created if needed and appended to. agentpipe's own messages always go to its own stderr.
+    /// Example: --stderr agent.log.
     #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
     pub stderr: StderrTarget,
+
+    /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
+    ///
+    /// The command's stderr is then a pipe that agentpipe relays to where --stderr says, keeping
+    /// its last SIZE bytes for the report's stderr_tail (see REPORT in agentpipe(1)), so that a
+    /// script learns why ssh or the agent failed. Output that arrives after the command exited
+    /// is relayed for at most --drain, as its stdout is. Without this flag the command's stderr
+    /// is left alone: a terminal stays a terminal. SIZE is bytes, with an optional unit (k and
+    /// KiB are 1024 bytes, KB 1000; at most 1MiB). Example: --stderr-tail 4k --report run.json.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = text(tail_size))]
+    pub stderr_tail: Option<usize>,
 
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
     ///
@@ -159,6 +226,36 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
     pub report: Option<ReportTarget>,
 
+    /// Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr).
+    ///
+    /// Each chunk the relay moves, to the command or from it, with the time since agentpipe
+    /// started (the clock of -v), its direction and its length, in order with the events that -v
+    /// tells: the start and pid, the end of input, the half-closes, the signals received, each
+    /// step, the exit (see TRACE in agentpipe(1)). The file is created with mode 0600, as it holds
+    /// whatever the protocol carries, or truncated. The trace never slows the relay down: when
+    /// its destination falls behind, the bytes relayed meanwhile are counted and said in one
+    /// line instead. Example: --trace /tmp/agent.trace, or --trace - -v to see it all on stderr.
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
+    pub trace: Option<ReportTarget>,
+
+    /// How --trace writes: text, hex or jsonl.
+    ///
+    /// text: one header line per chunk ('agentpipe [+0.012s]: > 18 bytes to the child'), then
+    /// its bytes below it, indented, with control characters and invalid UTF-8 escaped; events
+    /// as the -v timeline writes them. hex: the same, with each chunk's bytes as a hex dump.
+    /// jsonl: one JSON object per line and event, a chunk's bytes as a string where they are
+    /// valid UTF-8, else in base64. Example: --trace-format jsonl, then jq 'select(.event ==
+    /// "data")'.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub trace_format: TraceFormatArg,
+
+    /// The most bytes --trace writes; its last line then says that it stopped.
+    ///
+    /// A size as --stderr-tail takes it (k, m and g, or KiB, MiB and GiB, are powers of 1024;
+    /// KB, MB and GB powers of 1000), at least 1K. Example: --trace-limit 1G.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = text(trace_limit))]
+    pub trace_limit: u64,
+
     /// Print a timeline of what happens, and what comes next, on stderr.
     ///
     /// Each line is stamped with the time since agentpipe started: the command's start and pid,
@@ -190,57 +287,8 @@ pub struct Cli {
 pub struct Wait(pub Limit);
 
 fn duration(text: &str) -> Result<Wait, String> {
-    sequence::parse_duration(text).map(Wait)
+    duration::parse_duration(text).map(Wait)
 }
-
-/// Example durations, offered by the shell completions.
-fn duration_examples() -> Vec<PossibleValue> {
-    [
-        ("0s", "at once"),
-        ("250ms", "a quarter of a second"),
-        ("1s", "one second"),
-        ("5s", "five seconds"),
-        ("1m30s", "a minute and a half"),
-        ("inf", "no limit"),
-    ]
-    .into_iter()
-    .map(|(value, help)| PossibleValue::new(value).help(help))
-    .collect()
-}
-
-/// Signal names offered by the shell completions: those of POSIX that make sense as a stop
-/// signal, the same on every platform (any other name or number is accepted too).
-fn signal_examples() -> Vec<PossibleValue> {
-    [
-        ("TERM", "terminate (the default)"),
-        ("INT", "interrupt, as Ctrl-C"),
-        ("HUP", "hang-up"),
-        ("QUIT", "quit (a thread dump in Go and JVM programs)"),
-        ("USR1", "user-defined 1"),
-        ("USR2", "user-defined 2"),
-        ("ALRM", "alarm clock"),
-        ("KILL", "kill at once: it cannot be caught"),
-        ("ABRT", "abort"),
-        ("PIPE", "broken pipe"),
-        ("WINCH", "window size changed"),
-        ("XCPU", "CPU time limit exceeded"),
-        ("VTALRM", "virtual alarm clock"),
-        ("PROF", "profiling timer"),
-    ]
-    .into_iter()
-    .map(|(name, help)| PossibleValue::new(name).help(help))
-    .collect()
-}
-
-/// The arguments that take a duration.
-const DURATION_ARGS: [&str; 6] = [
-    "wait",
-    "grace",
-    "eof_grace",
-    "term_grace",
-    "timeout",
-    "drain",
-];
 
 /// Where the command's stderr goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -252,11 +300,22 @@ pub enum StderrTarget {
 
 fn stderr_target(value: OsString) -> Result<StderrTarget, String> {
     Ok(match value.to_str() {
-        Some("inherit") => StderrTarget::Inherit,
+        Some("inherit" | "-") => StderrTarget::Inherit,
         Some("null") => StderrTarget::Null,
         Some("") => return Err("give inherit, null or a file path".to_string()),
         _ => StderrTarget::File(PathBuf::from(value)),
     })
+}
+
+/// The most `--stderr-tail` keeps: a report is read by scripts, and agentpipe's memory stays
+/// small whatever the volume.
+const MAX_TAIL: u64 = 1 << 20;
+
+fn tail_size(text: &str) -> Result<usize, String> {
+    match size::parse_size(text)? {
+        size if size <= MAX_TAIL => Ok(size as usize),
+        _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
+    }
 }
 
 fn report_target(value: OsString) -> Result<ReportTarget, String> {
@@ -265,6 +324,37 @@ fn report_target(value: OsString) -> Result<ReportTarget, String> {
         Some("") => return Err("give a file path, or - for stderr".to_string()),
         _ => ReportTarget::File(PathBuf::from(value)),
     })
+}
+
+/// `--trace-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormatArg {
+    /// Readable text: a header line per event, a chunk's bytes below it, escaped.
+    Text,
+    /// As text, with each chunk's bytes as a hex dump.
+    Hex,
+    /// One JSON object per line and event.
+    Jsonl,
+}
+
+impl TraceFormatArg {
+    pub fn format(self) -> TraceFormat {
+        match self {
+            TraceFormatArg::Text => TraceFormat::Text,
+            TraceFormatArg::Hex => TraceFormat::Hex,
+            TraceFormatArg::Jsonl => TraceFormat::JsonLines,
+        }
+    }
+}
+
+/// `--trace-limit`: a size as `--stderr-tail` takes it, at least 1K (the trace's first lines).
+fn trace_limit(text: &str) -> Result<u64, String> {
+    match size::parse_size(text)? {
+        bytes if bytes >= 1024 => Ok(bytes),
+        _ => Err(format!(
+            "'{text}' is too small for a trace: give at least 1K"
+        )),
+    }
 }
 
 /// Parses a value as text, over the raw argument: a value that is not UTF-8 then gets an error
@@ -299,40 +389,23 @@ impl ValueEnum for ScopeArg {
 }
 
 impl Cli {
-    /// The definition that the shell completions are generated from (tests/generated.rs): this
-    /// one, with example values offered after the durations and signal names after --signal.
-    /// The definition that parses has no such list: clap would present it as the only values
-    /// possible, in its help and errors.
-    pub fn completion_command() -> clap::Command {
-        let mut command = Cli::command();
-        // Every argument is taken out and put back, in order, so that the order stays.
-        let ids: Vec<String> = command
-            .get_arguments()
-            .map(|arg| arg.get_id().to_string())
-            .collect();
-        for id in ids {
-            command = command.mut_arg(&id, |arg| {
-                if DURATION_ARGS.contains(&id.as_str()) {
-                    arg.value_parser(PossibleValuesParser::new(duration_examples()))
-                } else if id == "signal" {
-                    arg.value_parser(PossibleValuesParser::new(signal_examples()))
-                } else {
-                    arg
-                }
-            });
-        }
-        command
-    }
-
     /// The sequence settings the flags describe.
     pub fn config(&self) -> Config {
         let sequence = self.sequence.clone().unwrap_or_else(|| {
             Sequence::standard(self.wait.0, self.grace.0, self.signal, self.term_grace.0)
         });
+        let sequence = match &self.stop_command {
+            Some(command) => sequence.run_before_signal(command.clone(), self.term_grace.0),
+            None => sequence,
+        };
+        // 0 disables a timeout, as in timeout(1); so does inf.
+        let enabled = |wait: Option<Wait>| wait.and_then(|wait| wait.0).filter(|d| !d.is_zero());
         Config {
             sequence,
             eof_grace: self.eof_grace.map(|wait| wait.0),
-            timeout: self.timeout.and_then(|wait| wait.0),
+            timeout: enabled(self.timeout),
+            idle_timeout: enabled(self.idle_timeout),
+            output_idle_timeout: enabled(self.output_idle_timeout),
             drain: self.drain.0,
         }
     }
@@ -361,40 +434,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn completion_examples_are_accepted() {
-        for example in duration_examples() {
-            assert!(duration(example.get_name()).is_ok(), "{example:?}");
+    fn trace_limits_are_sizes_of_at_least_1k() {
+        assert_eq!(trace_limit("64M"), Ok(64 << 20));
+        assert_eq!(trace_limit("1k"), Ok(1024));
+        for bad in ["", "M", "-1K", "12Q", "100", "0K"] {
+            assert!(trace_limit(bad).is_err(), "{bad}");
         }
-        for example in signal_examples() {
-            assert!(example.get_name().parse::<Signal>().is_ok(), "{example:?}");
-        }
-    }
-
-    #[test]
-    fn completion_examples_go_to_every_duration_and_signal_argument() {
-        let with_examples = |command: clap::Command| {
-            let mut ids: Vec<String> = command
-                .get_arguments()
-                .filter(|arg| {
-                    arg.get_action().takes_values() && !arg.get_possible_values().is_empty()
-                })
-                .map(|arg| arg.get_id().to_string())
-                .collect();
-            ids.sort_unstable();
-            ids
-        };
-        let mut expected: Vec<String> = DURATION_ARGS.iter().map(|id| id.to_string()).collect();
-        expected.extend(["scope".to_string(), "signal".to_string()]);
-        expected.sort_unstable();
-        assert_eq!(with_examples(Cli::completion_command()), expected);
-        // The definition that parses lists possible values for --scope only.
-        assert_eq!(with_examples(Cli::command()), ["scope"]);
-        let order = |command: clap::Command| -> Vec<String> {
-            command
-                .get_arguments()
-                .map(|arg| arg.get_id().to_string())
-                .collect()
-        };
-        assert_eq!(order(Cli::completion_command()), order(Cli::command()));
     }
 }

@@ -12,6 +12,10 @@ pub struct Config {
     pub eof_grace: Option<Limit>,
     /// Start the sequence this long after start.
     pub timeout: Option<Duration>,
+    /// Start the sequence when no byte has moved either way for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Start the sequence when the child has written nothing for this long.
+    pub output_idle_timeout: Option<Duration>,
     /// How long output from the child's descendants is still relayed after the child exits.
     pub drain: Limit,
 }
@@ -22,6 +26,8 @@ impl Default for Config {
             sequence: Sequence::default(),
             eof_grace: None,
             timeout: None,
+            idle_timeout: None,
+            output_idle_timeout: None,
             drain: Some(Duration::from_secs(1)),
         }
     }

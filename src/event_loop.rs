@@ -1,21 +1,27 @@
-//! The event loop: one poll(2) over the relay's descriptors, the child's exit and the signals
+//! The event loop: one wait over the relay's descriptors, the child's exit and the signals
 //! received, turning readiness into the state machine's inputs and its orders into calls.
 //!
 //! The command line runs it from the start with its own stdin and stdout; the library runs it
 //! only for `close`, with no input and with the child's output discarded.
 
+mod finish;
+
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::machine::{Input, Machine, Order};
+use crate::duplex::{Duplex, Seen, read, write};
+use crate::hook::{HookEnv, Runs};
+use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
-use crate::outcome::{Bytes, Exit, Outcome};
-use crate::poller::{self, Interest, Readiness};
+use crate::outcome::{Exit, Outcome};
+use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
-use crate::relay::{Endpoint, Event, Pump};
+use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
+use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
@@ -25,15 +31,17 @@ const BLIND_CHECK: Duration = Duration::from_millis(10);
 pub(crate) struct EventLoop {
     child: ChildProcess,
     machine: Machine,
-    /// agentpipe's input (none in the library) to the child's stdin.
-    to_child: Pump,
-    /// The child's stdout to agentpipe's output (none in the library: discarded).
-    from_child: Pump,
-    /// Close the child's stdin as soon as the input ended and was written (the command line);
-    /// the library keeps it open until the sequence's `stdin` step.
-    forward_eof: bool,
+    /// agentpipe's stdin and stdout (none in the library) to and from the child's.
+    duplex: Duplex,
+    /// The child's stderr, when it passes through agentpipe.
+    stderr: StderrRelay,
     signals: Option<SignalSource>,
+    /// Readable when agentpipe's parent exits (`--end-with-parent`).
+    parent: Option<OwnedFd>,
+    /// The commands of `run` steps.
+    runs: Runs,
     timeline: Timeline,
+    poller: Poller,
 }
 
 impl EventLoop {
@@ -46,15 +54,23 @@ impl EventLoop {
         config: Config,
         timeline: Timeline,
     ) -> EventLoop {
-        let machine = Machine::new(config, child.pid(), child.scope(), timeline.start());
+        let target = Target {
+            pid: child.pid(),
+            name: child.name().to_string(),
+            scope: child.scope(),
+        };
+        let machine = Machine::new(config, target, timeline.start());
+        let duplex = Duplex::new(pipes.stdin, pipes.stdout, input, output, timeline.trace());
         EventLoop {
-            forward_eof: input.is_some(),
-            to_child: Pump::new(input, pipes.stdin.map(Endpoint::own)),
-            from_child: Pump::new(pipes.stdout.map(Endpoint::own), output),
+            duplex,
+            stderr: StderrRelay::Untouched,
             child,
             machine,
             signals: None,
+            parent: None,
+            runs: Runs::default(),
             timeline,
+            poller: Poller::default(),
         }
     }
 
@@ -62,6 +78,24 @@ impl EventLoop {
     /// over its host's signals).
     pub fn with_signals(mut self, signals: SignalSource) -> EventLoop {
         self.signals = Some(signals);
+        self.runs.parent_death_signal = true;
+        self
+    }
+
+    /// Starts the sequence when the process `parent` refers to (a pidfd) exits; at once when it
+    /// is gone already (`None`).
+    pub fn with_parent(mut self, parent: Option<OwnedFd>) -> EventLoop {
+        match parent {
+            Some(parent) => self.parent = Some(parent),
+            None => self.input(Input::ParentExited),
+        }
+        self
+    }
+
+    /// Relays the child's stderr too (its pipe is the caller's, from [`ChildPipes::stderr`]):
+    /// drained as its stdout is, and the run ends when both are.
+    pub fn with_stderr(mut self, stderr: StderrRelay) -> EventLoop {
+        self.stderr = stderr;
         self
     }
 
@@ -81,65 +115,96 @@ impl EventLoop {
 
     fn finished(&self) -> bool {
         self.machine.abandoned()
-            || (self.machine.settled()
-                && self.from_child.source().is_none()
-                && !self.from_child.wants_write())
+            || (self.machine.settled() && self.duplex.drained() && self.stderr.drained())
     }
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
     fn turn(&mut self) -> io::Result<()> {
-        let [signals, exited, input, child_in, child_out, output] = self.wait()?;
+        let [
+            signals,
+            exited,
+            parent,
+            messages,
+            trace,
+            relay @ ..,
+            err_in,
+            err_out,
+            control,
+        ] = self.wait()?;
+        let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
+        if messages.ready || trace.ready || due {
+            self.timeline.flush();
+        }
+        let moved = self.duplex.counts();
         if signals.ready {
             self.handle_signals();
         }
         if exited.ready || signals.ready || self.child.exit_fd().is_none() {
             self.check_child();
         }
-        if child_out.ready {
-            self.read_child_output();
+        if let Some(note) = self.runs.check() {
+            self.tell(note);
         }
-        if output.ready || self.from_child.can_write_now() {
-            self.write_output(output.failed);
+        if parent.ready {
+            self.parent = None;
+            self.input(Input::ParentExited);
         }
-        if input.ready {
-            self.read_input();
-        }
-        if child_in.ready || self.to_child.can_write_now() {
-            self.write_child_input(child_in.failed);
+        let seen = self.duplex.turn(relay);
+        self.pass_on(seen);
+        self.stderr.turn([err_in, err_out, control]);
+        if self.machine.watches_idle()
+            && let Some(output) = self.duplex.activity(moved)
+        {
+            self.machine.moved(output, Instant::now());
         }
         let orders = self.machine.tick(Instant::now());
         self.carry_out(orders);
-        self.forward_ends();
+        let seen = self.duplex.forward_ends();
+        self.pass_on(seen);
+        if self.stderr.forward_ends() {
+            self.tell(Note::StderrDrainOver);
+        }
         Ok(())
     }
 
+    /// Passes what the relay saw on: notes to the timeline, inputs to the machine.
+    fn pass_on(&mut self, seen: Vec<Seen>) {
+        for seen in seen {
+            match seen {
+                Seen::Tell(note) => self.tell(note),
+                Seen::Input(input) => self.input(input),
+            }
+        }
+    }
+
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&self) -> io::Result<[Readiness; 6]> {
-        fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-            let source = pump.source().filter(|_| pump.wants_read());
-            source.map(|end| (end.fd(), Interest::Read))
-        }
-        fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-            let interest = if pump.wants_write() {
-                Interest::Write
-            } else {
-                Interest::Hangup
-            };
-            pump.destination().map(|end| (end.fd(), interest))
-        }
-        // Where nothing announces the child's exit (no pidfd, no SIGCHLD), it is looked at.
-        let blind =
-            !self.machine.exited() && self.child.exit_fd().is_none() && self.signals.is_none();
+    fn wait(&mut self) -> io::Result<[Readiness; 12]> {
+        // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
+        // are looked at.
+        let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
+        let blind = self.signals.is_none() && (unseen || self.runs.running());
         let check = blind.then(|| Instant::now() + BLIND_CHECK);
-        let deadline = [self.machine.deadline(), check].into_iter().flatten().min();
-        poller::wait(
+        let deadline = [self.machine.deadline(), check, self.timeline.due()]
+            .into_iter()
+            .flatten()
+            .min();
+        // agentpipe's own lines and the trace, while a slow reader holds them back.
+        let [messages, trace] = self.timeline.waiting();
+        let [input, child_in, child_out, output] = self.duplex.interests();
+        self.poller.wait(
             [
                 self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
                 self.child.exit_fd().map(|fd| (fd, Interest::Read)),
-                read(&self.to_child),
-                write(&self.to_child),
-                read(&self.from_child),
-                write(&self.from_child),
+                self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read)),
+                messages.as_ref().map(waiting),
+                trace.as_ref().map(waiting),
+                input,
+                child_in,
+                child_out,
+                output,
+                self.stderr.pump().and_then(read),
+                self.stderr.pump().and_then(write),
+                self.stderr.control().map(|fd| (fd, Interest::Read)),
             ],
             deadline,
         )
@@ -153,9 +218,19 @@ impl EventLoop {
     fn carry_out(&mut self, orders: Vec<Order>) {
         for order in orders {
             match order {
-                Order::CloseStdin { flush } => self.close_child_stdin(flush),
+                Order::CloseStdin { flush } => {
+                    let seen = self.duplex.close_child_stdin(flush);
+                    self.pass_on(seen);
+                }
                 Order::Signal(signal) => self.child.signal_scope(signal),
-                Order::CutDrain => self.from_child.limit_to_owed(),
+                Order::CutDrain => {
+                    self.duplex.cut_drain();
+                    self.stderr.limit_to_owed();
+                }
+                Order::DropOutput => {
+                    let note = self.duplex.drop_output();
+                    self.tell(note);
+                }
                 Order::LookAtScope => {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
@@ -165,7 +240,28 @@ impl EventLoop {
                     if !self.machine.exited() {
                         pids.insert(0, self.child.pid());
                     }
-                    self.warn(Note::Unkillable(pids));
+                    self.warn(Note::Unkillable {
+                        pids,
+                        after: UNKILLABLE_AFTER,
+                    });
+                }
+                Order::Run {
+                    command,
+                    step,
+                    trigger,
+                } => {
+                    let env = HookEnv {
+                        pid: self.child.pid(),
+                        trigger,
+                        step,
+                    };
+                    let note = self.runs.start(&command, &env);
+                    self.tell(note);
+                }
+                Order::EndRun => {
+                    if let Some(note) = self.runs.end() {
+                        self.tell(note);
+                    }
                 }
                 Order::GiveUp => {}
                 Order::Tell(note) => self.tell(note),
@@ -184,13 +280,21 @@ impl EventLoop {
                     self.check_stopped();
                     self.child.reap_adopted();
                 }
-                Role::Trigger => self.input(Input::Interrupt(signal)),
+                Role::Trigger => {
+                    if signal == Signal::INT {
+                        self.timeline.interrupted();
+                    }
+                    self.input(Input::Interrupt(signal));
+                }
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
-                Role::Resume => self.child.signal_group(Signal::CONT),
+                Role::Resume => {
+                    self.tell(Note::Resumed);
+                    self.child.signal_group(Signal::CONT);
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);
@@ -216,11 +320,9 @@ impl EventLoop {
     }
 
     fn child_exited(&mut self, exit: Exit) {
-        let discarded = self.to_child.shut();
-        if discarded > 0 {
-            self.tell(Note::InputDiscarded(discarded));
-        }
-        self.from_child.mark_owed();
+        let seen = self.duplex.child_exited();
+        self.pass_on(seen);
+        self.stderr.mark_owed();
         let left = self.left();
         self.input(Input::ChildExited { exit, left });
     }
@@ -231,147 +333,15 @@ impl EventLoop {
     }
 
     fn tell(&self, note: Note) {
-        self.timeline.say(format_args!("{note}"));
+        self.timeline.say(&note);
     }
 
     fn warn(&self, note: Note) {
-        self.timeline.warn(format_args!("{note}"));
+        self.timeline.warn(&note);
     }
+}
 
-    fn read_child_output(&mut self) {
-        let event = self.from_child.fill();
-        if self.from_child.destination().is_none() {
-            self.from_child.discard_buffer();
-        }
-        match event {
-            Event::SourceEnded => {
-                self.tell(Note::ChildOutputEnded);
-                self.from_child.close_source();
-            }
-            Event::DestinationClosed => self.output_closed(),
-            Event::Progress => {}
-        }
-    }
-
-    fn write_output(&mut self, failed: bool) {
-        if self.from_child.write_ready(failed) {
-            self.output_closed();
-        }
-    }
-
-    /// agentpipe's stdout reader went away: the child's stdout is closed as in a plain pipeline,
-    /// and the sequence starts.
-    fn output_closed(&mut self) {
-        let discarded = self.from_child.shut();
-        self.tell(Note::OutputReaderGone { discarded });
-        self.input(Input::OutputClosed);
-    }
-
-    fn read_input(&mut self) {
-        match self.to_child.fill() {
-            Event::SourceEnded => {
-                self.to_child.close_source();
-                self.tell(Note::EndOfInput);
-                self.input(Input::Eof);
-            }
-            Event::DestinationClosed => self.child_stdin_closed(),
-            Event::Progress => {}
-        }
-    }
-
-    fn write_child_input(&mut self, failed: bool) {
-        if self.to_child.write_ready(failed) {
-            self.child_stdin_closed();
-        }
-    }
-
-    /// The child closed its stdin: agentpipe stops reading its own.
-    fn child_stdin_closed(&mut self) {
-        let discarded = self.to_child.shut();
-        self.tell(Note::ChildClosedStdin { discarded });
-    }
-
-    /// The stdin step: after the input's end, the child's stdin closes once what was read is
-    /// written (see `forward_ends`); after any other trigger, at once.
-    /// A stdin step reached after the child's stdin was already closed still waits its grace:
-    /// the child may be finishing what the EOF asked of it.
-    fn close_child_stdin(&mut self, flush: bool) {
-        self.to_child.close_source();
-        if flush || self.to_child.destination().is_none() {
-            return;
-        }
-        let discarded = self.to_child.buffered();
-        self.to_child.close_destination();
-        self.tell(Note::ClosedChildStdin { discarded });
-    }
-
-    /// Passes an ended source on as the end of the destination, once everything read is
-    /// written; ends a drained source whose budget is spent.
-    fn forward_ends(&mut self) {
-        if self.from_child.source().is_none()
-            && self.from_child.buffered() == 0
-            && self.from_child.destination().is_some()
-        {
-            self.from_child.close_destination();
-            self.tell(Note::ClosedOutput);
-        }
-        if self.forward_eof
-            && self.to_child.source().is_none()
-            && self.to_child.buffered() == 0
-            && self.to_child.destination().is_some()
-        {
-            self.to_child.close_destination();
-            self.tell(Note::ForwardedEof);
-        }
-        if self.from_child.budget_spent() && self.from_child.source().is_some() {
-            self.tell(Note::DrainOver);
-            self.from_child.close_source();
-        }
-    }
-
-    fn finish(mut self) -> io::Result<Outcome> {
-        self.child.reap_adopted();
-        let abandoned = self.machine.abandoned();
-        let exit = if abandoned {
-            self.child
-                .exit()
-                .unwrap_or(Exit::Signal(nix::libc::SIGKILL))
-        } else {
-            self.child.reap()?
-        };
-        let outcome = Outcome {
-            pid: self.child.pid(),
-            exit,
-            trigger: self.machine.trigger(),
-            killed: self
-                .machine
-                .steps()
-                .iter()
-                .any(|s| s.action == crate::Action::Kill),
-            steps: self.machine.steps().to_vec(),
-            interrupted: self.machine.interrupted(),
-            abandoned,
-            to_child: Bytes {
-                relayed: self.to_child.relayed,
-                discarded: self.to_child.discarded,
-            },
-            from_child: Bytes {
-                relayed: self.from_child.relayed,
-                discarded: self.from_child.discarded,
-            },
-            drain_cut: self.machine.drain_cut() && self.from_child.budget_spent(),
-            leftovers: self.machine.left_behind().to_vec(),
-            exited_at: self.machine.exited_at(),
-            cgroup: self.child.usage(),
-        };
-        self.tell(Note::Done {
-            exit: outcome.exit,
-            to_child: outcome.to_child,
-            from_child: outcome.from_child,
-        });
-        if abandoned {
-            std::mem::forget(self.child);
-        }
-        Ok(outcome)
-    }
+/// A descriptor agentpipe's own lines or the trace wait for.
+fn waiting(fd: &Arc<OwnedFd>) -> (BorrowedFd<'_>, Interest) {
+    (fd.as_fd(), Interest::Write)
 }

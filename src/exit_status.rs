@@ -38,7 +38,7 @@ impl Status {
         if outcome.interrupted {
             return Status::Signal(Signal::SIGINT as i32);
         }
-        if outcome.trigger == Some(Trigger::Timeout) && !preserve_status {
+        if outcome.trigger.is_some_and(Trigger::is_timeout) && !preserve_status {
             return Status::Code(if outcome.killed {
                 TIMED_OUT_KILLED
             } else {
@@ -48,6 +48,7 @@ impl Status {
         match outcome.exit {
             Exit::Code(code) => Status::Code(code),
             Exit::Signal(signal) => Status::Signal(signal),
+            Exit::Unknown => Status::Code(USAGE),
         }
     }
 
@@ -94,8 +95,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::outcome::{Bytes, TakenStep};
-    use crate::sequence::Action;
+    use crate::outcome::Bytes;
     use crate::signals::Signal;
 
     fn outcome(trigger: Option<Trigger>, exit: Exit) -> Outcome {
@@ -109,9 +109,13 @@ mod tests {
             abandoned: false,
             to_child: Bytes::default(),
             from_child: Bytes::default(),
+            stderr: None,
+            stderr_tail: Vec::new(),
             drain_cut: false,
             leftovers: Vec::new(),
             exited_at: Some(Duration::ZERO),
+            quiet_since: None,
+            commands: Vec::new(),
             cgroup: None,
         }
     }
@@ -119,104 +123,28 @@ mod tests {
     #[test]
     fn the_table_first_match_wins() {
         let kill = Exit::Signal(libc::SIGKILL);
-        let timeout = Some(Trigger::Timeout);
+        let (timeout, idle) = (Some(Trigger::Timeout), Some(Trigger::OutputIdleTimeout));
         let sigint = Some(Trigger::Signal(Signal::INT));
+        let eof = Some(Trigger::Eof);
+        // (trigger, exit, interrupted, killed, abandoned, --preserve-status) -> status
+        #[rustfmt::skip]
         let cases = [
-            // (trigger, exit, interrupted, killed, abandoned, preserve) -> status
-            (
-                None,
-                Exit::Code(3),
-                false,
-                false,
-                false,
-                false,
-                Status::Code(3),
-            ),
-            (
-                None,
-                Exit::Signal(15),
-                false,
-                false,
-                false,
-                false,
-                Status::Signal(15),
-            ),
-            (
-                sigint,
-                Exit::Code(0),
-                true,
-                false,
-                false,
-                false,
-                Status::Signal(libc::SIGINT),
-            ),
-            (sigint, kill, true, true, true, false, Status::Code(USAGE)),
-            (
-                timeout,
-                Exit::Code(0),
-                false,
-                false,
-                false,
-                false,
-                Status::Code(TIMED_OUT),
-            ),
-            (
-                timeout,
-                kill,
-                false,
-                true,
-                false,
-                false,
-                Status::Code(TIMED_OUT_KILLED),
-            ),
-            (
-                timeout,
-                kill,
-                false,
-                true,
-                false,
-                true,
-                Status::Signal(libc::SIGKILL),
-            ),
-            (
-                timeout,
-                Exit::Code(5),
-                false,
-                false,
-                false,
-                true,
-                Status::Code(5),
-            ),
-            (
-                timeout,
-                Exit::Code(0),
-                true,
-                false,
-                false,
-                false,
-                Status::Signal(libc::SIGINT),
-            ),
-            (
-                Some(Trigger::Eof),
-                Exit::Code(0),
-                false,
-                false,
-                false,
-                false,
-                Status::Code(0),
-            ),
+            (None,    Exit::Code(3),    false, false, false, false, Status::Code(3)),
+            (None,    Exit::Signal(15), false, false, false, false, Status::Signal(15)),
+            (sigint,  Exit::Code(0),    true,  false, false, false, Status::Signal(libc::SIGINT)),
+            (sigint,  Exit::Unknown,    true,  true,  true,  false, Status::Code(USAGE)),
+            (timeout, Exit::Code(0),    false, false, false, false, Status::Code(TIMED_OUT)),
+            (timeout, kill,             false, true,  false, false, Status::Code(TIMED_OUT_KILLED)),
+            (idle,    kill,             false, true,  false, false, Status::Code(TIMED_OUT_KILLED)),
+            (timeout, kill,             false, true,  false, true,  Status::Signal(libc::SIGKILL)),
+            (timeout, Exit::Code(5),    false, false, false, true,  Status::Code(5)),
+            (timeout, Exit::Code(0),    true,  false, false, false, Status::Signal(libc::SIGINT)),
+            (eof,     Exit::Code(0),    false, false, false, false, Status::Code(0)),
         ];
         for (trigger, exit, interrupted, killed, abandoned, preserve, expected) in cases {
             let mut outcome = outcome(trigger, exit);
             (outcome.interrupted, outcome.killed, outcome.abandoned) =
                 (interrupted, killed, abandoned);
-            if killed {
-                outcome.steps.push(TakenStep {
-                    index: 3,
-                    action: Action::Kill,
-                    at: Duration::ZERO,
-                });
-            }
             assert_eq!(Status::of(&outcome, preserve), expected, "{outcome:?}");
         }
     }

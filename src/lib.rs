@@ -11,8 +11,11 @@
 #[doc(hidden)]
 pub mod cli;
 mod config;
+mod duplex;
+mod duration;
 mod event_loop;
 mod exit_status;
+mod hook;
 mod machine;
 mod note;
 mod outcome;
@@ -24,8 +27,10 @@ mod report;
 mod scope;
 mod sequence;
 mod signals;
+mod stderr;
 mod stream;
 mod timeline;
+mod trace;
 
 #[cfg(test)]
 mod proptests;
@@ -35,4 +40,5 @@ pub use outcome::{Bytes, CgroupUsage, Exit, Outcome, TakenStep, Trigger};
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
-pub use stream::{Closer, Stream};
+pub use stream::{Closer, Stream, StreamOptions};
+pub use trace::{Trace, TraceFormat};

@@ -5,18 +5,21 @@
 //! [`Machine::deadline`]. That is what lets every rule of the sequence be tested with a fake
 //! clock (see `machine/tests.rs`), and what keeps the loop to plumbing.
 
+mod idle;
 mod messages;
+mod steps;
 #[cfg(test)]
 mod tests;
 
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::note::{Next, Note, Received};
+pub(crate) use crate::note::{Cause, Target};
+use crate::note::{Note, Received};
 use crate::outcome::{Exit, TakenStep, Trigger};
-use crate::process::Scope;
-use crate::sequence::{Action, Limit};
+
 use crate::signals::Signal;
+use idle::Idle;
 
 pub(crate) use messages::{Input, Order};
 
@@ -62,12 +65,14 @@ enum Drain {
 #[derive(Debug)]
 pub(crate) struct Machine {
     config: Config,
-    pid: u32,
-    scope: Scope,
+    target: Target,
     start: Instant,
     phase: Phase,
     drain: Drain,
     timeout_at: Option<Instant>,
+    idle: Idle,
+    /// With an idle trigger: since when its direction was quiet.
+    quiet_since: Option<Instant>,
     trigger: Option<Trigger>,
     steps: Vec<TakenStep>,
     exit: Option<(Exit, Instant)>,
@@ -81,19 +86,21 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    /// A machine for child `pid`, started (and timed from) `start`.
-    pub fn new(config: Config, pid: u32, scope: Scope, start: Instant) -> Machine {
+    /// A machine for the child `target`, started (and timed from) `start`.
+    pub fn new(config: Config, target: Target, start: Instant) -> Machine {
         let timeout_at = config
             .timeout
             .and_then(|timeout| start.checked_add(timeout));
+        let idle = Idle::new(&config, start);
         Machine {
+            idle,
             config,
-            pid,
-            scope,
+            target,
             start,
             phase: Phase::Running,
             drain: Drain::NotYet,
             timeout_at,
+            quiet_since: None,
             trigger: None,
             steps: Vec::new(),
             exit: None,
@@ -108,7 +115,12 @@ impl Machine {
     /// Takes in what the loop saw at `now`, and answers with what to do.
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Order> {
         match input {
-            Input::Eof => self.input_ended(now),
+            Input::Eof { hangup } => self.input_ended(hangup, now),
+            Input::ParentExited => {
+                if self.phase == Phase::Running {
+                    self.begin(Trigger::ParentExit, 0, None, now);
+                }
+            }
             Input::Interrupt(signal) => self.interrupt(signal, now),
             Input::OutputClosed => {
                 if self.phase == Phase::Running {
@@ -132,13 +144,17 @@ impl Machine {
             self.timeout_at = None;
             self.timed_out(now);
         }
+        if let Some((trigger, since)) = self.idle.expired(now) {
+            self.quiet_since = Some(since);
+            self.begin(trigger, 0, None, now);
+        }
         while let Phase::Step {
             index,
             deadline: Some(deadline),
         } = self.phase
             && now >= deadline
         {
-            self.take(index + 1, None, now);
+            self.take(index + 1, None, Cause::Waited, now);
         }
         if let Phase::Killed { at, named: false } = self.phase
             && now >= at + UNKILLABLE_AFTER
@@ -170,10 +186,16 @@ impl Machine {
             Drain::Until(until) => until,
             _ => None,
         };
-        [step, self.timeout_at, drain, self.look_due()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            step,
+            self.timeout_at,
+            self.idle.due(),
+            drain,
+            self.look_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether the child has exited and its scope is empty (or agentpipe gave up on it): the
@@ -223,15 +245,34 @@ impl Machine {
         watching.then(|| self.looked_at.unwrap_or(self.start) + LEFTOVER_CHECK)
     }
 
-    fn input_ended(&mut self, now: Instant) {
+    /// Bytes moved at `now`, out of the child if `output` (or waited for a reader that does not
+    /// take them): the idle triggers start counting again.
+    pub fn moved(&mut self, output: bool, now: Instant) {
+        self.idle.moved(output, now);
+    }
+
+    /// Whether an idle trigger is armed, so that activity is worth telling.
+    pub fn watches_idle(&self) -> bool {
+        self.idle.armed()
+    }
+
+    pub fn quiet_since(&self) -> Option<Duration> {
+        self.quiet_since.map(|since| since - self.start)
+    }
+
+    /// The end of agentpipe's input: a `hangup` (a pipe, socket or terminal: the controller is
+    /// done) starts the sequence at its stdin step; the end of a file only means the data ended,
+    /// unless --eof-grace says otherwise.
+    fn input_ended(&mut self, hangup: bool, now: Instant) {
         if self.phase != Phase::Running {
             return; // the sequence runs, or the child is gone: the end changes nothing
         }
         let stdin_step = self.config.sequence.stdin_step();
-        let wait = self
-            .config
-            .eof_grace
-            .unwrap_or(self.config.sequence.steps()[stdin_step].wait);
+        let wait = match (self.config.eof_grace, hangup) {
+            (Some(wait), _) => wait,
+            (None, true) => self.config.sequence.steps()[stdin_step].wait,
+            (None, false) => return self.orders.push(Order::Tell(Note::DataEnded)),
+        };
         if wait.is_none() {
             self.orders.push(Order::Tell(Note::EofGraceInf));
         } else {
@@ -253,17 +294,23 @@ impl Machine {
             Phase::Step { index, .. } => {
                 self.orders
                     .push(Order::Tell(Note::Received(signal, Received::Skips)));
-                return self.take(index + 1, None, now);
+                return self.take(index + 1, None, Cause::Interrupt(signal), now);
             }
-            Phase::Over => {
-                if let Drain::Until(_) = self.drain {
-                    self.drain = Drain::Until(Some(now));
+            // Only output is left: the first interrupt stops reading more, the next one drops
+            // what is queued for a reader that does not take it.
+            Phase::Over => match self.drain {
+                Drain::Cut | Drain::NotYet => {
+                    self.orders.push(Order::DropOutput);
+                    Received::DropsOutput
                 }
-                Received::EndsDrain
-            }
+                Drain::Until(_) => {
+                    self.drain = Drain::Until(Some(now));
+                    Received::EndsDrain
+                }
+            },
             Phase::Killed { named: false, .. } => Received::AlreadyKilled,
             Phase::Killed { named: true, .. } => {
-                self.phase = Phase::Abandoned;
+                self.enter(Phase::Abandoned);
                 self.orders.push(Order::GiveUp);
                 return self
                     .orders
@@ -282,7 +329,7 @@ impl Machine {
             Phase::Running => self.begin(Trigger::Timeout, 0, None, now),
             Phase::Step { index, .. } => {
                 let step = self.config.sequence.signal_step(index + 1);
-                self.take(step, None, now);
+                self.take(step, None, Cause::Timeout, now);
             }
             // SIGKILL is already sent: taking it again would only postpone naming survivors.
             Phase::Killed { .. } | Phase::Over | Phase::Abandoned => {}
@@ -295,18 +342,19 @@ impl Machine {
         }
         let after = self.steps.last().map(|step| (step.index, step.action));
         self.orders.push(Order::Tell(Note::ChildExited {
-            pid: self.pid,
+            pid: self.target.pid,
             exit,
             after,
         }));
         self.exit = Some((exit, now));
         self.timeout_at = None;
+        self.idle.disarm();
         self.drain = Drain::Until(self.config.drain.and_then(|drain| now.checked_add(drain)));
         self.looked_at = Some(now);
         self.note_left(left);
         if self.left.is_empty() {
             if self.phase != Phase::Abandoned {
-                self.phase = Phase::Over;
+                self.enter(Phase::Over);
             }
             return;
         }
@@ -326,7 +374,7 @@ impl Machine {
             _ => return,
         };
         let step = self.config.sequence.signal_step(from);
-        self.take(step, None, now);
+        self.take(step, None, Cause::Left, now);
     }
 
     fn scope_looked(&mut self, left: Vec<u32>, _now: Instant) {
@@ -336,7 +384,7 @@ impl Machine {
         }
         if self.left.is_empty() {
             self.orders.push(Order::Tell(Note::ScopeEmpty));
-            self.phase = Phase::Over;
+            self.enter(Phase::Over);
         } else if let Phase::Killed { .. } = self.phase {
             // Whatever is still there after SIGKILL was started since (a fork racing the
             // signal): it gets SIGKILL too, at every look, until the scope is empty.
@@ -355,65 +403,5 @@ impl Machine {
             }
         }
         self.left = left;
-    }
-
-    /// Whether step `index` sends a signal.
-    fn signalled(&self, index: usize) -> bool {
-        !self.config.sequence.steps()[index]
-            .action
-            .signals()
-            .is_empty()
-    }
-
-    /// Starts the sequence at `step`, with `wait` instead of the step's own wait if given.
-    fn begin(&mut self, trigger: Trigger, step: usize, wait: Option<Limit>, now: Instant) {
-        self.trigger = Some(trigger);
-        self.orders.push(Order::Tell(Note::SequenceStarted {
-            sequence: self.config.sequence.to_string(),
-            trigger,
-        }));
-        self.take(step, wait, now);
-    }
-
-    /// Takes step `index`: its action now, then its wait.
-    fn take(&mut self, index: usize, wait: Option<Limit>, now: Instant) {
-        let steps = self.config.sequence.steps();
-        let step = steps[index];
-        let wait = wait.unwrap_or(step.wait);
-        match step.action {
-            Action::Wait => {}
-            Action::CloseStdin => self.orders.push(Order::CloseStdin {
-                flush: self.trigger == Some(Trigger::Eof),
-            }),
-            Action::Signal(_) | Action::Kill => self
-                .orders
-                .extend(step.action.signals().into_iter().map(Order::Signal)),
-        }
-        self.steps.push(TakenStep {
-            index,
-            action: step.action,
-            at: now - self.start,
-        });
-        let deadline = wait.and_then(|wait| now.checked_add(wait));
-        self.phase = if step.action == Action::Kill {
-            Phase::Killed {
-                at: now,
-                named: false,
-            }
-        } else {
-            Phase::Step { index, deadline }
-        };
-        let next = steps.get(index + 1).map(|next| Next {
-            action: next.action,
-            wait,
-            at: deadline.map(|deadline| deadline - self.start),
-            interrupts_to_kill: steps.len() - 1 - index,
-        });
-        self.orders.push(Order::Tell(Note::StepTaken {
-            number: index + 1,
-            action: step.action,
-            scope: self.scope,
-            next,
-        }));
     }
 }

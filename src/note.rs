@@ -4,11 +4,35 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::machine::UNKILLABLE_AFTER;
-use crate::outcome::{Bytes, Exit, Trigger};
+use crate::duration::{Limit, format_limit};
+use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
 use crate::process::Scope;
-use crate::sequence::{Action, Limit, format_limit};
+use crate::sequence::Action;
 use crate::signals::Signal;
+
+/// The child the sequence is about, as messages name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub pid: u32,
+    /// Its program's file name.
+    pub name: String,
+    pub scope: Scope,
+}
+
+/// Why a step is taken, for the line that says a signal was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The trigger started the sequence at it.
+    Trigger,
+    /// The previous step's wait ran out.
+    Waited,
+    /// An interrupt skipped to it.
+    Interrupt(Signal),
+    /// `--timeout` jumped to it.
+    Timeout,
+    /// The child exited and left processes in its scope.
+    Left,
+}
 
 /// An event, as the timeline tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +40,13 @@ pub(crate) enum Note {
     Started {
         name: String,
         pid: u32,
+    },
+    /// What is armed at start: the sequence, and the timeouts with their limits.
+    Armed {
+        sequence: String,
+        timeout: Option<Duration>,
+        idle_timeout: Option<Duration>,
+        output_idle_timeout: Option<Duration>,
     },
     EndOfInput,
     /// The stdin step closed the child's stdin, dropping what was read for it.
@@ -34,19 +65,52 @@ pub(crate) enum Note {
     OutputReaderGone {
         discarded: usize,
     },
-    /// The drain ran out while a descendant still held the child's stdout.
+    /// The drain ran out: what the child's stdout still yields is not read.
     DrainOver,
+    /// An interrupt dropped the output queued for a reader that did not take it.
+    OutputDropped {
+        discarded: usize,
+    },
+    /// The drain ran out while a descendant still held the child's stderr (`--stderr-tail`).
+    StderrDrainOver,
+    /// What passed through the child's stderr (`--stderr-tail`), and how much of it was kept.
+    StderrRelayed {
+        bytes: Bytes,
+        kept: usize,
+    },
     /// Input read for the child and never written, dropped when it exited.
     InputDiscarded(usize),
     Forwarding(Signal),
     Suspending,
+    Resumed,
     /// The child was stopped for using the terminal from its own process group.
     StoppedByTerminal {
         pid: u32,
         signal: Signal,
     },
-    /// Processes still there [`UNKILLABLE_AFTER`] after SIGKILL.
-    Unkillable(Vec<u32>),
+    /// A `run` step's command started, as `pid`.
+    RunStarted {
+        command: String,
+        pid: u32,
+    },
+    /// A `run` step's command could not be started.
+    RunFailed {
+        command: String,
+        error: String,
+    },
+    RunExited {
+        pid: u32,
+        exit: Exit,
+    },
+    /// A `run` step's command still ran when its step ended: it was killed.
+    RunEnded {
+        pid: u32,
+    },
+    /// Processes still there this long after SIGKILL.
+    Unkillable {
+        pids: Vec<u32>,
+        after: Duration,
+    },
     Done {
         exit: Exit,
         to_child: Bytes,
@@ -64,9 +128,20 @@ pub(crate) enum Note {
         next: Option<Next>,
     },
     Received(Signal, Received),
+    /// A step sent `signal` (and SIGCONT after a stop signal): said even without `-v`.
+    Sent {
+        signal: Signal,
+        target: Target,
+        trigger: Trigger,
+        cause: Cause,
+        /// The step taken before it, if any.
+        previous: Option<TakenStep>,
+    },
     TimeoutElapsed,
     /// `--eof-grace inf`: the input's end started nothing.
     EofGraceInf,
+    /// The input was a file, whose end means only that the data ended.
+    DataEnded,
     ChildExited {
         pid: u32,
         exit: Exit,
@@ -76,6 +151,8 @@ pub(crate) enum Note {
     /// Processes other than the child alive in the scope after it exited.
     StillInScope(Vec<u32>),
     ScopeEmpty,
+    /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
+    LinesDropped(u64),
 }
 
 /// What an interrupt did.
@@ -84,6 +161,7 @@ pub(crate) enum Received {
     Starts,
     Skips,
     EndsDrain,
+    DropsOutput,
     AlreadyKilled,
     GivesUp,
 }
@@ -116,6 +194,7 @@ impl fmt::Display for Note {
                 match action {
                     Action::Wait => f.write_str("waiting for the child to exit")?,
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
+                    Action::Run(_) => f.write_str("running its command outside the scope")?,
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
@@ -132,14 +211,31 @@ impl fmt::Display for Note {
                 f.write_str(match received {
                     Received::Starts => "",
                     Received::Skips => ": skipping to the next step",
-                    Received::EndsDrain => ": no longer waiting for the output to drain",
+                    Received::EndsDrain => {
+                        ": reading no more output; interrupt again to drop what is queued"
+                    }
+                    Received::DropsOutput => ": dropping the output still queued",
                     Received::AlreadyKilled => {
                         ": SIGKILL already sent, waiting for the processes to go"
                     }
                     Received::GivesUp => ": exiting without the unkillable process",
                 })
             }
+            Note::Sent {
+                signal,
+                target,
+                trigger,
+                cause,
+                previous,
+            } => {
+                write!(f, "sent {signal} to {}", target_words(target))?;
+                sent_why(f, *trigger, *cause, *previous)
+            }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
+            Note::DataEnded => f.write_str(
+                "the input is a file: its end is passed on and starts nothing (--eof-grace \
+                 changes that); the child runs on until it exits",
+            ),
             Note::EofGraceInf => {
                 f.write_str("--eof-grace is inf: the child runs on until it exits")
             }
@@ -152,7 +248,31 @@ impl fmt::Display for Note {
             }
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
+            Note::LinesDropped(count) => write!(
+                f,
+                "{count} of agentpipe's own lines were dropped: its stderr was not read in time"
+            ),
             Note::Started { name, pid } => write!(f, "started '{name}' as pid {pid}"),
+            Note::Armed {
+                sequence,
+                timeout,
+                idle_timeout,
+                output_idle_timeout,
+            } => {
+                write!(f, "armed: on a trigger, the steps {sequence}")?;
+                if let Some(timeout) = timeout {
+                    write!(f, "; --timeout at {}", offset(*timeout))?;
+                }
+                for (flag, limit) in [
+                    ("--idle-timeout", idle_timeout),
+                    ("--output-idle-timeout", output_idle_timeout),
+                ] {
+                    if let Some(limit) = limit {
+                        write!(f, "; {flag} after {} quiet", format_limit(Some(*limit)))?;
+                    }
+                }
+                Ok(())
+            }
             Note::EndOfInput => f.write_str("end of input"),
             Note::ClosedChildStdin { discarded } => write!(
                 f,
@@ -169,26 +289,47 @@ impl fmt::Display for Note {
                 f,
                 "the output's reader went away; closed the child's stdout ({discarded} bytes discarded)"
             ),
-            Note::DrainOver => f.write_str(
-                "drain over: closing the child's stdout, which a descendant still holds",
+            Note::OutputDropped { discarded } => {
+                write!(f, "dropped {discarded} bytes of output nobody read")
+            }
+            Note::DrainOver => f.write_str("drain over: stopped reading the child's stdout"),
+            Note::StderrDrainOver => f.write_str(
+                "drain over: closing the child's stderr, which a descendant still holds",
+            ),
+            Note::StderrRelayed { bytes, kept } => write!(
+                f,
+                "the child's stderr: {} bytes relayed, {} discarded; the last {kept} kept for the report",
+                bytes.relayed, bytes.discarded
             ),
             Note::InputDiscarded(bytes) => {
                 write!(f, "discarded {bytes} bytes of input the child did not read")
             }
+            Note::RunStarted { command, pid } => {
+                write!(f, "started the step's command as pid {pid}: {command}")
+            }
+            Note::RunFailed { command, error } => {
+                write!(f, "cannot run the step's command '{command}': {error}")
+            }
+            Note::RunExited { pid, exit } => write!(f, "the step's command (pid {pid}) {exit}"),
+            Note::RunEnded { pid } => write!(
+                f,
+                "the step's command (pid {pid}) still ran when its step ended: killed it"
+            ),
             Note::Forwarding(signal) => write!(f, "forwarding {signal} to the child"),
             Note::Suspending => f.write_str("suspending the child's group and agentpipe"),
+            Note::Resumed => f.write_str("resumed: continuing the child's group"),
             Note::StoppedByTerminal { pid, signal } => write!(
                 f,
                 "the child (pid {pid}) was stopped by {signal} because it tried to use the terminal \
                  from its own process group; run it with --foreground, or keep it off the terminal \
                  (ssh: -o BatchMode=yes)"
             ),
-            Note::Unkillable(pids) => write!(
+            Note::Unkillable { pids, after } => write!(
                 f,
                 "pid {} still not gone {}s after SIGKILL (uninterruptible sleep?); interrupt once \
                  more to exit without it",
                 list(pids),
-                UNKILLABLE_AFTER.as_secs()
+                after.as_secs()
             ),
             Note::Done {
                 exit,
@@ -196,7 +337,8 @@ impl fmt::Display for Note {
                 from_child,
             } => write!(
                 f,
-                "done: the child {exit}; {} bytes in, {} out, {} + {} discarded",
+                "done: the child {exit}; relayed {} bytes in and {} out; discarded {} of input \
+                 and {} of output",
                 to_child.relayed, from_child.relayed, to_child.discarded, from_child.discarded
             ),
         }
@@ -208,6 +350,7 @@ impl fmt::Display for Next {
         match self.action {
             Action::Wait => f.write_str("waiting")?,
             Action::CloseStdin => f.write_str("closing stdin")?,
+            Action::Run(_) => f.write_str("running a command")?,
             Action::Signal(signal) => write!(f, "{signal}")?,
             Action::Kill => write!(f, "{}", Signal::KILL)?,
         }
@@ -219,7 +362,7 @@ impl fmt::Display for Next {
             (_, Some(Duration::ZERO)) => f.write_str(" next"),
             (Some(at), wait) => write!(
                 f,
-                " in {} (at {}) unless it exits; {skip}",
+                " in {} (at {}) unless the processes are gone; {skip}",
                 format_limit(wait),
                 offset(at)
             ),
@@ -237,4 +380,58 @@ pub(crate) fn offset(since_start: Duration) -> String {
 fn list(pids: &[u32]) -> String {
     let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
     pids.join(", ")
+}
+
+/// `sort (pid 4242) and its process group`.
+fn target_words(target: &Target) -> String {
+    let Target { pid, name, scope } = target;
+    match scope {
+        Scope::Child => format!("{name} (pid {pid})"),
+        Scope::Group => format!("{name} (pid {pid}) and its process group"),
+        Scope::Tree => format!("{name} (pid {pid}) and its descendants"),
+        Scope::Cgroup => format!("{name} (pid {pid}) and the rest of its cgroup"),
+    }
+}
+
+/// Why a signal was sent, and which flag changes that: the rest of a [`Note::Sent`] line.
+fn sent_why(
+    f: &mut fmt::Formatter<'_>,
+    trigger: Trigger,
+    cause: Cause,
+    previous: Option<TakenStep>,
+) -> fmt::Result {
+    let waited = |step: TakenStep| format_limit(step.wait);
+    match (cause, previous) {
+        (Cause::Interrupt(signal), _) => write!(
+            f,
+            ": agentpipe received {signal} while stopping it (each interrupt skips a step)"
+        ),
+        (Cause::Timeout, _) => f.write_str(": --timeout elapsed"),
+        (Cause::Left, _) => f.write_str(
+            ": they were left in its scope when it exited (--scope child leaves them alone)",
+        ),
+        (Cause::Trigger, _) | (Cause::Waited, None) => write!(f, " on {trigger}"),
+        (Cause::Waited, Some(step)) => match step.action {
+            Action::CloseStdin if trigger == Trigger::Eof => write!(
+                f,
+                " {} after its input ended (--eof-grace {0}; --eof-grace inf lets it finish)",
+                waited(step)
+            ),
+            Action::CloseStdin => write!(
+                f,
+                " {} after its stdin was closed on {trigger} (--grace {0})",
+                waited(step)
+            ),
+            Action::Wait => write!(f, " {} after {trigger} (--wait {0})", waited(step)),
+            Action::Run(_) => write!(
+                f,
+                " {} after its stop command ran (--term-grace {0})",
+                waited(step)
+            ),
+            Action::Signal(sent) => {
+                write!(f, " {} after {sent} (--term-grace {0})", waited(step))
+            }
+            Action::Kill => write!(f, " {} later", waited(step)),
+        },
+    }
 }

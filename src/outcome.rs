@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::duration::Limit;
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -19,6 +20,12 @@ pub enum Trigger {
     Signal(Signal),
     /// `--timeout` elapsed.
     Timeout,
+    /// No byte moved either way for `--idle-timeout`.
+    IdleTimeout,
+    /// The child wrote nothing for `--output-idle-timeout`.
+    OutputIdleTimeout,
+    /// agentpipe's parent exited (`--end-with-parent`).
+    ParentExit,
     /// agentpipe's stdout reader went away.
     DownstreamClosed,
     /// A library caller asked for the stream to be closed.
@@ -28,6 +35,14 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Whether it is one of the timeouts, which end agentpipe with 124 or 137.
+    pub fn is_timeout(self) -> bool {
+        matches!(
+            self,
+            Trigger::Timeout | Trigger::IdleTimeout | Trigger::OutputIdleTimeout
+        )
+    }
+
     /// The report's spelling: `eof`, `SIGINT`, `timeout`, `downstream-closed`, `close`,
     /// `child-exit`.
     pub fn name(self) -> &'static str {
@@ -35,6 +50,9 @@ impl Trigger {
             Trigger::Eof => "eof",
             Trigger::Signal(signal) => signal.full_name(),
             Trigger::Timeout => "timeout",
+            Trigger::IdleTimeout => "idle-timeout",
+            Trigger::OutputIdleTimeout => "output-idle-timeout",
+            Trigger::ParentExit => "parent-exit",
             Trigger::DownstreamClosed => "downstream-closed",
             Trigger::Close => "close",
             Trigger::ChildExit => "child-exit",
@@ -49,6 +67,9 @@ impl fmt::Display for Trigger {
             Trigger::Eof => f.write_str("end of input"),
             Trigger::Signal(signal) => write!(f, "{signal}"),
             Trigger::Timeout => f.write_str("timeout"),
+            Trigger::IdleTimeout => f.write_str("idle timeout: no byte moved either way"),
+            Trigger::OutputIdleTimeout => f.write_str("output idle timeout: no output"),
+            Trigger::ParentExit => f.write_str("agentpipe's parent exited"),
             Trigger::DownstreamClosed => f.write_str("output closed by its reader"),
             Trigger::Close => f.write_str("close requested"),
             Trigger::ChildExit => f.write_str("child exit with processes left in its scope"),
@@ -63,6 +84,9 @@ pub struct TakenStep {
     pub index: usize,
     pub action: Action,
     pub at: Duration,
+    /// How long it waited at most (for a stdin step, `--eof-grace` when the input's end
+    /// started the sequence).
+    pub wait: Limit,
 }
 
 /// Bytes moved in one direction.
@@ -74,6 +98,21 @@ pub struct Bytes {
     pub discarded: u64,
 }
 
+/// The command of a `run` step, and how it went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandRun {
+    /// The step's place in the sequence, from 0.
+    pub index: usize,
+    /// `None` when it could not be started.
+    pub pid: Option<u32>,
+    /// How it ended; `None` when it was killed because its step ended, or never started.
+    pub exit: Option<Exit>,
+    /// Why it could not be started.
+    pub error: Option<String>,
+    /// It still ran when its step ended, and was killed.
+    pub ended: bool,
+}
+
 /// Everything that happened, for the exit status and the report.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -82,6 +121,8 @@ pub struct Outcome {
     /// What started the sequence, if anything did.
     pub trigger: Option<Trigger>,
     pub steps: Vec<TakenStep>,
+    /// The commands the `run` steps started.
+    pub commands: Vec<CommandRun>,
     /// SIGINT arrived before the child exited.
     pub interrupted: bool,
     /// The sequence reached SIGKILL.
@@ -92,12 +133,22 @@ pub struct Outcome {
     pub to_child: Bytes,
     /// The child's stdout to agentpipe's output.
     pub from_child: Bytes,
-    /// Descendants' output was still flowing when `--drain` ran out.
+    /// The child's stderr to its receiver (agentpipe's stderr, the `--stderr` file, or the
+    /// library caller's receiver); `None` when it did not pass through agentpipe (no receiver
+    /// or tail was asked for: the child wrote where its command said).
+    pub stderr: Option<Bytes>,
+    /// The last bytes of the child's stderr, at most the tail size asked for (empty when none
+    /// was): often the reason an agent failed.
+    pub stderr_tail: Vec<u8>,
+    /// Descendants' output (stdout or stderr) was still flowing when `--drain` ran out.
     pub drain_cut: bool,
     /// Processes found in the scope after the child exited (each once, in the order found).
     pub leftovers: Vec<u32>,
     /// When the child exited, since start.
     pub exited_at: Option<Duration>,
+    /// With an idle trigger: when bytes last moved in the direction that went quiet, since
+    /// start.
+    pub quiet_since: Option<Duration>,
     /// `--scope cgroup`: what the cgroup accounted for.
     pub cgroup: Option<CgroupUsage>,
 }

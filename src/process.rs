@@ -25,6 +25,8 @@ pub enum Exit {
     Code(i32),
     /// It was killed by this signal number.
     Signal(i32),
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
+    Unknown,
 }
 
 impl fmt::Display for Exit {
@@ -32,9 +34,10 @@ impl fmt::Display for Exit {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
             Exit::Signal(number) => match Signal::from_number(number) {
-                Some(signal) => write!(f, "killed by {signal}"),
-                None => write!(f, "killed by signal {number}"),
+                Some(signal) => write!(f, "was killed by {signal}"),
+                None => write!(f, "was killed by signal {number}"),
             },
+            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
         }
     }
 }
@@ -51,6 +54,10 @@ pub struct SpawnOptions {
     /// Signals to set back to ignored in the child: agentpipe catches them, but its parent had
     /// ignored them.
     pub keep_ignored: Vec<Signal>,
+    /// The child's stdin, when it is not a pipe from agentpipe (`--foreground` on a terminal).
+    pub stdin: Option<OwnedFd>,
+    /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
+    pub pipe_stderr: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -60,6 +67,8 @@ pub struct SpawnOptions {
 #[derive(Debug)]
 pub struct ChildProcess {
     pid: Pid,
+    /// The program's file name, for messages.
+    name: String,
     /// The child's own process group, when it has one.
     group: Option<Pid>,
     scope: Scope,
@@ -90,15 +99,25 @@ impl std::error::Error for ScopeUnavailable {}
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
+    /// Non-blocking too; only with [`SpawnOptions::pipe_stderr`], for the caller's stderr relay.
+    pub stderr: Option<OwnedFd>,
 }
 
 impl ChildProcess {
-    /// Starts `command` with piped stdin and stdout; its stderr is whatever `command` says.
+    /// Starts `command` with piped stdin and stdout; its stderr is piped if the options say so,
+    /// else whatever `command` says.
     pub fn spawn(
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
-        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        match &options.stdin {
+            Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
+            None => command.stdin(Stdio::piped()),
+        };
+        command.stdout(Stdio::piped());
+        if options.pipe_stderr {
+            command.stderr(Stdio::piped());
+        }
         let group = !options.foreground;
         if group {
             command.process_group(0);
@@ -126,18 +145,27 @@ impl ChildProcess {
         }
         let mut child = command.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
-        let stdin: OwnedFd = child.stdin.take().expect("stdin is piped").into();
+        let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
         let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
-        for pipe in [&stdin, &stdout] {
+        // Grown by the relay once a stream flows through them (see relay::Pump).
+        let stderr: Option<OwnedFd> = options
+            .pipe_stderr
+            .then(|| child.stderr.take().expect("stderr is piped").into());
+        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             set_nonblocking(pipe.as_fd())?;
-            platform::grow_pipe(pipe.as_fd());
         }
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,
             scope => scope,
         };
+        let program = std::path::Path::new(command.get_program());
+        let name = program.file_name().unwrap_or(program.as_os_str());
         let process = ChildProcess {
             pid,
+            name: name.to_string_lossy().into_owned(),
             group: group.then_some(pid),
             scope,
             exit: None,
@@ -149,14 +177,19 @@ impl ChildProcess {
         Ok((
             process,
             ChildPipes {
-                stdin: Some(stdin),
+                stdin,
                 stdout: Some(stdout),
+                stderr,
             },
         ))
     }
 
     pub fn pid(&self) -> u32 {
         self.pid.as_raw() as u32
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn scope(&self) -> Scope {
@@ -339,7 +372,7 @@ impl Drop for ChildProcess {
     }
 }
 
-fn exit_of(status: WaitStatus) -> Option<Exit> {
+pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     match status {
         WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
         WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),

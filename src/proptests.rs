@@ -10,7 +10,8 @@ use clap::Parser;
 use proptest::prelude::*;
 
 use crate::cli::Cli;
-use crate::sequence::{Action, Limit, Sequence, Step, format_limit, parse_duration};
+use crate::duration::{Limit, format_limit, parse_duration};
+use crate::sequence::{Action, Sequence, Step};
 
 #[path = "../tests/it/inputs.rs"]
 mod inputs;

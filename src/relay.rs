@@ -4,16 +4,16 @@
 //! The pump only moves bytes and reports what it saw; the supervisor decides what an EOF or a
 //! closed reader means for the child.
 
-use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::libc;
-use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
-use nix::sys::stat::{SFlag, fstat};
 
-use crate::platform::{self, NO_SIGPIPE};
+use crate::platform;
+use crate::trace::{Refused, Tap};
+
+mod endpoint;
+use endpoint::Kind;
+pub use endpoint::{Endpoint, fill_closed_std_fds, take_std_fds};
 
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
@@ -27,110 +27,6 @@ const SPLICE_ROUNDS: usize = 8;
 /// A splice at least this large suggests a stream, worth another splice before polling; a
 /// smaller one is a message, whose next splice would only find the pipe empty.
 const STREAMING: usize = 16 * 1024;
-
-/// What kind of file a descriptor is, which decides how it can be used without blocking.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// A regular file or a device that never makes a writer wait (such as /dev/null).
-    File,
-    Socket,
-    /// A pipe or FIFO: can be spliced to and from another pipe.
-    Pipe,
-    /// A terminal or anything else: a write larger than the free space would block.
-    Stream,
-}
-
-/// A descriptor at one end of a pump.
-#[derive(Debug)]
-pub struct Endpoint {
-    fd: OwnedFd,
-    kind: Kind,
-    /// Whether agentpipe set O_NONBLOCK itself, which it does only on descriptors it created:
-    /// an inherited one shares its open file description (a terminal with the whole session).
-    nonblocking: bool,
-}
-
-impl Endpoint {
-    /// A descriptor agentpipe created and made non-blocking (its end of a child pipe).
-    pub fn own(fd: OwnedFd) -> Endpoint {
-        Endpoint {
-            fd,
-            kind: Kind::Pipe,
-            nonblocking: true,
-        }
-    }
-
-    /// A descriptor agentpipe inherited: used only after poll says it is ready, and in amounts
-    /// that cannot block.
-    pub fn inherited(fd: OwnedFd) -> Endpoint {
-        let kind = match fstat(&fd) {
-            Ok(stat) => match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
-                SFlag::S_IFREG | SFlag::S_IFBLK => Kind::File,
-                SFlag::S_IFSOCK => Kind::Socket,
-                SFlag::S_IFIFO => Kind::Pipe,
-                SFlag::S_IFCHR if !nix::unistd::isatty(&fd).unwrap_or(false) => Kind::File,
-                _ => Kind::Stream,
-            },
-            Err(_) => Kind::Stream,
-        };
-        Endpoint {
-            fd,
-            kind,
-            nonblocking: false,
-        }
-    }
-
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = if self.kind == Kind::Socket && !self.nonblocking {
-            recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT)
-        } else {
-            nix::unistd::read(&self.fd, buf)
-        };
-        result.map_err(io::Error::from)
-    }
-
-    fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = match (self.kind, self.nonblocking) {
-            (_, true) | (Kind::File, false) => nix::unistd::write(&self.fd, buf),
-            (Kind::Socket, false) => send(
-                self.fd.as_raw_fd(),
-                buf,
-                MsgFlags::MSG_DONTWAIT | NO_SIGPIPE,
-            ),
-            // After POLLOUT a pipe or terminal has room for at least PIPE_BUF bytes.
-            (Kind::Pipe | Kind::Stream, false) => {
-                nix::unistd::write(&self.fd, &buf[..buf.len().min(libc::PIPE_BUF)])
-            }
-        };
-        result.map_err(io::Error::from)
-    }
-
-    /// Ends the stream for the peer of a socket: other copies of the descriptor (in the child, or
-    /// in agentpipe's parent) would otherwise keep it open.
-    fn shutdown_write(&self) {
-        if self.kind == Kind::Socket {
-            let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Write);
-        }
-    }
-
-    /// Whether a write may only follow a POLLOUT report: an inherited pipe or terminal, which
-    /// would block when full.
-    fn needs_readiness(&self) -> bool {
-        !self.nonblocking && matches!(self.kind, Kind::Pipe | Kind::Stream)
-    }
-
-    /// Bytes waiting to be read (FIONREAD), where the descriptor can tell.
-    pub fn queued(&self) -> u64 {
-        let mut count: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one int.
-        let result = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::FIONREAD as _, &mut count) };
-        if result == 0 { count.max(0) as u64 } else { 0 }
-    }
-}
 
 /// What a pump saw while moving bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +56,10 @@ pub struct Pump {
     splice: bool,
     /// In splice mode, whether the destination reported room since the last EAGAIN.
     room: bool,
+    /// Whether a stream has flowed, and the pipes at both ends were grown for it.
+    grown: bool,
+    /// The trace's copy of what this direction relays, if there is a trace.
+    tap: Option<Tap>,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -173,6 +73,8 @@ impl Pump {
         Pump {
             splice,
             room: true,
+            grown: false,
+            tap: None,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -183,6 +85,19 @@ impl Pump {
             relayed: 0,
             discarded: 0,
         }
+    }
+
+    /// Hands every byte this direction relays to the trace as well.
+    pub fn set_tap(&mut self, tap: Tap) {
+        self.tap = Some(tap);
+    }
+
+    /// A pump that never splices, so that every byte passes through its buffer and can be seen
+    /// (see [`Pump::fill_seen`]).
+    pub fn copying(source: Option<Endpoint>, destination: Option<Endpoint>) -> Pump {
+        let mut pump = Pump::new(source, destination);
+        pump.splice = false;
+        pump
     }
 
     pub fn source(&self) -> Option<&Endpoint> {
@@ -248,11 +163,42 @@ impl Pump {
             Ok(count) => {
                 self.end += count;
                 self.consume(count);
+                self.note_transfer(count);
                 Event::Progress
             }
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
         }
+    }
+
+    /// A transfer of at least [`STREAMING`] bytes says a stream flows: see [`Pump::grow`].
+    fn note_transfer(&mut self, count: usize) {
+        if count >= STREAMING {
+            self.grow();
+        }
+    }
+
+    /// Grows the pipes at both ends, once, when a stream flows (a large transfer, or a full
+    /// destination): it then flows with fewer wake-ups, and a writer that is ahead of its reader
+    /// can leave more behind. A few small messages grow nothing.
+    fn grow(&mut self) {
+        if !self.grown {
+            self.grown = true;
+            for end in [&self.source, &self.destination].into_iter().flatten() {
+                end.grow();
+            }
+        }
+    }
+
+    /// Reads as [`Pump::fill`] does, and shows `seen` the bytes just read (none in splice mode:
+    /// those never enter the buffer).
+    pub fn fill_seen(&mut self, seen: impl FnOnce(&[u8])) -> Event {
+        let before = self.buffered();
+        let event = self.fill();
+        // A fill may move the buffered bytes to its start, but only appends to them.
+        let read = self.buffered() - before;
+        seen(&self.buffer[self.end - read..self.end]);
+        event
     }
 
     fn consume(&mut self, count: usize) {
@@ -275,11 +221,28 @@ impl Pump {
             if length == 0 {
                 break;
             }
-            match platform::splice(source.fd(), destination.fd(), length) {
+            let length = match self
+                .tap
+                .as_mut()
+                .map(|tap| tap.before_splice(source.fd(), length))
+            {
+                Some(Ok(length)) => length,
+                None => length,
+                Some(Err(Refused)) => {
+                    self.splice = false; // the trace needs the bytes: they go through the buffer
+                    break;
+                }
+            };
+            let result = platform::splice(source.fd(), destination.fd(), length);
+            if let Some(tap) = &mut self.tap {
+                tap.after_splice(*result.as_ref().unwrap_or(&0));
+            }
+            match result {
                 Ok(0) => return Event::SourceEnded,
                 Ok(count) => {
                     self.relayed += count as u64;
                     self.consume(count);
+                    self.note_transfer(count);
                     if count < STREAMING {
                         break; // a message, not a stream: poll rather than try again
                     }
@@ -288,6 +251,9 @@ impl Pump {
                 // before the first round), the destination is full and must report room first.
                 Err(Errno::EAGAIN) => {
                     self.room = round > 0 && source.queued() == 0;
+                    if !self.room {
+                        self.grow();
+                    }
                     break;
                 }
                 Err(Errno::EINTR) => {}
@@ -316,16 +282,22 @@ impl Pump {
             }
             match destination.write(&self.buffer[self.start..self.end]) {
                 Ok(count) => {
+                    if let Some(tap) = &mut self.tap {
+                        tap.copied(&self.buffer[self.start..self.start + count]);
+                    }
                     self.start += count;
                     self.relayed += count as u64;
                     if self.start == self.end {
                         (self.start, self.end) = (0, 0);
                     }
-                    if !destination.nonblocking {
-                        break; // an inherited descriptor is written once per readiness report
+                    if destination.needs_readiness() {
+                        break; // a guarded descriptor is written once per readiness report
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.grow();
+                    break;
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Event::DestinationClosed,
             }
@@ -396,34 +368,4 @@ fn retry(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     ) || error.raw_os_error() == Some(Errno::EAGAIN as i32)
-}
-
-/// Opens /dev/null on whichever of fd 0, 1 and 2 is closed, so that the next descriptor opened
-/// does not land there by accident.
-pub fn fill_closed_std_fds() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only queries; dup2 onto a closed standard descriptor takes nothing.
-        unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) == -1 {
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-                if null >= 0 && null != fd {
-                    libc::dup2(null, fd);
-                    libc::close(null);
-                }
-            }
-        }
-    }
-}
-
-/// Takes agentpipe's stdin and stdout as relay endpoints, leaving /dev/null at fd 0 and 1: the
-/// endpoints are then the only copies, so closing one is what ends the stream for its peer.
-pub fn take_std_fds() -> io::Result<(Endpoint, Endpoint)> {
-    let null = File::options().read(true).write(true).open("/dev/null")?;
-    // A copy above fd 2 with close-on-exec (F_DUPFD_CLOEXEC), then dup2 replaces the standard
-    // descriptor atomically.
-    let input = io::stdin().as_fd().try_clone_to_owned()?;
-    nix::unistd::dup2_stdin(&null)?;
-    let output = io::stdout().as_fd().try_clone_to_owned()?;
-    nix::unistd::dup2_stdout(&null)?;
-    Ok((Endpoint::inherited(input), Endpoint::inherited(output)))
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::Scope;
 use crate::exit_status::Status;
-use crate::outcome::{Outcome, TakenStep};
+use crate::outcome::{CommandRun, Outcome, TakenStep};
 use crate::process::Exit;
 use crate::sequence::{Action, Limit, Sequence};
 use crate::signals::Signal;
@@ -82,6 +82,13 @@ pub struct Report {
     /// `None` when supervising failed.
     pub drain: Option<Drain>,
     pub leftovers: Leftovers,
+    /// With an idle trigger: when bytes last moved in the direction that went quiet.
+    pub quiet_since: Option<f64>,
+    /// The commands of `run` steps.
+    pub commands: Vec<CommandReport>,
+    /// `--stderr-tail`: the last bytes of the command's stderr as text (see [`tail_text`]);
+    /// `None` without the flag, or when the command did not start.
+    pub stderr_tail: Option<String>,
     /// `--scope cgroup`: what the cgroup accounted for; `None` for other scopes, or when the
     /// command did not start.
     pub cgroup: Option<Cgroup>,
@@ -110,6 +117,23 @@ pub struct StepReport {
     pub at: f64,
 }
 
+/// The command a `run` step started.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommandReport {
+    /// Its step's place in the sequence, from 1.
+    pub step: usize,
+    pub command: String,
+    pub pid: Option<u32>,
+    /// Its exit code or signal; both `None` when it was killed at the end of its step or never
+    /// started.
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+    /// It still ran when its step ended, and was killed.
+    pub ended: bool,
+    /// Why it could not be started.
+    pub error: Option<String>,
+}
+
 /// How the command ended, and how agentpipe ends.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExitReport {
@@ -125,6 +149,8 @@ pub struct ExitReport {
 pub struct Bytes {
     pub to_child: Direction,
     pub from_child: Direction,
+    /// The command's stderr to its destination, with `--stderr-tail` (`None` without).
+    pub stderr: Option<Direction>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -166,7 +192,9 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         scope: facts.scope.name(),
         sequence: facts.sequence.to_string(),
         trigger: None,
+        quiet_since: None,
         steps: Vec::new(),
+        commands: Vec::new(),
         exit: ExitReport {
             code: None,
             signal: None,
@@ -180,30 +208,34 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             pids: Vec::new(),
             signals: Vec::new(),
         },
+        stderr_tail: None,
         cgroup: None,
     };
     match ending {
         Ending::Supervised(outcome) => {
             report.pid = Some(outcome.pid);
             report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
+            report.quiet_since = outcome.quiet_since.map(seconds);
             report.steps = outcome.steps.iter().map(step).collect();
+            report.commands = outcome
+                .commands
+                .iter()
+                .map(|run| command(run, facts.sequence))
+                .collect();
             match outcome.exit {
                 Exit::Code(code) => report.exit.code = Some(code),
                 Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+                Exit::Unknown => {}
             }
             report.exit.error = outcome
                 .abandoned
                 .then(|| "gave up on a process that SIGKILL did not remove".into());
             report.bytes = Some(Bytes {
-                to_child: Direction {
-                    relayed: outcome.to_child.relayed,
-                    discarded: outcome.to_child.discarded,
-                },
-                from_child: Direction {
-                    relayed: outcome.from_child.relayed,
-                    discarded: outcome.from_child.discarded,
-                },
+                to_child: direction(outcome.to_child),
+                from_child: direction(outcome.from_child),
+                stderr: outcome.stderr.map(direction),
             });
+            report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
             report.drain = Some(drain(facts.drain, outcome.drain_cut));
             report.cgroup = outcome.cgroup.map(|usage| Cgroup {
                 cpu: seconds(Duration::from_micros(usage.cpu_usec)),
@@ -225,13 +257,11 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             // Nothing was relayed before a failed start; after a failed supervision, what was
             // is unknown.
             if pid.is_none() {
-                let nothing = Direction {
-                    relayed: 0,
-                    discarded: 0,
-                };
+                let nothing = direction(Default::default());
                 report.bytes = Some(Bytes {
                     to_child: nothing.clone(),
                     from_child: nothing,
+                    stderr: None,
                 });
                 report.drain = Some(drain(facts.drain, false));
             }
@@ -262,9 +292,30 @@ fn signal_name(number: i32) -> String {
     Signal::from_number(number).map_or_else(|| number.to_string(), |s| s.full_name().into())
 }
 
+fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
+    let text = match sequence.steps()[run.index].action {
+        Action::Run(command) => sequence.commands()[command].clone(),
+        _ => String::new(),
+    };
+    let (code, signal) = match run.exit {
+        Some(Exit::Code(code)) => (Some(code), None),
+        Some(Exit::Signal(signal)) => (None, Some(signal_name(signal))),
+        Some(Exit::Unknown) | None => (None, None),
+    };
+    CommandReport {
+        step: run.index + 1,
+        command: text,
+        pid: run.pid,
+        code,
+        signal,
+        ended: run.ended,
+        error: run.error.clone(),
+    }
+}
+
 fn step(step: &TakenStep) -> StepReport {
     let signal = match step.action {
-        Action::Wait | Action::CloseStdin => None,
+        Action::Wait | Action::CloseStdin | Action::Run(_) => None,
         Action::Signal(signal) => Some(signal.full_name()),
         Action::Kill => Some(Signal::KILL.full_name()),
     };
@@ -280,6 +331,22 @@ fn step(step: &TakenStep) -> StepReport {
 fn scope_signals(outcome: &Outcome) -> Vec<&'static str> {
     let sent = outcome.steps.iter().flat_map(|step| step.action.signals());
     sent.map(Signal::full_name).collect()
+}
+
+fn direction(bytes: crate::outcome::Bytes) -> Direction {
+    Direction {
+        relayed: bytes.relayed,
+        discarded: bytes.discarded,
+    }
+}
+
+/// The stderr tail as text: from its first whole character (the size limit may cut one in
+/// two), each sequence that is not UTF-8 then replaced by U+FFFD, as `command` is. The bytes
+/// themselves are in the library's `Outcome::stderr_tail`.
+fn tail_text(tail: &[u8]) -> String {
+    let continuation = |byte: &u8| byte & 0b1100_0000 == 0b1000_0000;
+    let cut = tail.iter().take(3).take_while(|b| continuation(b)).count();
+    String::from_utf8_lossy(&tail[cut..]).into_owned()
 }
 
 fn drain(limit: Limit, cut: bool) -> Drain {
@@ -300,5 +367,14 @@ mod tests {
         assert_eq!(text(Duration::from_micros(1020)), "0.00102");
         assert_eq!(text(Duration::from_secs(1)), "1.0");
         assert_eq!(text(Duration::ZERO), "0.0");
+    }
+
+    #[test]
+    fn the_stderr_tail_starts_at_a_whole_character_and_is_lossy_after() {
+        let line = "é: no such model\n".as_bytes();
+        assert_eq!(tail_text(line), "é: no such model\n");
+        assert_eq!(tail_text(&line[1..]), ": no such model\n");
+        assert_eq!(tail_text(b"a\xffb"), "a\u{fffd}b");
+        assert_eq!(tail_text(b""), "");
     }
 }

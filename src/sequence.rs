@@ -3,13 +3,14 @@
 //! A [`Sequence`] is pure data, with the one definition of each step's name; the state machine
 //! (`machine`) walks it, and the event loop carries out what the machine orders.
 
+mod parse;
+
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::duration::Limit;
+use crate::duration::format_limit;
 use crate::signals::Signal;
-
-/// How long a step may wait: `None` means without limit.
-pub type Limit = Option<Duration>;
 
 /// What a step does before it waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +19,9 @@ pub enum Action {
     Wait,
     /// Close the child's stdin once the bytes already read for it are written.
     CloseStdin,
+    /// Run a command through `sh -c`, outside the scope: the way to stop an agent through a side
+    /// channel. The number is its place in [`Sequence::commands`].
+    Run(usize),
     /// Send this signal, then SIGCONT so that a stopped process can act on it.
     Signal(Signal),
     /// Send SIGKILL and wait until the scope is gone.
@@ -37,6 +41,8 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sequence {
     steps: Vec<Step>,
+    /// The commands of the `run` steps, in order.
+    commands: Vec<String>,
 }
 
 impl Default for Sequence {
@@ -62,82 +68,33 @@ impl Sequence {
             steps.push(step(Action::Signal(signal), term_grace));
         }
         steps.push(step(Action::Kill, None));
-        Sequence { steps }
+        Sequence {
+            steps,
+            commands: Vec::new(),
+        }
     }
 
-    /// Parses a list such as `stdin 5s, INT 2s, TERM 5s, KILL`.
-    ///
-    /// Each step is `wait D`, `stdin D` or `SIGNAL D`, separated by commas; the last is `KILL`
-    /// (which takes no duration). Durations are as in [`parse_duration`].
-    pub fn parse(text: &str) -> Result<Sequence, String> {
-        let items: Vec<&str> = text.split(',').map(str::trim).collect();
-        let mut steps = Vec::with_capacity(items.len() + 1);
-        for (index, item) in items.iter().enumerate() {
-            let last = index + 1 == items.len();
-            let mut words = item.split_whitespace();
-            let name = words.next().ok_or_else(|| {
-                format!(
-                    "step {} is empty; write steps like 'stdin 5s, TERM 5s, KILL'",
-                    index + 1
-                )
-            })?;
-            let duration = words.next();
-            if let Some(extra) = words.next() {
-                return Err(format!(
-                    "unexpected '{}' in step '{}'",
-                    extra.escape_debug(),
-                    item.escape_debug()
-                ));
-            }
-            let action = match name.to_ascii_lowercase().as_str() {
-                "wait" => Action::Wait,
-                "stdin" => Action::CloseStdin,
-                _ => match name.parse()? {
-                    Signal::KILL => Action::Kill,
-                    signal => Action::Signal(signal),
-                },
-            };
-            if action == Action::Kill {
-                if !last {
-                    return Err("KILL must be the last step".to_string());
-                }
-                if duration.is_some() {
-                    return Err("KILL takes no duration: it waits until the process is gone".into());
-                }
-                steps.push(Step { action, wait: None });
-                break;
-            }
-            if last {
-                let item = item.escape_debug();
-                return Err(format!(
-                    "the sequence must end with KILL (add ', KILL' after '{item}')"
-                ));
-            }
-            let duration = duration.ok_or_else(|| {
-                let (item, name) = (item.escape_debug(), name.escape_debug());
-                format!("step '{item}' needs a duration, e.g. '{name} 5s'")
-            })?;
-            steps.push(Step {
-                action,
-                wait: parse_duration(duration)?,
-            });
-        }
-        if !steps.iter().any(|step| step.action == Action::CloseStdin) {
-            let at = steps
-                .iter()
-                .position(|step| matches!(step.action, Action::Signal(_) | Action::Kill))
-                .unwrap_or(steps.len());
-            let step = Step {
-                action: Action::CloseStdin,
-                wait: Some(Duration::ZERO),
-            };
-            steps.insert(at, step);
-        }
-        Ok(Sequence { steps })
+    /// Adds a `run "command" wait` step before the first signal step (`--stop-command`).
+    pub fn run_before_signal(mut self, command: String, wait: Limit) -> Sequence {
+        let at = self.signal_step(0);
+        self.steps.insert(
+            at,
+            Step {
+                action: Action::Run(self.commands.len()),
+                wait,
+            },
+        );
+        self.commands.push(command);
+        self
     }
 
     pub fn steps(&self) -> &[Step] {
         &self.steps
+    }
+
+    /// The commands of the `run` steps: `Action::Run(n)` runs `commands()[n]`.
+    pub fn commands(&self) -> &[String] {
+        &self.commands
     }
 
     /// Where an EOF trigger starts: the `stdin` step.
@@ -157,11 +114,12 @@ impl Sequence {
 }
 
 impl Action {
-    /// The report's name for the kind of step: `wait`, `stdin`, `signal` or `kill`.
+    /// The report's name for the kind of step: `wait`, `stdin`, `run`, `signal` or `kill`.
     pub fn kind(self) -> &'static str {
         match self {
             Action::Wait => "wait",
             Action::CloseStdin => "stdin",
+            Action::Run(_) => "run",
             Action::Signal(_) => "signal",
             Action::Kill => "kill",
         }
@@ -171,7 +129,7 @@ impl Action {
     /// so that a stopped process acts on it.
     pub fn signals(self) -> Vec<Signal> {
         match self {
-            Action::Wait | Action::CloseStdin => Vec::new(),
+            Action::Wait | Action::CloseStdin | Action::Run(_) => Vec::new(),
             Action::Signal(Signal::CONT) => vec![Signal::CONT],
             Action::Signal(signal) => vec![signal, Signal::CONT],
             Action::Kill => vec![Signal::KILL],
@@ -180,10 +138,12 @@ impl Action {
 }
 
 impl fmt::Display for Action {
+    /// The step's name in the `--sequence` syntax (a `run` step without its command).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Wait => f.write_str("wait"),
             Action::CloseStdin => f.write_str("stdin"),
+            Action::Run(_) => f.write_str("run"),
             Action::Signal(signal) => f.write_str(signal.name()),
             Action::Kill => f.write_str("KILL"),
         }
@@ -191,12 +151,16 @@ impl fmt::Display for Action {
 }
 
 impl fmt::Display for Sequence {
+    /// The `--sequence` syntax, which reads back as the same sequence.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (index, step) in self.steps.iter().enumerate() {
             if index > 0 {
                 f.write_str(", ")?;
             }
             write!(f, "{}", step.action)?;
+            if let Action::Run(command) = step.action {
+                write!(f, " {}", parse::quote(&self.commands[command]))?;
+            }
             if step.action != Action::Kill {
                 write!(f, " {}", format_limit(step.wait))?;
             }
@@ -205,72 +169,9 @@ impl fmt::Display for Sequence {
     }
 }
 
-/// Parses `250ms`, `1.5s`, `1m30s`, a bare number of seconds (`2`, `0.5`) or `inf`.
-pub fn parse_duration(text: &str) -> Result<Limit, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("inf") || text.eq_ignore_ascii_case("infinity") {
-        return Ok(None);
-    }
-    let invalid = || {
-        let text = text.escape_debug();
-        format!("invalid duration '{text}': use e.g. 250ms, 1.5s, 1m30s, 2 or inf")
-    };
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds)
-            .map(Some)
-            .map_err(|_| invalid());
-    }
-    humantime::parse_duration(text)
-        .map(Some)
-        .map_err(|_| invalid())
-}
-
-/// Formats a limit the way it is written on the command line, exactly: `250us`, `1s500ms`,
-/// `40d1h`, `inf`. Days are the largest unit, so that the text reads back through
-/// [`parse_duration`] whatever units it refuses.
-pub fn format_limit(limit: Limit) -> String {
-    const DAY: u64 = 86_400;
-    let Some(duration) = limit else {
-        return "inf".to_string();
-    };
-    let days = duration.as_secs() / DAY;
-    let rest = duration - Duration::from_secs(days * DAY);
-    let mut text = if days > 0 {
-        format!("{days}d")
-    } else {
-        String::new()
-    };
-    if days == 0 || !rest.is_zero() {
-        text.extend(
-            humantime::format_duration(rest)
-                .to_string()
-                .split_whitespace(),
-        );
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_show_exactly_and_read_back() {
-        let cases = [
-            (Some(Duration::from_micros(250)), "250us"),
-            (Some(Duration::from_nanos(1_000_500_000)), "1s500us"),
-            (Some(Duration::from_millis(1500)), "1s500ms"),
-            (Some(Duration::ZERO), "0s"),
-            (Some(Duration::from_secs(90)), "1m30s"),
-            (Some(Duration::from_secs(40 * 86_400 + 3600)), "40d1h"),
-            (Some(Duration::from_secs(2 * 86_400)), "2d"),
-            (None, "inf"),
-        ];
-        for (limit, text) in cases {
-            assert_eq!(format_limit(limit), text);
-            assert_eq!(parse_duration(text), Ok(limit), "{text}");
-        }
-    }
 
     #[test]
     fn a_sequence_reads_back_as_itself() {
@@ -279,5 +180,30 @@ mod tests {
         let shown = sequence.to_string();
         assert_eq!(shown, "wait 250us, stdin 1s500us, INT 2s, TERM 1m30s, KILL");
         assert_eq!(Sequence::parse(&shown), Ok(sequence));
+    }
+
+    #[test]
+    fn run_steps_keep_their_command_and_read_back() {
+        let text = r#"stdin 5s, run "docker exec ctr pkill -INT -x 'a, b'" 5s, TERM 2s, KILL"#;
+        let sequence = Sequence::parse(text).expect("valid");
+        assert_eq!(
+            sequence.commands(),
+            ["docker exec ctr pkill -INT -x 'a, b'"]
+        );
+        assert_eq!(sequence.steps()[1].action, Action::Run(0));
+        assert_eq!(sequence.to_string(), text);
+        assert_eq!(Sequence::parse(&sequence.to_string()), Ok(sequence));
+        let quoted = Sequence::parse(r#"run "say \"hi\" \\o/" 1s, KILL"#).expect("valid");
+        assert_eq!(quoted.commands(), [r#"say "hi" \o/"#]);
+        assert_eq!(Sequence::parse(&quoted.to_string()), Ok(quoted));
+    }
+
+    #[test]
+    fn stop_command_goes_before_the_stop_signal() {
+        let sequence = Sequence::default().run_before_signal("pkill -INT agent".into(), None);
+        assert_eq!(
+            sequence.to_string(),
+            r#"wait 0s, stdin 1s, run "pkill -INT agent" inf, TERM 1s, KILL"#
+        );
     }
 }

@@ -78,7 +78,10 @@ impl FromStr for Signal {
     fn from_str(text: &str) -> Result<Signal, String> {
         let invalid = || {
             let text = text.escape_debug();
-            format!("unknown signal '{text}': use a name like TERM or INT, or a number")
+            format!(
+                "unknown signal '{text}': use a name like TERM or INT, or the number of one \
+                 (real-time signals are not supported)"
+            )
         };
         if let Ok(number) = text.parse::<i32>() {
             return Signal::from_number(number).ok_or_else(invalid);

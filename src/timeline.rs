@@ -1,10 +1,20 @@
 //! The `-v` timeline and the warnings on agentpipe's own stderr, each line stamped with the time
-//! since agentpipe started. The event loop writes to it while it runs; the report, written once
-//! the run is over, only reads when the run started ([`Start`]).
+//! since agentpipe started, and the trace they are told to as well. The event loop writes to it
+//! while it runs; the report, written once the run is over, only reads when the run started
+//! ([`Start`]).
+//!
+//! Nothing here ever blocks: lines go through agentpipe's stderr outlet, which holds back what a
+//! slow reader does not take yet and drops (counting them) the lines that do not fit; one line at
+//! the end says how many were dropped, when it can be written.
 
-use std::fmt;
-use std::io::Write;
+use std::cell::Cell;
+use std::io::IsTerminal;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+use crate::note::Note;
+use crate::trace::{self, Recorder};
 
 /// When agentpipe started: the instant every offset counts from, and the wall-clock time the
 /// report gives.
@@ -23,12 +33,16 @@ impl Start {
     }
 }
 
-/// Writes `agentpipe [+1.002s]: ...` lines, measured from agentpipe's start.
+/// Writes `agentpipe [+1.002s]: ...` lines, measured from agentpipe's start, and tells every
+/// note to the trace, if there is one.
 #[derive(Clone, Debug)]
 pub struct Timeline {
     start: Instant,
     verbose: bool,
     quiet: bool,
+    trace: Option<Recorder>,
+    /// The terminal echoed `^C` without a newline: the next line starts on a line of its own.
+    after_echo: Cell<bool>,
 }
 
 impl Timeline {
@@ -37,6 +51,8 @@ impl Timeline {
             start,
             verbose,
             quiet: false,
+            trace: None,
+            after_echo: Cell::new(false),
         }
     }
 
@@ -46,35 +62,88 @@ impl Timeline {
         self
     }
 
+    /// Every note is recorded in `trace` too, whether it is shown or not.
+    pub fn traced(mut self, trace: Option<Recorder>) -> Timeline {
+        self.trace = trace;
+        self
+    }
+
     pub fn start(&self) -> Instant {
         self.start
     }
 
-    /// `+1.002s`: the time of `instant` since start, as the timeline shows it.
-    pub fn offset(&self, instant: Instant) -> String {
-        format!(
-            "+{:.3}s",
-            instant.saturating_duration_since(self.start).as_secs_f64()
-        )
+    pub fn trace(&self) -> Option<&Recorder> {
+        self.trace.as_ref()
     }
 
     /// A timeline line, shown with `-v` only.
-    pub fn say(&self, message: fmt::Arguments<'_>) {
-        if self.verbose {
-            self.write(message);
-        }
+    pub fn say(&self, note: &Note) {
+        self.tell(note, self.verbose);
     }
 
     /// A line shown unless `-q` was given: something the person must act on.
-    pub fn warn(&self, message: fmt::Arguments<'_>) {
-        if !self.quiet {
-            self.write(message);
+    pub fn warn(&self, note: &Note) {
+        self.tell(note, !self.quiet);
+    }
+
+    fn tell(&self, note: &Note, shown: bool) {
+        let now = Instant::now();
+        // A text trace on stderr writes the very line the timeline would: once is enough.
+        let traced = self
+            .trace
+            .as_ref()
+            .is_some_and(|trace| trace.note(now, note) && trace.replaces_timeline());
+        if shown && !traced {
+            // With -v, a timeline line; otherwise a plain `agentpipe: ...` line.
+            let newline = if self.after_echo.take() { "\n" } else { "" };
+            let line = if self.verbose {
+                trace::line(now.saturating_duration_since(self.start), note)
+            } else {
+                format!("agentpipe: {note}\n")
+            };
+            trace::stderr().push(format!("{newline}{line}").as_bytes());
         }
     }
 
-    fn write(&self, message: fmt::Arguments<'_>) {
-        let offset = self.offset(Instant::now());
-        // A full or closed stderr must not stop the supervisor: the message is dropped.
-        let _ = writeln!(std::io::stderr(), "agentpipe [{offset}]: {message}");
+    /// An interrupt came: if stderr is a terminal, it echoed `^C` where the next line would
+    /// start.
+    pub fn interrupted(&self) {
+        if std::io::stderr().is_terminal() {
+            self.after_echo.set(true);
+        }
+    }
+
+    /// The descriptors to wait for (POLLOUT) while lines wait for them: stderr's, the trace's.
+    pub fn waiting(&self) -> [Option<Arc<OwnedFd>>; 2] {
+        [
+            trace::stderr().waiting(),
+            self.trace.as_ref().and_then(Recorder::waiting),
+        ]
+    }
+
+    /// When the trace's records written behind are due: [`Timeline::flush`] then.
+    pub fn due(&self) -> Option<Instant> {
+        self.trace.as_ref().and_then(Recorder::due)
+    }
+
+    /// Writes what waits, as far as each destination takes it now.
+    pub fn flush(&self) {
+        trace::stderr().flush();
+        if let Some(trace) = &self.trace {
+            trace.flush();
+        }
+    }
+
+    /// At the end of the run: how many lines were dropped, if any were, the trace's last
+    /// records, then what waits on stderr, waiting a little for a reader that still reads.
+    pub fn finish(&self) {
+        let dropped = trace::stderr().take_dropped();
+        if dropped > 0 {
+            self.tell(&Note::LinesDropped(dropped), true);
+        }
+        if let Some(trace) = &self.trace {
+            trace.finish();
+        }
+        trace::stderr().drain();
     }
 }

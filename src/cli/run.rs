@@ -1,25 +1,29 @@
 //! The `agentpipe` program: parse the command line, start the command, supervise it, write the
 //! report, and tell `main` the status to end with.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io;
-use std::process::{Command, Stdio};
+use std::os::fd::AsFd;
+use std::process::Command;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cli, StderrTarget};
+use super::{Cli, StderrTarget, spawn_error};
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
 use crate::outcome::Outcome;
-use crate::process::{ChildProcess, Scope, ScopeUnavailable, SpawnOptions};
-use crate::relay;
-use crate::report::{self, Ending, RunFacts};
+use crate::platform;
+use crate::process::{ChildProcess, Scope, SpawnOptions};
+use crate::relay::{self, Endpoint};
+use crate::report::{self, Ending, ReportTarget, RunFacts};
 use crate::signals::{Signal, SignalSource};
+use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
+use crate::trace::{Recorder, Trace};
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
 pub fn main() -> ! {
@@ -37,6 +41,9 @@ pub fn main() -> ! {
 /// after that is reported here, on stderr and in the report, and comes back as a status.
 fn run(start: Start) -> Result<Status> {
     relay::fill_closed_std_fds();
+    if std::env::args_os().len() < 2 {
+        anyhow::bail!("usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')");
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error)
@@ -51,6 +58,9 @@ fn run(start: Start) -> Result<Status> {
         Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
     };
     let scope = cli.scope().map_err(anyhow::Error::msg)?;
+    if cli.end_with_parent && !platform::HAS_PARENT_WATCH {
+        anyhow::bail!("--end-with-parent needs Linux (a pidfd on the parent); leave it out here");
+    }
     let config = cli.config();
 
     let mut pid = None;
@@ -92,7 +102,7 @@ fn run(start: Start) -> Result<Status> {
 
 /// How supervising the command ended.
 enum Supervised {
-    Ended(Outcome),
+    Ended(Box<Outcome>),
     /// The command could not be started: agentpipe exits with `status` (126, 127 or 125).
     NotStarted {
         status: Status,
@@ -108,13 +118,36 @@ fn supervise(
     start: Start,
     pid: &mut Option<u32>,
 ) -> Result<Supervised> {
-    let timeline = Timeline::new(start.instant, cli.verbose).quiet(cli.quiet);
+    let timeline = Timeline::new(start.instant, cli.verbose)
+        .quiet(cli.quiet)
+        .traced(trace(cli, start)?);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
+    // Watched from the start: a parent that exits while the command starts still counts.
+    let parent = match cli.end_with_parent {
+        true => Some(platform::watch_parent().context("cannot watch agentpipe's parent")?),
+        false => None,
+    };
     let (input, output) = relay::take_std_fds().context("cannot set up stdin and stdout")?;
 
     let mut command = Command::new(&cli.command[0]);
-    command.args(&cli.command[1..]).stderr(stderr(&cli.stderr)?);
-    let options = SpawnOptions {
+    command.args(&cli.command[1..]);
+    let stderr_file = open_stderr(&cli.stderr)?;
+    let stderr_destination = match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    };
+    let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
         parent_death_signal: true,
@@ -123,20 +156,23 @@ fn supervise(
         } else {
             Vec::new()
         },
+        stdin: None,
+        pipe_stderr: stderr_destination.is_some(),
+    };
+    // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
+    // it, so it never takes what the command reads from the terminal (a password, a yes).
+    let input = if cli.foreground && input.is_terminal() {
+        options.stdin = Some(input.into_fd());
+        None
+    } else {
+        Some(input)
     };
     let name = cli.command[0].to_string_lossy();
-    let (child, pipes) = match ChildProcess::spawn(&mut command, &options) {
+    let (child, mut pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
-        Err(error) if scope_unavailable(&error) => {
-            eprintln!("agentpipe: {error}");
-            return Ok(Supervised::NotStarted {
-                status: Status::Code(USAGE),
-                error: error.to_string(),
-            });
-        }
         Err(error) => {
-            let message = format!("cannot run '{name}': {error}");
-            eprintln!("agentpipe: {message}; check the command name, PATH and permissions");
+            let message = spawn_error::explain(&cli.command[0], &error);
+            eprintln!("agentpipe: {message}");
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
                 error: message,
@@ -148,38 +184,67 @@ fn supervise(
         name: name.to_string(),
         pid: child.pid(),
     };
-    timeline.say(format_args!("{started}"));
-    let event_loop = EventLoop::new(
-        child,
-        pipes,
-        Some(input),
-        Some(output),
-        config.clone(),
-        timeline,
-    );
-    let outcome = event_loop
-        .with_signals(signals)
-        .run()
-        .context("supervising the command failed")?;
-    Ok(Supervised::Ended(outcome))
+    timeline.say(&started);
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(&armed);
+    let stderr = match (pipes.stderr.take(), stderr_destination) {
+        (Some(source), Some(destination)) => {
+            StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
+        }
+        _ => StderrRelay::Untouched,
+    };
+    let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
+    let event_loop = match parent {
+        Some(parent) => event_loop.with_parent(parent),
+        None => event_loop,
+    };
+    let outcome = event_loop.run().context("supervising the command failed")?;
+    Ok(Supervised::Ended(Box::new(outcome)))
 }
 
 /// clap's message in one line, pointing at --help.
 fn one_line(message: &str) -> String {
-    let body: Vec<&str> = message
+    // The message, then clap's tip (a similar argument), in one line; not its usage block.
+    let parts: Vec<&str> = message
         .lines()
-        .take_while(|line| !line.trim().is_empty() && !line.starts_with("Usage:"))
         .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
         .collect();
-    let body = body.join(" ");
+    let body = parts.join("; ");
     let body = body.strip_prefix("error: ").unwrap_or(&body);
     format!("{body} (see 'agentpipe --help')")
 }
 
-fn stderr(target: &StderrTarget) -> Result<Stdio> {
+/// The trace `--trace` asks for, recording from agentpipe's start.
+fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
+    let trace = match &cli.trace {
+        None => return Ok(None),
+        Some(ReportTarget::Stderr) => Trace::stderr(),
+        Some(ReportTarget::File(path)) => Trace::create(path).with_context(|| {
+            format!(
+                "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
+                path.display()
+            )
+        })?,
+    };
+    let trace = trace
+        .format(cli.trace_format.format())
+        .limit(cli.trace_limit);
+    Ok(Some(Recorder::new(trace, start.instant, start.time)))
+}
+
+/// The file `--stderr` names (/dev/null for null); `None` for agentpipe's own stderr.
+fn open_stderr(target: &StderrTarget) -> Result<Option<File>> {
     Ok(match target {
-        StderrTarget::Inherit => Stdio::inherit(),
-        StderrTarget::Null => Stdio::null(),
+        StderrTarget::Inherit => None,
+        StderrTarget::Null => Some(File::options().write(true).open("/dev/null")?),
         StderrTarget::File(path) => {
             let file = OpenOptions::new()
                 .create(true)
@@ -191,15 +256,7 @@ fn stderr(target: &StderrTarget) -> Result<Stdio> {
                         path.display()
                     )
                 })?;
-            Stdio::from(file)
+            Some(file)
         }
     })
-}
-
-/// Whether starting failed because the scope cannot be set up (`--scope cgroup` without a cgroup
-/// to create), not because of the command.
-fn scope_unavailable(error: &io::Error) -> bool {
-    error
-        .get_ref()
-        .is_some_and(|inner| inner.is::<ScopeUnavailable>())
 }

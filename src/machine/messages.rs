@@ -2,14 +2,17 @@
 //! gives.
 
 use crate::note::Note;
-use crate::outcome::Exit;
+use crate::outcome::{Exit, Trigger};
 use crate::signals::Signal;
 
 /// What the event loop saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Input {
-    /// agentpipe's own input ended (the command line only).
-    Eof,
+    /// agentpipe's own input ended (the command line only); `hangup` when it is a pipe, a
+    /// socket or a terminal, whose end means the controller is done.
+    Eof { hangup: bool },
+    /// agentpipe's parent exited (`--end-with-parent`).
+    ParentExited,
     /// agentpipe received SIGINT, SIGTERM or SIGHUP.
     Interrupt(Signal),
     /// agentpipe's stdout reader went away.
@@ -28,10 +31,20 @@ pub(crate) enum Order {
     /// Stop reading agentpipe's input and close the child's stdin: once what was read is
     /// written (`flush`, when the input's end started the sequence), or at once, dropping it.
     CloseStdin { flush: bool },
+    /// Start `command` through `sh -c`, outside the scope, for step number `step` (from 1).
+    Run {
+        command: String,
+        step: usize,
+        trigger: Trigger,
+    },
+    /// End the command of the `run` step being left, if it still runs, and reap it.
+    EndRun,
     /// Send this signal to every process of the scope.
     Signal(Signal),
     /// Relay no more of the child's output than what was queued when it exited.
     CutDrain,
+    /// Drop the output still queued for agentpipe's stdout, counted as discarded.
+    DropOutput,
     /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
     LookAtScope,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.

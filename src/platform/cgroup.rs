@@ -148,7 +148,7 @@ impl Cgroup {
     }
 
     /// Whether a live process is in the cgroup or below it (`populated 1` in `cgroup.events`).
-    pub fn populated(&self) -> bool {
+    fn populated(&self) -> bool {
         fs::read_to_string(self.dir.join("cgroup.events"))
             .is_ok_and(|events| events.lines().any(|line| line == "populated 1"))
     }

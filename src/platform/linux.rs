@@ -1,5 +1,5 @@
-//! Linux: pidfds, waitid(WNOWAIT), the child subreaper and parent-death signal, pipe sizing,
-//! splice(2), and the process table in /proc.
+//! Linux: pidfds, waitid(WNOWAIT), the child subreaper and parent-death signal, and the process
+//! table in /proc (the relay's calls are in `io_linux.rs`).
 //!
 //! A process found in /proc is identified by its pid *and* its start time, so that a pid recycled
 //! between listing and signalling is recognised; signals go through a pidfd opened and then
@@ -8,26 +8,14 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use nix::fcntl::{FcntlArg, SpliceFFlags, fcntl};
 use nix::libc;
 use nix::sys::prctl;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::socket::MsgFlags;
 use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
 
 use super::Seen;
 use crate::scope::Scope;
-
-/// A send to a socket whose peer is gone fails with EPIPE instead of raising SIGPIPE.
-pub const NO_SIGPIPE: MsgFlags = MsgFlags::MSG_NOSIGNAL;
-
-/// How large agentpipe makes the pipes it creates, where the kernel allows.
-///
-/// Larger pipes mean fewer wake-ups per byte relayed. The default per-user budget of pipe memory
-/// for unprivileged users (fs.pipe-user-pages-soft, 64 MiB) covers about a hundred agentpipes at
-/// this size, two pipes each, before the kernel falls back to small pipes.
-const PIPE_SIZE: i32 = 256 * 1024;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
 pub const HAS_SUBREAPER: bool = true;
@@ -46,11 +34,6 @@ pub fn arm_parent_death_signal(parent: Pid) {
     if getppid() != parent {
         let _ = nix::sys::signal::raise(Signal::SIGKILL);
     }
-}
-
-/// Grows a pipe agentpipe created; EPERM (over the user's pipe budget) leaves it as it is.
-pub fn grow_pipe(pipe: BorrowedFd<'_>) {
-    let _ = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
 }
 
 /// A descriptor that pins `pid` and becomes readable when it exits; `None` on kernels before 5.3.
@@ -207,17 +190,6 @@ pub fn reap_adopted(child: Pid) {
     }
 }
 
-/// Moves up to `length` bytes from one pipe to another inside the kernel; SPLICE_F_NONBLOCK
-/// keeps even an inherited pipe from blocking.
-pub fn splice(
-    source: BorrowedFd<'_>,
-    destination: BorrowedFd<'_>,
-    length: usize,
-) -> nix::Result<usize> {
-    let flags = SpliceFFlags::SPLICE_F_NONBLOCK | SpliceFFlags::SPLICE_F_MOVE;
-    nix::fcntl::splice(source, None, destination, None, length, flags)
-}
-
 /// Keeps the kernel from dumping core even where core_pattern pipes to a program, which
 /// RLIMIT_CORE alone does not stop.
 pub fn set_undumpable() {
@@ -350,4 +322,16 @@ fn descendants(root: Pid) -> Vec<Entry> {
         }
     }
     found
+}
+
+/// `--end-with-parent` is possible: see [`watch_parent`].
+pub const HAS_PARENT_WATCH: bool = true;
+
+/// A pidfd on agentpipe's parent process, readable once it exits; `None` when the parent is
+/// already gone (it changed between reading it and opening the pidfd). A pidfd follows the
+/// process, not the thread that started agentpipe, unlike the parent-death signal.
+pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
+    let parent = getppid();
+    let pidfd = open_pidfd(parent).ok_or_else(io::Error::last_os_error)?;
+    Ok((getppid() == parent).then_some(pidfd))
 }

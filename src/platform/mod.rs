@@ -1,10 +1,18 @@
 //! Everything agentpipe does differently on Linux, behind one set of functions.
 //!
 //! `linux` uses what only Linux has: pidfds, waitid(WNOWAIT), a child subreaper, the parent-death
-//! signal, pipe sizing, splice(2), /proc, and
-//! cgroup v2 (`cgroup`). `other` gives every other Unix the same functions
-//! with the fallbacks the design describes: the child is reaped as soon as it exits, signals go
-//! by pid, nothing beyond the child and its group can be listed, there are no cgroups, and bytes are copied.
+//! signal, pipe sizing, splice(2), /proc, and cgroup v2 (in `cgroup`). `other` gives every
+//! other Unix the same functions with the fallbacks the design describes: the child is reaped as soon as it exits, signals go
+//! by pid, nothing beyond the child and its group can be listed, there are no cgroups, and bytes
+//! are copied.
+//!
+//! The relay's own calls (the wait, splice, pipe sizing, non-blocking access to inherited
+//! descriptors) are in the `io_linux` / `io_other` pair, with the same rule.
+
+#[cfg(target_os = "linux")]
+mod io_linux;
+#[cfg(not(target_os = "linux"))]
+mod io_other;
 
 #[cfg(target_os = "linux")]
 mod cgroup;
@@ -15,6 +23,10 @@ mod other;
 
 #[cfg(target_os = "linux")]
 pub use cgroup::*;
+#[cfg(target_os = "linux")]
+pub use io_linux::*;
+#[cfg(not(target_os = "linux"))]
+pub use io_other::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
 #[cfg(not(target_os = "linux"))]
@@ -29,4 +41,23 @@ pub struct Seen {
     /// Whether looking reaped the child: where the system cannot report an exit without
     /// collecting it, the child's pid (and group id) may be reused from then on.
     pub reaped: bool,
+}
+
+/// What a descriptor is waited for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    Read,
+    Write,
+    /// Only its end: a destination with nothing to write still reports an error or a hangup,
+    /// which tell that its reader went away.
+    Hangup,
+}
+
+/// What a wait found for one descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Something was reported: the descriptor is ready, or at its end.
+    pub ready: bool,
+    /// An error or a hangup: the peer went away.
+    pub failed: bool,
 }

@@ -5,18 +5,13 @@ use std::convert::Infallible;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
-use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use nix::sys::socket::MsgFlags;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::Seen;
 use crate::outcome::CgroupUsage;
 use crate::scope::Scope;
-
-/// Without MSG_NOSIGNAL agentpipe relies on SIGPIPE being ignored (as Rust programs start).
-pub const NO_SIGPIPE: MsgFlags = MsgFlags::empty();
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;
@@ -28,9 +23,6 @@ pub fn become_subreaper() -> io::Result<()> {
 
 /// There is no parent-death signal.
 pub fn arm_parent_death_signal(_parent: Pid) {}
-
-/// Pipes keep the system's size.
-pub fn grow_pipe(_pipe: BorrowedFd<'_>) {}
 
 /// There are no pidfds: the caller signals by pid and checks for the exit on SIGCHLD.
 pub fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
@@ -70,17 +62,16 @@ pub fn signal_leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _signal
 /// Nothing is adopted without a subreaper.
 pub fn reap_adopted(_child: Pid) {}
 
-/// splice(2) is Linux's: the relay copies through its buffer after this refusal.
-pub fn splice(
-    _source: BorrowedFd<'_>,
-    _destination: BorrowedFd<'_>,
-    _length: usize,
-) -> nix::Result<usize> {
-    Err(Errno::ENOSYS)
-}
-
 /// Core dumps are prevented by RLIMIT_CORE alone.
 pub fn set_undumpable() {}
+
+/// No pidfds: `--end-with-parent` is refused on the command line.
+pub const HAS_PARENT_WATCH: bool = false;
+
+/// See [`HAS_PARENT_WATCH`].
+pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
+    Err(io::ErrorKind::Unsupported.into())
+}
 
 /// There are no cgroups: `--scope cgroup` is refused on the command line.
 pub const HAS_CGROUP: bool = false;
@@ -111,10 +102,6 @@ impl Cgroup {
     }
 
     pub fn members(&self, _child: Pid, _child_exited: bool) -> Vec<Pid> {
-        match self.0 {}
-    }
-
-    pub fn populated(&self) -> bool {
         match self.0 {}
     }
 

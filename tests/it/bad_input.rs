@@ -158,6 +158,14 @@ fn invalid_flags() -> Vec<(Vec<&'static str>, &'static str)> {
     table.push((vec!["--stderr", "$D/no-such-dir/err"], "--stderr"));
     table.push((vec!["--stderr", "$D"], "--stderr")); // a directory
     table.push((vec!["--stderr", "$D/prelude/err"], "--stderr")); // a file as a directory
+    for value in ["", "4x", "-1", "1.5k", "k", "2M", "99999999999999999999"] {
+        table.push((vec!["--stderr-tail", value], "--stderr-tail"));
+    }
+    table.push((vec!["--stderr-tail"], "--stderr-tail"));
+    table.push((
+        vec!["--stderr-tail", "4k", "--stderr", "$D/no-such-dir/err"],
+        "--stderr",
+    ));
     for value in ["", "bogus", "GROUP", "1"] {
         table.push((vec!["--scope", value], "--scope"));
     }
@@ -215,6 +223,9 @@ fn the_same_flags_with_valid_values_do_start_the_command() {
         vec!["--sequence", "stdin 1s, TERM 1s, KILL"],
         vec!["--stderr", "$D/err"],
         vec!["--stderr", "null"],
+        vec!["--stderr", "-"],
+        vec!["--stderr-tail", "64KiB", "--stderr", "$D/err"],
+        vec!["--stderr-tail", "1M", "--stderr", "null"],
         vec!["--scope", "child"],
         vec!["--foreground", "--scope", "child"],
         vec!["--report", "$D/report.json"],

@@ -9,7 +9,7 @@ use std::path::Path;
 #[path = "generated/man_sections.rs"]
 mod man_sections;
 
-use agentpipe::cli::Cli;
+use agentpipe::cli::{Cli, completion};
 use clap::CommandFactory;
 use clap_complete::Shell;
 use clap_mangen::Man;
@@ -28,12 +28,12 @@ fn man_page_and_completions_match_the_cli() {
         (Shell::PowerShell, "completions/_agentpipe.ps1"),
     ] {
         let mut script = Vec::new();
-        clap_complete::generate(
-            shell,
-            &mut Cli::completion_command(),
-            "agentpipe",
-            &mut script,
-        );
+        clap_complete::generate(shell, &mut completion::command(), "agentpipe", &mut script);
+        match shell {
+            Shell::Bash => script.extend(completion::BASH_EXTRA.as_bytes()),
+            Shell::Fish => script.extend(completion::FISH_EXTRA.as_bytes()),
+            _ => {}
+        }
         outputs.push((path, script));
     }
 
@@ -87,4 +87,49 @@ fn up_to_date(path: &str, content: &[u8], regenerate: bool) -> bool {
         written.unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
     }
     regenerate
+}
+
+/// bash itself, with the generated script loaded: the command after `--` completes as a command
+/// line of its own, signal names in any case, and the fixed values of --stderr and --report.
+#[test]
+fn bash_completes_the_command_after_dashdash_and_fixed_values() {
+    let script = r#"
+source completions/agentpipe.bash
+complete_line() {
+    COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+    COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+    _agentpipe_command_line agentpipe "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    printf '%s|' "${COMPREPLY[@]}"; echo
+}
+complete_line agentpipe -v -- agentpipe-test-no-such-prefi
+complete_line agentpipe --scope tree -- sleep
+complete_line agentpipe -- cat Cargo.to
+complete_line agentpipe -s te
+complete_line agentpipe --signal Int
+complete_line agentpipe --stderr nu
+complete_line agentpipe --report ''
+"#;
+    let output = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(lines.len(), 7, "{stdout}");
+    assert_eq!(lines[0], "|", "nothing made up: {stdout}");
+    assert!(lines[1].split('|').any(|word| word == "sleep"), "{stdout}");
+    assert_eq!(
+        lines[2], "Cargo.toml|",
+        "file names after the command: {stdout}"
+    );
+    assert_eq!(lines[3], "TERM|");
+    assert_eq!(lines[4], "INT|");
+    assert_eq!(lines[5], "null|");
+    assert_eq!(lines[6], "-|");
 }

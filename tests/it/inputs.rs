@@ -51,6 +51,7 @@ fn argv_token() -> impl Strategy<Value = Vec<String>> {
         "--timeout",
         "--drain",
         "--stderr",
+        "--stderr-tail",
         "--scope",
         "--report",
     ]);
@@ -76,6 +77,8 @@ fn argv_token() -> impl Strategy<Value = Vec<String>> {
         "inherit",
         "-",
         "$D/file",
+        "4k",
+        "64KiB",
         "wait 0s, KILL",
         "stdin 1s, TERM 1s, KILL",
         "TERM 1s",

@@ -527,3 +527,39 @@ fn a_pipeline_stage_with_eof_grace_inf_is_never_killed_after_eof() {
     assert_eq!(done.stdout, b"A\nB\ndone\n");
     assert!(run.sandbox.log().is_empty(), "{:?}", run.sandbox.log());
 }
+
+#[test]
+fn a_message_socket_as_stdin_or_stdout_is_refused_at_start_with_one_line() {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    for (kind, name) in [
+        (SockType::SeqPacket, "SOCK_SEQPACKET"),
+        (SockType::Datagram, "SOCK_DGRAM"),
+    ] {
+        for stdin in [true, false] {
+            let (ours, theirs) =
+                socketpair(AddressFamily::Unix, kind, None, SockFlag::SOCK_CLOEXEC).unwrap();
+            let sandbox = Sandbox::new("message-socket");
+            let mut command = sandbox.agentpipe(&[], sh("pidfile child; exec cat"));
+            if stdin {
+                command.stdin(File::from(theirs));
+            } else {
+                command.stdout(File::from(theirs));
+            }
+            let mut run = Run::start(sandbox, command);
+            let done = run.finish();
+            done.assert_code(125);
+            done.assert_one_error_line();
+            let side = if stdin { "stdin" } else { "stdout" };
+            assert!(
+                done.stderr.contains(&format!("{side} is a {name} socket")),
+                "{}",
+                done.stderr
+            );
+            assert!(
+                !run.sandbox.path("child.pid").exists(),
+                "the command started"
+            );
+            drop(ours);
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 16] = [
     "version",
     "command",
     "pid",
@@ -26,6 +26,9 @@ const FIELDS: [&str; 13] = [
     "bytes",
     "drain",
     "leftovers",
+    "quiet_since",
+    "commands",
+    "stderr_tail",
 ];
 
 const DEFAULT_SEQUENCE: &str = "wait 0s, stdin 1s, TERM 1s, KILL";
@@ -497,7 +500,12 @@ fn assert_common_fields(report: &Value, done: &Finished, pid: Option<i32>) {
         report.at("exit").keys(),
         ["code", "signal", "status", "status_signal", "error"]
     );
-    assert_eq!(report.at("bytes").keys(), ["to_child", "from_child"]);
+    if report.at("bytes") != &Value::Null {
+        assert_eq!(
+            report.at("bytes").keys(),
+            ["to_child", "from_child", "stderr"]
+        );
+    }
     assert_eq!(report.at("drain").keys(), ["limit", "cut"]);
     assert_eq!(report.at("leftovers").keys(), ["pids", "signals"]);
 }

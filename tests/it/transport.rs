@@ -1,7 +1,8 @@
 //! A real transport: an OpenSSH server started by each test on 127.0.0.1 (a free port, a
 //! throwaway host key and user key in the sandbox, stopped by pid), and agentpipe wrapping the
 //! client: a relay through `ssh ... cat` with exact bytes, a remote command that ignores EOF and
-//! TERM, `git push` and `git clone` with `GIT_SSH_COMMAND`, and `rsync -e` copying a tree.
+//! TERM, `git push` and `git clone` with `GIT_SSH_COMMAND`, `rsync -e` copying a tree, and the
+//! reason of a failing ssh in the report's stderr tail.
 //!
 //! When sshd, ssh, git or rsync is missing, the tests fail under CI (`CI=true`: `.ci/run`
 //! installs them) and are skipped with a message elsewhere.
@@ -307,6 +308,37 @@ fn a_relay_through_ssh_cat_passes_exact_bytes_both_ways() {
     assert!(done.stdout == data, "the bytes differ");
     let report = report(&report_path);
     assert!(report.contains(r#""trigger":"eof""#), "{report}");
+    drop(sshd);
+}
+
+#[test]
+fn a_failing_ssh_leaves_its_reason_in_the_reports_stderr_tail() {
+    if !available("ssh stderr tail", &[SSHD, "ssh", "ssh-keygen"]) {
+        return;
+    }
+    let sshd = Sshd::start("ssh-stderr-tail");
+    let _watchdog = watch(&sshd);
+    let sandbox = Sandbox::new("ssh-stderr-tail-client");
+    let report_path = sandbox.path("report.json");
+    let mut ssh = vec!["ssh".to_string()];
+    ssh.extend(sshd.ssh_options());
+    ssh.extend(["agentpipe-no-such-user@127.0.0.1".into(), "true".into()]);
+    let options = [
+        "--stderr-tail",
+        "4k",
+        "--report",
+        report_path.to_str().unwrap(),
+    ];
+    let command = sandbox.agentpipe(&options, ssh);
+    // stdin stays open: agentpipe ends when ssh does.
+    let mut run = Run::start(sandbox, command);
+    let done = run.finish_within(TRANSPORT_LIMIT);
+    done.assert_code(255);
+    let reason = "Permission denied (publickey)";
+    assert!(done.stderr.contains(reason), "{}", done.stderr);
+    let report = report(&report_path);
+    let tail = report.split(r#""stderr_tail":"#).nth(1).unwrap_or_default();
+    assert!(tail.contains(reason), "{report}");
     drop(sshd);
 }
 

@@ -1,5 +1,5 @@
 //! agentpipe(1)'s own sections, the ones not about a single flag: the close sequence, relay,
-//! signals, exit statuses, the environment, the report, examples. They are the man page's
+//! signals, exit statuses, the environment, the report, the trace, examples. They are the man page's
 //! alone, so they live with the test that builds it; the library keeps what `--help` shows.
 
 use agentpipe::cli::manual;
@@ -15,6 +15,7 @@ pub fn roff() -> Roff {
         exit_status,
         environment,
         report,
+        trace,
         examples,
         see_also,
     ] {
@@ -109,15 +110,24 @@ fn close_sequence(page: &mut Page) {
         "4. KILL",
         "SIGKILL is sent to the scope, and agentpipe waits until the scope is gone.",
     );
+    page.paragraph(
+        "\
+        `--stop-command CMD` adds a run step (below) between steps 2 and 3, waiting \
+        `--term-grace`. Every signal the sequence sends is said in one line on stderr even \
+        without -v (not with -q): what was sent, to what, why, and which flag changes it.",
+    );
     page.subsection("Triggers");
     page.tagged(
         "the end of agentpipe's stdin",
         "\
             It is forwarded: the command's stdin is closed once every byte read has been \
-            written. It also starts the sequence at the stdin step, with `--eof-grace` as that \
-            step's wait (by default the step's own, `--grace`). With `--eof-grace inf` the end \
-            of input is a plain half-close: the command runs on until it exits or another \
-            trigger comes. A `--grace inf` without `--eof-grace` does the same.",
+            written. When stdin is a pipe, a socket or a terminal, it also starts the sequence at \
+            the stdin step, with `--eof-grace` as that step's wait (by default the step's own, \
+            `--grace`). When stdin is a regular file or a device such as /dev/null, its end only \
+            means the data ended and starts nothing, unless `--eof-grace` is given. With \
+            `--eof-grace inf` the end of input is a plain half-close: the command runs on until \
+            it exits or another trigger comes. A `--grace inf` without `--eof-grace` does the \
+            same.",
     );
     page.tagged(
         "SIGINT, SIGTERM or SIGHUP received by agentpipe",
@@ -127,7 +137,22 @@ fn close_sequence(page: &mut Page) {
     );
     page.tagged(
         "`--timeout` elapsed since agentpipe started",
-        "The sequence starts at step 1.",
+        "\
+            The sequence starts at step 1: unlike timeout(1), the command's stdin is closed \
+            first and the stop signal follows `--grace` later. `--timeout 0` disables it.",
+    );
+    page.tagged(
+        "`--idle-timeout`: no byte moved either way; `--output-idle-timeout`: no output",
+        "\
+            The sequence starts at step 1, with the exit statuses of `--timeout`. Bytes waiting \
+            for a reader that does not take them are no idleness. They do nothing once the \
+            sequence runs.",
+    );
+    page.tagged(
+        "agentpipe's parent exited (`--end-with-parent`, Linux)",
+        "\
+            The parent process is watched through a pidfd: its threads exiting do not count. The \
+            sequence starts at step 1.",
     );
     page.tagged(
         "agentpipe's stdout reader went away",
@@ -154,7 +179,7 @@ fn close_sequence(page: &mut Page) {
             nothing (but see below).",
         "\
             `--timeout` jumps to the first signal step after the current one (KILL when no other \
-            is left).",
+            is left); at the KILL step it changes nothing.",
         "\
             The end of agentpipe's stdin is still forwarded to the command, and a closed stdout \
             still closes the command's stdout, but neither changes the step. A stdin step \
@@ -166,11 +191,24 @@ fn close_sequence(page: &mut Page) {
             After SIGKILL, a process still not gone 5 seconds later (uninterruptible sleep) is \
             named on stderr; one more interrupt then makes agentpipe exit with status 125 \
             without waiting for it.",
+        "\
+            Once the command exited and only its output is left to relay, the first interrupt \
+            stops reading more of it, and the next drops what is still queued for a reader that \
+            does not take it.",
     ]);
     page.subsection("The --sequence syntax");
     page.paragraph("STEPS is the whole list, its steps separated by commas:");
     page.tagged("wait D", "Do nothing for up to D.");
     page.tagged("stdin D", "Close the command's stdin, then wait up to D.");
+    page.tagged(
+        "run \"CMD\" D",
+        "\
+            Run CMD through sh -c in a process group of its own, outside the scope, with stdin \
+            from /dev/null, its output on agentpipe's stderr, and AGENTPIPE_PID, \
+            AGENTPIPE_TRIGGER and AGENTPIPE_STEP in its environment; then wait up to D for the \
+            command to exit. CMD is killed, with its group, if it still runs when its step ends. \
+            A comma inside quotes belongs to CMD.",
+    );
     page.tagged(
         "SIGNAL D",
         "\
@@ -197,8 +235,9 @@ fn close_sequence(page: &mut Page) {
     page.paragraph(
         "\
         Every DURATION is written as humantime (250ms, 1.5s, 1m30s), a bare number of seconds \
-        (2, 0.5), or inf for no limit. A step that waits inf waits until the scope is gone or an \
-        interrupt comes; `--timeout inf` is no timeout.",
+        (2, 0.5), or inf for no limit; month and year units are refused (5M would be five \
+        months). A step that waits inf waits until the scope is gone or an interrupt comes; \
+        `--timeout inf` is no timeout. Durations are shown exactly as read (1s500ms).",
     );
 }
 
@@ -229,6 +268,13 @@ fn relay(page: &mut Page) {
             The command's stderr goes where `--stderr` says; agentpipe's own messages always go \
             to its own stderr. If descriptor 0, 1 or 2 is closed when agentpipe starts, it opens \
             /dev/null there first.",
+        "\
+            With `--stderr-tail SIZE`, the command's stderr is a pipe that agentpipe relays, in \
+            the same way as its stdout (never blocking, bytes unchanged), to where `--stderr` \
+            says, and its last SIZE bytes go into the report (stderr_tail). After the command \
+            exits it drains as stdout does: what it wrote is delivered, what a descendant \
+            writes later is relayed for at most `--drain`. Without the flag the command's \
+            stderr is left alone (a terminal stays a terminal).",
     ]);
 }
 
@@ -303,8 +349,8 @@ fn exit_status(page: &mut Page) {
     page.tagged(
         "124, or 137",
         "\
-            `--timeout` started the sequence: 124 when the command ended before SIGKILL, 137 \
-            when SIGKILL was sent. With `--preserve-status`, the entries below apply instead.",
+            `--timeout`, `--idle-timeout` or `--output-idle-timeout` started the sequence: 124 \
+            when the command ended before SIGKILL, 137 when SIGKILL was sent. With `--preserve-status`, the entries below apply instead.",
     );
     page.tagged("N", "The command exited with code N.");
     page.tagged(
@@ -387,7 +433,8 @@ fn report(page: &mut Page) {
         "trigger",
         "\
             What started the close sequence: \"eof\", the name of the signal received \
-            (\"SIGINT\", \"SIGTERM\", \"SIGHUP\"), \"timeout\", \"downstream-closed\" \
+            (\"SIGINT\", \"SIGTERM\", \"SIGHUP\"), \"timeout\", \"idle-timeout\", \
+            \"output-idle-timeout\", \"parent-exit\", \"downstream-closed\" \
             (agentpipe's stdout reader went away), \"child-exit\" (the command exited, leaving \
             processes in its scope), or null when the command exited with nothing started.",
     );
@@ -413,13 +460,16 @@ fn report(page: &mut Page) {
         "\
             to_child and from_child, each an object with relayed (bytes written to the command's \
             stdin, or to agentpipe's stdout) and discarded (read but dropped: input the command \
-            never took, output after its reader went away). null when supervising failed.",
+            never took, output after its reader went away); stderr, the same for the command's \
+            stderr with `--stderr-tail` (relayed to where `--stderr` says), else null. null when \
+            supervising failed.",
     );
     page.tagged(
         "drain",
         "\
             limit: `--drain` in seconds, null for inf; cut: true when `--drain` ran out while a \
-            process still held the command's stdout. null when supervising failed.",
+            process still held the command's stdout (or its stderr, with `--stderr-tail`). null \
+            when supervising failed.",
     );
     page.tagged(
         "leftovers",
@@ -427,6 +477,27 @@ fn report(page: &mut Page) {
             pids: processes found in the scope after the command exited; signals: the signals \
             the close sequence sent to the scope, in order (a signal step sends its signal then \
             SIGCONT), when processes were left; else both are empty.",
+    );
+    page.tagged(
+        "quiet_since",
+        "\
+            With an idle trigger: when bytes last moved in the direction that went quiet; else \
+            null.",
+    );
+    page.tagged(
+        "commands",
+        "\
+            The commands run steps started, each with step, command, pid (null when it could \
+            not start), code or signal (both null when it was killed at the end of its step), \
+            ended (it still ran when its step ended) and error (why it could not start).",
+    );
+    page.tagged(
+        "stderr_tail",
+        "\
+            With `--stderr-tail SIZE`: the last SIZE bytes of the command's stderr, as a string \
+            (often why it failed: ssh's \"Connection refused\", an agent's error). It starts at \
+            the first whole character (the limit may cut one in two), and each sequence that is \
+            not UTF-8 is replaced by U+FFFD. null without the flag.",
     );
     page.tagged(
         "cgroup",
@@ -445,11 +516,101 @@ fn report(page: &mut Page) {
         r#" "steps":[{"step":2,"action":"stdin","signal":null,"at":2.101002}],"#,
         r#" "exit":{"code":0,"signal":null,"status":0,"status_signal":null,"error":null},"#,
         r#" "bytes":{"to_child":{"relayed":6,"discarded":0},"#,
-        r#"          "from_child":{"relayed":6,"discarded":0}},"#,
+        r#"          "from_child":{"relayed":6,"discarded":0},"stderr":null},"#,
         r#" "drain":{"limit":1.0,"cut":false},"#,
-        r#" "leftovers":{"pids":[],"signals":[]},"cgroup":null}"#,
+        r#" "leftovers":{"pids":[],"signals":[]},"#,
+        r#" "quiet_since":null,"commands":[],"stderr_tail":null,"cgroup":null}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
+}
+
+fn trace(page: &mut Page) {
+    page.section("TRACE");
+    page.paragraph(
+        "\
+        With `--trace PATH` (`-` for stderr), agentpipe records every chunk relayed each way, with \
+        the time since it started (the clock of `-v`), its direction and its length, in order \
+        with every event the `-v` timeline tells. A chunk is what one move of the relay carried. \
+        The file is created with mode 0600, or truncated and narrowed to 0600; a FIFO is opened \
+        without waiting. `--trace-limit` caps its size; the last line then says the trace \
+        stopped, and the relay goes on untraced.",
+    );
+    page.paragraph(
+        "\
+        The trace never slows the relay down nor stops it. Between two pipes the relay stays \
+        zero-copy: tee(2) duplicates the bytes into the trace's own pipe before each splice. The \
+        trace is written without blocking; when its destination is slower than the relay, at \
+        most 4 MiB of records wait, and what is relayed meanwhile is counted instead (a \
+        skipped event, per direction) once it catches up. agentpipe's own lines on stderr (the \
+        timeline, warnings) are written the same way, through a private non-blocking \
+        description of the pipe or terminal: up to 256 KiB wait for a slow reader, the rest is \
+        dropped, and one line at exit says how many lines were.",
+    );
+    page.subsection("Text and hex");
+    page.paragraph(
+        "\
+        One header line per event, as the timeline writes it. A chunk's header reads \
+        `agentpipe [+0.004s]: > 50 bytes to the child` (< and from the child the other way); \
+        its bytes follow, indented by two spaces: as text, with \\\\, control characters (\\n, \
+        \\r, \\t, \\0, \\x1b, \\u{85}) and invalid UTF-8 (\\xff) escaped and a line break after \
+        each \\n; or, with `--trace-format hex`, as hexdump -C shows them.",
+    );
+    page.shown(&[
+        "agentpipe [+0.004s]: > 50 bytes to the child",
+        r#"  {"id":1,"method":"ping"}\n"#,
+        r#"  {"id":2,"method":"ping"}\n"#,
+        "agentpipe [+0.004s]: end of input",
+        "agentpipe [+0.005s]: < 25 bytes from the child",
+        r#"  {"id":1,"result":"pong"}\n"#,
+    ]);
+    page.subsection("JSON lines");
+    page.paragraph(
+        "\
+        With `--trace-format jsonl`, one JSON object per line and event; fields that do not \
+        apply are left out.",
+    );
+    page.tagged("t", "Seconds since agentpipe started, to the microsecond.");
+    page.tagged(
+        "event",
+        "\
+            \"trace\" (the first line), \"data\", \"skipped\", \"lost\" (events not recorded), \
+            \"stopped\", or the timeline's event: \"started\", \"armed\", \"end_of_input\", \
+            \"data_ended\", \"forwarded_eof\", \"closed_child_stdin\", \"child_closed_stdin\", \
+            \"child_output_ended\", \"closed_output\", \"output_reader_gone\", \"drain_over\", \
+            \"output_dropped\", \"stderr_drain_over\", \"stderr_relayed\", \
+            \"input_discarded\", \"forwarding\", \"suspending\", \"resumed\", \
+            \"stopped_by_terminal\", \"run_started\", \"run_failed\", \"run_exited\", \
+            \"run_ended\", \"unkillable\", \"sequence_started\", \"step\", \"received\", \
+            \"sent\", \"timeout\", \"eof_grace_inf\", \"child_exited\", \"still_in_scope\", \
+            \"scope_empty\", \"lines_dropped\", \"done\".",
+    );
+    page.tagged("dir", "data and skipped: \"to_child\" or \"from_child\".");
+    page.tagged(
+        "len",
+        "\
+            data: the chunk's length in bytes; skipped: bytes relayed and not recorded; lost: \
+            events not recorded; stopped: the limit.",
+    );
+    page.tagged(
+        "text",
+        "data: the chunk's bytes, when they are valid UTF-8.",
+    );
+    page.tagged(
+        "base64",
+        "data: the chunk's bytes otherwise, in base64 with padding.",
+    );
+    page.tagged(
+        "message",
+        "Every event but data: its line in the text trace.",
+    );
+    page.tagged(
+        "start, version",
+        "trace: when agentpipe started, in UTC, and 1, the version of this schema.",
+    );
+    page.shown(&[
+        r#"{"t":0.004902,"event":"data","dir":"to_child","len":4,"base64":"YQD/Cg=="}"#,
+        r#"{"t":0.005109,"event":"end_of_input","message":"end of input"}"#,
+    ]);
 }
 
 /// The examples that end `--help`, each with more about it.

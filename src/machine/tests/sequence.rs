@@ -1,102 +1,8 @@
-//! The close sequence's rules, one test each (agentpipe(1), CLOSE SEQUENCE), run against the
-//! state machine with a fake clock: no process, no sleep.
+//! The steps, the interrupts, the drain and the leftovers.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
-use crate::sequence::Sequence;
-
-const S: u64 = 1000;
-
-/// A machine and a fake clock, in milliseconds since start.
-struct Clock {
-    machine: Machine,
-    start: Instant,
-    now: u64,
-}
-
-impl Clock {
-    fn new(config: Config) -> Clock {
-        let start = Instant::now();
-        Clock {
-            machine: Machine::new(config, 42, Scope::Group, start),
-            start,
-            now: 0,
-        }
-    }
-
-    fn default() -> Clock {
-        Clock::new(Config::default())
-    }
-
-    fn with_sequence(text: &str) -> Clock {
-        Clock::new(Config {
-            sequence: Sequence::parse(text).expect("valid sequence"),
-            ..Config::default()
-        })
-    }
-
-    fn instant(&self, ms: u64) -> Instant {
-        self.start + Duration::from_millis(ms)
-    }
-
-    /// Hands `input` to the machine at `ms`, after every deadline before it.
-    fn at(&mut self, ms: u64, input: Input) -> Vec<Order> {
-        let mut orders = self.until(ms);
-        orders.extend(self.machine.handle(input, self.instant(ms)));
-        orders
-    }
-
-    /// Lets time pass to `ms`, waking the machine at each deadline as the loop does.
-    fn until(&mut self, ms: u64) -> Vec<Order> {
-        let mut orders = Vec::new();
-        while let Some(due) = self.machine.deadline() {
-            if due > self.instant(ms) {
-                break;
-            }
-            let due_ms = (due - self.start).as_millis() as u64;
-            assert!(
-                due_ms >= self.now,
-                "a deadline in the past: {due_ms} < {}",
-                self.now
-            );
-            self.now = due_ms;
-            orders.extend(self.machine.tick(due));
-        }
-        self.now = ms;
-        orders
-    }
-
-    /// The steps taken so far: (step number from 1, ms since start).
-    fn steps(&self) -> Vec<(usize, u64)> {
-        let steps = self.machine.steps().iter();
-        steps
-            .map(|step| (step.index + 1, step.at.as_millis() as u64))
-            .collect()
-    }
-}
-
-/// The signals among `orders`, in order.
-fn signals(orders: &[Order]) -> Vec<Signal> {
-    orders
-        .iter()
-        .filter_map(|order| match order {
-            Order::Signal(signal) => Some(*signal),
-            _ => None,
-        })
-        .collect()
-}
-
-fn has(orders: &[Order], wanted: &Order) -> bool {
-    orders.contains(wanted)
-}
-
-fn exited(code: i32, left: &[u32]) -> Input {
-    Input::ChildExited {
-        exit: Exit::Code(code),
-        left: left.to_vec(),
-    }
-}
 
 #[test]
 fn every_trigger_but_eof_starts_at_step_one_and_the_default_list_runs_to_sigkill() {
@@ -156,7 +62,7 @@ fn eof_starts_at_the_stdin_step_with_eof_grace_and_flushes_what_was_read() {
             eof_grace,
             ..Config::default()
         });
-        let orders = clock.at(100, Input::Eof);
+        let orders = clock.at(100, Input::Eof { hangup: true });
         assert!(
             has(&orders, &Order::CloseStdin { flush: true }),
             "{orders:?}"
@@ -177,7 +83,7 @@ fn eof_grace_inf_makes_the_end_of_input_a_plain_half_close() {
         eof_grace: Some(None),
         ..Config::default()
     });
-    let orders = clock.at(100, Input::Eof);
+    let orders = clock.at(100, Input::Eof { hangup: true });
     assert_eq!(orders, [Order::Tell(Note::EofGraceInf)]);
     assert_eq!(clock.machine.deadline(), None, "nothing is due");
     // Another trigger still starts the sequence.
@@ -234,7 +140,11 @@ fn timeout_at_the_kill_step_takes_no_second_kill() {
 
 #[test]
 fn eof_and_a_closed_output_during_the_sequence_change_nothing() {
-    for input in [Input::Eof, Input::OutputClosed, Input::Close] {
+    for input in [
+        Input::Eof { hangup: true },
+        Input::OutputClosed,
+        Input::Close,
+    ] {
         let mut clock = Clock::default();
         clock.at(0, Input::Interrupt(Signal::TERM));
         let orders = clock.at(500, input.clone());
@@ -402,7 +312,7 @@ fn the_timeline_says_what_comes_next_and_how_many_interrupts_reach_sigkill() {
         })
         .collect();
     assert!(
-        lines.contains(&"step 2 (stdin): closing the child's stdin; SIGTERM in 1s (at +1.000s) unless it exits; interrupt to skip ahead (2 interrupts reach SIGKILL)".to_string()),
+        lines.contains(&"step 2 (stdin): closing the child's stdin; SIGTERM in 1s (at +1.000s) unless the processes are gone; interrupt to skip ahead (2 interrupts reach SIGKILL)".to_string()),
         "{lines:#?}"
     );
     assert!(lines[0].starts_with("received SIGTERM"), "{lines:#?}");

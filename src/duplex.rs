@@ -1,0 +1,259 @@
+//! The relay's two directions between agentpipe and the child: agentpipe's input to the child's
+//! stdin, and the child's stdout to agentpipe's output.
+//!
+//! It moves bytes and reports what that showed (an end of input, a reader gone) as notes for the
+//! timeline and inputs for the state machine; the event loop passes them on and carries out
+//! what the machine orders back.
+
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use crate::machine::Input;
+use crate::note::Note;
+use crate::outcome::Bytes;
+use crate::poller::{Interest, Readiness};
+use crate::relay::{Endpoint, Event, Pump};
+use crate::trace::{Direction, Recorder, Tap};
+
+/// What a move of the relay showed.
+#[derive(Debug)]
+pub(crate) enum Seen {
+    Tell(Note),
+    Input(Input),
+}
+
+/// Both directions. See the module documentation.
+pub(crate) struct Duplex {
+    /// agentpipe's input (none in the library) to the child's stdin.
+    to_child: Pump,
+    /// The child's stdout to agentpipe's output (none in the library: discarded).
+    from_child: Pump,
+    /// Close the child's stdin as soon as the input ended and was written (the command line);
+    /// the library keeps it open until the sequence's `stdin` step.
+    forward_eof: bool,
+    seen: Vec<Seen>,
+}
+
+/// What to wait for on a pump's source: readable, when it wants to read.
+pub(crate) fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+    let source = pump.source().filter(|_| pump.wants_read());
+    source.map(|end| (end.fd(), Interest::Read))
+}
+
+/// What to wait for on a pump's destination: room, when it has bytes for it; else its end.
+pub(crate) fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
+    let interest = if pump.wants_write() {
+        Interest::Write
+    } else {
+        Interest::Hangup
+    };
+    pump.destination().map(|end| (end.fd(), interest))
+}
+
+impl Duplex {
+    /// The relay between the child's `stdin` and `stdout` pipes and agentpipe's `input` and
+    /// `output`, recorded in `trace` if there is one.
+    pub fn new(
+        stdin: Option<OwnedFd>,
+        stdout: Option<OwnedFd>,
+        input: Option<Endpoint>,
+        output: Option<Endpoint>,
+        trace: Option<&Recorder>,
+    ) -> Duplex {
+        let forward_eof = input.is_some();
+        let mut to_child = Pump::new(input, stdin.map(Endpoint::own));
+        let mut from_child = Pump::new(stdout.map(Endpoint::own), output);
+        if let Some(trace) = trace {
+            to_child.set_tap(Tap::new(trace.clone(), Direction::ToChild));
+            from_child.set_tap(Tap::new(trace.clone(), Direction::FromChild));
+        }
+        Duplex {
+            to_child,
+            from_child,
+            forward_eof,
+            seen: Vec::new(),
+        }
+    }
+
+    /// What each descriptor waits for now: agentpipe's input, the child's stdin, the child's
+    /// stdout, agentpipe's output.
+    pub fn interests(&self) -> [Option<(BorrowedFd<'_>, Interest)>; 4] {
+        [
+            read(&self.to_child),
+            write(&self.to_child),
+            read(&self.from_child),
+            write(&self.from_child),
+        ]
+    }
+
+    /// Moves what the descriptors' readiness (in the order of [`Duplex::interests`]) allows.
+    pub fn turn(&mut self, ready: [Readiness; 4]) -> Vec<Seen> {
+        let [input, child_in, child_out, output] = ready;
+        if child_out.ready {
+            self.read_child_output();
+        }
+        if output.ready || self.from_child.can_write_now() {
+            self.write_output(output.failed);
+        }
+        if input.ready {
+            self.read_input();
+        }
+        if child_in.ready || self.to_child.can_write_now() {
+            self.write_child_input(child_in.failed);
+        }
+        std::mem::take(&mut self.seen)
+    }
+
+    /// Bytes relayed so far each way: to the child, from it.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.to_child.relayed, self.from_child.relayed)
+    }
+
+    /// Whether bytes moved since the counts were `before`, or wait for a destination that does
+    /// not take them (neither is idleness): `Some(true)` when out of the child.
+    pub fn activity(&self, before: (u64, u64)) -> Option<bool> {
+        let busy = |pump: &Pump, before: u64| pump.relayed != before || pump.wants_write();
+        let output = busy(&self.from_child, before.1);
+        (output || busy(&self.to_child, before.0)).then_some(output)
+    }
+
+    /// Whether the child's output is all relayed (or dropped).
+    pub fn drained(&self) -> bool {
+        self.from_child.source().is_none() && !self.from_child.wants_write()
+    }
+
+    /// The bytes moved each way: to the child, from it.
+    pub fn bytes(&self) -> (Bytes, Bytes) {
+        let bytes = |pump: &Pump| Bytes {
+            relayed: pump.relayed,
+            discarded: pump.discarded,
+        };
+        (bytes(&self.to_child), bytes(&self.from_child))
+    }
+
+    /// Whether the drain's budget of the child's stdout was spent.
+    pub fn drain_spent(&self) -> bool {
+        self.from_child.budget_spent()
+    }
+
+    /// The child exited: input it did not read is dropped, and what its stdout holds now is
+    /// owed to agentpipe's output.
+    pub fn child_exited(&mut self) -> Vec<Seen> {
+        let discarded = self.to_child.shut();
+        if discarded > 0 {
+            self.tell(Note::InputDiscarded(discarded));
+        }
+        self.from_child.mark_owed();
+        std::mem::take(&mut self.seen)
+    }
+
+    /// Relays no more of the child's output than what was queued when it exited.
+    pub fn cut_drain(&mut self) {
+        self.from_child.limit_to_owed();
+    }
+
+    /// Drops the output queued for a reader that does not take it, counted as discarded.
+    pub fn drop_output(&mut self) -> Note {
+        let queued = self.from_child.source().map_or(0, Endpoint::queued);
+        self.from_child.discarded += queued;
+        let discarded = self.from_child.shut() + queued as usize;
+        Note::OutputDropped { discarded }
+    }
+
+    /// The stdin step: after the input's end, the child's stdin closes once what was read is
+    /// written (see `forward_ends`); after any other trigger, at once.
+    /// A stdin step reached after the child's stdin was already closed still waits its grace:
+    /// the child may be finishing what the EOF asked of it.
+    pub fn close_child_stdin(&mut self, flush: bool) -> Vec<Seen> {
+        self.to_child.close_source();
+        if !flush && self.to_child.destination().is_some() {
+            let discarded = self.to_child.buffered();
+            self.to_child.close_destination();
+            self.tell(Note::ClosedChildStdin { discarded });
+        }
+        std::mem::take(&mut self.seen)
+    }
+
+    /// Passes an ended source on as the end of the destination, once everything read is
+    /// written; ends a drained source whose budget is spent.
+    pub fn forward_ends(&mut self) -> Vec<Seen> {
+        if self.from_child.source().is_none()
+            && self.from_child.buffered() == 0
+            && self.from_child.destination().is_some()
+        {
+            self.from_child.close_destination();
+            self.tell(Note::ClosedOutput);
+        }
+        if self.forward_eof
+            && self.to_child.source().is_none()
+            && self.to_child.buffered() == 0
+            && self.to_child.destination().is_some()
+        {
+            self.to_child.close_destination();
+            self.tell(Note::ForwardedEof);
+        }
+        if self.from_child.budget_spent() && self.from_child.source().is_some() {
+            self.tell(Note::DrainOver);
+            self.from_child.close_source();
+        }
+        std::mem::take(&mut self.seen)
+    }
+
+    fn tell(&mut self, note: Note) {
+        self.seen.push(Seen::Tell(note));
+    }
+
+    fn read_child_output(&mut self) {
+        let event = self.from_child.fill();
+        if self.from_child.destination().is_none() {
+            self.from_child.discard_buffer();
+        }
+        match event {
+            Event::SourceEnded => {
+                self.tell(Note::ChildOutputEnded);
+                self.from_child.close_source();
+            }
+            Event::DestinationClosed => self.output_closed(),
+            Event::Progress => {}
+        }
+    }
+
+    fn write_output(&mut self, failed: bool) {
+        if self.from_child.write_ready(failed) {
+            self.output_closed();
+        }
+    }
+
+    /// agentpipe's stdout reader went away: the child's stdout is closed as in a plain pipeline,
+    /// and the sequence starts.
+    fn output_closed(&mut self) {
+        let discarded = self.from_child.shut();
+        self.tell(Note::OutputReaderGone { discarded });
+        self.seen.push(Seen::Input(Input::OutputClosed));
+    }
+
+    fn read_input(&mut self) {
+        match self.to_child.fill() {
+            Event::SourceEnded => {
+                let source = self.to_child.source();
+                let hangup = source.is_some_and(Endpoint::ends_with_hangup);
+                self.to_child.close_source();
+                self.tell(Note::EndOfInput);
+                self.seen.push(Seen::Input(Input::Eof { hangup }));
+            }
+            Event::DestinationClosed => self.child_stdin_closed(),
+            Event::Progress => {}
+        }
+    }
+
+    fn write_child_input(&mut self, failed: bool) {
+        if self.to_child.write_ready(failed) {
+            self.child_stdin_closed();
+        }
+    }
+
+    /// The child closed its stdin: agentpipe stops reading its own.
+    fn child_stdin_closed(&mut self) {
+        let discarded = self.to_child.shut();
+        self.tell(Note::ChildClosedStdin { discarded });
+    }
+}

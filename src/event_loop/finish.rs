@@ -1,0 +1,60 @@
+//! The end of a run: the child reaped (unless agentpipe gave up on it), and what happened
+//! gathered into the [`Outcome`].
+
+use std::io;
+
+use super::EventLoop;
+use crate::note::Note;
+use crate::outcome::{Exit, Outcome};
+
+impl EventLoop {
+    pub(super) fn finish(mut self) -> io::Result<Outcome> {
+        self.child.reap_adopted();
+        let abandoned = self.machine.abandoned();
+        let exit = if abandoned {
+            self.child.exit().unwrap_or(Exit::Unknown)
+        } else {
+            self.child.reap()?
+        };
+        let stderr = self.stderr.finish();
+        let stderr_cut = stderr.as_ref().is_some_and(|stderr| stderr.cut);
+        let (to_child, from_child) = self.duplex.bytes();
+        let outcome = Outcome {
+            pid: self.child.pid(),
+            exit,
+            trigger: self.machine.trigger(),
+            killed: self
+                .machine
+                .steps()
+                .iter()
+                .any(|s| s.action == crate::Action::Kill),
+            steps: self.machine.steps().to_vec(),
+            commands: std::mem::take(&mut self.runs).into_records(),
+            interrupted: self.machine.interrupted(),
+            abandoned,
+            to_child,
+            from_child,
+            drain_cut: self.machine.drain_cut() && (self.duplex.drain_spent() || stderr_cut),
+            stderr: stderr.as_ref().map(|stderr| stderr.bytes),
+            stderr_tail: stderr.map(|stderr| stderr.tail).unwrap_or_default(),
+            leftovers: self.machine.left_behind().to_vec(),
+            exited_at: self.machine.exited_at(),
+            cgroup: self.child.usage(),
+            quiet_since: self.machine.quiet_since(),
+        };
+        if let Some(bytes) = outcome.stderr {
+            let kept = outcome.stderr_tail.len();
+            self.tell(Note::StderrRelayed { bytes, kept });
+        }
+        self.tell(Note::Done {
+            exit: outcome.exit,
+            to_child: outcome.to_child,
+            from_child: outcome.from_child,
+        });
+        self.timeline.finish();
+        if abandoned {
+            std::mem::forget(self.child);
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,113 @@
+//! Taking the sequence's steps: each one's action, its wait, and what the timeline says of it.
+
+use std::time::Instant;
+
+use super::{Cause, Machine, Phase};
+use crate::duration::Limit;
+use crate::machine::Order;
+use crate::note::{Next, Note};
+use crate::outcome::{TakenStep, Trigger};
+use crate::sequence::Action;
+use crate::signals::Signal;
+
+impl Machine {
+    /// Whether step `index` sends a signal.
+    pub(super) fn signalled(&self, index: usize) -> bool {
+        !self.config.sequence.steps()[index]
+            .action
+            .signals()
+            .is_empty()
+    }
+
+    /// Starts the sequence at `step`, with `wait` instead of the step's own wait if given.
+    pub(super) fn begin(
+        &mut self,
+        trigger: Trigger,
+        step: usize,
+        wait: Option<Limit>,
+        now: Instant,
+    ) {
+        self.trigger = Some(trigger);
+        self.idle.disarm();
+        self.orders.push(Order::Tell(Note::SequenceStarted {
+            sequence: self.config.sequence.to_string(),
+            trigger,
+        }));
+        self.take(step, wait, Cause::Trigger, now);
+    }
+
+    /// Moves to `phase`, ending the command of a `run` step being left: it is bounded by its
+    /// step.
+    pub(super) fn enter(&mut self, phase: Phase) {
+        if let Phase::Step { index, .. } = self.phase
+            && let Action::Run(_) = self.config.sequence.steps()[index].action
+        {
+            self.orders.push(Order::EndRun);
+        }
+        self.phase = phase;
+    }
+
+    /// Takes step `index`: its action now, then its wait.
+    pub(super) fn take(&mut self, index: usize, wait: Option<Limit>, cause: Cause, now: Instant) {
+        let steps = self.config.sequence.steps();
+        let (step, count) = (steps[index], steps.len());
+        let following = steps.get(index + 1).map(|next| next.action);
+        let wait = wait.unwrap_or(step.wait);
+        let deadline = wait.and_then(|wait| now.checked_add(wait));
+        self.enter(if step.action == Action::Kill {
+            Phase::Killed {
+                at: now,
+                named: false,
+            }
+        } else {
+            Phase::Step { index, deadline }
+        });
+        let trigger = self.trigger.unwrap_or(Trigger::Close);
+        match step.action {
+            Action::Wait => {}
+            Action::CloseStdin => self.orders.push(Order::CloseStdin {
+                flush: trigger == Trigger::Eof,
+            }),
+            Action::Run(command) => self.orders.push(Order::Run {
+                command: self.config.sequence.commands()[command].clone(),
+                step: index + 1,
+                trigger,
+            }),
+            Action::Signal(signal) => self.send(signal, index, cause),
+            Action::Kill => self.send(Signal::KILL, index, cause),
+        }
+        self.steps.push(TakenStep {
+            index,
+            action: step.action,
+            at: now - self.start,
+            wait,
+        });
+        let next = following.map(|action| Next {
+            action,
+            wait,
+            at: deadline.map(|deadline| deadline - self.start),
+            interrupts_to_kill: count - 1 - index,
+        });
+        self.orders.push(Order::Tell(Note::StepTaken {
+            number: index + 1,
+            action: step.action,
+            scope: self.target.scope,
+            next,
+        }));
+    }
+
+    /// Sends step `index`'s signals, and says so even without `-v`: a drastic step is never
+    /// silent.
+    fn send(&mut self, signal: Signal, index: usize, cause: Cause) {
+        let action = self.config.sequence.steps()[index].action;
+        self.orders
+            .extend(action.signals().into_iter().map(Order::Signal));
+        self.orders.push(Order::Warn(Note::Sent {
+            signal,
+            target: self.target.clone(),
+            trigger: self.trigger.unwrap_or(Trigger::Close),
+            cause,
+            previous: self.steps.last().copied(),
+        }));
+    }
+}

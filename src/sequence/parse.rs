@@ -1,0 +1,203 @@
+//! The `--sequence` syntax: `stdin 5s, run "CMD" 5s, TERM 2s, KILL`.
+
+use std::time::Duration;
+
+use super::{Action, Sequence, Step};
+use crate::duration::parse_duration;
+use crate::signals::Signal;
+
+/// What every error about a step's kind ends with: the kinds there are.
+const KINDS: &str = "a step is 'wait D', 'stdin D', 'run \"COMMAND\" D', 'SIGNAL D' (a signal \
+                     name or number: TERM 5s) or the final 'KILL'";
+
+impl Sequence {
+    /// Parses a list such as `stdin 5s, run "pkill -INT agent" 2s, TERM 5s, KILL`.
+    ///
+    /// Steps are separated by commas (a comma inside quotes belongs to a command); each is
+    /// `wait D`, `stdin D`, `run "COMMAND" D` or `SIGNAL D`, and the last is `KILL` (which takes
+    /// no duration). Durations are as in `--timeout`.
+    pub fn parse(text: &str) -> Result<Sequence, String> {
+        let items = split_steps(text)?;
+        let mut sequence = Sequence {
+            steps: Vec::with_capacity(items.len() + 1),
+            commands: Vec::new(),
+        };
+        for (index, item) in items.iter().enumerate() {
+            let words = words(item);
+            let last = index + 1 == items.len();
+            let Some(name) = words.first() else {
+                return Err(format!(
+                    "step {} is empty; write steps like 'stdin 5s, TERM 5s, KILL'",
+                    index + 1
+                ));
+            };
+            let action = match name.to_ascii_lowercase().as_str() {
+                "wait" => Action::Wait,
+                "stdin" => Action::CloseStdin,
+                "run" => Action::Run(sequence.commands.len()),
+                _ => match name.parse::<Signal>() {
+                    Ok(Signal::KILL) => Action::Kill,
+                    Ok(signal) => Action::Signal(signal),
+                    Err(_) => {
+                        let name = name.escape_debug();
+                        return Err(format!("unknown step '{name}': {KINDS}"));
+                    }
+                },
+            };
+            let mut rest = &words[1..];
+            if let Action::Run(_) = action {
+                let Some((command, after)) = rest.split_first() else {
+                    return Err(format!("step '{}' needs a command: {KINDS}", item.trim()));
+                };
+                sequence.commands.push(command.clone());
+                rest = after;
+            }
+            if let [_, extra, ..] = rest {
+                return Err(format!(
+                    "unexpected '{}' in step '{}': separate steps with commas, e.g. \
+                     'stdin 2s, INT 2s, KILL'",
+                    extra.escape_debug(),
+                    item.trim().escape_debug()
+                ));
+            }
+            if action == Action::Kill {
+                if !last {
+                    return Err("KILL must be the last step".to_string());
+                }
+                if !rest.is_empty() {
+                    return Err("KILL takes no duration: it waits until the process is gone".into());
+                }
+                sequence.steps.push(Step { action, wait: None });
+                break;
+            }
+            if last {
+                let item = item.trim().escape_debug();
+                return Err(format!(
+                    "the sequence must end with KILL (add ', KILL' after '{item}')"
+                ));
+            }
+            let Some(duration) = rest.first() else {
+                let (item, name) = (item.trim().escape_debug(), name.escape_debug());
+                return Err(format!("step '{item}' needs a duration, e.g. '{name} 5s'"));
+            };
+            let wait = parse_duration(duration)?;
+            sequence.steps.push(Step { action, wait });
+        }
+        if !sequence
+            .steps
+            .iter()
+            .any(|s| s.action == Action::CloseStdin)
+        {
+            let at = sequence.signal_step(0);
+            let step = Step {
+                action: Action::CloseStdin,
+                wait: Some(Duration::ZERO),
+            };
+            sequence.steps.insert(at, step);
+        }
+        Ok(sequence)
+    }
+}
+
+/// Splits at the commas that stand outside quotes.
+fn split_steps(text: &str) -> Result<Vec<&str>, String> {
+    let mut items = Vec::new();
+    let (mut start, mut quote, mut escaped) = (0, None, false);
+    for (at, c) in text.char_indices() {
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(open), c) if c == open && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, ',') => {
+                items.push(&text[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+        escaped = false;
+    }
+    if quote.is_some() {
+        return Err(format!(
+            "unclosed quote in '{}': a run step's command goes in quotes, e.g. run \"pkill -INT agent\" 5s",
+            text.escape_debug()
+        ));
+    }
+    items.push(&text[start..]);
+    Ok(items)
+}
+
+/// The words of one step: whitespace-separated, where a quoted part ("..." with `\"` and `\\`
+/// escapes, or '...' taken as it is) is one word without its quotes.
+fn words(item: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = item.trim().chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            match c {
+                '\'' => word.extend(chars.by_ref().take_while(|&c| c != '\'')),
+                '"' => {
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => word.extend(chars.next()),
+                            c => word.push(c),
+                        }
+                    }
+                }
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+    words
+}
+
+/// A command in double quotes, with `"` and `\` escaped: the way `words` reads it back.
+pub(super) fn quote(command: &str) -> String {
+    let escaped = command.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_run_together_get_a_hint_about_commas() {
+        let error = Sequence::parse("stdin 2s INT 2s KILL").unwrap_err();
+        assert!(error.contains("separate steps with commas"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_step_lists_the_kinds() {
+        let error = Sequence::parse("pause 2s, KILL").unwrap_err();
+        assert!(error.contains("unknown step 'pause'"), "{error}");
+        assert!(error.contains("'run \"COMMAND\" D'"), "{error}");
+    }
+
+    #[test]
+    fn a_run_step_needs_a_command_and_quotes_must_close() {
+        assert!(
+            Sequence::parse("run, KILL")
+                .unwrap_err()
+                .contains("needs a command")
+        );
+        assert!(
+            Sequence::parse("run \"x 1s, KILL")
+                .unwrap_err()
+                .contains("unclosed quote")
+        );
+    }
+}

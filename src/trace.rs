@@ -1,0 +1,413 @@
+//! The trace: every chunk relayed each way, with the time since start, its direction and its
+//! length, interleaved with every event the `-v` timeline tells ([`Note`]), written to a file,
+//! to stderr or to a descriptor a program gives ([`Trace`]).
+//!
+//! The trace never slows the relay down nor stops it: its records go through an [`Outlet`],
+//! which never blocks; when the destination falls behind, the bytes relayed meanwhile are
+//! counted as skipped, per direction, and said in one record once the destination catches up.
+//! On the relay's zero-copy path the bytes reach the trace by tee(2) (see [`Tap`]).
+
+mod format;
+mod outlet;
+mod tap;
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::note::Note;
+use format::Event;
+pub(crate) use format::line;
+pub(crate) use outlet::{Outlet, stderr};
+pub(crate) use tap::{Refused, Tap};
+
+/// The trace's size limit unless one is given: 64 MiB.
+pub const DEFAULT_LIMIT: u64 = 64 << 20;
+
+/// Bytes of records a trace holds back while its destination is slow.
+const QUEUE: usize = 4 << 20;
+
+/// Room kept below the limit for the record that says the trace stopped.
+const STOP_RESERVE: u64 = 256;
+
+/// How a trace is written: see "Seeing what an agent said" in the README.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// One header line per event, as the `-v` timeline writes it; below a chunk's header, its
+    /// bytes as text, indented, with control characters and invalid UTF-8 escaped.
+    #[default]
+    Text,
+    /// As `Text`, with each chunk's bytes as a hex dump.
+    Hex,
+    /// One JSON object per event, on one line.
+    JsonLines,
+}
+
+/// Where and how a [`Stream`](crate::Stream) records what passes to and from its child, and what
+/// happens to it: see [`StreamOptions::trace`](crate::StreamOptions::trace).
+///
+/// ```
+/// use agentpipe::{Trace, TraceFormat};
+///
+/// let dir = std::env::temp_dir().join(format!("agentpipe-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let trace = Trace::create(dir.join("agent.trace"))?
+///     .format(TraceFormat::JsonLines)
+///     .limit(1 << 20);
+/// # drop(trace);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Trace {
+    destination: Destination,
+    format: TraceFormat,
+    limit: u64,
+}
+
+#[derive(Debug)]
+enum Destination {
+    /// agentpipe's stderr, shared with the timeline.
+    Stderr,
+    /// A descriptor; `private` when agentpipe opened it non-blocking itself.
+    Fd { fd: OwnedFd, private: bool },
+}
+
+impl Trace {
+    /// A trace written to the file at `path`, created with mode 0600 (it holds whatever the
+    /// protocol carries) or truncated, its mode then narrowed to 0600.
+    ///
+    /// A FIFO is opened without waiting: it fails if no process reads it.
+    pub fn create(path: impl AsRef<Path>) -> io::Result<Trace> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+            .open(path)?;
+        narrow(&file);
+        Ok(Trace::with(Destination::Fd {
+            fd: file.into(),
+            private: true,
+        }))
+    }
+
+    /// A trace written to `fd`: a file, a pipe, a socket, a terminal. It is written without
+    /// blocking and without changing its flags.
+    pub fn to_fd(fd: impl Into<OwnedFd>) -> Trace {
+        Trace::with(Destination::Fd {
+            fd: fd.into(),
+            private: false,
+        })
+    }
+
+    /// A trace written to agentpipe's own stderr, in order with its messages.
+    pub(crate) fn stderr() -> Trace {
+        Trace::with(Destination::Stderr)
+    }
+
+    fn with(destination: Destination) -> Trace {
+        Trace {
+            destination,
+            format: TraceFormat::default(),
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// How the trace is written (default: text).
+    pub fn format(mut self, format: TraceFormat) -> Trace {
+        self.format = format;
+        self
+    }
+
+    /// The most bytes the trace may take (default: 64 MiB); the last record then says it
+    /// stopped.
+    pub fn limit(mut self, bytes: u64) -> Trace {
+        self.limit = bytes;
+        self
+    }
+}
+
+/// A regular file's permissions narrowed to 0600, where its owner may; anything else as it is.
+fn narrow(file: &File) {
+    if file.metadata().is_ok_and(|meta| meta.is_file()) {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// A direction of the relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    ToChild,
+    FromChild,
+}
+
+impl Direction {
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The JSON lines name.
+    fn name(self) -> &'static str {
+        match self {
+            Direction::ToChild => "to_child",
+            Direction::FromChild => "from_child",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Direction::ToChild => "to the child",
+            Direction::FromChild => "from the child",
+        }
+    }
+
+    /// `>` toward the child, `<` from it, as in a diff or a shell redirection.
+    fn arrow(self) -> char {
+        match self {
+            Direction::ToChild => '>',
+            Direction::FromChild => '<',
+        }
+    }
+}
+
+/// A trace being recorded: cheap to clone, shared by both directions of the relay and the
+/// timeline, and (in the library) by the threads that read and write.
+#[derive(Clone, Debug)]
+pub(crate) struct Recorder(Arc<Mutex<Book>>);
+
+#[derive(Debug)]
+struct Book {
+    start: Instant,
+    format: TraceFormat,
+    outlet: Target,
+    limit: u64,
+    /// Bytes of records taken so far.
+    written: u64,
+    stopped: bool,
+    /// Bytes relayed and not recorded, per direction, and events not recorded, since the last
+    /// record taken.
+    skipped: [u64; 2],
+    lost: u64,
+    /// The record being rendered (kept for its memory).
+    record: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum Target {
+    Stderr,
+    Own(Outlet),
+}
+
+impl Recorder {
+    /// Starts recording `trace`, with times counted from `start` (agentpipe's, the timeline's).
+    pub fn new(trace: Trace, start: Instant, wall: SystemTime) -> Recorder {
+        let outlet = match trace.destination {
+            Destination::Stderr => Target::Stderr,
+            Destination::Fd { fd, private } => {
+                Target::Own(Outlet::new(fd, QUEUE, private).behind())
+            }
+        };
+        let recorder = Recorder(Arc::new(Mutex::new(Book {
+            start,
+            format: trace.format,
+            outlet,
+            limit: trace.limit,
+            written: 0,
+            stopped: false,
+            skipped: [0; 2],
+            lost: 0,
+            record: Vec::new(),
+        })));
+        recorder.book().record(start, &Event::Begin(wall));
+        recorder
+    }
+
+    /// Whether the text records of the trace are the timeline's own lines on the timeline's
+    /// own stderr: each note is then written once, by the trace.
+    pub fn replaces_timeline(&self) -> bool {
+        let book = self.book();
+        matches!(book.outlet, Target::Stderr) && book.format != TraceFormat::JsonLines
+    }
+
+    /// Records `note`; returns whether it was recorded.
+    pub fn note(&self, at: Instant, note: &Note) -> bool {
+        self.book().record(at, &Event::Note(note))
+    }
+
+    /// Records bytes relayed toward `direction`, or counts them as skipped.
+    pub fn data(&self, direction: Direction, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut book = self.book();
+        let recorded = book.outlet().has_room(bytes.len())
+            && book.record(Instant::now(), &Event::Data(direction, bytes));
+        if !recorded && !book.stopped {
+            book.skipped[direction.index()] += bytes.len() as u64;
+        }
+    }
+
+    /// Counts bytes relayed toward `direction` as skipped without looking at them.
+    pub fn skip(&self, direction: Direction, count: usize) {
+        let mut book = self.book();
+        if !book.stopped {
+            book.skipped[direction.index()] += count as u64;
+        }
+    }
+
+    /// Whether a chunk of `length` bytes would be recorded now: a tap that gets `false` need
+    /// not copy the bytes, only [`Recorder::skip`] them (or nothing, once the trace stopped).
+    pub fn accepts(&self, length: usize) -> Accepts {
+        let mut book = self.book();
+        match () {
+            _ if book.stopped => Accepts::Nothing,
+            _ if book.outlet().has_room(length) => Accepts::Data,
+            _ => Accepts::Count,
+        }
+    }
+
+    /// Writes what waits, as far as the destination takes it without waiting.
+    pub fn flush(&self) {
+        self.book().outlet().flush();
+    }
+
+    /// The descriptor to wait for while records wait for it (not agentpipe's stderr, which the
+    /// timeline waits for).
+    pub fn waiting(&self) -> Option<Arc<OwnedFd>> {
+        match &self.book().outlet {
+            Target::Own(outlet) => outlet.waiting(),
+            Target::Stderr => None,
+        }
+    }
+
+    /// When records written behind are due (see [`Recorder::flush`]).
+    pub fn due(&self) -> Option<Instant> {
+        match &self.book().outlet {
+            Target::Own(outlet) => outlet.due(),
+            Target::Stderr => None,
+        }
+    }
+
+    /// At the end: records what was skipped since the last record, then writes what waits,
+    /// waiting a little for a destination that still takes bytes.
+    pub fn finish(&self) {
+        let mut book = self.book();
+        book.record_skipped(Instant::now());
+        book.outlet().drain();
+    }
+
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What a trace takes now: see [`Recorder::accepts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accepts {
+    Data,
+    Count,
+    Nothing,
+}
+
+impl Book {
+    fn outlet(&mut self) -> OutletGuard<'_> {
+        match &mut self.outlet {
+            Target::Stderr => OutletGuard::Stderr(stderr()),
+            Target::Own(outlet) => OutletGuard::Own(outlet),
+        }
+    }
+
+    /// Records `event`, after saying what was skipped if anything was; returns whether it was
+    /// recorded. At the limit, the trace stops with a record that says so.
+    fn record(&mut self, at: Instant, event: &Event<'_>) -> bool {
+        if self.stopped || !self.record_skipped(at) {
+            self.lost += u64::from(matches!(event, Event::Note(_)));
+            return false;
+        }
+        self.take(at, event)
+    }
+
+    /// Records what was skipped since the last record; returns whether the trace is caught up.
+    fn record_skipped(&mut self, at: Instant) -> bool {
+        for direction in [Direction::ToChild, Direction::FromChild] {
+            let count = self.skipped[direction.index()];
+            if count > 0 {
+                if !self.take(at, &Event::Skipped(direction, count)) {
+                    return false;
+                }
+                self.skipped[direction.index()] = 0;
+            }
+        }
+        if self.lost > 0 {
+            if !self.take(at, &Event::Lost(self.lost)) {
+                return false;
+            }
+            self.lost = 0;
+        }
+        true
+    }
+
+    /// Renders `event` and hands it to the outlet; stops the trace instead when it would pass
+    /// the limit.
+    fn take(&mut self, at: Instant, event: &Event<'_>) -> bool {
+        if self.stopped {
+            return false;
+        }
+        let since = at.saturating_duration_since(self.start);
+        let mut record = std::mem::take(&mut self.record);
+        record.clear();
+        format::render(self.format, since, event, &mut record);
+        let length = record.len() as u64;
+        let taken = if self.written + length + STOP_RESERVE > self.limit {
+            self.stop(since);
+            false
+        } else if self.outlet().push(&record) {
+            self.written += length;
+            true
+        } else {
+            false
+        };
+        self.record = record;
+        taken
+    }
+
+    fn stop(&mut self, since: Duration) {
+        self.stopped = true;
+        let mut record = Vec::new();
+        format::render(self.format, since, &Event::Stopped(self.limit), &mut record);
+        if self.outlet().push(&record) {
+            self.written += record.len() as u64;
+        }
+    }
+}
+
+/// The outlet a book writes to: its own, or agentpipe's stderr, locked.
+enum OutletGuard<'a> {
+    Stderr(MutexGuard<'static, Outlet>),
+    Own(&'a mut Outlet),
+}
+
+impl std::ops::Deref for OutletGuard<'_> {
+    type Target = Outlet;
+    fn deref(&self) -> &Outlet {
+        match self {
+            OutletGuard::Stderr(outlet) => outlet,
+            OutletGuard::Own(outlet) => outlet,
+        }
+    }
+}
+
+impl std::ops::DerefMut for OutletGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Outlet {
+        match self {
+            OutletGuard::Stderr(outlet) => outlet,
+            OutletGuard::Own(outlet) => outlet,
+        }
+    }
+}

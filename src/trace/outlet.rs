@@ -1,0 +1,317 @@
+//! A writer that never blocks: agentpipe's own stderr (the `-v` timeline, warnings, a trace to
+//! `-`) and a trace's file. What the descriptor does not take at once waits in a bounded queue,
+//! written when the event loop finds the descriptor writable; a record that does not fit there is
+//! dropped and counted, never waited for.
+//!
+//! agentpipe never sets O_NONBLOCK on a description it shares (its stderr is shared with the
+//! shell, a terminal with the whole session). Each kind of file is written its own way:
+//!
+//! - a regular file or a device such as /dev/null or /dev/full: plain writes, which never wait
+//!   for a reader;
+//! - a socket: send(2) with MSG_DONTWAIT;
+//! - a pipe, FIFO or terminal: through a private non-blocking description of the same file,
+//!   reopened through /proc; where that fails, only after poll(2) reports room, at most PIPE_BUF
+//!   bytes a time (a pipe or terminal reporting room takes that much without blocking).
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{MsgFlags, send};
+use nix::sys::stat::{SFlag, fstat};
+
+use crate::platform;
+
+/// Bytes agentpipe's stderr holds back while its reader is slow: a few thousand lines.
+const STDERR_QUEUE: usize = 256 * 1024;
+
+/// A trace file is written behind: its records wait until this many bytes are queued, or the
+/// oldest has waited [`LAG`], so that a chatty protocol costs one write(2) per batch rather than
+/// one per chunk.
+const BATCH: usize = 64 * 1024;
+pub(crate) const LAG: Duration = Duration::from_millis(50);
+
+/// At exit, how long a destination that takes nothing is waited for, and how long one that still
+/// takes bytes.
+const EXIT_STALL: Duration = Duration::from_millis(100);
+const EXIT_LIMIT: Duration = Duration::from_secs(1);
+
+/// How a write reaches the descriptor without blocking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Way {
+    /// A regular file or a device that never makes a writer wait.
+    Plain,
+    Socket,
+    /// A description agentpipe opened itself, non-blocking.
+    Private,
+    /// A shared pipe or terminal: written after poll(2) reports room, PIPE_BUF bytes at most.
+    Gated,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct Outlet {
+    fd: Arc<OwnedFd>,
+    way: Way,
+    /// Bytes waiting, from `sent` on.
+    queue: Vec<u8>,
+    sent: usize,
+    capacity: usize,
+    /// Records refused for want of room, or after the destination failed.
+    dropped: u64,
+    /// The destination failed (EPIPE, ENOSPC...): nothing more is written.
+    broken: bool,
+    /// Written behind (see [`BATCH`]): a trace's file, not agentpipe's stderr.
+    behind: bool,
+    /// When the oldest byte waiting was queued.
+    oldest: Option<Instant>,
+    /// The last write left bytes the destination did not take: they wait for POLLOUT.
+    stalled: bool,
+}
+
+impl Outlet {
+    /// An outlet over `fd`, holding back at most about `capacity` bytes. `private` says that
+    /// agentpipe opened `fd` itself with O_NONBLOCK.
+    pub fn new(fd: OwnedFd, capacity: usize, private: bool) -> Outlet {
+        let (fd, way) = match kind(&fd) {
+            Way::Gated if private => (fd, Way::Private),
+            Way::Gated => match platform::reopen_nonblocking(fd.as_fd(), true) {
+                Some(reopened) => (reopened, Way::Private),
+                None => (fd, Way::Gated),
+            },
+            way => (fd, way),
+        };
+        Outlet {
+            fd: Arc::new(fd),
+            way,
+            queue: Vec::new(),
+            sent: 0,
+            capacity,
+            dropped: 0,
+            broken: false,
+            behind: false,
+            oldest: None,
+            stalled: false,
+        }
+    }
+
+    /// Writes records behind, in batches (see [`BATCH`]).
+    pub fn behind(mut self) -> Outlet {
+        self.behind = true;
+        self
+    }
+
+    /// Whether a record of `length` bytes would be taken now.
+    pub fn has_room(&self, length: usize) -> bool {
+        !self.broken && (self.queued() == 0 || self.queued() + length <= self.capacity)
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.len() - self.sent
+    }
+
+    /// Takes `record` whole, or drops it whole (counted) when the queue has no room for it;
+    /// writes what the destination takes without waiting. Returns whether it was taken.
+    pub fn push(&mut self, record: &[u8]) -> bool {
+        if !self.behind || self.queued() + record.len() > BATCH || self.due_now() {
+            self.flush();
+        }
+        if !self.has_room(record.len()) {
+            self.dropped += 1;
+            return false;
+        }
+        // An empty queue takes a record of any size: what the destination does not take at once
+        // waits, so that no record is ever cut. Memory stays bounded by the largest record.
+        let written = if self.queued() == 0 && !self.behind {
+            self.write(record)
+        } else {
+            0
+        };
+        if written < record.len() {
+            self.stalled |= !self.behind;
+            self.oldest.get_or_insert_with(Instant::now);
+            self.queue.extend_from_slice(&record[written..]);
+        }
+        true
+    }
+
+    /// When what waits is due to be written behind, if it waits for that.
+    pub fn due(&self) -> Option<Instant> {
+        let waits = self.queued() > 0 && !self.broken && !self.stalled;
+        self.oldest.filter(|_| waits).map(|oldest| oldest + LAG)
+    }
+
+    fn due_now(&self) -> bool {
+        self.due().is_some_and(|due| due <= Instant::now())
+    }
+
+    /// Writes what waits, as far as the destination takes it without waiting.
+    pub fn flush(&mut self) {
+        if self.queued() == 0 || self.broken {
+            return;
+        }
+        let (written, failed) = write(&self.fd, self.way, &self.queue[self.sent..]);
+        self.sent += written;
+        self.stalled = self.queued() > 0;
+        if failed {
+            self.fail();
+        } else if self.queued() == 0 {
+            self.queue.clear();
+            self.sent = 0;
+            self.oldest = None;
+        } else if self.sent > self.capacity {
+            self.queue.drain(..self.sent); // keeps the queue's memory within twice its capacity
+            self.sent = 0;
+        }
+    }
+
+    /// The descriptor to wait for (POLLOUT) while bytes wait for it.
+    pub fn waiting(&self) -> Option<Arc<OwnedFd>> {
+        (self.stalled && !self.broken).then(|| Arc::clone(&self.fd))
+    }
+
+    /// How many records were dropped since the last call.
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// At exit: writes what waits, waiting for room while the destination takes bytes, but never
+    /// long (see [`EXIT_STALL`]); what is left then is lost.
+    pub fn drain(&mut self) {
+        let started = Instant::now();
+        let mut progress = Instant::now();
+        loop {
+            let before = self.queued();
+            self.flush();
+            if self.queued() < before {
+                progress = Instant::now();
+            }
+            if self.waiting().is_none() {
+                return;
+            }
+            let now = Instant::now();
+            let until = (progress + EXIT_STALL).min(started + EXIT_LIMIT);
+            if now >= until {
+                return;
+            }
+            let millis = (until - now).as_millis().clamp(1, 1000) as u16;
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLOUT)];
+            let _ = poll(&mut fds, PollTimeout::from(millis));
+        }
+    }
+
+    /// Writes from `bytes` what the destination takes now.
+    fn write(&mut self, bytes: &[u8]) -> usize {
+        let (written, failed) = write(&self.fd, self.way, bytes);
+        if failed {
+            self.fail();
+        }
+        written
+    }
+
+    /// The destination failed: what waits is lost, and nothing more is written.
+    fn fail(&mut self) {
+        self.broken = true;
+        self.queue = Vec::new();
+        self.sent = 0;
+        self.stalled = false;
+    }
+}
+
+/// Writes from `bytes` what `fd` takes without waiting; returns how much, and whether `fd` failed.
+fn write(fd: &OwnedFd, way: Way, bytes: &[u8]) -> (usize, bool) {
+    let mut written = 0;
+    while written < bytes.len() {
+        let rest = &bytes[written..];
+        let result = match way {
+            Way::Plain | Way::Private => nix::unistd::write(fd, rest),
+            Way::Socket => send(
+                fd.as_raw_fd(),
+                rest,
+                MsgFlags::MSG_DONTWAIT | platform::NO_SIGPIPE,
+            ),
+            Way::Gated if writable(fd) => {
+                nix::unistd::write(fd, &rest[..rest.len().min(libc::PIPE_BUF)])
+            }
+            Way::Gated => Err(Errno::EAGAIN),
+        };
+        match result {
+            Ok(count) => written += count,
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => break,
+            Err(_) => return (written, true),
+        }
+    }
+    (written, false)
+}
+
+/// How a descriptor of this kind is written; [`Way::Gated`] for the kinds that can block.
+fn kind(fd: &OwnedFd) -> Way {
+    let Ok(stat) = fstat(fd) else {
+        return Way::Gated;
+    };
+    match SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) {
+        SFlag::S_IFREG | SFlag::S_IFBLK => Way::Plain,
+        SFlag::S_IFSOCK => Way::Socket,
+        SFlag::S_IFCHR if !nix::unistd::isatty(fd).unwrap_or(false) => Way::Plain,
+        _ => Way::Gated,
+    }
+}
+
+/// Whether poll(2) reports room in `fd` now.
+fn writable(fd: &OwnedFd) -> bool {
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(1))
+        && fds[0]
+            .revents()
+            .is_some_and(|events| events.contains(PollFlags::POLLOUT))
+}
+
+/// agentpipe's stderr, for the whole process: one outlet that the timeline, the warnings and a
+/// trace to `-` share, so that their lines keep their order. fd 2 itself is left as it is.
+pub(crate) fn stderr() -> MutexGuard<'static, Outlet> {
+    static STDERR: OnceLock<Mutex<Outlet>> = OnceLock::new();
+    let outlet = STDERR.get_or_init(|| {
+        let fd = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .or_else(|_| std::fs::File::open("/dev/null").map(OwnedFd::from))
+            .expect("a descriptor for agentpipe's messages");
+        Mutex::new(Outlet::new(fd, STDERR_QUEUE, false))
+    });
+    outlet.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn a_pipe_nobody_reads_queues_then_drops_whole_records_and_delivers_the_rest_in_order() {
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let mut outlet = Outlet::new(OwnedFd::from(writer), 4096, false);
+        assert_eq!(outlet.way, Way::Private, "a pipe is reopened non-blocking");
+        let record = |n: usize| format!("{n:07}\n").into_bytes();
+        let mut taken = Vec::new();
+        // Far more than the pipe (64 KiB) and the queue (4 KiB) hold: never blocks.
+        for n in 0..100_000 {
+            if outlet.push(&record(n)) {
+                taken.push(n);
+            }
+        }
+        let dropped = outlet.take_dropped();
+        assert!(dropped > 0 && outlet.waiting().is_some());
+        assert_eq!(taken.len() as u64 + dropped, 100_000);
+        let expected: Vec<u8> = taken.iter().flat_map(|&n| record(n)).collect();
+        let mut got = vec![0; expected.len()];
+        let reading = std::thread::spawn(move || reader.read_exact(&mut got).map(|_| got));
+        outlet.drain();
+        assert!(outlet.waiting().is_none());
+        assert_eq!(reading.join().unwrap().unwrap(), expected);
+    }
+}
