@@ -12,7 +12,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 17] = [
     "version",
     "command",
     "pid",
@@ -29,6 +29,7 @@ const FIELDS: [&str; 16] = [
     "quiet_since",
     "commands",
     "stderr_tail",
+    "cgroup",
 ];
 
 const DEFAULT_SEQUENCE: &str = "wait 0s, stdin 1s, TERM 1s, KILL";
