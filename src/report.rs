@@ -82,6 +82,9 @@ pub struct Report {
     /// `None` when supervising failed.
     pub drain: Option<Drain>,
     pub leftovers: Leftovers,
+    /// `--scope cgroup`: what the cgroup accounted for; `None` for other scopes, or when the
+    /// command did not start.
+    pub cgroup: Option<Cgroup>,
     /// With an idle trigger: when bytes last moved in the direction that went quiet.
     pub quiet_since: Option<f64>,
     /// The commands of `run` steps.
@@ -89,9 +92,6 @@ pub struct Report {
     /// `--stderr-tail`: the last bytes of the command's stderr as text (see [`tail_text`]);
     /// `None` without the flag, or when the command did not start.
     pub stderr_tail: Option<String>,
-    /// `--scope cgroup`: what the cgroup accounted for; `None` for other scopes, or when the
-    /// command did not start.
-    pub cgroup: Option<Cgroup>,
 }
 
 /// The command's cgroup (`--scope cgroup`), from its `cpu.stat` and `memory.peak`.
@@ -208,8 +208,8 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             pids: Vec::new(),
             signals: Vec::new(),
         },
-        stderr_tail: None,
         cgroup: None,
+        stderr_tail: None,
     };
     match ending {
         Ending::Supervised(outcome) => {

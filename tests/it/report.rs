@@ -26,10 +26,10 @@ const FIELDS: [&str; 17] = [
     "bytes",
     "drain",
     "leftovers",
+    "cgroup",
     "quiet_since",
     "commands",
     "stderr_tail",
-    "cgroup",
 ];
 
 const DEFAULT_SEQUENCE: &str = "wait 0s, stdin 1s, TERM 1s, KILL";

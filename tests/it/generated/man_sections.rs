@@ -479,6 +479,14 @@ fn report(page: &mut Page) {
             SIGCONT), when processes were left; else both are empty.",
     );
     page.tagged(
+        "cgroup",
+        "\
+            With --scope cgroup, cpu, cpu_user, cpu_system: the CPU time of the processes of the \
+            command's cgroup in seconds (from its cpu.stat); memory_peak: the most memory they \
+            used at once, in bytes (its memory.peak), null where the memory controller is not \
+            enabled for it. null for the other scopes.",
+    );
+    page.tagged(
         "quiet_since",
         "\
             With an idle trigger: when bytes last moved in the direction that went quiet; else \
@@ -499,14 +507,6 @@ fn report(page: &mut Page) {
             the first whole character (the limit may cut one in two), and each sequence that is \
             not UTF-8 is replaced by U+FFFD. null without the flag.",
     );
-    page.tagged(
-        "cgroup",
-        "\
-            with --scope cgroup, cpu, cpu_user, cpu_system: the CPU time of the processes of the \
-            command's cgroup in seconds (from its cpu.stat); memory_peak: the most memory they \
-            used at once, in bytes (its memory.peak), null where the memory controller is not \
-            enabled for it. null for the other scopes.",
-    );
     page.paragraph("For example, after Ctrl-D to `agentpipe --report - -- cat`:");
     page.shown(&[
         r#"{"version":1,"command":["cat"],"pid":4242,"#,
@@ -518,8 +518,8 @@ fn report(page: &mut Page) {
         r#" "bytes":{"to_child":{"relayed":6,"discarded":0},"#,
         r#"          "from_child":{"relayed":6,"discarded":0},"stderr":null},"#,
         r#" "drain":{"limit":1.0,"cut":false},"#,
-        r#" "leftovers":{"pids":[],"signals":[]},"#,
-        r#" "quiet_since":null,"commands":[],"stderr_tail":null,"cgroup":null}"#,
+        r#" "leftovers":{"pids":[],"signals":[]},"cgroup":null,"#,
+        r#" "quiet_since":null,"commands":[],"stderr_tail":null}"#,
     ]);
     page.paragraph("(shown here over several lines; agentpipe writes it on one).");
 }
