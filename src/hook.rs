@@ -62,6 +62,7 @@ impl Hook {
         }
         let child = shell.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
+        platform::spare(pid);
         Ok(Hook { child, pid })
     }
 
@@ -84,6 +85,7 @@ impl Hook {
     fn reap(&mut self) {
         let _ = killpg(self.pid, NixSignal::SIGKILL);
         let _ = self.child.wait();
+        platform::unspare(self.pid);
     }
 }
 

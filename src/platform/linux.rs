@@ -137,11 +137,11 @@ fn tree_members(child: Pid, exited: bool) -> Vec<Entry> {
             return found;
         }
         reap_adopted(child);
-        if children(getpid()).iter().all(|&pid| pid == child) {
+        if own_children().iter().all(|&pid| pid == child) {
             return Vec::new();
         }
     }
-    let others = children(getpid()).into_iter().filter(|&pid| pid != child);
+    let others = own_children().into_iter().filter(|&pid| pid != child);
     others.filter_map(read).collect()
 }
 
@@ -177,10 +177,10 @@ fn kill_tree() {
 }
 
 /// Reaps the exited processes that were handed to agentpipe as their subreaper (or as PID 1),
-/// leaving `child` unreaped.
+/// leaving `child` and the spared (whose exits their owners collect) unreaped.
 pub fn reap_adopted(child: Pid) {
     let me = getpid();
-    let zombies = children(me)
+    let zombies = own_children()
         .into_iter()
         .filter(|&pid| pid != child)
         .filter_map(read)
@@ -311,17 +311,50 @@ fn children(pid: Pid) -> Vec<Pid> {
     children
 }
 
-/// Every process below `root`, zombies included.
+/// Every process below `root`, zombies included, but for the spared and theirs.
 fn descendants(root: Pid) -> Vec<Entry> {
     let mut found = Vec::new();
     let mut parents = vec![root];
     while let Some(parent) = parents.pop() {
-        for entry in children(parent).into_iter().filter_map(read) {
+        let below = if parent == getpid() {
+            own_children()
+        } else {
+            children(parent)
+        };
+        for entry in below.into_iter().filter_map(read) {
             parents.push(entry.pid);
             found.push(entry);
         }
     }
     found
+}
+
+/// agentpipe's children that no scope reaches, with all they start: the commands of `run`
+/// steps. A registry for the whole process, since they are children of the whole process.
+static SPARED: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `pid` (a child of agentpipe) and its descendants out of every scope until
+/// [`unspare`].
+pub fn spare(pid: Pid) {
+    spared().push(pid);
+}
+
+pub fn unspare(pid: Pid) {
+    spared().retain(|&spared| spared != pid);
+}
+
+fn spared() -> std::sync::MutexGuard<'static, Vec<Pid>> {
+    SPARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// agentpipe's children but the spared.
+fn own_children() -> Vec<Pid> {
+    let spared = spared().clone();
+    let mut children = children(getpid());
+    children.retain(|pid| !spared.contains(pid));
+    children
 }
 
 /// `--end-with-parent` is possible: see [`watch_parent`].

@@ -59,6 +59,12 @@ pub fn leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _exited: bool)
 /// Nothing is listed, so nothing is signalled one by one.
 pub fn signal_leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _signal: Signal) {}
 
+/// Without listings, no scope reaches beyond the child's group: nothing to spare.
+pub fn spare(_pid: Pid) {}
+
+/// See [`spare`].
+pub fn unspare(_pid: Pid) {}
+
 /// Nothing is adopted without a subreaper.
 pub fn reap_adopted(_child: Pid) {}
 

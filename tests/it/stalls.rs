@@ -273,3 +273,45 @@ sys.exit(0 if p.wait() == 0 and '"trigger":"eof"' in err else 1)
     assert!(status.success(), "agentpipe reacted to the thread's exit");
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_run_steps_command_is_outside_a_tree_scope() {
+    // Under --scope tree agentpipe is the subreaper of everything below it: the step's command
+    // must be neither signalled nor named as left behind. It stops the child, which ends its
+    // step: the command, still sleeping, is then killed with its step.
+    let sequence = "run \"kill -USR1 $AGENTPIPE_PID; exec sleep 5\" 5s, TERM 1s, KILL";
+    let mut run = Run::agentpipe(
+        "run-step-tree",
+        &[
+            "--scope",
+            "tree",
+            "--sequence",
+            sequence,
+            "-q",
+            "--report",
+            "-",
+        ],
+        sh("trap 'exit 3' USR1; pidfile child; spin"),
+    );
+    run.sandbox.wait_pid("child");
+    run.signal(Signal::SIGTERM);
+    let done = run.finish();
+    done.assert_code(3);
+    assert!(
+        done.elapsed() < Duration::from_secs(4),
+        "the step's command held the run"
+    );
+    let report = report(&done);
+    assert_eq!(
+        report["leftovers"]["pids"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert_eq!(report["commands"][0]["ended"], true, "{report}");
+    assert_eq!(
+        report["steps"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    run.sandbox.assert_nothing_left();
+}
