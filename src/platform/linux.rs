@@ -107,16 +107,32 @@ pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Si
     }
 }
 
+/// The last pid the kernel handed out in agentpipe's pid namespace (the one that reads it): it
+/// moves with every process or thread created there or in a namespace below. `None` where
+/// /proc/sys cannot be read.
+fn last_pid() -> Option<Pid> {
+    let text = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok()?;
+    text.trim().parse().ok().map(Pid::from_raw)
+}
+
 /// How many listings a freeze (see [`kill_tree`]) or a check of an empty tree takes at most;
 /// the state machine looks again soon after if something is left.
 const PASSES: usize = 100;
 
-/// A group's live members other than the child. The kernel says whether anyone is in the
-/// group at all (kill(-pgid, 0) fails with ESRCH exactly when nobody is, zombies included). While
-/// the child's zombie is a member that cannot tell a missed fork from the zombie, so the group
-/// is stopped for one more listing: a process with a stop signal pending cannot fork, so that
-/// listing is complete; SIGCONT then takes the stop back.
+/// A group's live members other than the child.
+///
+/// Once the child has exited, the group is empty without a listing when the last pid the kernel
+/// handed out in agentpipe's pid namespace is still the child's: nothing forked since the child
+/// was created, so only an older process of the session joining the group by setpgid(2) could be
+/// in it. Otherwise one listing is not believed alone: the kernel says whether anyone is in the
+/// group at all (kill(-pgid, 0) fails with ESRCH exactly when nobody is, zombies included).
+/// While the child's zombie is a member that cannot tell a missed fork from the zombie, so the
+/// group is stopped for one more listing: a process with a stop signal pending cannot fork, so
+/// that listing is complete; SIGCONT then takes the stop back.
 fn group_members(child: Pid, group: Pid, exited: bool) -> Vec<Entry> {
+    if exited && last_pid() == Some(child) {
+        return Vec::new();
+    }
     let found = members(Scope::Group, child, Some(group));
     if !found.is_empty() || !exited || kill(Pid::from_raw(-group.as_raw()), None).is_err() {
         return found;
