@@ -79,16 +79,6 @@ fn shared_input(kind: Input, sandbox: &Sandbox) -> (File, File) {
     }
 }
 
-/// A pty in raw mode: every byte is readable at once, without waiting for a newline.
-fn open_raw_pty() -> (File, File) {
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-    let (master, slave) = open_pty();
-    let mut termios = tcgetattr(&slave).unwrap();
-    cfmakeraw(&mut termios);
-    tcsetattr(&slave, SetArg::TCSANOW, &termios).unwrap();
-    (master, slave)
-}
-
 /// Waits for `run` until `limit` after its start; `false` if it is still running then.
 fn ends_within(run: &mut Run, limit: f64) -> bool {
     let deadline = run.started + Duration::from_secs_f64(limit);
