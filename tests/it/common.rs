@@ -794,6 +794,17 @@ pub fn open_pty() -> (File, File) {
     (master, slave)
 }
 
+/// A pty whose terminal side is in raw mode: every byte value passes unchanged, and is
+/// readable at once, without waiting for a newline.
+pub fn open_raw_pty() -> (File, File) {
+    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+    let (master, slave) = open_pty();
+    let mut termios = tcgetattr(&slave).unwrap();
+    cfmakeraw(&mut termios);
+    tcsetattr(&slave, SetArg::TCSANOW, &termios).unwrap();
+    (master, slave)
+}
+
 /// The descriptors of this test process that a child inherits (not close-on-exec): those it
 /// inherited itself, since everything the tests open is close-on-exec.
 pub fn inherited_fds() -> Vec<RawFd> {

@@ -841,16 +841,6 @@ fn a_child_that_closes_its_stdout_and_reopens_it_elsewhere_half_closes_and_is_wa
 // ---------------------------------------------------------------------------------------------
 // A terminal as stdin
 
-/// A pty whose terminal side is in raw mode, so that every byte value passes unchanged.
-fn open_raw_pty() -> (File, File) {
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-    let (master, slave) = open_pty();
-    let mut termios = tcgetattr(&slave).unwrap();
-    cfmakeraw(&mut termios);
-    tcsetattr(&slave, SetArg::TCSANOW, &termios).unwrap();
-    (master, slave)
-}
-
 #[test]
 fn a_raw_terminal_as_stdin_relays_every_byte_and_its_hangup_is_the_end_of_input() {
     let (master, slave) = open_raw_pty();

@@ -79,16 +79,6 @@ fn shared_input(kind: Input, sandbox: &Sandbox) -> (File, File) {
     }
 }
 
-/// A pty in raw mode: every byte is readable at once, without waiting for a newline.
-fn open_raw_pty() -> (File, File) {
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-    let (master, slave) = open_pty();
-    let mut termios = tcgetattr(&slave).unwrap();
-    cfmakeraw(&mut termios);
-    tcsetattr(&slave, SetArg::TCSANOW, &termios).unwrap();
-    (master, slave)
-}
-
 /// Waits for `run` until `limit` after its start; `false` if it is still running then.
 fn ends_within(run: &mut Run, limit: f64) -> bool {
     let deadline = run.started + Duration::from_secs_f64(limit);
@@ -277,4 +267,38 @@ fn a_pipe_whose_other_writer_takes_the_room_never_blocks_agentpipe() {
         blocked, 0,
         "a pipe with a competing writer: agentpipe missed its timeout or interrupts in {blocked} of {RUNS} runs"
     );
+}
+
+/// After the command exited, output owed to a reader that never reads cannot hold agentpipe:
+/// the first interrupt stops reading more, the second drops what is queued.
+#[test]
+fn two_interrupts_end_a_wait_for_output_owed_to_a_stalled_reader() {
+    let sandbox = Sandbox::new("stalled-reader-drain");
+    let command = sandbox.agentpipe(
+        &["--drain", "inf", "--eof-grace", "inf", "-v"],
+        // The pipes fill up; the command gives up writing after 300 ms and exits.
+        sh("pidfile child; timeout 0.3 head -c 16777216 /dev/zero; exit 0"),
+    );
+    // agentpipe's stdout is a pipe the test never reads.
+    let mut run = Run::start_raw_stdout(sandbox, command);
+    let child = run.sandbox.wait_pid("child");
+    run.sandbox.wait_gone(child, LIMIT);
+    run.wait_stderr("exited with code 0");
+    assert!(
+        run.try_status().is_none(),
+        "agentpipe ended with its output owed"
+    );
+    run.signal(Signal::SIGTERM);
+    run.wait_stderr("reading no more output");
+    let second = run.signal(Signal::SIGTERM);
+    let done = run.finish();
+    done.assert_code(0);
+    assert_within(
+        done.since(second),
+        0.0,
+        1.5,
+        "the end after the second interrupt",
+    );
+    assert!(done.stderr.contains("dropped"), "{}", done.stderr);
+    drop(run.raw_stdout.take());
 }

@@ -169,9 +169,10 @@ fn a_run_step_stops_the_child_through_a_side_channel() {
         "the child ended by the step's command",
     );
     let report = report(&done);
-    assert_eq!(report["commands"][0]["step"], 3);
-    assert_eq!(report["commands"][0]["code"], 0);
-    assert_eq!(report["commands"][0]["ended"], false);
+    let command = &report["commands"][0];
+    assert_eq!(command["step"], 3);
+    // The child may exit, ending the step, before the command's own exit is seen.
+    assert!(command["code"] == 0 || command["ended"] == true, "{report}");
     assert!(
         !done.stderr.contains("sent SIGTERM"),
         "the stop signal was needed: {}",
