@@ -34,15 +34,6 @@ pub use other::*;
 
 use nix::sys::wait::WaitStatus;
 
-// The unwinder linked in statically (libgcc_eh, as `-static-libgcc` does) instead of as
-// libgcc_s.so: loading that library and running its constructor (which probes the CPU, a trap to
-// the hypervisor on a virtual machine) cost about 0.12 ms at every start. Listed by this crate,
-// the archive comes on the link line before the standard library asks for libgcc_s, so the
-// linker's --as-needed drops libgcc_s.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[link(name = "gcc_eh", kind = "static", modifiers = "-bundle")]
-unsafe extern "C" {}
-
 /// What a look at the child's state found.
 #[derive(Clone, Copy, Debug)]
 pub struct Seen {
