@@ -263,7 +263,6 @@ impl EventLoop {
                         self.tell(note);
                     }
                 }
-                Order::GiveUp => {}
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }

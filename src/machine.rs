@@ -75,7 +75,8 @@ pub(crate) struct Machine {
     quiet_since: Option<Instant>,
     trigger: Option<Trigger>,
     steps: Vec<TakenStep>,
-    exit: Option<(Exit, Instant)>,
+    /// When the child exited.
+    exited: Option<Instant>,
     interrupted: bool,
     /// The processes other than the child alive in the scope at the last look, and when that was.
     left: Vec<u32>,
@@ -103,7 +104,7 @@ impl Machine {
             quiet_since: None,
             trigger: None,
             steps: Vec::new(),
-            exit: None,
+            exited: None,
             interrupted: false,
             left: Vec::new(),
             looked_at: None,
@@ -210,7 +211,7 @@ impl Machine {
 
     /// Whether the child has exited.
     pub fn exited(&self) -> bool {
-        self.exit.is_some()
+        self.exited.is_some()
     }
 
     /// Whether the drain was cut.
@@ -235,11 +236,11 @@ impl Machine {
     }
 
     pub fn exited_at(&self) -> Option<Duration> {
-        self.exit.map(|(_, at)| at - self.start)
+        self.exited.map(|at| at - self.start)
     }
 
     fn look_due(&self) -> Option<Instant> {
-        let watching = self.exit.is_some()
+        let watching = self.exited.is_some()
             && !self.left.is_empty()
             && !matches!(self.phase, Phase::Over | Phase::Abandoned);
         watching.then(|| self.looked_at.unwrap_or(self.start) + LEFTOVER_CHECK)
@@ -282,7 +283,7 @@ impl Machine {
 
     /// INT, TERM or HUP: starts the sequence, or skips to its next step.
     fn interrupt(&mut self, signal: Signal, now: Instant) {
-        if signal == Signal::INT && self.exit.is_none() {
+        if signal == Signal::INT && self.exited.is_none() {
             self.interrupted = true;
         }
         let received = match self.phase {
@@ -310,8 +311,8 @@ impl Machine {
             },
             Phase::Killed { named: false, .. } => Received::AlreadyKilled,
             Phase::Killed { named: true, .. } => {
+                // The event loop finishes without the survivors once the machine is abandoned.
                 self.enter(Phase::Abandoned);
-                self.orders.push(Order::GiveUp);
                 return self
                     .orders
                     .push(Order::Warn(Note::Received(signal, Received::GivesUp)));
@@ -337,7 +338,7 @@ impl Machine {
     }
 
     fn child_exited(&mut self, exit: Exit, left: Vec<u32>, now: Instant) {
-        if self.exit.is_some() {
+        if self.exited.is_some() {
             return;
         }
         let after = self.steps.last().map(|step| (step.index, step.action));
@@ -346,7 +347,7 @@ impl Machine {
             exit,
             after,
         }));
-        self.exit = Some((exit, now));
+        self.exited = Some(now);
         self.timeout_at = None;
         self.idle.disarm();
         self.drain = Drain::Until(self.config.drain.and_then(|drain| now.checked_add(drain)));
@@ -379,7 +380,7 @@ impl Machine {
 
     fn scope_looked(&mut self, left: Vec<u32>, _now: Instant) {
         self.note_left(left);
-        if self.settled() || self.exit.is_none() {
+        if self.settled() || self.exited.is_none() {
             return;
         }
         if self.left.is_empty() {

@@ -49,8 +49,6 @@ pub(crate) enum Order {
     LookAtScope,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
     NameSurvivors,
-    /// Give up on processes SIGKILL did not remove: finish without reaping them.
-    GiveUp,
     /// Tell the `-v` timeline.
     Tell(Note),
     /// Tell even without `-v` (not with `-q`): something the person must know.
