@@ -254,7 +254,14 @@ fn relay(page: &mut Page) {
         "\
             agentpipe never blocks on a descriptor it inherited and never sets O_NONBLOCK on one \
             (its open file description is shared, with a whole terminal session for example). On \
-            Linux, a direction between two pipes moves bytes with splice(2).",
+            Linux it reads and writes a private non-blocking description of the same terminal, \
+            pipe or FIFO, reopened through /proc/self/fd, and keeps the inherited one open beside \
+            it; a pipe that cannot be reopened is used with RWF_NOWAIT, a socket with \
+            MSG_DONTWAIT.",
+        "\
+            On Linux, a direction between two pipes moves bytes with splice(2). Once a stream \
+            flows (a transfer of 16 KiB or more, or a full destination), the pipes at both ends \
+            of that direction are grown to 1 MiB; a few small messages grow nothing.",
         "\
             Half-close both ways: when the command's stdout ends, agentpipe closes its own \
             stdout (shutdown(2) on a socket) and goes on waiting for the command; when the \
@@ -263,7 +270,8 @@ fn relay(page: &mut Page) {
             Drain: when the command exits, the bytes already in its stdout pipe are always \
             delivered. Bytes that arrive after that, from a process that inherited the pipe, are \
             relayed for at most `--drain` (default 1s). agentpipe then exits without waiting for \
-            the end of its own stdin.",
+            the end of its own stdin. An interrupt after the command exited ends the drain at \
+            once, and the next one drops what is still queued for a reader that does not take it.",
         "\
             The command's stderr goes where `--stderr` says; agentpipe's own messages always go \
             to its own stderr. If descriptor 0, 1 or 2 is closed when agentpipe starts, it opens \
@@ -316,7 +324,8 @@ fn signals(page: &mut Page) {
         "What agentpipe sends",
         "\
             The close sequence's signals go to the scope: the command alone (`--scope child`), \
-            its process group (group, the default), or every process it started (tree, Linux). \
+            its process group (group, the default), every process it started (tree, Linux), or \
+            every process of a cgroup created for it (cgroup, Linux, cgroup v2). \
             agentpipe never signals a recycled process id: the command is not reaped until its \
             scope is empty, and on Linux single processes are signalled through pidfds.",
     );
@@ -442,9 +451,9 @@ fn report(page: &mut Page) {
         "steps",
         "\
             The steps taken, in order: objects with step (its 1-based place in the sequence), \
-            action (\"wait\", \"stdin\", \"signal\" or \"kill\"), signal (the signal it sent: \
-            \"SIGTERM\", or \"SIGKILL\" for kill; null for wait and stdin) and at (seconds since \
-            the start).",
+            action (\"wait\", \"stdin\", \"run\", \"signal\" or \"kill\"), signal (the signal \
+            it sent: \"SIGTERM\", or \"SIGKILL\" for kill; null for wait, stdin and run) and at \
+            (seconds since the start).",
     );
     page.tagged(
         "exit",
@@ -484,7 +493,7 @@ fn report(page: &mut Page) {
             With --scope cgroup, cpu, cpu_user, cpu_system: the CPU time of the processes of the \
             command's cgroup in seconds (from its cpu.stat); memory_peak: the most memory they \
             used at once, in bytes (its memory.peak), null where the memory controller is not \
-            enabled for it. null for the other scopes.",
+            enabled for it. null for the other scopes and when the command did not start.",
     );
     page.tagged(
         "quiet_since",
