@@ -80,7 +80,7 @@ complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, 
 complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'
-complete -c agentpipe -s q -l quiet -d 'Do not print agentpipe\'s warnings'
+complete -c agentpipe -s q -l quiet -d 'Do not print agentpipe\'s warnings, nor the line that says a signal was sent'
 complete -c agentpipe -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agentpipe -s V -l version -d 'Print version'
 

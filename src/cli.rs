@@ -265,11 +265,12 @@ pub struct Cli {
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Do not print agentpipe's warnings.
+    /// Do not print agentpipe's warnings, nor the line that says a signal was sent.
     ///
-    /// Warnings say that the command was stopped for reading the terminal, or that a process is
-    /// still there after SIGKILL. Errors that end agentpipe (status 125, 126, 127) and a report
-    /// that cannot be written are still printed. Cannot be combined with -v.
+    /// Without -q, agentpipe says each signal the close sequence sends, that the command was
+    /// stopped for reading the terminal, and that a process is still there after SIGKILL.
+    /// Errors that end agentpipe (status 125, 126, 127) and a report that cannot be written are
+    /// still printed. Cannot be combined with -v.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 

@@ -110,7 +110,7 @@ pub struct Cgroup {
 pub struct StepReport {
     /// Its place in the sequence, from 1.
     pub step: usize,
-    /// `wait`, `stdin`, `signal` or `kill`.
+    /// `wait`, `stdin`, `run`, `signal` or `kill`.
     pub action: &'static str,
     /// What it sent; `None` for `wait` and `stdin`.
     pub signal: Option<&'static str>,
