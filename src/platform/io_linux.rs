@@ -116,12 +116,13 @@ pub fn write_nowait(fd: BorrowedFd<'_>, buffer: &[u8]) -> io::Result<usize> {
 
 /// The descriptors of the event loop's turns, kept registered in one epoll set between turns,
 /// so that a turn costs one epoll_wait(2) however many descriptors are watched; a registration
-/// changes only when what a slot waits for changes.
+/// changes only when what a slot waits for changes. A slot that pauses (a full buffer) is
+/// removed through its descriptor and added back when it resumes.
 #[derive(Debug, Default)]
 pub struct WaitSet {
     /// Created on the first wait; dropped (with every registration) when a slot's descriptor
-    /// goes away, since a registration can only be removed through its descriptor, which the
-    /// relay may have closed by then while the file lives on elsewhere (a shared socket).
+    /// was closed, since a registration can only be removed through its descriptor, and the
+    /// file may live on elsewhere (a shared socket) with the registration still in the set.
     epoll: Option<OwnedFd>,
     slots: Vec<Option<Slot>>,
 }
@@ -188,10 +189,7 @@ impl WaitSet {
 
     /// Brings the registrations in line with `wanted`.
     fn update(&mut self, wanted: &[Option<(BorrowedFd<'_>, Interest)>]) -> io::Result<()> {
-        let changed = |(old, new): (&Option<Slot>, &Option<(BorrowedFd<'_>, Interest)>)| {
-            old.is_some_and(|old| new.is_none_or(|(fd, _)| fd.as_raw_fd() != old.fd))
-        };
-        if self.slots.len() != wanted.len() || self.slots.iter().zip(wanted).any(changed) {
+        if self.slots.len() != wanted.len() || !self.remove_left(wanted) {
             self.epoll = None;
         }
         if self.epoll.is_none() {
@@ -242,6 +240,40 @@ impl WaitSet {
             });
         }
         Ok(())
+    }
+}
+
+impl WaitSet {
+    /// Removes the registrations of the slots that no longer want their descriptor; `false`
+    /// when one cannot be removed because its descriptor number no longer holds the registered
+    /// file (closed, or reused): then only a new set is sure to be rid of it.
+    fn remove_left(&mut self, wanted: &[Option<(BorrowedFd<'_>, Interest)>]) -> bool {
+        let Some(epoll) = &self.epoll else {
+            return true;
+        };
+        for (slot, want) in self.slots.iter_mut().zip(wanted) {
+            let Some(old) = *slot else { continue };
+            if want.is_some_and(|(fd, _)| fd.as_raw_fd() == old.fd) {
+                continue;
+            }
+            if !old.always_ready {
+                // SAFETY: EPOLL_CTL_DEL reads no event; a closed or foreign descriptor number
+                // only makes the call fail, which is checked.
+                let removed = unsafe {
+                    libc::epoll_ctl(
+                        epoll.as_raw_fd(),
+                        libc::EPOLL_CTL_DEL,
+                        old.fd,
+                        std::ptr::null_mut(),
+                    )
+                };
+                if removed != 0 {
+                    return false;
+                }
+            }
+            *slot = None;
+        }
+        true
     }
 }
 
