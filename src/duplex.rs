@@ -118,7 +118,7 @@ impl Duplex {
 
     /// Whether the child's output is all relayed (or dropped).
     pub fn drained(&self) -> bool {
-        self.from_child.source().is_none() && !self.from_child.wants_write()
+        self.from_child.drained()
     }
 
     /// The bytes moved each way: to the child, from it.
@@ -176,24 +176,14 @@ impl Duplex {
     /// Passes an ended source on as the end of the destination, once everything read is
     /// written; ends a drained source whose budget is spent.
     pub fn forward_ends(&mut self) -> Vec<Seen> {
-        if self.from_child.source().is_none()
-            && self.from_child.buffered() == 0
-            && self.from_child.destination().is_some()
-        {
-            self.from_child.close_destination();
+        if self.from_child.forward_end() {
             self.tell(Note::ClosedOutput);
         }
-        if self.forward_eof
-            && self.to_child.source().is_none()
-            && self.to_child.buffered() == 0
-            && self.to_child.destination().is_some()
-        {
-            self.to_child.close_destination();
+        if self.forward_eof && self.to_child.forward_end() {
             self.tell(Note::ForwardedEof);
         }
-        if self.from_child.budget_spent() && self.from_child.source().is_some() {
+        if self.from_child.stop_if_spent() {
             self.tell(Note::DrainOver);
-            self.from_child.close_source();
         }
         std::mem::take(&mut self.seen)
     }

@@ -151,18 +151,13 @@ impl ChildProcess {
         let stderr: Option<OwnedFd> = options
             .pipe_stderr
             .then(|| child.stderr.take().expect("stderr is piped").into());
-        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            set_nonblocking(pipe.as_fd())?;
-        }
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,
             scope => scope,
         };
         let program = std::path::Path::new(command.get_program());
         let name = program.file_name().unwrap_or(program.as_os_str());
+        // Owned before anything else can fail: its drop ends the child.
         let process = ChildProcess {
             pid,
             name: name.to_string_lossy().into_owned(),
@@ -174,6 +169,12 @@ impl ChildProcess {
             cgroup,
             usage: None,
         };
+        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            platform::set_nonblocking(pipe.as_fd(), true)?;
+        }
         Ok((
             process,
             ChildPipes {
@@ -362,6 +363,14 @@ impl ChildProcess {
     }
 }
 
+impl ChildProcess {
+    /// Gives up on a child SIGKILL did not remove: closes what agentpipe holds of it (its
+    /// pidfd; its cgroup stays, since removing a populated one fails) without waiting for it.
+    pub fn abandon(mut self) {
+        self.reaped = true;
+    }
+}
+
 impl Drop for ChildProcess {
     /// A supervisor that bails out on an error still leaves no child behind.
     fn drop(&mut self) {
@@ -403,12 +412,5 @@ fn prepare_child(
     if death_signal {
         platform::arm_parent_death_signal(parent);
     }
-    Ok(())
-}
-
-pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
-    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }

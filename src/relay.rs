@@ -1,7 +1,7 @@
 //! One direction of the relay: bytes from a source descriptor to a destination descriptor
 //! through a bounded buffer, without ever blocking.
 //!
-//! The pump only moves bytes and reports what it saw; the supervisor decides what an EOF or a
+//! The pump only moves bytes and reports what it saw; the state machine decides what an EOF or a
 //! closed reader means for the child.
 
 use std::io;
@@ -157,6 +157,9 @@ impl Pump {
         let room = self
             .budget
             .map_or(room, |budget| budget.min(room as u64) as usize);
+        if room == 0 {
+            return Event::Progress; // a spent budget, not an end: a read of nothing would say 0
+        }
         let room = &mut self.buffer[self.end..self.end + room];
         match source.read(room) {
             Ok(0) => Event::SourceEnded,
@@ -316,6 +319,30 @@ impl Pump {
         self.budget = Some(self.owed.unwrap_or(0));
     }
 
+    /// Whether everything the source gave was written (or dropped), and it is closed.
+    pub fn drained(&self) -> bool {
+        self.source.is_none() && !self.wants_write()
+    }
+
+    /// Passes an ended source on as the end of the destination, once everything read is
+    /// written; says whether it did now.
+    pub fn forward_end(&mut self) -> bool {
+        let due = self.source.is_none() && self.buffered() == 0 && self.destination.is_some();
+        if due {
+            self.close_destination();
+        }
+        due
+    }
+
+    /// Stops reading a source whose drain budget is spent; says whether it did now.
+    pub fn stop_if_spent(&mut self) -> bool {
+        let spent = self.budget_spent() && self.source.is_some();
+        if spent {
+            self.close_source();
+        }
+        spent
+    }
+
     /// Whether a limited source has yielded all it may.
     pub fn budget_spent(&self) -> bool {
         self.budget == Some(0)
@@ -363,9 +390,10 @@ impl Drop for Pump {
     }
 }
 
+/// Nothing to read now (EAGAIN, which is WouldBlock), or a signal came first.
 fn retry(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    ) || error.raw_os_error() == Some(Errno::EAGAIN as i32)
+    )
 }

@@ -194,14 +194,9 @@ impl StderrRelay {
         let StderrRelay::Pump { pump, cut, .. } = self else {
             return false;
         };
-        if pump.source().is_none() && pump.buffered() == 0 && pump.destination().is_some() {
-            pump.close_destination();
-        }
-        let over = pump.budget_spent() && pump.source().is_some();
-        if over {
-            pump.close_source();
-            *cut = true;
-        }
+        pump.forward_end();
+        let over = pump.stop_if_spent();
+        *cut |= over;
         over
     }
 
@@ -209,7 +204,7 @@ impl StderrRelay {
     pub fn drained(&self) -> bool {
         match self {
             StderrRelay::Untouched => true,
-            StderrRelay::Pump { pump, .. } => pump.source().is_none() && !pump.wants_write(),
+            StderrRelay::Pump { pump, .. } => pump.drained(),
             StderrRelay::Thread { done, .. } => *done,
         }
     }

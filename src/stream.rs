@@ -18,6 +18,7 @@ use crate::event_loop::EventLoop;
 use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
+use crate::signals::{self, Signal};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 use crate::trace::{Direction, Recorder, Trace};
@@ -198,7 +199,18 @@ impl Stream {
     }
 
     /// Starts `command` as [`Stream::spawn`] does, with `options`.
+    ///
+    /// Fails with [`io::ErrorKind::Unsupported`] when the program ignores SIGCHLD: the kernel
+    /// would then reap the child by itself, and its pid and group could be reused while the
+    /// stream still signals them.
     pub fn spawn_with(command: &mut Command, options: StreamOptions) -> io::Result<Stream> {
+        if signals::is_ignored(Signal::CHLD) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "SIGCHLD is ignored in this program, so its children are reaped by the kernel; \
+                 restore its default action before starting a stream",
+            ));
+        }
         let spawn_options = SpawnOptions {
             scope: Scope::Group,
             foreground: false,

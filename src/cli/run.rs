@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -246,16 +247,21 @@ fn open_stderr(target: &StderrTarget) -> Result<Option<File>> {
         StderrTarget::Inherit => None,
         StderrTarget::Null => Some(File::options().write(true).open("/dev/null")?),
         StderrTarget::File(path) => {
+            // Opened without waiting, so that a FIFO nobody reads is an error, not a hang; the
+            // command then gets the file as a blocking one.
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .custom_flags(nix::libc::O_NONBLOCK)
                 .open(path)
                 .with_context(|| {
                     format!(
-                        "cannot open --stderr file '{}'; check the path and its permissions",
+                        "cannot open --stderr file '{}'; check the path, its permissions, and \
+                         that a FIFO has a reader",
                         path.display()
                     )
                 })?;
+            platform::set_nonblocking(file.as_fd(), false)?;
             Some(file)
         }
     })

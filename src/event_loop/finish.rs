@@ -9,7 +9,11 @@ use crate::outcome::{Exit, Outcome};
 
 impl EventLoop {
     pub(super) fn finish(mut self) -> io::Result<Outcome> {
-        self.child.reap_adopted();
+        // Orphans are reaped for the command line only: a library's host may be PID 1 with
+        // children of its own.
+        if self.signals.is_some() {
+            self.child.reap_adopted();
+        }
         let abandoned = self.machine.abandoned();
         let exit = if abandoned {
             self.child.exit().unwrap_or(Exit::Unknown)
@@ -53,7 +57,7 @@ impl EventLoop {
         });
         self.timeline.finish();
         if abandoned {
-            std::mem::forget(self.child);
+            self.child.abandon();
         }
         Ok(outcome)
     }

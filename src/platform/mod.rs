@@ -34,6 +34,16 @@ pub use other::*;
 
 use nix::sys::wait::WaitStatus;
 
+/// Sets or clears O_NONBLOCK, on a description agentpipe opened itself: an inherited one is
+/// shared, and never changed.
+pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> std::io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let mut flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL)?);
+    flags.set(OFlag::O_NONBLOCK, nonblocking);
+    fcntl(fd, FcntlArg::F_SETFL(flags))?;
+    Ok(())
+}
+
 /// What a look at the child's state found.
 #[derive(Clone, Copy, Debug)]
 pub struct Seen {

@@ -129,7 +129,7 @@ impl Tap {
             let (read, write) = io::pipe()?;
             let (read, write) = (OwnedFd::from(read), OwnedFd::from(write));
             for end in [&read, &write] {
-                crate::process::set_nonblocking(end.as_fd())?;
+                crate::platform::set_nonblocking(end.as_fd(), true)?;
             }
             platform::grow_pipe(write.as_fd());
             self.pipe = Some((read, write));
