@@ -129,7 +129,8 @@ impl StreamOptions {
     /// during [`Stream::close`] each step, the signals sent and its exit. The trace is written
     /// as `agentpipe --trace` writes it, and never holds a read or a write up: when its
     /// destination falls behind, the bytes are counted as skipped instead (see "Seeing what an
-    /// agent said" in the README).
+    /// agent said" in the README). Records are written in batches, when the next read, write or
+    /// close finds one due: with no traffic, the last ones wait in memory until then.
     ///
     /// ```
     /// use std::io::{Read, Write};
