@@ -346,9 +346,21 @@ pub fn stat(pid: i32) -> Option<Stat> {
 
 /// Waits until `pid` is in a state that `accept` takes ('T' for stopped, ...).
 pub fn wait_state(pid: i32, what: &str, accept: impl Fn(char) -> bool) {
-    wait_until(&format!("pid {pid} to be {what}"), LIMIT, || {
-        stat(pid).filter(|stat| accept(stat.state)).map(|_| ())
-    });
+    let deadline = Instant::now() + LIMIT;
+    while !stat(pid).is_some_and(|stat| accept(stat.state)) {
+        if Instant::now() >= deadline {
+            // What the process was doing, and its signals, say why it did not get there.
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let signals: Vec<&str> = status
+                .lines()
+                .filter(|line| line.starts_with("State") || line.starts_with("Sig"))
+                .filter(|line| !line.starts_with("SigQ"))
+                .chain(status.lines().filter(|line| line.starts_with("ShdPnd")))
+                .collect();
+            panic!("timed out after {LIMIT:?} waiting for pid {pid} to be {what}: {signals:?}");
+        }
+        thread::sleep(POLL);
+    }
 }
 
 /// A `SigXxx:` mask of `/proc/PID/status` text.
