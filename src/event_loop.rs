@@ -16,7 +16,7 @@ use crate::duplex::{Duplex, Seen, read, write};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
-use crate::outcome::{Exit, Outcome};
+use crate::outcome::{Exit, Outcome, Trigger};
 use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
@@ -107,9 +107,10 @@ impl EventLoop {
         self.finish()
     }
 
-    /// Runs the close sequence from its first step, discarding the child's output meanwhile.
-    pub fn close(mut self) -> io::Result<Outcome> {
-        self.input(Input::Close);
+    /// Runs the close sequence from its first step, `trigger` starting it, discarding the child's
+    /// output meanwhile.
+    pub fn close(mut self, trigger: Trigger) -> io::Result<Outcome> {
+        self.input(Input::Close(trigger));
         self.run()
     }
 

@@ -128,9 +128,9 @@ impl Machine {
                     self.begin(Trigger::DownstreamClosed, 0, None, now);
                 }
             }
-            Input::Close => {
+            Input::Close(trigger) => {
                 if self.phase == Phase::Running {
-                    self.begin(Trigger::Close, 0, None, now);
+                    self.begin(trigger, 0, None, now);
                 }
             }
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),

@@ -1,7 +1,6 @@
 //! The stream core: a child process seen as a byte stream, `Read` from its stdout and `Write` to
 //! its stdin, whose [`Stream::close`] always leaves the child terminated and reaped.
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -13,15 +12,21 @@ use std::time::{Instant, SystemTime};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+mod idle;
+mod options;
+
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::note::Note;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Trigger};
 use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
 use crate::signals::{self, Signal};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
-use crate::trace::{Direction, Recorder, Trace};
+use crate::trace::{Direction, Recorder};
+
+use idle::{Activity, Watchdog};
+pub use options::StreamOptions;
 
 /// A running child process with piped stdin and stdout.
 ///
@@ -71,104 +76,6 @@ pub struct Closer {
     inner: Arc<Inner>,
 }
 
-/// How to start a [`Stream`], beyond its command: for now, what becomes of the child's stderr.
-///
-/// By default the child's stderr is what the command says (inherited, unless
-/// [`Command::stderr`] set it). With a receiver or a tail, it is a pipe that a thread of the
-/// stream copies, as `os/exec` copies to a writer in Go, but without ever waiting for a
-/// descendant that holds it: after the child exits, what it wrote is always delivered, and
-/// what comes later for at most [`Config::drain`], after which the pipe is closed.
-///
-/// ```
-/// use std::process::Command;
-/// use agentpipe::{Config, Exit, Stream, StreamOptions};
-///
-/// let log = std::fs::File::create(std::env::temp_dir().join("agent.stderr"))?;
-/// let options = StreamOptions::new().stderr(log).stderr_tail(4096);
-/// let mut command = Command::new("sh");
-/// command.args(["-c", "echo 'no such model' >&2; exit 3"]);
-/// let stream = Stream::spawn_with(&mut command, options)?;
-/// let outcome = stream.close(&Config::default())?;
-/// assert_eq!(outcome.exit, Exit::Code(3));
-/// assert_eq!(outcome.stderr_tail, b"no such model\n");
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Default)]
-pub struct StreamOptions {
-    stderr: Option<Box<dyn Write + Send>>,
-    stderr_tail: usize,
-    trace: Option<Trace>,
-}
-
-impl StreamOptions {
-    /// The default: the child's stderr as its command says.
-    pub fn new() -> StreamOptions {
-        StreamOptions::default()
-    }
-
-    /// Copies the child's stderr to `receiver`, byte for byte as it comes.
-    ///
-    /// The receiver is called from the stream's own thread only, and dropped there (after a
-    /// flush) when the copy ends, at the latest during [`Stream::close`], which waits for its
-    /// last write: a receiver that blocks holds `close` up. A write that fails drops it; the
-    /// rest of stderr is then only counted (`discarded`) and kept in the tail.
-    pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
-        self.stderr = Some(Box::new(receiver));
-        self
-    }
-
-    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`]. Without a
-    /// receiver, stderr is then read and dropped, and only its tail is kept.
-    pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
-        self.stderr_tail = size;
-        self
-    }
-
-    /// Records in `trace` every chunk written to the child's stdin and read from its stdout,
-    /// with the time since the start, in order with what happens to it: its start and pid, and
-    /// during [`Stream::close`] each step, the signals sent and its exit. The trace is written
-    /// as `agentpipe --trace` writes it, and never holds a read or a write up: when its
-    /// destination falls behind, the bytes are counted as skipped instead (see "Seeing what an
-    /// agent said" in the README). Records are written in batches, when the next read, write or
-    /// close finds one due: with no traffic, the last ones wait in memory until then.
-    ///
-    /// ```
-    /// use std::io::{Read, Write};
-    /// use std::process::Command;
-    /// use agentpipe::{Config, Stream, StreamOptions, Trace, TraceFormat};
-    ///
-    /// let (mut reader, writer) = std::io::pipe()?;
-    /// let trace = Trace::to_fd(writer).format(TraceFormat::JsonLines);
-    /// let mut stream = Stream::spawn_with(&mut Command::new("cat"), StreamOptions::new().trace(trace))?;
-    /// stream.write_all(b"ping\n")?;
-    /// stream.read_exact(&mut [0; 5])?;
-    /// stream.close(&Config::default())?; // the trace's end: its writer is closed
-    /// let mut trace = String::new();
-    /// reader.read_to_string(&mut trace)?;
-    /// assert!(trace.contains(r#""event":"data","dir":"to_child","len":5,"text":"ping\n""#));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn trace(mut self, trace: Trace) -> StreamOptions {
-        self.trace = Some(trace);
-        self
-    }
-
-    /// Whether the child's stderr must pass through the stream.
-    fn pipes_stderr(&self) -> bool {
-        self.stderr.is_some() || self.stderr_tail > 0
-    }
-}
-
-impl fmt::Debug for StreamOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamOptions")
-            .field("stderr", &self.stderr.as_ref().map(|_| "receiver"))
-            .field("stderr_tail", &self.stderr_tail)
-            .field("trace", &self.trace)
-            .finish()
-    }
-}
-
 struct Inner {
     child: Mutex<Option<ChildProcess>>,
     /// The child's stderr, copied by a thread of its own until `close` hands it to the loop.
@@ -179,6 +86,8 @@ struct Inner {
     outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
     /// Set once, right after the spawn, by [`StreamOptions::trace`].
     trace: OnceLock<Recorder>,
+    /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
+    activity: Option<Arc<Activity>>,
 }
 
 /// One of the child's pipes, used by at most one read or write at a time, and closed from any
@@ -226,7 +135,16 @@ impl Stream {
             .map(|trace| Recorder::new(trace, Instant::now(), SystemTime::now()));
         let (child, mut pipes) = ChildProcess::spawn(command, &spawn_options)?;
         let source = pipes.stderr.take();
-        let stream = Stream::from_child(child, pipes)?;
+        let watchdog = Watchdog {
+            idle: options.idle_timeout,
+            output_idle: options.output_idle_timeout,
+        };
+        let activity = watchdog.armed().then(|| Arc::new(Activity::new()));
+        let stream = Stream::from_child(child, pipes, activity.clone())?;
+        if let Some(activity) = activity {
+            // On failure (no thread), dropping the stream ends the child.
+            watchdog.start(activity, Arc::downgrade(&stream.inner))?;
+        }
         if let Some(source) = source {
             // On failure (no thread), dropping the stream ends the child.
             *lock(&stream.inner.stderr) =
@@ -241,7 +159,11 @@ impl Stream {
         Ok(stream)
     }
 
-    fn from_child(child: ChildProcess, pipes: ChildPipes) -> io::Result<Stream> {
+    fn from_child(
+        child: ChildProcess,
+        pipes: ChildPipes,
+        activity: Option<Arc<Activity>>,
+    ) -> io::Result<Stream> {
         let inner = Inner {
             child: Mutex::new(Some(child)),
             stderr: Mutex::new(StderrRelay::Untouched),
@@ -249,6 +171,7 @@ impl Stream {
             stdout: Slot::new(pipes.stdout)?,
             outcome: Mutex::new(None),
             trace: OnceLock::new(),
+            activity,
         };
         Ok(Stream {
             inner: Arc::new(inner),
@@ -290,16 +213,26 @@ impl Closer {
 
 impl Inner {
     fn close(&self, config: &Config) -> io::Result<Outcome> {
-        // Taken first: this unblocks pending reads and writes, even for a later caller.
-        let pipes = ChildPipes {
-            stdin: self.stdin.take(),
-            stdout: self.stdout.take(),
-            stderr: None,
-        };
+        self.close_for(config, Trigger::Close)
+    }
+
+    /// Closes the stream, `trigger` starting its sequence (a caller's close, an idle timeout).
+    fn close_for(&self, config: &Config, trigger: Trigger) -> io::Result<Outcome> {
+        if let Some(activity) = &self.activity {
+            activity.end();
+        }
+        // Whoever takes this lock first runs the sequence: a pending read or write, unblocked
+        // only below, cannot let a caller's close overtake the close that unblocked it.
         let mut outcome = lock(&self.outcome);
         if outcome.is_none() {
+            // This unblocks pending reads and writes.
+            let pipes = ChildPipes {
+                stdin: self.stdin.take(),
+                stdout: self.stdout.take(),
+                stderr: None,
+            };
             let result = self
-                .supervise(pipes, config)
+                .supervise(pipes, config, trigger)
                 .map_err(|error| (error.kind(), error.to_string()));
             *outcome = Some(result);
         }
@@ -309,7 +242,12 @@ impl Inner {
         }
     }
 
-    fn supervise(&self, pipes: ChildPipes, config: &Config) -> io::Result<Outcome> {
+    fn supervise(
+        &self,
+        pipes: ChildPipes,
+        config: &Config,
+        trigger: Trigger,
+    ) -> io::Result<Outcome> {
         let child = lock(&self.child)
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
@@ -320,15 +258,16 @@ impl Inner {
             .traced(self.trace.get().cloned());
         EventLoop::new(child, pipes, None, None, config.clone(), timeline)
             .with_stderr(stderr)
-            .close()
+            .close(trigger)
     }
-}
 
-impl Inner {
-    /// Hands bytes that passed toward `direction` to the trace, if there is one.
-    fn traced(&self, direction: Direction, bytes: &[u8]) {
+    /// Bytes moved `direction`: they go into the trace, and are activity for the idle timeouts.
+    fn moved(&self, direction: Direction, bytes: &[u8]) {
         if let Some(trace) = self.trace.get() {
             trace.data(direction, bytes);
+        }
+        if let Some(activity) = self.activity.as_ref().filter(|_| !bytes.is_empty()) {
+            activity.moved(direction == Direction::FromChild);
         }
     }
 }
@@ -405,7 +344,7 @@ impl Read for &Stream {
             .inner
             .stdout
             .io(PollFlags::POLLIN, |fd| nix::unistd::read(fd, buf))?;
-        self.inner.traced(Direction::FromChild, &buf[..count]);
+        self.inner.moved(Direction::FromChild, &buf[..count]);
         Ok(count)
     }
 }
@@ -416,7 +355,7 @@ impl Write for &Stream {
             .inner
             .stdin
             .io(PollFlags::POLLOUT, |fd| nix::unistd::write(fd, buf))?;
-        self.inner.traced(Direction::ToChild, &buf[..count]);
+        self.inner.moved(Direction::ToChild, &buf[..count]);
         Ok(count)
     }
 

@@ -17,8 +17,9 @@ pub(crate) enum Input {
     Interrupt(Signal),
     /// agentpipe's stdout reader went away.
     OutputClosed,
-    /// A library caller asked for the stream to be closed.
-    Close,
+    /// The library closes the stream: its caller asked (`Trigger::Close`), or an idle timeout
+    /// of its own passed.
+    Close(Trigger),
     /// The child exited; `left` are the other processes still alive in its scope.
     ChildExited { exit: Exit, left: Vec<u32> },
     /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.

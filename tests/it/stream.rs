@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::common::*;
-use agentpipe::{Config, Exit, Sequence, Stream};
+use agentpipe::{Config, Exit, Sequence, Stream, StreamOptions, Trigger};
 use nix::sys::signal::Signal;
 
 /// A sequence short enough for tests.
@@ -233,4 +233,45 @@ fn close_stdin_does_not_wait_for_a_pending_write() {
         "{error}"
     );
     assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+}
+
+#[test]
+fn an_idle_timeout_closes_a_library_stream_by_itself_and_activity_postpones_it() {
+    let sandbox = Sandbox::new("stream-idle");
+    let mut command = sandbox.command("sh");
+    command.args([
+        "-c",
+        "pidfile() { echo $$ > \"$D/$1.pid\"; }; pidfile child; exec cat",
+    ]);
+    let options = StreamOptions::new().idle_timeout(Duration::from_millis(400));
+    let stream = Stream::spawn_with(&mut command, options).expect("spawn");
+    let child = sandbox.wait_pid("child");
+    // Bytes every 100 ms for a second: never idle for 400 ms.
+    let started = Instant::now();
+    let mut buffer = [0; 1];
+    let mut last = started;
+    while started.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(100));
+        (&stream).write_all(b"x").expect("write while active");
+        (&stream)
+            .read_exact(&mut buffer)
+            .expect("read while active");
+        last = Instant::now();
+    }
+    // Then a read that waits: the timeout unblocks it and closes the stream.
+    let error = (&stream)
+        .read(&mut buffer)
+        .expect_err("closed while reading");
+    assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted);
+    assert_within(
+        last.elapsed(),
+        0.35,
+        3.0,
+        "the idle timeout after the last byte",
+    );
+    let outcome = stream
+        .close(&Config::default())
+        .expect("the idle close's outcome");
+    assert_eq!(outcome.trigger, Some(Trigger::IdleTimeout));
+    sandbox.wait_gone(child, LIMIT);
 }

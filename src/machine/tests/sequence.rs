@@ -14,7 +14,7 @@ fn every_trigger_but_eof_starts_at_step_one_and_the_default_list_runs_to_sigkill
         ),
         (Input::Interrupt(Signal::HUP), Trigger::Signal(Signal::HUP)),
         (Input::OutputClosed, Trigger::DownstreamClosed),
-        (Input::Close, Trigger::Close),
+        (Input::Close(Trigger::Close), Trigger::Close),
     ];
     for (input, trigger) in triggers {
         let mut clock = Clock::default();
@@ -143,7 +143,7 @@ fn eof_and_a_closed_output_during_the_sequence_change_nothing() {
     for input in [
         Input::Eof { hangup: true },
         Input::OutputClosed,
-        Input::Close,
+        Input::Close(Trigger::Close),
     ] {
         let mut clock = Clock::default();
         clock.at(0, Input::Interrupt(Signal::TERM));

@@ -1,0 +1,131 @@
+//! How to start a [`Stream`](super::Stream), beyond its command.
+
+use std::fmt;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::trace::Trace;
+
+/// How to start a [`Stream`](super::Stream), beyond its command: what becomes of the child's
+/// stderr, a trace, and idle timeouts.
+///
+/// By default the child's stderr is what the command says (inherited, unless
+/// [`Command::stderr`] set it). With a receiver or a tail, it is a pipe that a thread of the
+/// stream copies, as `os/exec` copies to a writer in Go, but without ever waiting for a
+/// descendant that holds it: after the child exits, what it wrote is always delivered, and
+/// what comes later for at most [`Config::drain`], after which the pipe is closed.
+///
+/// ```
+/// use std::process::Command;
+/// use agentpipe::{Config, Exit, Stream, StreamOptions};
+///
+/// let log = std::fs::File::create(std::env::temp_dir().join("agent.stderr"))?;
+/// let options = StreamOptions::new().stderr(log).stderr_tail(4096);
+/// let mut command = Command::new("sh");
+/// command.args(["-c", "echo 'no such model' >&2; exit 3"]);
+/// let stream = Stream::spawn_with(&mut command, options)?;
+/// let outcome = stream.close(&Config::default())?;
+/// assert_eq!(outcome.exit, Exit::Code(3));
+/// assert_eq!(outcome.stderr_tail, b"no such model\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Default)]
+pub struct StreamOptions {
+    pub(super) stderr: Option<Box<dyn Write + Send>>,
+    pub(super) stderr_tail: usize,
+    pub(super) trace: Option<Trace>,
+    pub(super) idle_timeout: Option<Duration>,
+    pub(super) output_idle_timeout: Option<Duration>,
+}
+
+impl StreamOptions {
+    /// The default: the child's stderr as its command says.
+    pub fn new() -> StreamOptions {
+        StreamOptions::default()
+    }
+
+    /// Copies the child's stderr to `receiver`, byte for byte as it comes.
+    ///
+    /// The receiver is called from the stream's own thread only, and dropped there (after a
+    /// flush) when the copy ends, at the latest during [`Stream::close`], which waits for its
+    /// last write: a receiver that blocks holds `close` up. A write that fails drops it; the
+    /// rest of stderr is then only counted (`discarded`) and kept in the tail.
+    pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
+        self.stderr = Some(Box::new(receiver));
+        self
+    }
+
+    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`]. Without a
+    /// receiver, stderr is then read and dropped, and only its tail is kept.
+    pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
+        self.stderr_tail = size;
+        self
+    }
+
+    /// Records in `trace` every chunk written to the child's stdin and read from its stdout,
+    /// with the time since the start, in order with what happens to it: its start and pid, and
+    /// during [`Stream::close`] each step, the signals sent and its exit. The trace is written
+    /// as `agentpipe --trace` writes it, and never holds a read or a write up: when its
+    /// destination falls behind, the bytes are counted as skipped instead (see "Seeing what an
+    /// agent said" in the README). Records are written in batches, when the next read, write or
+    /// close finds one due: with no traffic, the last ones wait in memory until then.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::process::Command;
+    /// use agentpipe::{Config, Stream, StreamOptions, Trace, TraceFormat};
+    ///
+    /// let (mut reader, writer) = std::io::pipe()?;
+    /// let trace = Trace::to_fd(writer).format(TraceFormat::JsonLines);
+    /// let mut stream = Stream::spawn_with(&mut Command::new("cat"), StreamOptions::new().trace(trace))?;
+    /// stream.write_all(b"ping\n")?;
+    /// stream.read_exact(&mut [0; 5])?;
+    /// stream.close(&Config::default())?; // the trace's end: its writer is closed
+    /// let mut trace = String::new();
+    /// reader.read_to_string(&mut trace)?;
+    /// assert!(trace.contains(r#""event":"data","dir":"to_child","len":5,"text":"ping\n""#));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn trace(mut self, trace: Trace) -> StreamOptions {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// Closes the stream by itself when no byte was read from or written to the child for
+    /// `limit`, as [`Closer::close`](super::Closer::close) with the default [`Config`] would, the
+    /// outcome's trigger being [`Trigger::IdleTimeout`]: a pending read or write is unblocked,
+    /// and a later `close` returns that outcome. A zero `limit` disables it.
+    ///
+    /// [`Config`]: crate::Config
+    /// [`Trigger::IdleTimeout`]: crate::Trigger::IdleTimeout
+    pub fn idle_timeout(mut self, limit: Duration) -> StreamOptions {
+        self.idle_timeout = Some(limit).filter(|limit| !limit.is_zero());
+        self
+    }
+
+    /// As [`StreamOptions::idle_timeout`], counting only what is read from the child: its
+    /// output (trigger [`Trigger::OutputIdleTimeout`]).
+    ///
+    /// [`Trigger::OutputIdleTimeout`]: crate::Trigger::OutputIdleTimeout
+    pub fn output_idle_timeout(mut self, limit: Duration) -> StreamOptions {
+        self.output_idle_timeout = Some(limit).filter(|limit| !limit.is_zero());
+        self
+    }
+
+    /// Whether the child's stderr must pass through the stream.
+    pub(super) fn pipes_stderr(&self) -> bool {
+        self.stderr.is_some() || self.stderr_tail > 0
+    }
+}
+
+impl fmt::Debug for StreamOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamOptions")
+            .field("stderr", &self.stderr.as_ref().map(|_| "receiver"))
+            .field("stderr_tail", &self.stderr_tail)
+            .field("trace", &self.trace)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("output_idle_timeout", &self.output_idle_timeout)
+            .finish()
+    }
+}
