@@ -174,14 +174,16 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: inherit (or -), null, or a file.
+    /// Where the command's stderr goes: inherit (or -), null, or a file [default: inherit; with
+    /// --pty: the terminal].
     ///
     /// inherit and - are agentpipe's own stderr; null is /dev/null; anything else is a file,
     /// created if needed and appended to. agentpipe's own messages always go to its own stderr.
-    /// Example: --stderr agent.log.
-    #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
+    /// With --pty and without this flag, the command's stderr is its terminal, as a terminal
+    /// program expects: its errors are then part of the output. Example: --stderr agent.log.
+    #[arg(long, value_name = "inherit|null|PATH",
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
-    pub stderr: StderrTarget,
+    pub stderr: Option<StderrTarget>,
 
     /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
     ///
@@ -201,6 +203,28 @@ pub struct Cli {
     /// without keys. Implies --scope child; --foreground --scope group is a usage error.
     #[arg(long)]
     pub foreground: bool,
+
+    /// Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do.
+    ///
+    /// The command's stdin and stdout (and stderr, unless --stderr or --stderr-tail says
+    /// otherwise) are a new terminal, its controlling terminal, in a session of its own of which
+    /// it is the leader: line editing, colours, job control and programs that buffer their
+    /// output when it is not a terminal work as in a terminal window (python3 -i, bash -i, a
+    /// REPL, an agent's interactive mode). agentpipe relays its stdin to the terminal and the
+    /// terminal to its stdout; the command's output then has the terminal's line endings (CR
+    /// LF). When agentpipe's stdin is a terminal, it is put in raw mode for the run (every key,
+    /// Ctrl-C, Ctrl-D and Ctrl-Z included, goes to the command's terminal, whose program decides
+    /// what it means) and always restored, and the window size follows agentpipe's terminal.
+    /// The sequence's stdin step (also when agentpipe's stdin ends) writes the terminal's EOF
+    /// character (Ctrl-D, after what was typed; twice after an unfinished line), which ends a
+    /// program reading lines; when the step's wait ends with the command still there, agentpipe
+    /// hangs the terminal up (the command's session gets SIGHUP) before the next step, and the
+    /// command's output ends with it. Put a wait step after stdin to give SIGHUP time: --sequence
+    /// 'stdin 1s, wait 2s, TERM 1s, KILL'. The scope's group is the command's own. Not with
+    /// --foreground (a usage error: the command has its own terminal). Example: agentpipe --pty
+    /// -v -- python3 -i.
+    #[arg(long, conflicts_with = "foreground")]
+    pub pty: bool,
 
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
     ///

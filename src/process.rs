@@ -15,7 +15,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::CgroupUsage;
-use crate::platform::{self, Cgroup, Seen};
+use crate::platform::{self, Cgroup, Seen, WindowSize};
 pub use crate::scope::Scope;
 
 /// How the child ended.
@@ -58,6 +58,20 @@ pub struct SpawnOptions {
     pub stdin: Option<OwnedFd>,
     /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
     pub pipe_stderr: bool,
+    /// Run the child on a pseudo-terminal of its own (`--pty`) instead of pipes.
+    pub pty: Option<PtyOptions>,
+}
+
+/// The pseudo-terminal a child runs on: the terminal is its stdin, stdout and controlling
+/// terminal, in a session of its own of which it is the leader (so that job control, a shell's
+/// included, works as on a real terminal).
+#[derive(Debug, Default)]
+pub struct PtyOptions {
+    /// Its window size at the start (agentpipe's own terminal's).
+    pub size: Option<WindowSize>,
+    /// Its stderr is the terminal too, as a terminal program expects, unless the stderr is piped
+    /// or `command` says otherwise.
+    pub stderr: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -99,6 +113,9 @@ impl std::error::Error for ScopeUnavailable {}
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
+    /// With [`SpawnOptions::pty`]: the master of the child's pseudo-terminal, of which `stdin`
+    /// and `stdout` are two more descriptors rather than pipes.
+    pub terminal: Option<OwnedFd>,
     /// Non-blocking too; only with [`SpawnOptions::pipe_stderr`], for the caller's stderr relay.
     pub stderr: Option<OwnedFd>,
 }
@@ -110,16 +127,23 @@ impl ChildProcess {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
-        match &options.stdin {
-            Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
-            None => command.stdin(Stdio::piped()),
+        let terminal = match &options.pty {
+            Some(pty) => Some(on_terminal(command, pty)?),
+            None => {
+                match &options.stdin {
+                    Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
+                    None => command.stdin(Stdio::piped()),
+                };
+                command.stdout(Stdio::piped());
+                None
+            }
         };
-        command.stdout(Stdio::piped());
         if options.pipe_stderr {
             command.stderr(Stdio::piped());
         }
         let group = !options.foreground;
-        if group {
+        // A session leader has a group of its own already (and setsid fails in a group leader).
+        if group && terminal.is_none() {
             command.process_group(0);
         }
         if options.scope == Scope::Tree {
@@ -137,16 +161,35 @@ impl ChildProcess {
             _ => None,
         };
         let procs = cgroup.as_ref().map(Cgroup::procs_fd);
-        let death_signal = options.parent_death_signal;
-        let parent = nix::unistd::getpid();
+        let prepare = Prepare {
+            death_signal: options.parent_death_signal,
+            parent: nix::unistd::getpid(),
+            procs,
+            session: terminal.is_some(),
+        };
         // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
         unsafe {
-            command.pre_exec(move || prepare_child(&keep_ignored, death_signal, parent, procs));
+            command.pre_exec(move || prepare_child(&keep_ignored, &prepare));
         }
-        let mut child = command.spawn()?;
+        let spawned = command.spawn();
+        if terminal.is_some() {
+            // `command` holds the terminal's slave: agentpipe may keep no copy of it, or the
+            // master would never see the terminal's end.
+            command.stdin(Stdio::null()).stdout(Stdio::null());
+            if options.pty.as_ref().is_some_and(|pty| pty.stderr) && !options.pipe_stderr {
+                command.stderr(Stdio::null());
+            }
+        }
+        let mut child = spawned?;
         let pid = Pid::from_raw(child.id() as i32);
-        let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
-        let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
+        let (stdin, stdout, terminal) = match terminal {
+            Some([input, output, master]) => (Some(input), Some(output), Some(master)),
+            None => (
+                child.stdin.take().map(Into::into),
+                child.stdout.take().map(Into::into),
+                None,
+            ),
+        };
         // Grown by the relay once a stream flows through them (see relay::Pump).
         let stderr: Option<OwnedFd> = options
             .pipe_stderr
@@ -169,7 +212,7 @@ impl ChildProcess {
             cgroup,
             usage: None,
         };
-        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
+        for pipe in [stdin.as_ref(), stdout.as_ref(), stderr.as_ref(), terminal.as_ref()]
             .into_iter()
             .flatten()
         {
@@ -179,8 +222,9 @@ impl ChildProcess {
             process,
             ChildPipes {
                 stdin,
-                stdout: Some(stdout),
+                stdout,
                 stderr,
+                terminal,
             },
         ))
     }
@@ -389,17 +433,45 @@ pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     }
 }
 
-/// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
-/// allocate. With `procs`, the child first moves itself into its cgroup, and fails to start if
-/// it cannot; other failures are ignored, since each call only restores a default.
-fn prepare_child(
-    keep_ignored: &[NixSignal],
+/// Sets `command` up to run on a new pseudo-terminal as `pty` says, and returns three
+/// descriptors of its master: the relay's ends toward the child's input and from its output,
+/// and the master itself (see [`ChildPipes::terminal`]).
+fn on_terminal(command: &mut Command, pty: &PtyOptions) -> io::Result<[OwnedFd; 3]> {
+    let (master, slave) = platform::open_pty()?;
+    if let Some(size) = pty.size {
+        platform::set_window_size(master.as_fd(), size)?;
+    }
+    command
+        .stdin(Stdio::from(slave.try_clone()?))
+        .stdout(Stdio::from(slave.try_clone()?));
+    if pty.stderr {
+        command.stderr(Stdio::from(slave));
+    }
+    Ok([master.try_clone()?, master.try_clone()?, master])
+}
+
+/// What the child does between fork and exec besides restoring defaults.
+#[derive(Clone, Copy)]
+struct Prepare {
+    /// Arm the parent-death signal, against `parent`.
     death_signal: bool,
     parent: Pid,
+    /// The cgroup to move into (its `cgroup.procs`).
     procs: Option<RawFd>,
-) -> io::Result<()> {
-    if let Some(procs) = procs {
+    /// Start a session whose controlling terminal is stdin (`--pty`).
+    session: bool,
+}
+
+/// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
+/// allocate. With `procs`, the child first moves itself into its cgroup, and with a terminal it
+/// takes it as its controlling terminal: it fails to start if it cannot; other failures are
+/// ignored, since each call only restores a default.
+fn prepare_child(keep_ignored: &[NixSignal], prepare: &Prepare) -> io::Result<()> {
+    if let Some(procs) = prepare.procs {
         platform::enter_cgroup(procs)?;
+    }
+    if prepare.session {
+        platform::take_controlling_terminal()?;
     }
     let _ = SigSet::empty().thread_set_mask();
     // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
@@ -409,8 +481,8 @@ fn prepare_child(
             let _ = nix::sys::signal::signal(signal, SigHandler::SigIgn);
         }
     }
-    if death_signal {
-        platform::arm_parent_death_signal(parent);
+    if prepare.death_signal {
+        platform::arm_parent_death_signal(prepare.parent);
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsFd;
+use std::io::IsTerminal;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
@@ -18,7 +19,7 @@ use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
 use crate::outcome::Outcome;
 use crate::platform;
-use crate::process::{ChildProcess, Scope, SpawnOptions};
+use crate::process::{ChildProcess, PtyOptions, Scope, SpawnOptions};
 use crate::relay::{self, Endpoint};
 use crate::report::{self, Ending, ReportTarget, RunFacts};
 use crate::signals::{Signal, SignalSource};
@@ -121,6 +122,7 @@ fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
+        .raw_terminal(cli.pty && io::stdin().is_terminal())
         .traced(trace(cli, start)?);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
@@ -132,7 +134,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_file = open_stderr(&cli.stderr)?;
+    let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
     let stderr_destination = match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
             Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
@@ -159,6 +161,10 @@ fn supervise(
         },
         stdin: None,
         pipe_stderr: stderr_destination.is_some(),
+        pty: cli.pty.then(|| PtyOptions {
+            size: terminal([Some(&input), Some(&output)]).and_then(platform::window_size),
+            stderr: cli.stderr.is_none() && cli.stderr_tail.is_none(),
+        }),
     };
     // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
     // it, so it never takes what the command reads from the terminal (a password, a yes).
@@ -199,14 +205,41 @@ fn supervise(
         }
         _ => StderrRelay::Untouched,
     };
+    // Raw from here on, restored when `raw` drops, whichever way this function returns (an
+    // error, a panic, a signal that ended the run: agentpipe dies of one only after that).
+    let raw = match input.as_ref().filter(|input| cli.pty && input.is_terminal()) {
+        Some(input) => Some(platform::RawMode::set(input.fd()).context(
+            "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
+             terminal it may set",
+        )?),
+        None => None,
+    };
+    let window = match terminal([input.as_ref(), Some(&output)]) {
+        Some(own) if cli.pty => Some(own.try_clone_to_owned()?),
+        _ => None,
+    };
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = match window {
+        Some(own) => event_loop.with_window(own),
+        None => event_loop,
+    };
     let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),
         None => event_loop,
     };
     let outcome = event_loop.run().context("supervising the command failed")?;
+    drop(raw);
     Ok(Supervised::Ended(Box::new(outcome)))
+}
+
+/// agentpipe's own terminal, whose size the command's follows under --pty: its stdin's, else its
+/// stdout's.
+fn terminal(ends: [Option<&Endpoint>; 2]) -> Option<BorrowedFd<'_>> {
+    ends.into_iter()
+        .flatten()
+        .find(|end| end.is_terminal())
+        .map(Endpoint::fd)
 }
 
 /// clap's message in one line, pointing at --help.
