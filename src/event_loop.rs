@@ -330,7 +330,10 @@ impl EventLoop {
     /// agentpipe's terminal was resized: the child's pseudo-terminal takes its size, and the
     /// kernel tells the terminal's foreground group (SIGWINCH) as a terminal emulator's would.
     fn follow_window(&self) {
-        let size = self.window.as_ref().and_then(|own| platform::window_size(own.as_fd()));
+        let size = self
+            .window
+            .as_ref()
+            .and_then(|own| platform::window_size(own.as_fd()));
         if let (Some(size), Some(master)) = (size, self.duplex.terminal())
             && platform::set_window_size(master, size).is_ok()
         {

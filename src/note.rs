@@ -309,7 +309,10 @@ impl fmt::Display for Note {
                  input and {unread} of output discarded)"
             ),
             Note::Resized { rows, columns } => {
-                write!(f, "the child's terminal is now {rows} rows by {columns} columns")
+                write!(
+                    f,
+                    "the child's terminal is now {rows} rows by {columns} columns"
+                )
             }
             Note::ChildClosedStdin { discarded } => write!(
                 f,

@@ -212,9 +212,14 @@ impl ChildProcess {
             cgroup,
             usage: None,
         };
-        for pipe in [stdin.as_ref(), stdout.as_ref(), stderr.as_ref(), terminal.as_ref()]
-            .into_iter()
-            .flatten()
+        for pipe in [
+            stdin.as_ref(),
+            stdout.as_ref(),
+            stderr.as_ref(),
+            terminal.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
         {
             platform::set_nonblocking(pipe.as_fd(), true)?;
         }

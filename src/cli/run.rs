@@ -207,7 +207,10 @@ fn supervise(
     };
     // Raw from here on, restored when `raw` drops, whichever way this function returns (an
     // error, a panic, a signal that ended the run: agentpipe dies of one only after that).
-    let raw = match input.as_ref().filter(|input| cli.pty && input.is_terminal()) {
+    let raw = match input
+        .as_ref()
+        .filter(|input| cli.pty && input.is_terminal())
+    {
         Some(input) => Some(platform::RawMode::set(input.fd()).context(
             "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
              terminal it may set",

@@ -42,7 +42,9 @@ impl Machine {
         if let Phase::Step { index, .. } = self.phase {
             match self.config.sequence.steps()[index].action {
                 Action::Run(_) => self.orders.push(Order::EndRun),
-                Action::CloseStdin if matches!(phase, Phase::Step { .. } | Phase::Killed { .. }) => {
+                Action::CloseStdin
+                    if matches!(phase, Phase::Step { .. } | Phase::Killed { .. }) =>
+                {
                     self.orders.push(Order::HangUp);
                 }
                 _ => {}

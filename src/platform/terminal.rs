@@ -8,7 +8,9 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::libc;
-use nix::sys::termios::{SetArg, SpecialCharacterIndices, Termios, cfmakeraw, tcgetattr, tcsetattr};
+use nix::sys::termios::{
+    SetArg, SpecialCharacterIndices, Termios, cfmakeraw, tcgetattr, tcsetattr,
+};
 
 /// The EOF character when a terminal has none set (VEOF disabled): Ctrl-D.
 const CTRL_D: u8 = 4;

@@ -101,11 +101,13 @@ impl Endpoint {
                 refuse_message_socket(fd.as_fd(), if write { "stdout" } else { "stdin" })?;
                 (fd, None, Access::Socket)
             }
-            Kind::Pipe | Kind::Device | Kind::Master => match platform::reopen_nonblocking(fd.as_fd(), write) {
-                Some(private) => (private, Some(fd), Access::Private),
-                None if kind == Kind::Pipe => (fd, None, Access::NoWait),
-                None => (fd, None, Access::Guarded),
-            },
+            Kind::Pipe | Kind::Device | Kind::Master => {
+                match platform::reopen_nonblocking(fd.as_fd(), write) {
+                    Some(private) => (private, Some(fd), Access::Private),
+                    None if kind == Kind::Pipe => (fd, None, Access::NoWait),
+                    None => (fd, None, Access::Guarded),
+                }
+            }
         };
         Ok(Endpoint {
             fd,
