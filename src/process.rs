@@ -1,22 +1,26 @@
 //! The child process: how it is started, which processes its scope covers, how they are
 //! signalled, and how its exit is observed without giving up its process id.
 
+mod setup;
+
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use nix::errno::Errno;
-use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal, kill, killpg};
+use nix::sys::signal::{Signal as NixSignal, kill, killpg};
 
 use crate::signals::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::Exit;
-use crate::platform::{self, Cgroup, Seen, WindowSize};
+use crate::platform::{self, Cgroup, Seen};
 use crate::scope::{CgroupUsage, Scope};
+pub use setup::PtyOptions;
+use setup::{Prepare, prepare_child, release_terminal, set_stdio};
 
 /// How to start the child.
 #[derive(Debug)]
@@ -36,18 +40,6 @@ pub struct SpawnOptions {
     pub pipe_stderr: bool,
     /// Run the child on a pseudo-terminal of its own (`--pty`) instead of pipes.
     pub pty: Option<PtyOptions>,
-}
-
-/// The pseudo-terminal a child runs on: the terminal is its stdin, stdout and controlling
-/// terminal, in a session of its own of which it is the leader (so that job control, a shell's
-/// included, works as on a real terminal).
-#[derive(Debug, Default)]
-pub struct PtyOptions {
-    /// Its window size at the start (agentpipe's own terminal's).
-    pub size: Option<WindowSize>,
-    /// Its stderr is the terminal too, as a terminal program expects, unless the stderr is piped
-    /// or `command` says otherwise.
-    pub stderr: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -103,20 +95,7 @@ impl ChildProcess {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
-        let terminal = match &options.pty {
-            Some(pty) => Some(on_terminal(command, pty)?),
-            None => {
-                match &options.stdin {
-                    Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
-                    None => command.stdin(Stdio::piped()),
-                };
-                command.stdout(Stdio::piped());
-                None
-            }
-        };
-        if options.pipe_stderr {
-            command.stderr(Stdio::piped());
-        }
+        let terminal = set_stdio(command, options)?;
         let group = !options.foreground;
         // A session leader has a group of its own already (and setsid fails in a group leader).
         if group && terminal.is_none() {
@@ -149,12 +128,7 @@ impl ChildProcess {
         }
         let spawned = command.spawn();
         if terminal.is_some() {
-            // `command` holds the terminal's slave: agentpipe may keep no copy of it, or the
-            // master would never see the terminal's end.
-            command.stdin(Stdio::null()).stdout(Stdio::null());
-            if options.pty.as_ref().is_some_and(|pty| pty.stderr) && !options.pipe_stderr {
-                command.stderr(Stdio::null());
-            }
+            release_terminal(command, options);
         }
         let mut child = spawned?;
         let pid = Pid::from_raw(child.id() as i32);
@@ -412,58 +386,4 @@ pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
         WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
         _ => None,
     }
-}
-
-/// Sets `command` up to run on a new pseudo-terminal as `pty` says, and returns three
-/// descriptors of its master: the relay's ends toward the child's input and from its output,
-/// and the master itself (see [`ChildPipes::terminal`]).
-fn on_terminal(command: &mut Command, pty: &PtyOptions) -> io::Result<[OwnedFd; 3]> {
-    let (master, slave) = platform::open_pty()?;
-    if let Some(size) = pty.size {
-        platform::set_window_size(master.as_fd(), size)?;
-    }
-    command
-        .stdin(Stdio::from(slave.try_clone()?))
-        .stdout(Stdio::from(slave.try_clone()?));
-    if pty.stderr {
-        command.stderr(Stdio::from(slave));
-    }
-    Ok([master.try_clone()?, master.try_clone()?, master])
-}
-
-/// What the child does between fork and exec besides restoring defaults.
-#[derive(Clone, Copy)]
-struct Prepare {
-    /// Arm the parent-death signal, against `parent`.
-    death_signal: bool,
-    parent: Pid,
-    /// The cgroup to move into (its `cgroup.procs`).
-    procs: Option<RawFd>,
-    /// Start a session whose controlling terminal is stdin (`--pty`).
-    session: bool,
-}
-
-/// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
-/// allocate. With `procs`, the child first moves itself into its cgroup, and with a terminal it
-/// takes it as its controlling terminal: it fails to start if it cannot; other failures are
-/// ignored, since each call only restores a default.
-fn prepare_child(keep_ignored: &[NixSignal], prepare: &Prepare) -> io::Result<()> {
-    if let Some(procs) = prepare.procs {
-        platform::enter_cgroup(procs)?;
-    }
-    if prepare.session {
-        platform::take_controlling_terminal()?;
-    }
-    let _ = SigSet::empty().thread_set_mask();
-    // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
-    unsafe {
-        let _ = nix::sys::signal::signal(NixSignal::SIGPIPE, SigHandler::SigDfl);
-        for &signal in keep_ignored {
-            let _ = nix::sys::signal::signal(signal, SigHandler::SigIgn);
-        }
-    }
-    if prepare.death_signal {
-        platform::arm_parent_death_signal(prepare.parent);
-    }
-    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::io::IsTerminal;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
@@ -135,22 +135,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
-    let stderr_destination = match (cli.stderr_tail, stderr_file) {
-        (Some(_), Some(file)) => {
-            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
-        }
-        (Some(_), None) => {
-            let own = io::stderr().as_fd().try_clone_to_owned();
-            let own = own.context("cannot set up stderr")?;
-            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
-        }
-        (None, Some(file)) => {
-            command.stderr(file);
-            None
-        }
-        (None, None) => None,
-    };
+    let stderr_destination = stderr_destination(cli, &mut command)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -188,39 +173,18 @@ fn supervise(
         }
     };
     *pid = Some(child.pid());
-    let started = Note::Started {
-        name: name.to_string(),
-        pid: child.pid(),
-    };
-    timeline.say(&started);
-    let armed = Note::Armed {
-        sequence: config.sequence.to_string(),
-        timeout: config.timeout,
-        idle_timeout: config.idle_timeout,
-        output_idle_timeout: config.output_idle_timeout,
-    };
-    timeline.say(&armed);
+    say_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
         }
         _ => StderrRelay::Untouched,
     };
-    // Raw from here on, restored when `raw` drops, whichever way this function returns (an
-    // error, a panic, a signal that ended the run: agentpipe dies of one only after that).
-    let raw = match input
-        .as_ref()
-        .filter(|input| cli.pty && input.is_terminal())
-    {
-        Some(input) => Some(platform::RawMode::set(input.fd()).context(
-            "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
-             terminal it may set",
-        )?),
-        None => None,
-    };
-    let window = match terminal([input.as_ref(), Some(&output)]) {
-        Some(own) if cli.pty => Some(own.try_clone_to_owned()?),
-        _ => None,
+    // Raw from here on, restored when `own_terminal` drops, whichever way this function
+    // returns (an error, a panic, a signal that ended the run: agentpipe dies of one only later).
+    let (own_terminal, window) = match cli.pty {
+        true => own_terminal(input.as_ref(), &output)?,
+        false => (None, None),
     };
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
     let event_loop = match window {
@@ -233,8 +197,62 @@ fn supervise(
         None => event_loop,
     };
     let outcome = event_loop.run().context("supervising the command failed")?;
-    drop(raw);
+    drop(own_terminal);
     Ok(Supervised::Ended(Box::new(outcome)))
+}
+
+/// Tells the timeline that the command started as `pid`, and what is armed.
+fn say_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+    let name = name.to_string();
+    timeline.say(&Note::Started { name, pid });
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(&armed);
+}
+
+/// Where the command's stderr goes as --stderr says: set on `command`, or, with
+/// --stderr-tail, the destination of agentpipe's stderr relay.
+fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
+    let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
+    Ok(match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    })
+}
+
+/// Under --pty: agentpipe's stdin, if it is a terminal, in raw mode until the guard drops; and
+/// agentpipe's own terminal (its stdin's, else its stdout's), whose size the command's follows.
+fn own_terminal(
+    input: Option<&Endpoint>,
+    output: &Endpoint,
+) -> Result<(Option<platform::RawMode>, Option<OwnedFd>)> {
+    let raw = match input.filter(|input| input.is_terminal()) {
+        Some(input) => Some(platform::RawMode::set(input.fd()).context(
+            "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
+             terminal it may set",
+        )?),
+        None => None,
+    };
+    let window = match terminal([input, Some(output)]) {
+        Some(own) => Some(own.try_clone_to_owned()?),
+        None => None,
+    };
+    Ok((raw, window))
 }
 
 /// agentpipe's own terminal, whose size the command's follows under --pty: its stdin's, else its
