@@ -8,7 +8,7 @@
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::machine::Input;
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::Bytes;
 use crate::poller::{Interest, Readiness};
 use crate::relay::{Endpoint, Event, Pump};

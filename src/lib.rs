@@ -17,7 +17,6 @@ mod event_loop;
 mod exit_status;
 mod hook;
 mod machine;
-mod note;
 mod outcome;
 mod platform;
 mod poller;
@@ -36,8 +35,8 @@ mod trace;
 mod proptests;
 
 pub use config::Config;
-pub use outcome::{Bytes, CgroupUsage, Exit, Outcome, TakenStep, Trigger};
-pub use process::Scope;
+pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
+pub use scope::{CgroupUsage, Scope};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
 pub use stream::{Closer, Stream, StreamOptions};
