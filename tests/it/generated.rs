@@ -74,7 +74,9 @@ fn man_page() -> String {
         let rendered = match line {
             "@NAME@" => clap_section(&man, Man::render_name_section),
             "@SYNOPSIS@" => clap_section(&man, Man::render_synopsis_section),
-            "@DESCRIPTION@" => embolden(&clap_section(&man, Man::render_description_section), &flags),
+            "@DESCRIPTION@" => {
+                embolden(&clap_section(&man, Man::render_description_section), &flags)
+            }
             "@OPTIONS@" => embolden(&clap_section(&man, Man::render_options_section), &flags),
             _ => format!("{}\n", line.replace("@VERSION@", env!("CARGO_PKG_VERSION"))),
         };
@@ -85,7 +87,10 @@ fn man_page() -> String {
 
 /// One section as clap_mangen renders it, without the preamble each rendering starts with (the
 /// template has it once) and with a blank line between `.br`s as the one vertical space it means.
-fn clap_section(man: &Man, render: fn(&Man, &mut dyn std::io::Write) -> std::io::Result<()>) -> String {
+fn clap_section(
+    man: &Man,
+    render: fn(&Man, &mut dyn std::io::Write) -> std::io::Result<()>,
+) -> String {
     let mut section = Vec::new();
     render(man, &mut section).expect("rendering a man page section");
     let section = String::from_utf8(section).expect("the man page is UTF-8");
@@ -97,7 +102,9 @@ fn clap_section(man: &Man, render: fn(&Man, &mut dyn std::io::Write) -> std::io:
 /// `text` as a line of roff text (escaped as clap_mangen escapes its own).
 fn roff_text(text: &str) -> String {
     let line = Roff::new().text([roman(text)]).render();
-    line.replace(&Roff::new().render(), "").trim_end().to_string()
+    line.replace(&Roff::new().render(), "")
+        .trim_end()
+        .to_string()
 }
 
 /// agentpipe's flags as roff writes them (`\-\-grace`, `\-v`), longest first.
@@ -162,8 +169,7 @@ fn bold_flags(text: &str, flags: &[String]) -> String {
             .is_none_or(|before| !before.is_alphanumeric() && before != '\\' && before != '-');
         let flag = flags.iter().find(|flag| {
             rest.strip_prefix(flag.as_str()).is_some_and(|after| {
-                !after.starts_with(|c: char| c.is_alphanumeric())
-                    && !after.starts_with("\\-")
+                !after.starts_with(|c: char| c.is_alphanumeric()) && !after.starts_with("\\-")
             })
         });
         if let Some(flag) = flag.filter(|_| starts_word && !bold) {
