@@ -206,23 +206,29 @@ pub struct Cli {
 
     /// Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do.
     ///
-    /// The command's stdin and stdout (and stderr, unless --stderr or --stderr-tail says
-    /// otherwise) are a new terminal, its controlling terminal, in a session of its own of which
-    /// it is the leader: line editing, colours, job control and programs that buffer their
-    /// output when it is not a terminal work as in a terminal window (python3 -i, bash -i, a
-    /// REPL, an agent's interactive mode). agentpipe relays its stdin to the terminal and the
-    /// terminal to its stdout; the command's output then has the terminal's line endings (CR
-    /// LF). When agentpipe's stdin is a terminal, it is put in raw mode for the run (every key,
-    /// Ctrl-C, Ctrl-D and Ctrl-Z included, goes to the command's terminal, whose program decides
-    /// what it means) and always restored, and the window size follows agentpipe's terminal.
-    /// The sequence's stdin step (also when agentpipe's stdin ends) writes the terminal's EOF
-    /// character (Ctrl-D, after what was typed; twice after an unfinished line), which ends a
-    /// program reading lines; when the step's wait ends with the command still there, agentpipe
-    /// hangs the terminal up (the command's session gets SIGHUP) before the next step, and the
-    /// command's output ends with it. Put a wait step after stdin to give SIGHUP time: --sequence
-    /// 'stdin 1s, wait 2s, TERM 1s, KILL'. The scope's group is the command's own. Not with
-    /// --foreground (a usage error: the command has its own terminal). Example: agentpipe --pty
-    /// -v -- python3 -i.
+    /// The terminal is the command's stdin, stdout and controlling terminal (and its stderr,
+    /// unless --stderr or --stderr-tail says otherwise), in a session of its own of which it is
+    /// the leader: line editing, colours, job control, and programs that buffer their output
+    /// when it is not a terminal work as in a terminal window (python3 -i, bash -i, a REPL, an
+    /// agent's interactive mode). agentpipe relays its stdin to the terminal and the terminal to
+    /// its stdout, so the output has a terminal's line endings (CR LF) and what is relayed to
+    /// the command is echoed unless it turns echo off. The scope's group is the command's own.
+    ///
+    /// When agentpipe's stdin is a terminal, it is put in raw mode for the run and restored
+    /// however the run ends: every key, Ctrl-C, Ctrl-D and Ctrl-Z included, goes to the
+    /// command's terminal, whose program decides what it means (signal agentpipe to end it
+    /// from outside). The command's window size follows agentpipe's terminal.
+    ///
+    /// The end of input on a terminal: the sequence's stdin step, and the end of agentpipe's
+    /// own stdin, write the terminal's EOF character (stty's eof, Ctrl-D by default) after what
+    /// was already relayed, twice after an unfinished line; a program reading lines takes it as
+    /// the end of its input. When the step's wait ends with the command still there, agentpipe
+    /// hangs the terminal up: the command's session gets SIGHUP, its output ends, and the next
+    /// step follows at once. To give SIGHUP time, put a wait step after stdin: --sequence
+    /// 'stdin 1s, wait 2s, TERM 1s, KILL'.
+    ///
+    /// --pty --foreground is a usage error: the command has a terminal of its own. Example:
+    /// agentpipe --pty -v -- python3 -i.
     #[arg(long, conflicts_with = "foreground")]
     pub pty: bool,
 
