@@ -27,9 +27,10 @@ use crate::timeline::Timeline;
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);
 
-/// The registrations of the loop's wait, each in a slot of its own (as mio's `Token`).
+/// The registrations of the loop's wait, each the token of a slot of its own (as mio's `Token`):
+/// a descriptor is registered, and what the wait found for it asked for, by the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Slot {
+enum Token {
     /// The signals agentpipe received (the command line only).
     Signals,
     /// The child's pidfd, where there is one.
@@ -44,38 +45,38 @@ enum Slot {
     Stderr(StderrEnd),
 }
 
-impl Slot {
+impl Token {
     const COUNT: usize = 12;
 }
 
-impl From<Slot> for usize {
-    fn from(slot: Slot) -> usize {
-        match slot {
-            Slot::Signals => 0,
-            Slot::ChildExit => 1,
-            Slot::Parent => 2,
-            Slot::Messages => 3,
-            Slot::Trace => 4,
-            Slot::Relay(End::Input) => 5,
-            Slot::Relay(End::ChildStdin) => 6,
-            Slot::Relay(End::ChildStdout) => 7,
-            Slot::Relay(End::Output) => 8,
-            Slot::Stderr(StderrEnd::Source) => 9,
-            Slot::Stderr(StderrEnd::Destination) => 10,
-            Slot::Stderr(StderrEnd::Control) => 11,
+impl From<Token> for usize {
+    fn from(token: Token) -> usize {
+        match token {
+            Token::Signals => 0,
+            Token::ChildExit => 1,
+            Token::Parent => 2,
+            Token::Messages => 3,
+            Token::Trace => 4,
+            Token::Relay(End::Input) => 5,
+            Token::Relay(End::ChildStdin) => 6,
+            Token::Relay(End::ChildStdout) => 7,
+            Token::Relay(End::Output) => 8,
+            Token::Stderr(StderrEnd::Source) => 9,
+            Token::Stderr(StderrEnd::Destination) => 10,
+            Token::Stderr(StderrEnd::Control) => 11,
         }
     }
 }
 
-impl From<End> for Slot {
-    fn from(end: End) -> Slot {
-        Slot::Relay(end)
+impl From<End> for Token {
+    fn from(end: End) -> Token {
+        Token::Relay(end)
     }
 }
 
-impl From<StderrEnd> for Slot {
-    fn from(end: StderrEnd) -> Slot {
-        Slot::Stderr(end)
+impl From<StderrEnd> for Token {
+    fn from(end: StderrEnd) -> Token {
+        Token::Stderr(end)
     }
 }
 
@@ -175,21 +176,21 @@ impl EventLoop {
     fn turn(&mut self) -> io::Result<()> {
         let found = self.wait()?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if found.get(Slot::Messages).ready || found.get(Slot::Trace).ready || due {
+        if found.get(Token::Messages).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
         }
         let moved = self.duplex.counts();
-        let signals = found.get(Slot::Signals).ready;
+        let signals = found.get(Token::Signals).ready;
         if signals {
             self.handle_signals();
         }
-        if found.get(Slot::ChildExit).ready || signals || self.child.exit_fd().is_none() {
+        if found.get(Token::ChildExit).ready || signals || self.child.exit_fd().is_none() {
             self.check_child();
         }
         if let Some(note) = self.runs.check() {
             self.tell(note);
         }
-        if found.get(Slot::Parent).ready {
+        if found.get(Token::Parent).ready {
             self.parent = None;
             self.input(Input::ParentExited);
         }
@@ -222,7 +223,7 @@ impl EventLoop {
     }
 
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&mut self) -> io::Result<Found<Slot, { Slot::COUNT }>> {
+    fn wait(&mut self) -> io::Result<Found<Token, { Token::COUNT }>> {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
         let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
@@ -236,13 +237,13 @@ impl EventLoop {
         let [messages, trace] = self.timeline.waiting();
         let mut wanted = Wanted::new();
         let signals = self.signals.as_ref().map(|s| (s.fd(), Interest::Read));
-        wanted.set(Slot::Signals, signals);
+        wanted.set(Token::Signals, signals);
         let exit = self.child.exit_fd().map(|fd| (fd, Interest::Read));
-        wanted.set(Slot::ChildExit, exit);
+        wanted.set(Token::ChildExit, exit);
         let parent = self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read));
-        wanted.set(Slot::Parent, parent);
-        wanted.set(Slot::Messages, messages.as_ref().map(waiting));
-        wanted.set(Slot::Trace, trace.as_ref().map(waiting));
+        wanted.set(Token::Parent, parent);
+        wanted.set(Token::Messages, messages.as_ref().map(waiting));
+        wanted.set(Token::Trace, trace.as_ref().map(waiting));
         for (end, want) in self.duplex.wants() {
             wanted.set(end, want);
         }
@@ -400,16 +401,16 @@ mod tests {
             StderrEnd::Control,
         ];
         let mut slots = vec![
-            Slot::Signals,
-            Slot::ChildExit,
-            Slot::Parent,
-            Slot::Messages,
-            Slot::Trace,
+            Token::Signals,
+            Token::ChildExit,
+            Token::Parent,
+            Token::Messages,
+            Token::Trace,
         ];
-        slots.extend(ends.map(Slot::from));
-        slots.extend(stderr.map(Slot::from));
+        slots.extend(ends.map(Token::from));
+        slots.extend(stderr.map(Token::from));
         let mut indices: Vec<usize> = slots.into_iter().map(usize::from).collect();
         indices.sort();
-        assert_eq!(indices, (0..Slot::COUNT).collect::<Vec<_>>());
+        assert_eq!(indices, (0..Token::COUNT).collect::<Vec<_>>());
     }
 }
