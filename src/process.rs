@@ -17,7 +17,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::Exit;
-use crate::platform::{self, Cgroup, Seen};
+use crate::platform::{self, Cgroup, ChildStatus};
 use crate::scope::{CgroupUsage, Scope};
 pub use setup::PtyOptions;
 use setup::{Prepare, prepare_child, release_terminal, set_stdio};
@@ -233,7 +233,7 @@ impl ChildProcess {
             return None;
         }
         match platform::check_stopped(self.pid)? {
-            Seen {
+            ChildStatus {
                 status: WaitStatus::Stopped(_, signal),
                 ..
             } => Some(signal),
@@ -245,7 +245,7 @@ impl ChildProcess {
     }
 
     /// Records an exit that a look at the child found, and whether that look reaped it.
-    fn note(&mut self, seen: Seen) {
+    fn note(&mut self, seen: ChildStatus) {
         if let Some(exit) = exit_of(seen.status) {
             (self.exit, self.reaped) = (Some(exit), seen.reaped);
         }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::machine::note::Note;
+use crate::outlet::own_stderr;
 use crate::trace::{self, Recorder};
 
 /// When agentpipe started: the instant every offset counts from, and the wall-clock time the
@@ -116,7 +117,7 @@ impl Timeline {
             if self.raw {
                 text = text.replace('\n', "\r\n");
             }
-            trace::stderr().push(text.as_bytes());
+            own_stderr().push(text.as_bytes());
         }
     }
 
@@ -131,7 +132,7 @@ impl Timeline {
     /// The descriptors to wait for (POLLOUT) while lines wait for them: stderr's, the trace's.
     pub fn waiting(&self) -> [Option<Arc<OwnedFd>>; 2] {
         [
-            trace::stderr().waiting(),
+            own_stderr().waiting(),
             self.trace.as_ref().and_then(Recorder::waiting),
         ]
     }
@@ -143,7 +144,7 @@ impl Timeline {
 
     /// Writes what waits, as far as each destination takes it now.
     pub fn flush(&self) {
-        trace::stderr().flush();
+        own_stderr().flush();
         if let Some(trace) = &self.trace {
             trace.flush();
         }
@@ -152,13 +153,13 @@ impl Timeline {
     /// At the end of the run: how many lines were dropped, if any were, the trace's last
     /// records, then what waits on stderr, waiting a little for a reader that still reads.
     pub fn finish(&self) {
-        let dropped = trace::stderr().take_dropped();
+        let dropped = own_stderr().take_dropped();
         if dropped > 0 {
             self.tell(&Note::LinesDropped(dropped), true);
         }
         if let Some(trace) = &self.trace {
             trace.finish();
         }
-        trace::stderr().drain();
+        own_stderr().drain();
     }
 }
