@@ -133,22 +133,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_file = open_stderr(&cli.stderr)?;
-    let stderr_destination = match (cli.stderr_tail, stderr_file) {
-        (Some(_), Some(file)) => {
-            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
-        }
-        (Some(_), None) => {
-            let own = io::stderr().as_fd().try_clone_to_owned();
-            let own = own.context("cannot set up stderr")?;
-            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
-        }
-        (None, Some(file)) => {
-            command.stderr(file);
-            None
-        }
-        (None, None) => None,
-    };
+    let stderr_destination = stderr_destination(cli, &mut command)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -182,18 +167,7 @@ fn supervise(
         }
     };
     *pid = Some(child.pid());
-    let started = Note::Started {
-        name: name.to_string(),
-        pid: child.pid(),
-    };
-    timeline.say(&started);
-    let armed = Note::Armed {
-        sequence: config.sequence.to_string(),
-        timeout: config.timeout,
-        idle_timeout: config.idle_timeout,
-        output_idle_timeout: config.output_idle_timeout,
-    };
-    timeline.say(&armed);
+    tell_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
@@ -208,6 +182,44 @@ fn supervise(
     };
     let outcome = event_loop.run().context("supervising the command failed")?;
     Ok(Supervised::Ended(Box::new(outcome)))
+}
+
+/// Where the command's stderr goes through agentpipe (`--stderr-tail`): the `--stderr` file or
+/// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
+/// `None` is returned.
+fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
+    let stderr_file = open_stderr(&cli.stderr)?;
+    Ok(match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    })
+}
+
+/// The timeline's first lines: the command started as `pid`, and what is armed.
+fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+    let started = Note::Started {
+        name: name.to_string(),
+        pid,
+    };
+    timeline.say(&started);
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(&armed);
 }
 
 /// clap's message in one line, pointing at --help.
