@@ -173,7 +173,7 @@ fn supervise(
         }
     };
     *pid = Some(child.pid());
-    say_started(&timeline, config, &name, child.pid());
+    tell_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
@@ -201,21 +201,9 @@ fn supervise(
     Ok(Supervised::Ended(Box::new(outcome)))
 }
 
-/// Tells the timeline that the command started as `pid`, and what is armed.
-fn say_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
-    let name = name.to_string();
-    timeline.say(&Note::Started { name, pid });
-    let armed = Note::Armed {
-        sequence: config.sequence.to_string(),
-        timeout: config.timeout,
-        idle_timeout: config.idle_timeout,
-        output_idle_timeout: config.output_idle_timeout,
-    };
-    timeline.say(&armed);
-}
-
-/// Where the command's stderr goes as --stderr says: set on `command`, or, with
-/// --stderr-tail, the destination of agentpipe's stderr relay.
+/// Where the command's stderr goes through agentpipe (`--stderr-tail`): the `--stderr` file or
+/// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
+/// `None` is returned.
 fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
     let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
     Ok(match (cli.stderr_tail, stderr_file) {
@@ -233,6 +221,22 @@ fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoin
         }
         (None, None) => None,
     })
+}
+
+/// The timeline's first lines: the command started as `pid`, and what is armed.
+fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+    let started = Note::Started {
+        name: name.to_string(),
+        pid,
+    };
+    timeline.say(&started);
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(&armed);
 }
 
 /// Under --pty: agentpipe's stdin, if it is a terminal, in raw mode until the guard drops; and
