@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duplex::{Duplex, Seen, read, write};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
@@ -51,7 +51,7 @@ impl EventLoop {
         pipes: ChildPipes,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
-        config: Config,
+        config: Settings,
         timeline: Timeline,
     ) -> EventLoop {
         let target = Target {

@@ -13,6 +13,7 @@ pub use crate::process::Exit;
 
 /// What started the close sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Trigger {
     /// agentpipe's own stdin ended.
     Eof,
@@ -79,10 +80,13 @@ impl fmt::Display for Trigger {
 
 /// A step of the sequence that was taken, and when (since start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TakenStep {
     /// Its place in the sequence, from 0.
     pub index: usize,
+    /// What it did.
     pub action: Action,
+    /// When it was taken, since the child started.
     pub at: Duration,
     /// How long it waited at most (for a stdin step, `--eof-grace` when the input's end
     /// started the sequence).
@@ -91,6 +95,7 @@ pub struct TakenStep {
 
 /// Bytes moved in one direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Bytes {
     /// Written to the destination.
     pub relayed: u64,
@@ -100,6 +105,7 @@ pub struct Bytes {
 
 /// The command of a `run` step, and how it went.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CommandRun {
     /// The step's place in the sequence, from 0.
     pub index: usize,
@@ -113,13 +119,18 @@ pub struct CommandRun {
     pub ended: bool,
 }
 
-/// Everything that happened, for the exit status and the report.
+/// Everything that happened: what [`Stream::close`](crate::Stream::close) returns, and what
+/// the command line's exit status and report are made of.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Outcome {
+    /// The child's process id.
     pub pid: u32,
+    /// How the child ended.
     pub exit: Exit,
     /// What started the sequence, if anything did.
     pub trigger: Option<Trigger>,
+    /// The steps of the sequence that were taken, in order (none when the child exited first).
     pub steps: Vec<TakenStep>,
     /// The commands the `run` steps started.
     pub commands: Vec<CommandRun>,
@@ -156,10 +167,13 @@ pub struct Outcome {
 /// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its
 /// `cpu.stat` and `memory.peak`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CgroupUsage {
     /// CPU time, user and system, in microseconds.
     pub cpu_usec: u64,
+    /// CPU time in user mode, in microseconds.
     pub user_usec: u64,
+    /// CPU time in the kernel, in microseconds.
     pub system_usec: u64,
     /// The most memory in use at once, in bytes; `None` where the memory controller is not
     /// enabled for the cgroup.

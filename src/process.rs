@@ -20,11 +20,12 @@ pub use crate::scope::Scope;
 
 /// How the child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Exit {
     /// It exited with this code.
     Code(i32),
-    /// It was killed by this signal number.
-    Signal(i32),
+    /// It was killed by this signal.
+    Signal(Signal),
     /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
     Unknown,
 }
@@ -33,9 +34,9 @@ impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(number) => match Signal::from_number(number) {
+            Exit::Signal(signal) => match Signal::from_number(signal.number()) {
                 Some(signal) => write!(f, "was killed by {signal}"),
-                None => write!(f, "was killed by signal {number}"),
+                None => write!(f, "was killed by signal {}", signal.number()),
             },
             Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
         }
@@ -384,7 +385,7 @@ impl Drop for ChildProcess {
 pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     match status {
         WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
-        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
+        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(Signal::raw(signal as i32))),
         _ => None,
     }
 }

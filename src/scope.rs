@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 /// Which processes the close sequence's signals reach, and which may not outlive agentpipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Scope {
     /// The child alone.
     Child,

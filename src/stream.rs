@@ -15,7 +15,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 mod idle;
 mod options;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::event_loop::EventLoop;
 use crate::note::Note;
 use crate::outcome::{Outcome, Trigger};
@@ -82,8 +82,9 @@ struct Inner {
     stderr: Mutex<StderrRelay>,
     stdin: Slot,
     stdout: Slot,
-    /// The first close's result, handed to every later caller.
-    outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
+    /// The first close's result, handed to every later caller: an error is shared, since an
+    /// `io::Error` cannot be cloned.
+    outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
     /// Set once, right after the spawn, by [`StreamOptions::trace`].
     trace: OnceLock<Recorder>,
     /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
@@ -122,7 +123,7 @@ impl Stream {
             ));
         }
         let spawn_options = SpawnOptions {
-            scope: Scope::Group,
+            scope: options.scope.unwrap_or(Scope::Group),
             foreground: false,
             parent_death_signal: false,
             keep_ignored: Vec::new(),
@@ -206,6 +207,9 @@ impl Stream {
 impl Closer {
     /// Unblocks pending reads and writes, then runs the close sequence as [`Stream::close`]
     /// does. Every call after the first returns the first one's result.
+    ///
+    /// An error is the first close's error, shared by every caller: of its kind, and holding the
+    /// original as an `Arc<io::Error>` (`error.get_ref()`), with its source.
     pub fn close(&self, config: &Config) -> io::Result<Outcome> {
         self.inner.close(config)
     }
@@ -231,14 +235,12 @@ impl Inner {
                 stdout: self.stdout.take(),
                 stderr: None,
             };
-            let result = self
-                .supervise(pipes, config, trigger)
-                .map_err(|error| (error.kind(), error.to_string()));
+            let result = self.supervise(pipes, config, trigger).map_err(Arc::new);
             *outcome = Some(result);
         }
         match outcome.as_ref().expect("set above") {
             Ok(outcome) => Ok(outcome.clone()),
-            Err((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+            Err(error) => Err(io::Error::new(error.kind(), Arc::clone(error))),
         }
     }
 
@@ -256,7 +258,7 @@ impl Inner {
         let timeline = Timeline::new(Instant::now(), false)
             .quiet(true)
             .traced(self.trace.get().cloned());
-        EventLoop::new(child, pipes, None, None, config.clone(), timeline)
+        EventLoop::new(child, pipes, None, None, Settings::from(config), timeline)
             .with_stderr(stderr)
             .close(trigger)
     }

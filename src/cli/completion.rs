@@ -144,7 +144,7 @@ mod tests {
     fn completion_examples_are_accepted() {
         for example in duration_examples() {
             let name = example.get_name();
-            assert!(crate::duration::parse_duration(name).is_ok(), "{example:?}");
+            assert!(crate::duration::parse_limit(name).is_ok(), "{example:?}");
         }
         for example in signal_examples() {
             assert!(example.get_name().parse::<Signal>().is_ok(), "{example:?}");

@@ -12,7 +12,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use super::{Cli, StderrTarget, spawn_error};
-use crate::config::Config;
+use crate::config::Settings;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::note::Note;
@@ -114,7 +114,7 @@ enum Supervised {
 /// Starts the command and supervises it to the end. `pid` is the command's, once it started.
 fn supervise(
     cli: &Cli,
-    config: &Config,
+    config: &Settings,
     scope: Scope,
     start: Start,
     pid: &mut Option<u32>,

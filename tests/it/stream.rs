@@ -122,7 +122,7 @@ fn close_from_another_thread_unblocks_a_pending_read() {
     let error = result.expect_err("the read was unblocked with an error");
     assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
     // sleep ignores EOF and ends on TERM, 100 ms later.
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
     assert_due(start.elapsed(), 0.1, "close");
     assert_reaped(pid);
     let second = within("a second close", move || again.close(&Config::default()))
@@ -156,7 +156,7 @@ fn close_from_another_thread_unblocks_a_pending_write() {
     .expect("close");
     let (error, _stream) = within("the pending write", move || writer.join().unwrap());
     assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
     assert_reaped(pid);
 }
 
@@ -175,7 +175,7 @@ fn close_returns_with_the_child_and_its_group_gone() {
         stream.close(&config("stdin 100ms, TERM 200ms, KILL"))
     })
     .expect("close");
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGKILL as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::KILL));
     assert!(outcome.killed, "the KILL step was taken");
     assert_due(start.elapsed(), 0.3, "close of a TERM-ignoring group");
     assert_reaped(pid);
@@ -232,7 +232,7 @@ fn close_stdin_does_not_wait_for_a_pending_write() {
         ),
         "{error}"
     );
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
 }
 
 #[test]

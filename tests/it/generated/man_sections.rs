@@ -2,7 +2,7 @@
 //! signals, exit statuses, the environment, the report, the trace, examples. They are the man page's
 //! alone, so they live with the test that builds it; the library keeps what `--help` shows.
 
-use agentpipe::cli::manual;
+use crate::cli::manual;
 use roff::{Inline, Roff, bold, roman};
 
 /// The sections, in the page's order, as roff.
