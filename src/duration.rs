@@ -18,10 +18,19 @@ const UNITS: [(&[&str], u128); 8] = [
     (&["us", "µs", "usec"], 1_000),
     (&["ms", "msec", "millis"], 1_000_000),
     (&["s", "sec", "secs", "second", "seconds"], NANOS_PER_SECOND),
-    (&["m", "min", "mins", "minute", "minutes"], 60 * NANOS_PER_SECOND),
-    (&["h", "hr", "hrs", "hour", "hours"], 3_600 * NANOS_PER_SECOND),
+    (
+        &["m", "min", "mins", "minute", "minutes"],
+        60 * NANOS_PER_SECOND,
+    ),
+    (
+        &["h", "hr", "hrs", "hour", "hours"],
+        3_600 * NANOS_PER_SECOND,
+    ),
     (&["d", "day", "days"], 86_400 * NANOS_PER_SECOND),
-    (&["w", "wk", "wks", "week", "weeks"], 7 * 86_400 * NANOS_PER_SECOND),
+    (
+        &["w", "wk", "wks", "week", "weeks"],
+        7 * 86_400 * NANOS_PER_SECOND,
+    ),
 ];
 
 const NANOS_PER_SECOND: u128 = 1_000_000_000;
@@ -55,7 +64,10 @@ pub fn parse_limit(text: &str) -> Result<Limit, ParseError> {
     refuse_long_units(text)?;
     let nanos = spans(text).ok_or_else(invalid)?;
     let seconds = u64::try_from(nanos / NANOS_PER_SECOND).map_err(|_| invalid())?;
-    Ok(Some(Duration::new(seconds, (nanos % NANOS_PER_SECOND) as u32)))
+    Ok(Some(Duration::new(
+        seconds,
+        (nanos % NANOS_PER_SECOND) as u32,
+    )))
 }
 
 /// The nanoseconds of spans such as `1h 30m` or `1.5s`: each a number (with or without a
@@ -67,41 +79,37 @@ fn spans(text: &str) -> Option<u128> {
         return None;
     }
     while !rest.is_empty() {
-        let (whole, fraction, after) = number(rest)?;
+        let ((mantissa, scale), after) = number(rest)?;
         let after = after.trim_start();
         let end = after
             .find(|c: char| !c.is_alphabetic())
             .unwrap_or(after.len());
         let (unit, after) = after.split_at(end);
         let (_, length) = UNITS.iter().find(|(names, _)| names.contains(&unit))?;
-        let mut nanos = whole.checked_mul(*length)?;
-        if let Some((digits, scale)) = fraction {
-            nanos = nanos.checked_add(digits.checked_mul(*length)? / scale)?;
-        }
-        total = total.checked_add(nanos)?;
+        total = total.checked_add(mantissa.checked_mul(*length)? / scale)?;
         rest = after.trim_start();
     }
     Some(total)
 }
 
-/// A number at the start of `text`: its whole part, its fraction (digits and their scale, a
-/// power of ten) if it has one, and the text after it.
-fn number(text: &str) -> Option<(u128, Option<(u128, u128)>, &str)> {
-    let (whole, rest) = digits(text)?;
-    let whole = whole.parse().ok()?;
-    let Some(rest) = rest.strip_prefix('.') else {
-        return Some((whole, None, rest));
-    };
-    let (fraction, rest) = digits(rest)?;
-    let scale = 10u128.pow(fraction.len() as u32);
-    Some((whole, Some((fraction.parse().ok()?, scale)), rest))
-}
-
-/// The digits at the start of `text` (1 to 30 of them: any such number fits in nanoseconds
-/// of a `u128`), and the text after them.
-fn digits(text: &str) -> Option<(&str, &str)> {
-    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    (end > 0 && end <= 30).then(|| text.split_at(end))
+/// A number at the start of `text`, with or without a fraction, as its digits and their scale
+/// (`1.25` is 125 and 100), and the text after it. At most 30 digits: any such number times a
+/// unit's nanoseconds fits in a `u128`, or is far too long a duration anyway.
+fn number(text: &str) -> Option<((u128, u128), &str)> {
+    let end = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, rest) = text.split_at(end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty()
+        || number.ends_with('.')
+        || fraction.contains('.')
+        || whole.len() + fraction.len() > 30
+    {
+        return None;
+    }
+    let mantissa = format!("{whole}{fraction}").parse().ok()?;
+    Some(((mantissa, 10u128.pow(fraction.len() as u32)), rest))
 }
 
 /// Refuses month and year units: `5M` is almost always meant as five minutes, and a month or a
@@ -167,6 +175,39 @@ mod tests {
         for (limit, text) in cases {
             assert_eq!(format_limit(limit), text);
             assert_eq!(parse_limit(text), Ok(limit), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_unit_and_spelling_of_the_table_reads() {
+        let ms = |n: u64| Ok(Some(Duration::from_millis(n)));
+        let cases = [
+            ("1h 30m", ms(5_400_000)),
+            ("1h30m", ms(5_400_000)),
+            ("1.5s", ms(1_500)),
+            ("1.5 s", ms(1_500)),
+            ("0.25min", ms(15_000)),
+            ("2weeks", ms(2 * 7 * 86_400_000)),
+            ("1day 2hrs", ms(93_600_000)),
+            ("3sec 4msec", ms(3_004)),
+            ("5 seconds", ms(5_000)),
+            ("250µs", Ok(Some(Duration::from_micros(250)))),
+            ("7nsec", Ok(Some(Duration::from_nanos(7)))),
+            ("  90  ", ms(90_000)),
+            ("INF", Ok(None)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_limit(text), expected, "{text}");
+        }
+        for bad in [
+            "", "s", "1x", "1.s", ".5s", "1..5s", "1s2", "-1s", "1 h m", "1e3s",
+        ] {
+            let error = parse_limit(bad).expect_err(bad);
+            assert_eq!(error.kind(), crate::ParseErrorKind::Duration, "{bad}");
+            assert!(
+                error.to_string().starts_with("invalid duration"),
+                "{bad}: {error}"
+            );
         }
     }
 

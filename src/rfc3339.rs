@@ -48,7 +48,9 @@ mod tests {
     #[test]
     fn times_read_as_utc_to_the_microsecond() {
         let at = |seconds: u64, micros: u64| {
-            rfc3339_micros(UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_micros(micros))
+            rfc3339_micros(
+                UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_micros(micros),
+            )
         };
         assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(at(951_782_400, 7), "2000-02-29T00:00:00.000007Z"); // a leap day
@@ -57,6 +59,9 @@ mod tests {
         assert_eq!(at(4_102_444_800, 0), "2100-01-01T00:00:00.000000Z");
         assert_eq!(at(4_107_542_399, 0), "2100-02-28T23:59:59.000000Z"); // 2100 is no leap year
         assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000000Z");
-        assert_eq!(rfc3339_micros(UNIX_EPOCH - Duration::from_secs(1)), at(0, 0));
+        assert_eq!(
+            rfc3339_micros(UNIX_EPOCH - Duration::from_secs(1)),
+            at(0, 0)
+        );
     }
 }

@@ -191,7 +191,9 @@ mod tests {
 
     #[test]
     fn steps_run_together_get_a_hint_about_commas() {
-        let error = Sequence::parse("stdin 2s INT 2s KILL").unwrap_err().to_string();
+        let error = Sequence::parse("stdin 2s INT 2s KILL")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("separate steps with commas"), "{error}");
     }
 

@@ -9,15 +9,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use agentpipe::{Config, Exit, Sequence, Stream, StreamOptions, Trigger};
-use nix::sys::signal::Signal;
+use agentpipe::{Config, Exit, Scope, Stream, StreamOptions, Trigger};
 
 /// A sequence short enough for tests.
 fn config(sequence: &str) -> Config {
-    Config {
-        sequence: Sequence::parse(sequence).expect("valid sequence"),
-        ..Config::default()
-    }
+    Config::new().sequence(sequence.parse().expect("valid sequence"))
 }
 
 /// Runs `work` on another thread and fails the test if it does not return within [`LIMIT`].
@@ -184,11 +180,63 @@ fn close_returns_with_the_child_and_its_group_gone() {
 }
 
 #[test]
+fn the_scope_option_chooses_which_processes_the_sequence_ends() {
+    // (scope, whether a helper left in the child's group outlives the close)
+    for (scope, survives) in [(Scope::Child, true), (Scope::Group, false)] {
+        let sandbox = Sandbox::new("stream-scope");
+        let script = sh("sleep 30 >/dev/null &\necho $! > \"$D/helper.pid\"\npidfile child\nwait");
+        let mut command = sandbox.command(&script[0]);
+        command.args(&script[1..]).stderr(Stdio::null());
+        let options = StreamOptions::new().scope(scope);
+        let stream = Stream::spawn_with(&mut command, options).expect("spawn the stream");
+        let pid = stream.id().expect("a pid") as i32;
+        let helper = sandbox.wait_pid("helper");
+        sandbox.wait_pid("child");
+        let outcome = within("close", move || {
+            stream.close(&config("stdin 100ms, TERM 5s, KILL"))
+        })
+        .expect("close");
+        assert_eq!(
+            outcome.exit,
+            Exit::Signal(agentpipe::Signal::TERM),
+            "{scope:?}"
+        );
+        assert!(!outcome.killed, "{scope:?}: TERM was enough");
+        assert_reaped(pid);
+        assert_eq!(sandbox.live(helper), survives, "{scope:?}: the helper");
+    }
+}
+
+#[test]
 fn dropping_a_stream_ends_its_child() {
     let sandbox = Sandbox::new("stream-drop");
     let (stream, pid) = spawn(sandbox.command("cat"));
     within("drop", move || drop(stream));
     assert_reaped(pid);
+}
+
+/// The drop blocks (see `Stream`'s docs): when it returns, even a child that ignores its stdin's
+/// end and SIGTERM is gone, after the default sequence's two waits.
+#[test]
+fn dropping_a_stream_runs_the_whole_default_sequence_before_returning() {
+    let sandbox = Sandbox::new("stream-drop-stubborn");
+    let script =
+        sh("trap '' TERM\nsleep 30 >/dev/null &\necho $! > \"$D/helper.pid\"\npidfile child\nwait");
+    let mut command = sandbox.command(&script[0]);
+    command.args(&script[1..]);
+    let (stream, pid) = spawn(command);
+    let helper = sandbox.wait_pid("helper");
+    sandbox.wait_pid("child");
+    let start = Instant::now();
+    within("drop", move || drop(stream));
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1900),
+        "drop returned after {elapsed:?}"
+    );
+    assert_reaped(pid);
+    sandbox.assert_gone(&[helper]);
+    sandbox.assert_nothing_left();
 }
 
 #[test]
