@@ -4,6 +4,10 @@ use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::Stream;
+#[cfg(doc)]
+use crate::{Config, Outcome};
 use crate::scope::Scope;
 use crate::trace::Trace;
 
@@ -11,7 +15,7 @@ use crate::trace::Trace;
 /// stderr, a trace, idle timeouts, and which processes the close sequence ends.
 ///
 /// By default the child's stderr is what the command says (inherited, unless
-/// [`Command::stderr`] set it). With a receiver or a tail, it is a pipe that a thread of the
+/// [`Command::stderr`](std::process::Command::stderr) set it). With a receiver or a tail, it is a pipe that a thread of the
 /// stream copies, as `os/exec` copies to a writer in Go, but without ever waiting for a
 /// descendant that holds it: after the child exits, what it wrote is always delivered, and
 /// what comes later for at most [`Config::drain`], after which the pipe is closed.
