@@ -6,10 +6,10 @@ use std::time::Duration;
 
 #[cfg(doc)]
 use super::Stream;
-#[cfg(doc)]
-use crate::{Config, Outcome};
 use crate::scope::Scope;
 use crate::trace::Trace;
+#[cfg(doc)]
+use crate::{Config, Outcome};
 
 /// How to start a [`Stream`](super::Stream), beyond its command: what becomes of the child's
 /// stderr, a trace, idle timeouts, and which processes the close sequence ends.

@@ -208,6 +208,37 @@ fn the_scope_option_chooses_which_processes_the_sequence_ends() {
 }
 
 #[test]
+fn a_timeout_bounds_the_graceful_steps_of_a_close() {
+    let sandbox = Sandbox::new("stream-timeout");
+    let mut command = sandbox.command("sleep");
+    command.arg("30");
+    let (stream, pid) = spawn(command);
+    let config = Config::new()
+        .sequence("wait 30s, stdin 30s, TERM 5s, KILL".parse().unwrap())
+        .timeout(Duration::from_millis(300));
+    let start = Instant::now();
+    let outcome = within("close", move || stream.close(&config)).expect("close");
+    assert_within(
+        start.elapsed(),
+        0.3,
+        3.0,
+        "TERM at the timeout, not after 60 s",
+    );
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
+    let actions: Vec<String> = outcome
+        .steps
+        .iter()
+        .map(|step| step.action.to_string())
+        .collect();
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("TERM"),
+        "{actions:?}"
+    );
+    assert_reaped(pid);
+}
+
+#[test]
 fn dropping_a_stream_ends_its_child() {
     let sandbox = Sandbox::new("stream-drop");
     let (stream, pid) = spawn(sandbox.command("cat"));
