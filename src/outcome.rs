@@ -9,7 +9,32 @@ use crate::duration::Limit;
 use crate::sequence::Action;
 use crate::signals::Signal;
 
-pub use crate::process::Exit;
+use crate::scope::CgroupUsage;
+
+/// How the child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// It was killed by this signal.
+    Signal(Signal),
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
+    Unknown,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Exit::Code(code) => write!(f, "exited with code {code}"),
+            Exit::Signal(signal) => match Signal::from_number(signal.number()) {
+                Some(signal) => write!(f, "was killed by {signal}"),
+                None => write!(f, "was killed by signal {}", signal.number()),
+            },
+            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
+        }
+    }
+}
 
 /// What started the close sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,20 +187,4 @@ pub struct Outcome {
     pub quiet_since: Option<Duration>,
     /// `--scope cgroup`: what the cgroup accounted for.
     pub cgroup: Option<CgroupUsage>,
-}
-
-/// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its
-/// `cpu.stat` and `memory.peak`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CgroupUsage {
-    /// CPU time, user and system, in microseconds.
-    pub cpu_usec: u64,
-    /// CPU time in user mode, in microseconds.
-    pub user_usec: u64,
-    /// CPU time in the kernel, in microseconds.
-    pub system_usec: u64,
-    /// The most memory in use at once, in bytes; `None` where the memory controller is not
-    /// enabled for the cgroup.
-    pub memory_peak: Option<u64>,
 }

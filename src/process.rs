@@ -14,34 +14,9 @@ use crate::signals::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
-use crate::outcome::CgroupUsage;
-use crate::platform::{self, Cgroup, Seen};
-pub use crate::scope::Scope;
-
-/// How the child ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// It was killed by this signal.
-    Signal(Signal),
-    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
-    Unknown,
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(signal) => match Signal::from_number(signal.number()) {
-                Some(signal) => write!(f, "was killed by {signal}"),
-                None => write!(f, "was killed by signal {}", signal.number()),
-            },
-            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
-        }
-    }
-}
+use crate::outcome::Exit;
+use crate::platform::{self, Cgroup, ChildStatus};
+use crate::scope::{CgroupUsage, Scope};
 
 /// How to start the child.
 #[derive(Debug)]
@@ -235,7 +210,7 @@ impl ChildProcess {
             return None;
         }
         match platform::check_stopped(self.pid)? {
-            Seen {
+            ChildStatus {
                 status: WaitStatus::Stopped(_, signal),
                 ..
             } => Some(signal),
@@ -247,7 +222,7 @@ impl ChildProcess {
     }
 
     /// Records an exit that a look at the child found, and whether that look reaped it.
-    fn note(&mut self, seen: Seen) {
+    fn note(&mut self, seen: ChildStatus) {
         if let Some(exit) = exit_of(seen.status) {
             (self.exit, self.reaped) = (Some(exit), seen.reaped);
         }
