@@ -93,18 +93,19 @@ fn spans(text: &str) -> Option<u128> {
 }
 
 /// A number at the start of `text`, with or without a fraction, as its digits and their scale
-/// (`1.25` is 125 and 100), and the text after it. At most 30 digits: any such number times a
-/// unit's nanoseconds fits in a `u128`, or is far too long a duration anyway.
+/// (`1.25` is 125 and 100), and the text after it. Its whole part fits in a `u64` (a larger
+/// count of any unit is refused, however small the unit) and its fraction has at most 19
+/// digits, so that the digits fit in a `u128`.
 fn number(text: &str) -> Option<((u128, u128), &str)> {
     let end = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, rest) = text.split_at(end);
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty()
+    if whole.parse::<u64>().is_err()
         || number.ends_with('.')
         || fraction.contains('.')
-        || whole.len() + fraction.len() > 30
+        || fraction.len() > 19
     {
         return None;
     }
@@ -199,11 +200,26 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse_limit(text), expected, "{text}");
         }
+        // The first is one more than u64::MAX nanoseconds.
         for bad in [
-            "", "s", "1x", "1.s", ".5s", "1..5s", "1s2", "-1s", "1 h m", "1e3s",
+            "18446744073709551616ns",
+            "",
+            "s",
+            "1x",
+            "1.s",
+            ".5s",
+            "1..5s",
+            "1s2",
+            "-1s",
+            "1 h m",
+            "1e3s",
         ] {
             let error = parse_limit(bad).expect_err(bad);
-            assert_eq!(error.kind(), crate::ParseErrorKind::Duration, "{bad}");
+            assert_eq!(
+                error.kind(),
+                crate::parse_error::ParseErrorKind::Duration,
+                "{bad}"
+            );
             assert!(
                 error.to_string().starts_with("invalid duration"),
                 "{bad}: {error}"

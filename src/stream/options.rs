@@ -9,7 +9,7 @@ use super::Stream;
 use crate::scope::Scope;
 use crate::trace::Trace;
 #[cfg(doc)]
-use crate::{Config, Outcome};
+use crate::{config::Config, outcome::Outcome};
 
 /// How to start a [`Stream`](super::Stream), beyond its command: what becomes of the child's
 /// stderr, a trace, idle timeouts, and which processes the close sequence ends.
