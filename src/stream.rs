@@ -139,6 +139,7 @@ impl Stream {
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),
+            pty: None,
         };
         // The trace's times count from here.
         let trace = options
@@ -244,6 +245,7 @@ impl Inner {
                 stdin: self.stdin.take(),
                 stdout: self.stdout.take(),
                 stderr: None,
+                terminal: None,
             };
             let result = self.supervise(pipes, config, trigger).map_err(Arc::new);
             *outcome = Some(result);
