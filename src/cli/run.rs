@@ -13,7 +13,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use super::{Cli, Destination, StderrTarget, spawn_error};
-use crate::config::Config;
+use crate::config::Settings;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
@@ -117,7 +117,7 @@ enum Supervised {
 /// Starts the command and supervises it to the end. `pid` is the command's, once it started.
 fn supervise(
     cli: &Cli,
-    config: &Config,
+    config: &Settings,
     scope: Scope,
     start: Start,
     pid: &mut Option<u32>,
@@ -224,7 +224,7 @@ fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoin
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.
-fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+fn tell_started(timeline: &Timeline, config: &Settings, name: &str, pid: u32) {
     let started = Note::Started {
         name: name.to_string(),
         pid,
