@@ -50,7 +50,6 @@
 //! returns: the caller waits (up to about 2 s for a child that ignores SIGTERM) rather than
 //! leave a child running that nobody reaps. See [`Stream`] for why.
 
-#![cfg(unix)]
 #![warn(missing_docs)]
 // Without the command line, its parts of the event loop, the relay and the platform layer (its
 // own stdin and stdout, the parent watch, the signal source) are compiled but unused. Dead code
@@ -60,30 +59,48 @@
 #[cfg(feature = "cli")]
 mod cli;
 mod config;
-mod duplex;
 mod duration;
-mod event_loop;
 #[cfg(feature = "cli")]
 mod exit_status;
-mod hook;
 mod machine;
 mod outcome;
-mod outlet;
 mod parse_error;
 mod platform;
-mod poller;
-mod process;
-mod relay;
 #[cfg(feature = "cli")]
 mod report;
 mod rfc3339;
 mod scope;
 mod sequence;
 mod signals;
+
+// The front end of every Unix: one readiness wait over the relay's descriptors (the front end
+// is chosen by src/platform/build.rs).
+#[cfg(agentpipe_poll)]
+mod duplex;
+#[cfg(agentpipe_poll)]
+mod event_loop;
+#[cfg(agentpipe_poll)]
+mod hook;
+#[cfg(agentpipe_poll)]
+mod outlet;
+#[cfg(agentpipe_poll)]
+mod poller;
+#[cfg(agentpipe_poll)]
+mod process;
+#[cfg(agentpipe_poll)]
+mod relay;
+#[cfg(agentpipe_poll)]
 mod stderr;
+#[cfg(agentpipe_poll)]
 mod stream;
+#[cfg(agentpipe_poll)]
 mod timeline;
+#[cfg(agentpipe_poll)]
 mod trace;
+
+// The front end of Windows: a thread per direction, the child in a Job Object.
+#[cfg(agentpipe_threads)]
+mod threaded;
 
 #[cfg(test)]
 mod proptests;
@@ -95,7 +112,11 @@ pub use parse_error::{ParseError, ParseErrorKind};
 pub use scope::{CgroupUsage, Scope};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
+#[cfg(agentpipe_poll)]
 pub use stream::{Closer, Stream, StreamOptions};
+#[cfg(agentpipe_threads)]
+pub use threaded::{Closer, Stream, StreamOptions};
+#[cfg(agentpipe_poll)]
 pub use trace::{Trace, TraceFormat};
 
 /// The `agentpipe` program (src/main.rs), which is the command line's only user: not part of

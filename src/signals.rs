@@ -2,17 +2,15 @@
 //! with each signal it receives, and the source that delivers them to the event loop.
 
 use std::fmt;
-use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
 use std::str::FromStr;
 
-use nix::libc;
-use nix::sys::signal::{SigSet, SigmaskHow};
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::SignalOnly;
-
 use crate::parse_error::ParseError;
+use crate::platform;
+
+#[cfg(agentpipe_poll)]
+mod source;
+#[cfg(agentpipe_poll)]
+pub(crate) use source::*;
 
 /// A signal, by number.
 ///
@@ -24,46 +22,45 @@ pub struct Signal(i32);
 
 impl Signal {
     /// SIGHUP: Hangup: the terminal or the controller went away.
-    pub const HUP: Signal = Signal(libc::SIGHUP);
+    pub const HUP: Signal = Signal(platform::SIGHUP);
     /// SIGINT: Interrupt: Ctrl-C.
-    pub const INT: Signal = Signal(libc::SIGINT);
+    pub const INT: Signal = Signal(platform::SIGINT);
     /// SIGQUIT: quit (`Ctrl-\` at a terminal), often a thread dump.
-    pub const QUIT: Signal = Signal(libc::SIGQUIT);
+    pub const QUIT: Signal = Signal(platform::SIGQUIT);
     /// SIGKILL: Kill: cannot be caught or ignored.
-    pub const KILL: Signal = Signal(libc::SIGKILL);
+    pub const KILL: Signal = Signal(platform::SIGKILL);
     /// SIGUSR1: User-defined signal 1.
-    pub const USR1: Signal = Signal(libc::SIGUSR1);
+    pub const USR1: Signal = Signal(platform::SIGUSR1);
     /// SIGUSR2: User-defined signal 2.
-    pub const USR2: Signal = Signal(libc::SIGUSR2);
+    pub const USR2: Signal = Signal(platform::SIGUSR2);
     /// SIGPIPE: Broken pipe: a write to a pipe nobody reads.
-    pub const PIPE: Signal = Signal(libc::SIGPIPE);
+    pub const PIPE: Signal = Signal(platform::SIGPIPE);
     /// SIGTERM: Terminate: the polite stop request.
-    pub const TERM: Signal = Signal(libc::SIGTERM);
+    pub const TERM: Signal = Signal(platform::SIGTERM);
     /// SIGCHLD: A child stopped or exited.
-    pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    pub const CHLD: Signal = Signal(platform::SIGCHLD);
     /// SIGCONT: Continue a stopped process.
-    pub const CONT: Signal = Signal(libc::SIGCONT);
+    pub const CONT: Signal = Signal(platform::SIGCONT);
     /// SIGSTOP: Stop: cannot be caught or ignored.
-    pub const STOP: Signal = Signal(libc::SIGSTOP);
+    pub const STOP: Signal = Signal(platform::SIGSTOP);
     /// SIGTSTP: Terminal stop: Ctrl-Z.
-    pub const TSTP: Signal = Signal(libc::SIGTSTP);
+    pub const TSTP: Signal = Signal(platform::SIGTSTP);
     /// SIGTTIN: A background process read from its terminal.
-    pub const TTIN: Signal = Signal(libc::SIGTTIN);
+    pub const TTIN: Signal = Signal(platform::SIGTTIN);
     /// SIGTTOU: A background process wrote to its terminal.
-    pub const TTOU: Signal = Signal(libc::SIGTTOU);
+    pub const TTOU: Signal = Signal(platform::SIGTTOU);
     /// SIGWINCH: The terminal window changed size.
-    pub const WINCH: Signal = Signal(libc::SIGWINCH);
+    pub const WINCH: Signal = Signal(platform::SIGWINCH);
 
     /// The signal numbered `number`, whatever it is: for a number the kernel reported.
+    #[cfg_attr(agentpipe_threads, allow(dead_code))] // for numbers a wait(2) reported
     pub(crate) const fn raw(number: i32) -> Signal {
         Signal(number)
     }
 
     /// The signal numbered `number`, if this platform has one.
     pub fn from_number(number: i32) -> Option<Signal> {
-        nix::sys::signal::Signal::try_from(number)
-            .is_ok()
-            .then_some(Signal(number))
+        platform::signal_name(number).map(|_| Signal(number))
     }
 
     /// Its number, as kill(2) takes it.
@@ -78,13 +75,7 @@ impl Signal {
 
     /// `SIGTERM`: the spelling of messages and the report.
     pub fn full_name(self) -> &'static str {
-        self.to_nix()
-            .map_or("SIG?", nix::sys::signal::Signal::as_str)
-    }
-
-    /// The same signal as nix names it, for the calls that take nix's type.
-    pub(crate) fn to_nix(self) -> Option<nix::sys::signal::Signal> {
-        nix::sys::signal::Signal::try_from(self.0).ok()
+        platform::signal_name(self.0).unwrap_or("SIG?")
     }
 }
 
@@ -106,112 +97,23 @@ impl FromStr for Signal {
                  (real-time signals are not supported)"
             ))
         };
-        if let Ok(number) = text.parse::<i32>() {
-            return Signal::from_number(number).ok_or_else(invalid);
-        }
-        let upper = text.to_ascii_uppercase();
-        let name = if upper.starts_with("SIG") {
-            upper
+        let signal = if let Ok(number) = text.parse::<i32>() {
+            Signal::from_number(number).ok_or_else(invalid)?
         } else {
-            format!("SIG{upper}")
+            let upper = text.to_ascii_uppercase();
+            let name = if upper.starts_with("SIG") {
+                upper
+            } else {
+                format!("SIG{upper}")
+            };
+            platform::signal_number(&name)
+                .map(Signal)
+                .ok_or_else(invalid)?
         };
-        nix::sys::signal::Signal::from_str(&name)
-            .map(|signal| Signal(signal as i32))
-            .map_err(|_| invalid())
-    }
-}
-
-/// What agentpipe does with a signal it receives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Starts the close sequence, or skips to its next step while it runs.
-    Trigger,
-    /// Passed on to the child alone, keeping its meaning (SIGQUIT: a thread dump).
-    Forward,
-    /// Ctrl-Z: stops the child's group, then agentpipe.
-    Suspend,
-    /// `fg`: continues the child's group.
-    Resume,
-    /// A child changed state: the command stopped, or an adopted orphan exited.
-    ChildChanged,
-}
-
-/// Every signal agentpipe catches, and what it does with it: the one table that both installs
-/// the handlers and dispatches what arrives.
-pub(crate) const ROLES: [(Signal, Role); 10] = [
-    (Signal::INT, Role::Trigger),
-    (Signal::TERM, Role::Trigger),
-    (Signal::HUP, Role::Trigger),
-    (Signal::USR1, Role::Forward),
-    (Signal::USR2, Role::Forward),
-    (Signal::WINCH, Role::Forward),
-    (Signal::QUIT, Role::Forward),
-    (Signal::TSTP, Role::Suspend),
-    (Signal::CONT, Role::Resume),
-    (Signal::CHLD, Role::ChildChanged),
-];
-
-/// Whether `signal` was ignored when agentpipe started (nohup, `cmd &` in a script): such a
-/// signal stays ignored, for agentpipe and for the child.
-pub(crate) fn is_ignored(signal: Signal) -> bool {
-    // nix has no way to read a disposition without installing one.
-    // SAFETY: a null new action only reads the current disposition into `old`.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal.0, std::ptr::null(), &mut old) == 0
-            && old.sa_sigaction == libc::SIG_IGN
-    }
-}
-
-/// The signals agentpipe received, delivered through a self-pipe so that the poll loop sees
-/// them as readable input instead of being interrupted at an arbitrary point.
-pub(crate) struct SignalSource {
-    delivery: SignalDelivery<UnixStream, SignalOnly>,
-    /// SIGCHLD's disposition at start-up, restored in the child (it is always caught here, since
-    /// the event loop must see its child stop).
-    pub chld_was_ignored: bool,
-}
-
-impl SignalSource {
-    /// Catches every signal of [`ROLES`] that was not ignored at start; SIGCHLD always.
-    pub fn install() -> io::Result<SignalSource> {
-        let chld_was_ignored = is_ignored(Signal::CHLD);
-        let (read, write) = UnixStream::pair()?;
-        read.set_nonblocking(true)?;
-        write.set_nonblocking(true)?;
-        let caught: Vec<Signal> = ROLES
-            .iter()
-            .map(|&(signal, _)| signal)
-            .filter(|&signal| signal == Signal::CHLD || !is_ignored(signal))
-            .collect();
-        let numbers: Vec<i32> = caught.iter().map(|signal| signal.0).collect();
-        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.iter())?;
-        // A parent may start agentpipe with signals blocked; the ones it catches must arrive.
-        let mut set = SigSet::empty();
-        caught
-            .iter()
-            .filter_map(|s| s.to_nix())
-            .for_each(|s| set.add(s));
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None)?;
-        Ok(SignalSource {
-            delivery,
-            chld_was_ignored,
-        })
-    }
-
-    /// The descriptor that becomes readable when a signal arrived.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.delivery.get_read().as_fd()
-    }
-
-    /// The signals received since the last call with their roles, each at most once, in
-    /// signal-number order.
-    pub fn pending(&mut self) -> Vec<(Signal, Role)> {
-        self.delivery
-            .pending()
-            .filter_map(|number| ROLES.iter().find(|(signal, _)| signal.0 == number))
-            .copied()
-            .collect()
+        match platform::undeliverable(signal.0) {
+            Some(reason) => Err(ParseError::signal(format!("{signal} {reason}"))),
+            None => Ok(signal),
+        }
     }
 }
 
@@ -235,12 +137,5 @@ mod tests {
         assert_eq!(Signal::INT.name(), "INT");
         assert_eq!(Signal::INT.full_name(), "SIGINT");
         assert_eq!(Signal::INT.to_string(), "SIGINT");
-    }
-
-    #[test]
-    fn every_role_is_listed_once() {
-        for (index, (signal, _)) in ROLES.iter().enumerate() {
-            assert!(!ROLES[..index].iter().any(|(other, _)| other == signal));
-        }
     }
 }
