@@ -18,6 +18,7 @@ use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
 use crate::outcome::Outcome;
+use crate::outlet::own_stderr;
 use crate::platform;
 use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
@@ -123,7 +124,6 @@ fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
-        .raw_terminal(cli.pty && io::stdin().is_terminal())
         .traced(trace(cli, start)?);
     let signals = SignalSource::install().context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
@@ -252,6 +252,11 @@ fn own_terminal(
         )?),
         None => None,
     };
+    // A terminal stderr is taken to be the same terminal: agentpipe's lines then return the
+    // carriage themselves (and harmlessly so after the terminal is restored).
+    if raw.is_some() && io::stderr().is_terminal() {
+        own_stderr().end_lines_with_crlf();
+    }
     let window = match terminal([input, Some(output)]) {
         Some(own) => Some(own.try_clone_to_owned()?),
         None => None,
