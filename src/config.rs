@@ -16,6 +16,8 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// Start the sequence when the child has written nothing for this long.
     pub output_idle_timeout: Option<Duration>,
+    /// With a protocol: start the sequence when a request has had no response for this long.
+    pub response_timeout: Option<Duration>,
     /// How long output from the child's descendants is still relayed after the child exits.
     pub drain: Limit,
 }
@@ -28,6 +30,7 @@ impl Default for Config {
             timeout: None,
             idle_timeout: None,
             output_idle_timeout: None,
+            response_timeout: None,
             drain: Some(Duration::from_secs(1)),
         }
     }

@@ -19,10 +19,12 @@ use crate::note::Note;
 use crate::outcome::{Exit, Outcome, Trigger};
 use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
+use crate::protocol::Protocol;
 use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
+use crate::trace::Outlet;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);
@@ -96,6 +98,15 @@ impl EventLoop {
     /// drained as its stdout is, and the run ends when both are.
     pub fn with_stderr(mut self, stderr: StderrRelay) -> EventLoop {
         self.stderr = stderr;
+        self
+    }
+
+    /// Watches the messages of `protocol` both ways (`--protocol`); the child's stdout bytes
+    /// that are no frame go to `stray` (`None`: agentpipe's own stderr).
+    pub fn with_protocol(mut self, protocol: Protocol, stray: Option<Outlet>) -> EventLoop {
+        let hold_eof = self.machine.has_shutdown_step();
+        let trace = self.timeline.trace();
+        self.duplex.speak(protocol, stray, trace, hold_eof);
         self
     }
 
@@ -173,6 +184,7 @@ impl EventLoop {
         for seen in seen {
             match seen {
                 Seen::Tell(note) => self.tell(note),
+                Seen::Warn(note) => self.warn(note),
                 Seen::Input(input) => self.input(input),
             }
         }
@@ -264,6 +276,11 @@ impl EventLoop {
                         self.tell(note);
                     }
                 }
+                Order::SendShutdown => {
+                    let seen = self.duplex.send_shutdown();
+                    self.pass_on(seen);
+                }
+                Order::SendExit => self.duplex.send_exit(),
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }

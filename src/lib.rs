@@ -22,6 +22,7 @@ mod outcome;
 mod platform;
 mod poller;
 mod process;
+mod protocol;
 mod relay;
 mod report;
 mod scope;
@@ -36,7 +37,8 @@ mod trace;
 mod proptests;
 
 pub use config::Config;
-pub use outcome::{Bytes, CgroupUsage, Exit, Outcome, TakenStep, Trigger};
+pub use outcome::{Bytes, CgroupUsage, Exit, Outcome, TakenStep, Trigger, Unanswered};
+pub use protocol::Protocol;
 pub use process::Scope;
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;

@@ -32,6 +32,8 @@ pub enum Trigger {
     Close,
     /// The child exited and left other processes in its scope.
     ChildExit,
+    /// A request had no response for `--response-timeout`.
+    ResponseTimeout,
 }
 
 impl Trigger {
@@ -39,7 +41,10 @@ impl Trigger {
     pub fn is_timeout(self) -> bool {
         matches!(
             self,
-            Trigger::Timeout | Trigger::IdleTimeout | Trigger::OutputIdleTimeout
+            Trigger::Timeout
+                | Trigger::IdleTimeout
+                | Trigger::OutputIdleTimeout
+                | Trigger::ResponseTimeout
         )
     }
 
@@ -56,6 +61,7 @@ impl Trigger {
             Trigger::DownstreamClosed => "downstream-closed",
             Trigger::Close => "close",
             Trigger::ChildExit => "child-exit",
+            Trigger::ResponseTimeout => "response-timeout",
         }
     }
 }
@@ -73,6 +79,7 @@ impl fmt::Display for Trigger {
             Trigger::DownstreamClosed => f.write_str("output closed by its reader"),
             Trigger::Close => f.write_str("close requested"),
             Trigger::ChildExit => f.write_str("child exit with processes left in its scope"),
+            Trigger::ResponseTimeout => f.write_str("response timeout: a request had no answer"),
         }
     }
 }
@@ -113,6 +120,19 @@ pub struct CommandRun {
     pub ended: bool,
 }
 
+/// A JSON-RPC request still without a response when the run ended (with a protocol: see
+/// `StreamOptions::protocol`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unanswered {
+    /// Its id as JSON text, as it appeared: `3`, `"a"`.
+    pub id: String,
+    pub method: String,
+    /// Sent to the child (`true`), or by the child to agentpipe's side.
+    pub to_child: bool,
+    /// When it was sent, since start.
+    pub since: Duration,
+}
+
 /// Everything that happened, for the exit status and the report.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -151,6 +171,8 @@ pub struct Outcome {
     pub quiet_since: Option<Duration>,
     /// `--scope cgroup`: what the cgroup accounted for.
     pub cgroup: Option<CgroupUsage>,
+    /// With a protocol: the requests still without a response, in the order sent.
+    pub unanswered: Vec<Unanswered>,
 }
 
 /// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its

@@ -9,6 +9,7 @@ use std::io;
 use nix::errno::Errno;
 
 use crate::platform;
+use crate::protocol::{RESERVE, Watch};
 use crate::trace::{Refused, Tap};
 
 mod endpoint;
@@ -60,6 +61,8 @@ pub struct Pump {
     grown: bool,
     /// The trace's copy of what this direction relays, if there is a trace.
     tap: Option<Tap>,
+    /// With a protocol: its frames, watched as they pass through the buffer.
+    watched: Option<Box<Watched>>,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -75,6 +78,7 @@ impl Pump {
             room: true,
             grown: false,
             tap: None,
+            watched: None,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -100,6 +104,43 @@ impl Pump {
         pump
     }
 
+    /// Watches the frames of a protocol as they pass: every byte goes through the buffer (no
+    /// splice), and the frames replace the trace's chunks.
+    pub fn set_watch(&mut self, watch: Watch) {
+        self.splice = false;
+        self.tap = None;
+        self.watched = Some(Box::new(Watched {
+            watch,
+            scratch: vec![0; BUFFER_SIZE - RESERVE].into_boxed_slice(),
+        }));
+    }
+
+    pub fn watch(&mut self) -> Option<&mut Watch> {
+        self.watched.as_mut().map(|watched| &mut watched.watch)
+    }
+
+    /// Queues `bytes` of agentpipe's own after what is buffered; says whether they fit.
+    pub fn inject(&mut self, bytes: &[u8]) -> bool {
+        self.compact();
+        let fits = self.destination.is_some() && self.buffer.len() - self.end >= bytes.len();
+        if fits {
+            self.buffer[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+            self.end += bytes.len();
+        }
+        fits
+    }
+
+    /// Moves the buffered bytes to the buffer's start.
+    fn compact(&mut self) {
+        self.buffer.copy_within(self.start..self.end, 0);
+        (self.start, self.end) = (0, self.end - self.start);
+    }
+
+    /// Room the buffer keeps free before a read: what a watch may release beyond it.
+    fn reserve(&self) -> usize {
+        if self.watched.is_some() { RESERVE } else { 0 }
+    }
+
     pub fn source(&self) -> Option<&Endpoint> {
         self.source.as_ref()
     }
@@ -118,7 +159,7 @@ impl Pump {
         let room = if self.splice {
             self.room
         } else {
-            self.buffered() < self.buffer.len()
+            self.buffered() + self.reserve() < self.buffer.len()
         };
         self.source.is_some() && room && self.budget != Some(0)
     }
@@ -146,31 +187,56 @@ impl Pump {
         if self.splice {
             return self.splice_once();
         }
+        if self.buffer.len() - self.end <= self.reserve() {
+            self.compact();
+        }
         let Some(source) = &self.source else {
             return Event::Progress;
         };
-        if self.end == self.buffer.len() {
-            self.buffer.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, self.end - self.start);
-        }
-        let room = self.buffer.len() - self.end;
+        let room = (self.buffer.len() - self.end).saturating_sub(self.reserve());
         let room = self
             .budget
             .map_or(room, |budget| budget.min(room as u64) as usize);
         if room == 0 {
             return Event::Progress; // a spent budget, not an end: a read of nothing would say 0
         }
-        let room = &mut self.buffer[self.end..self.end + room];
-        match source.read(room) {
-            Ok(0) => Event::SourceEnded,
+        let read = match &mut self.watched {
+            Some(watched) => source.read(&mut watched.scratch[..room]),
+            None => source.read(&mut self.buffer[self.end..self.end + room]),
+        };
+        match read {
+            Ok(0) => {
+                self.watched_bytes(0);
+                Event::SourceEnded
+            }
             Ok(count) => {
-                self.end += count;
+                match self.watched {
+                    Some(_) => self.watched_bytes(count),
+                    None => self.end += count,
+                }
                 self.consume(count);
                 self.note_transfer(count);
                 Event::Progress
             }
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
+        }
+    }
+
+    /// Hands the `count` bytes just read to the watch, which puts in the buffer those to relay;
+    /// 0 is the source's end, where it releases what it held.
+    fn watched_bytes(&mut self, count: usize) {
+        let Some(watched) = &mut self.watched else {
+            return;
+        };
+        let (buffer, end) = (&mut self.buffer, &mut self.end);
+        let out = |bytes: &[u8]| {
+            buffer[*end..*end + bytes.len()].copy_from_slice(bytes);
+            *end += bytes.len();
+        };
+        match count {
+            0 => watched.watch.finish(out),
+            _ => watched.watch.feed(&watched.scratch[..count], out),
         }
     }
 
@@ -388,6 +454,13 @@ impl Drop for Pump {
     fn drop(&mut self) {
         self.close_destination();
     }
+}
+
+/// A watch and the buffer its bytes are read into before it hands on those to relay.
+#[derive(Debug)]
+struct Watched {
+    watch: Watch,
+    scratch: Box<[u8]>,
 }
 
 /// Nothing to read now (EAGAIN, which is WouldBlock), or a signal came first.

@@ -8,6 +8,7 @@
 //! On the relay's zero-copy path the bytes reach the trace by tee(2) (see [`Tap`]).
 
 mod format;
+mod message;
 mod outlet;
 mod tap;
 
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::note::Note;
 use format::Event;
 pub(crate) use format::line;
+pub(crate) use message::Spoken;
 pub(crate) use outlet::{Outlet, stderr};
 pub(crate) use tap::{Refused, Tap};
 
@@ -153,14 +155,14 @@ impl Direction {
     }
 
     /// The JSON lines name.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Direction::ToChild => "to_child",
             Direction::FromChild => "from_child",
         }
     }
 
-    fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Direction::ToChild => "to the child",
             Direction::FromChild => "from the child",
@@ -168,7 +170,7 @@ impl Direction {
     }
 
     /// `>` toward the child, `<` from it, as in a diff or a shell redirection.
-    fn arrow(self) -> char {
+    pub(crate) fn arrow(self) -> char {
         match self {
             Direction::ToChild => '>',
             Direction::FromChild => '<',
@@ -250,6 +252,17 @@ impl Recorder {
             && book.record(Instant::now(), &Event::Data(direction, bytes));
         if !recorded && !book.stopped {
             book.skipped[direction.index()] += bytes.len() as u64;
+        }
+    }
+
+    /// Records a message of a protocol that went toward `direction`, or counts its bytes as
+    /// skipped.
+    pub fn message(&self, direction: Direction, message: &Spoken<'_>) {
+        let mut book = self.book();
+        let recorded = book.outlet().has_room(message.body.len())
+            && book.record(Instant::now(), &Event::Message(direction, *message));
+        if !recorded && !book.stopped {
+            book.skipped[direction.index()] += message.len;
         }
     }
 

@@ -24,7 +24,10 @@ use crate::report::{self, Ending, ReportTarget, RunFacts};
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
-use crate::trace::{Recorder, Trace};
+use crate::trace::{Outlet, Recorder, Trace};
+
+/// Bytes of stray output held back for a `--stderr` file that is slow to take them.
+const STRAY_QUEUE: usize = 256 * 1024;
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
 pub fn main() -> ! {
@@ -133,6 +136,14 @@ fn supervise(
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
     let stderr_file = open_stderr(&cli.stderr)?;
+    // With a protocol, stray output goes where the command's stderr goes.
+    let stray = match (&cli.protocol, &stderr_file) {
+        (Some(_), Some(file)) => {
+            let file = file.try_clone().context("cannot set up stderr")?;
+            Some(Outlet::new(file.into(), STRAY_QUEUE, false))
+        }
+        _ => None,
+    };
     let stderr_destination = match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
             Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
@@ -203,6 +214,10 @@ fn supervise(
     let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),
+        None => event_loop,
+    };
+    let event_loop = match cli.protocol {
+        Some(protocol) => event_loop.with_protocol(protocol.protocol(), stray),
         None => event_loop,
     };
     let outcome = event_loop.run().context("supervising the command failed")?;

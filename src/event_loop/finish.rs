@@ -4,10 +4,30 @@
 use std::io;
 
 use super::EventLoop;
-use crate::note::Note;
+use crate::note::{Note, Said};
+use crate::protocol::describe;
+use crate::trace::Direction;
 use crate::outcome::{Exit, Outcome};
 
 impl EventLoop {
+    /// With a protocol: the stray output and the requests still waiting, said at the end.
+    fn tell_protocol_end(&mut self, outcome: &Outcome) {
+        let stray = self.duplex.stray_total();
+        if stray > 0 {
+            self.warn(Note::Protocol(Said::StrayTotal(stray)));
+        }
+        if !outcome.unanswered.is_empty() {
+            let requests = outcome.unanswered.iter().map(|request| {
+                let dir = match request.to_child {
+                    true => Direction::ToChild,
+                    false => Direction::FromChild,
+                };
+                describe(&request.id, &request.method, dir)
+            });
+            self.tell(Note::Protocol(Said::Unanswered(requests.collect())));
+        }
+    }
+
     pub(super) fn finish(mut self) -> io::Result<Outcome> {
         // Orphans are reaped for the command line only: a library's host may be PID 1 with
         // children of its own.
@@ -45,7 +65,9 @@ impl EventLoop {
             exited_at: self.machine.exited_at(),
             cgroup: self.child.usage(),
             quiet_since: self.machine.quiet_since(),
+            unanswered: self.duplex.unanswered(self.timeline.start()),
         };
+        self.tell_protocol_end(&outcome);
         if let Some(bytes) = outcome.stderr {
             let kept = outcome.stderr_tail.len();
             self.tell(Note::StderrRelayed { bytes, kept });

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::message::{self, Spoken};
 use super::{Direction, TraceFormat};
 use crate::note::Note;
 
@@ -17,6 +18,8 @@ pub(super) enum Event<'a> {
     Note(&'a Note),
     /// Bytes relayed in one move.
     Data(Direction, &'a [u8]),
+    /// A message of a protocol, in the direction it went.
+    Message(Direction, Spoken<'a>),
     /// Bytes relayed and not recorded: the trace's destination was slower than the relay.
     Skipped(Direction, u64),
     /// Events not recorded, for the same reason.
@@ -32,9 +35,16 @@ pub(crate) fn line(at: Duration, message: impl fmt::Display) -> String {
 
 /// Appends `event` at `at` (since agentpipe's start) to `out`, as `format` writes it.
 pub(super) fn render(format: TraceFormat, at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
-    match format {
-        TraceFormat::JsonLines => json(at, event, out),
-        TraceFormat::Text | TraceFormat::Hex => {
+    match (format, event) {
+        (TraceFormat::JsonLines, Event::Message(direction, spoken)) => {
+            message::json(at, *direction, spoken, out);
+        }
+        (TraceFormat::JsonLines, _) => json(at, event, out),
+        (_, Event::Message(direction, spoken)) => {
+            out.extend(line(at, message::Header(*direction, spoken)).as_bytes());
+            message::text(spoken, out);
+        }
+        (TraceFormat::Text | TraceFormat::Hex, _) => {
             out.extend(line(at, Header(event)).as_bytes());
             match event {
                 Event::Data(_, bytes) if format == TraceFormat::Hex => hex(bytes, out),
@@ -78,6 +88,7 @@ impl fmt::Display for Header<'_, '_> {
             Event::Stopped(limit) => {
                 write!(f, "trace stopped: --trace-limit of {limit} bytes reached")
             }
+            Event::Message(direction, spoken) => write!(f, "{}", message::Header(*direction, spoken)),
         }
     }
 }
@@ -87,7 +98,7 @@ impl fmt::Display for Header<'_, '_> {
 /// `\n` the text goes on on a new line; the last line ends with a newline that is not in the
 /// data (the header's length says where the data ends). Runs that need no escape are copied
 /// whole: tracing a text protocol costs little more than copying it.
-fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
+pub(super) fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() + bytes.len() / 8 + 8);
     out.extend_from_slice(b"  ");
     for chunk in bytes.utf8_chunks() {
@@ -238,6 +249,7 @@ fn json(at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
             record.event = "stopped";
             record.len = Some(*limit);
         }
+        Event::Message(..) => unreachable!("written by message::json"),
     }
     if event_is_text(event) {
         record
@@ -291,6 +303,7 @@ fn kind(note: &Note) -> &'static str {
         Note::StillInScope(_) => "still_in_scope",
         Note::ScopeEmpty => "scope_empty",
         Note::LinesDropped(_) => "lines_dropped",
+        Note::Protocol(said) => said.kind(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! interrupts, `triggers` the triggers that came later (file EOF, idle, parent exit, run steps).
 
 mod sequence;
+mod replies;
 mod triggers;
 
 use std::time::{Duration, Instant};

@@ -1,0 +1,143 @@
+//! The relay's messages, with `--protocol`: each frame that ended is paired, recorded in the
+//! trace and checked for what the machine must know (a request waiting, the client's own
+//! shutdown, the answer to agentpipe's); stray output goes to stderr; agentpipe's own LSP
+//! `shutdown` and `exit` are made here.
+
+use std::process;
+use std::time::Instant;
+
+use super::Seen;
+use crate::machine::{Awaiting, Input};
+use crate::note::{Note, Said};
+use crate::outcome::Unanswered;
+use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol};
+use crate::trace::{self, Direction, Outlet, Recorder, Spoken};
+
+/// See the module documentation.
+pub(crate) struct Talk {
+    protocol: Protocol,
+    conversation: Conversation,
+    trace: Option<Recorder>,
+    /// Where stray output goes: the `--stderr` file, or agentpipe's own stderr (`None`).
+    stray: Option<Outlet>,
+    stray_told: bool,
+    /// The oldest request waiting, as the machine last heard of it.
+    told: Option<Awaiting>,
+    client_shut: bool,
+}
+
+impl Talk {
+    pub fn new(protocol: Protocol, stray: Option<Outlet>, trace: Option<Recorder>) -> Talk {
+        Talk {
+            protocol,
+            conversation: Conversation::default(),
+            trace,
+            stray,
+            stray_told: false,
+            told: None,
+            client_shut: false,
+        }
+    }
+
+    /// Takes in the frames that ended going `dir`.
+    pub fn frames(&mut self, dir: Direction, frames: Vec<Frame>, seen: &mut Vec<Seen>) {
+        let now = Instant::now();
+        for frame in frames {
+            self.frame(dir, &frame, now, seen);
+        }
+        let oldest = self.conversation.oldest();
+        let oldest = oldest.map(|(since, request)| Awaiting { since, request });
+        if oldest != self.told {
+            self.told.clone_from(&oldest);
+            seen.push(Seen::Input(Input::Awaiting(oldest)));
+        }
+    }
+
+    fn frame(&mut self, dir: Direction, frame: &Frame, now: Instant, seen: &mut Vec<Seen>) {
+        let message = &frame.message;
+        let observed = self.conversation.observe(dir, message, now);
+        let method = message.method.as_deref();
+        let shuts = match message.kind() {
+            Kind::Request => method == Some("shutdown"),
+            Kind::Notification => method == Some("exit"),
+            _ => false,
+        };
+        if dir == Direction::ToChild && shuts && !frame.own && !self.client_shut {
+            self.client_shut = true;
+            seen.push(Seen::Input(Input::ClientShutdown));
+        }
+        if frame.own && dir == Direction::FromChild {
+            seen.push(Seen::Input(Input::ShutdownAnswered));
+        }
+        if let Some(trace) = &self.trace {
+            let spoken = Spoken {
+                kind: message.kind().name(),
+                id: message.id.as_deref(),
+                method: observed.method.as_deref(),
+                latency: observed.latency,
+                error: message.error,
+                len: frame.len,
+                body: &frame.head,
+                valid: message.valid,
+                cut: !message.checked,
+                own: frame.own,
+            };
+            trace.message(dir, &spoken);
+        }
+    }
+
+    /// Bytes of the child's stdout that are no frame: to stderr, said the first time.
+    pub fn stray(&mut self, bytes: &[u8], seen: &mut Vec<Seen>) {
+        match &mut self.stray {
+            Some(outlet) => drop(outlet.push(bytes)),
+            None => drop(trace::stderr().push(bytes)),
+        }
+        if !self.stray_told {
+            self.stray_told = true;
+            let protocol = self.protocol.name();
+            let said = Said::Stray {
+                protocol,
+                bytes: bytes.len(),
+            };
+            seen.push(Seen::Warn(Note::Protocol(said)));
+        }
+    }
+
+    /// Writes what waits for the `--stderr` file, as far as it takes it now.
+    pub fn flush(&mut self) {
+        if let Some(outlet) = &mut self.stray {
+            outlet.flush();
+        }
+    }
+
+    /// agentpipe's own `shutdown` request: its frame, and its id (JSON text), recorded as sent.
+    pub fn shutdown(&mut self) -> (Vec<u8>, String) {
+        let id = format!("\"agentpipe-shutdown-{}\"", process::id());
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
+        self.own(&body);
+        (self.protocol.frame(&body), id)
+    }
+
+    /// agentpipe's own `exit` notification, recorded as sent.
+    pub fn exit(&mut self) -> Vec<u8> {
+        let body = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+        self.own(body);
+        self.protocol.frame(body)
+    }
+
+    /// Records a message of agentpipe's own, sent to the child, as any other.
+    fn own(&mut self, body: &str) {
+        let frame = Frame {
+            message: Message::parse(body.as_bytes(), true),
+            head: body.as_bytes()[..body.len().min(HEAD)].to_vec(),
+            len: body.len() as u64,
+            own: true,
+        };
+        let mut unused = Vec::new();
+        self.frame(Direction::ToChild, &frame, Instant::now(), &mut unused);
+    }
+
+    pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
+        self.conversation.unanswered(start)
+    }
+}
