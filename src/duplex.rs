@@ -11,8 +11,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Instant;
 
 use crate::machine::Input;
-use crate::note::Note;
-use crate::note::Said;
+use crate::machine::note::{Note, Said};
 use crate::outcome::{Bytes, Unanswered};
 use crate::poller::{Interest, Readiness};
 use crate::protocol::{Protocol, Watch};

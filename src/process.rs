@@ -14,33 +14,9 @@ use crate::signals::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
-use crate::outcome::CgroupUsage;
+use crate::outcome::Exit;
 use crate::platform::{self, Cgroup, Seen};
-pub use crate::scope::Scope;
-
-/// How the child ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// It was killed by this signal number.
-    Signal(i32),
-    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
-    Unknown,
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(number) => match Signal::from_number(number) {
-                Some(signal) => write!(f, "was killed by {signal}"),
-                None => write!(f, "was killed by signal {number}"),
-            },
-            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
-        }
-    }
-}
+use crate::scope::{CgroupUsage, Scope};
 
 /// How to start the child.
 #[derive(Debug)]

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::Scope;
 use crate::exit_status::Status;
+use crate::outcome::Exit;
 use crate::outcome::{CommandRun, Outcome, TakenStep, Unanswered};
-use crate::process::Exit;
+use crate::scope::Scope;
 use crate::sequence::{Action, Limit, Sequence};
 use crate::signals::Signal;
 use crate::timeline::Start;

@@ -13,7 +13,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::trace::{self, Recorder};
 
 /// When agentpipe started: the instant every offset counts from, and the wall-clock time the

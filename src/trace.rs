@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::note::Note;
+use crate::machine::note::Note;
 use format::Event;
 pub(crate) use format::line;
 pub(crate) use message::Spoken;

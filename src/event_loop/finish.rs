@@ -4,7 +4,7 @@
 use std::io;
 
 use super::EventLoop;
-use crate::note::{Note, Said};
+use crate::machine::note::{Note, Said};
 use crate::protocol::describe;
 use crate::trace::Direction;
 use crate::outcome::{Exit, Outcome};
@@ -51,7 +51,7 @@ impl EventLoop {
                 .machine
                 .steps()
                 .iter()
-                .any(|s| s.action == crate::Action::Kill),
+                .any(|s| s.action == crate::sequence::Action::Kill),
             steps: self.machine.steps().to_vec(),
             commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::{Machine, Phase};
 use crate::machine::{Awaiting, Order};
-use crate::note::{Note, Said};
+use crate::machine::note::{Note, Said};
 use crate::outcome::Trigger;
 use crate::sequence::Action;
 

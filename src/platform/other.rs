@@ -10,8 +10,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::Seen;
-use crate::outcome::CgroupUsage;
-use crate::scope::Scope;
+use crate::scope::{CgroupUsage, Scope};
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;

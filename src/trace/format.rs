@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::message::{self, Spoken};
 use super::{Direction, TraceFormat};
-use crate::note::Note;
+use crate::machine::note::Note;
 
 /// One record of a trace.
 pub(super) enum Event<'a> {
@@ -30,7 +30,10 @@ pub(super) enum Event<'a> {
 
 /// `agentpipe [+1.002s]: message`, a line of the `-v` timeline and of a text trace.
 pub(crate) fn line(at: Duration, message: impl fmt::Display) -> String {
-    format!("agentpipe [{}]: {message}\n", crate::note::offset(at))
+    format!(
+        "agentpipe [{}]: {message}\n",
+        crate::machine::note::offset(at)
+    )
 }
 
 /// Appends `event` at `at` (since agentpipe's start) to `out`, as `format` writes it.

@@ -13,6 +13,7 @@ mod containment;
 mod exit_status;
 mod faults;
 mod generated;
+mod import_graph;
 mod load;
 mod never_blocks;
 mod own_messages;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::note::Said;
+use crate::machine::note::Said;
 
 fn awaiting(clock: &Clock, since: u64, request: &str) -> Input {
     Input::Awaiting(Some(Awaiting {
