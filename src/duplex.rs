@@ -249,6 +249,8 @@ impl Duplex {
     /// the child may be finishing what the EOF asked of it.
     pub fn close_child_stdin(&mut self, flush: bool) -> Vec<Seen> {
         self.to_child.close_source();
+        self.forward_eof = true; // held back for a shutdown step, if there was one: no more
+
         if !flush && self.to_child.destination().is_some() {
             let discarded = self.to_child.buffered();
             self.to_child.close_destination();

@@ -21,6 +21,7 @@ pub(crate) struct Talk {
     /// Where stray output goes: the `--stderr` file, or agentpipe's own stderr (`None`).
     stray: Option<Outlet>,
     stray_told: bool,
+    stray_bytes: usize,
     /// The oldest request waiting, as the machine last heard of it.
     told: Option<Awaiting>,
     client_shut: bool,
@@ -34,6 +35,7 @@ impl Talk {
             trace,
             stray,
             stray_told: false,
+            stray_bytes: 0,
             told: None,
             client_shut: false,
         }
@@ -86,19 +88,19 @@ impl Talk {
         }
     }
 
-    /// Bytes of the child's stdout that are no frame: to stderr, said the first time.
+    /// Bytes of the child's stdout that are no frame: to stderr, said once the first line of
+    /// them ended (the warning never cuts it in two).
     pub fn stray(&mut self, bytes: &[u8], seen: &mut Vec<Seen>) {
         match &mut self.stray {
             Some(outlet) => drop(outlet.push(bytes)),
             None => drop(trace::stderr().push(bytes)),
         }
-        if !self.stray_told {
+        self.stray_bytes += bytes.len();
+        if !self.stray_told && bytes.contains(&b'\n') {
             self.stray_told = true;
             let protocol = self.protocol.name();
-            let said = Said::Stray {
-                protocol,
-                bytes: bytes.len(),
-            };
+            let bytes = self.stray_bytes;
+            let said = Said::Stray { protocol, bytes };
             seen.push(Seen::Warn(Note::Protocol(said)));
         }
     }
