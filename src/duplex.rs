@@ -123,7 +123,10 @@ impl Duplex {
     /// for it is written; the answer is not relayed. Nothing more is read from agentpipe's input.
     pub fn send_shutdown(&mut self) -> Vec<Seen> {
         self.to_child.close_source();
-        let at_boundary = self.to_child.watch().is_some_and(|watch| watch.at_boundary());
+        let at_boundary = self
+            .to_child
+            .watch()
+            .is_some_and(|watch| watch.at_boundary());
         if let Some(talk) = self.talk.as_mut().filter(|_| at_boundary) {
             let (frame, id) = talk.shutdown();
             if self.to_child.inject(&frame) {
@@ -155,7 +158,9 @@ impl Duplex {
 
     /// Bytes of the child's stdout that were no frame.
     pub fn stray_total(&mut self) -> u64 {
-        self.from_child.watch().map_or(0, |watch| watch.stray_total())
+        self.from_child
+            .watch()
+            .map_or(0, |watch| watch.stray_total())
     }
 
     /// What each descriptor waits for now: agentpipe's input, the child's stdin, the child's

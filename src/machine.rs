@@ -227,7 +227,9 @@ impl Machine {
     /// Whether the sequence has a shutdown step, which writes to the child's stdin.
     pub fn has_shutdown_step(&self) -> bool {
         let steps = self.config.sequence.steps();
-        steps.iter().any(|step| step.action == crate::sequence::Action::Shutdown)
+        steps
+            .iter()
+            .any(|step| step.action == crate::sequence::Action::Shutdown)
     }
 
     /// Whether the child has exited.

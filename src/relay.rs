@@ -9,12 +9,14 @@ use std::io;
 use nix::errno::Errno;
 
 use crate::platform;
-use crate::protocol::{RESERVE, Watch};
+use crate::protocol::RESERVE;
 use crate::trace::{Refused, Tap};
 
 mod endpoint;
+mod watched;
 use endpoint::Kind;
 pub use endpoint::{Endpoint, fill_closed_std_fds, take_std_fds};
+use watched::Watched;
 
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
@@ -102,32 +104,6 @@ impl Pump {
         let mut pump = Pump::new(source, destination);
         pump.splice = false;
         pump
-    }
-
-    /// Watches the frames of a protocol as they pass: every byte goes through the buffer (no
-    /// splice), and the frames replace the trace's chunks.
-    pub fn set_watch(&mut self, watch: Watch) {
-        self.splice = false;
-        self.tap = None;
-        self.watched = Some(Box::new(Watched {
-            watch,
-            scratch: vec![0; BUFFER_SIZE - RESERVE].into_boxed_slice(),
-        }));
-    }
-
-    pub fn watch(&mut self) -> Option<&mut Watch> {
-        self.watched.as_mut().map(|watched| &mut watched.watch)
-    }
-
-    /// Queues `bytes` of agentpipe's own after what is buffered; says whether they fit.
-    pub fn inject(&mut self, bytes: &[u8]) -> bool {
-        self.compact();
-        let fits = self.destination.is_some() && self.buffer.len() - self.end >= bytes.len();
-        if fits {
-            self.buffer[self.end..self.end + bytes.len()].copy_from_slice(bytes);
-            self.end += bytes.len();
-        }
-        fits
     }
 
     /// Moves the buffered bytes to the buffer's start.
@@ -220,23 +196,6 @@ impl Pump {
             }
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
-        }
-    }
-
-    /// Hands the `count` bytes just read to the watch, which puts in the buffer those to relay;
-    /// 0 is the source's end, where it releases what it held.
-    fn watched_bytes(&mut self, count: usize) {
-        let Some(watched) = &mut self.watched else {
-            return;
-        };
-        let (buffer, end) = (&mut self.buffer, &mut self.end);
-        let out = |bytes: &[u8]| {
-            buffer[*end..*end + bytes.len()].copy_from_slice(bytes);
-            *end += bytes.len();
-        };
-        match count {
-            0 => watched.watch.finish(out),
-            _ => watched.watch.feed(&watched.scratch[..count], out),
         }
     }
 
@@ -454,13 +413,6 @@ impl Drop for Pump {
     fn drop(&mut self) {
         self.close_destination();
     }
-}
-
-/// A watch and the buffer its bytes are read into before it hands on those to relay.
-#[derive(Debug)]
-struct Watched {
-    watch: Watch,
-    scratch: Box<[u8]>,
 }
 
 /// Nothing to read now (EAGAIN, which is WouldBlock), or a signal came first.

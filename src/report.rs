@@ -191,7 +191,11 @@ fn unanswered(request: &Unanswered) -> UnansweredReport {
     UnansweredReport {
         id: serde_json::from_str(&request.id).unwrap_or(serde_json::Value::Null),
         method: request.method.clone(),
-        dir: if request.to_child { "to_child" } else { "from_child" },
+        dir: if request.to_child {
+            "to_child"
+        } else {
+            "from_child"
+        },
         since: seconds(request.since),
     }
 }

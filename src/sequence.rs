@@ -102,7 +102,11 @@ impl Sequence {
 
     /// Adds a `shutdown` step before the `stdin` step (`--protocol lsp`), unless there is one.
     pub fn shutdown_first(mut self, wait: Limit) -> Sequence {
-        if !self.steps.iter().any(|step| step.action == Action::Shutdown) {
+        if !self
+            .steps
+            .iter()
+            .any(|step| step.action == Action::Shutdown)
+        {
             let at = self.stdin_step();
             let action = Action::Shutdown;
             self.steps.insert(at, Step { action, wait });

@@ -7,8 +7,8 @@ use std::process;
 use std::time::Instant;
 
 use super::Seen;
-use crate::machine::{Awaiting, Input};
 use crate::machine::note::{Note, Said};
+use crate::machine::{Awaiting, Input};
 use crate::outcome::Unanswered;
 use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol};
 use crate::trace::{self, Direction, Outlet, Recorder, Spoken};

@@ -5,9 +5,9 @@ use std::io;
 
 use super::EventLoop;
 use crate::machine::note::{Note, Said};
+use crate::outcome::{Exit, Outcome};
 use crate::protocol::describe;
 use crate::trace::Direction;
-use crate::outcome::{Exit, Outcome};
 
 impl EventLoop {
     /// With a protocol: the stray output and the requests still waiting, said at the end.

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use super::{Machine, Phase};
-use crate::machine::{Awaiting, Order};
 use crate::machine::note::{Note, Said};
+use crate::machine::{Awaiting, Order};
 use crate::outcome::Trigger;
 use crate::sequence::Action;
 
@@ -21,7 +21,10 @@ impl Machine {
     /// When `--response-timeout` is due: it starts the sequence, so only while none runs.
     pub(super) fn response_due(&self) -> Option<Instant> {
         let timeout = self.config.response_timeout?;
-        let awaiting = self.awaiting.as_ref().filter(|_| self.phase == Phase::Running)?;
+        let awaiting = self
+            .awaiting
+            .as_ref()
+            .filter(|_| self.phase == Phase::Running)?;
         awaiting.since.checked_add(timeout)
     }
 
@@ -70,7 +73,8 @@ impl Machine {
             && self.config.sequence.steps()[index].action == Action::Shutdown
         {
             self.orders.push(Order::SendExit);
-            self.orders.push(Order::Tell(Note::Protocol(Said::ExitSent)));
+            self.orders
+                .push(Order::Tell(Note::Protocol(Said::ExitSent)));
         }
     }
 }

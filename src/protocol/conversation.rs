@@ -60,7 +60,10 @@ impl Conversation {
                 });
             }
             (Kind::Response | Kind::Error, Some(id)) => {
-                let found = self.pending.iter().position(|p| p.dir != dir && &p.id == id);
+                let found = self
+                    .pending
+                    .iter()
+                    .position(|p| p.dir != dir && &p.id == id);
                 if let Some(request) = found.map(|at| self.pending.remove(at)) {
                     observed.method = Some(request.method);
                     observed.latency = Some(now.saturating_duration_since(request.sent));
@@ -83,7 +86,10 @@ impl Conversation {
     /// description (`request 3 tools/call to the child`).
     pub fn oldest(&self) -> Option<(Instant, String)> {
         let oldest = self.pending.iter().min_by_key(|request| request.clock)?;
-        Some((oldest.clock, describe(&oldest.id, &oldest.method, oldest.dir)))
+        Some((
+            oldest.clock,
+            describe(&oldest.id, &oldest.method, oldest.dir),
+        ))
     }
 
     /// Every request still without a response, in the order sent, times counted from `start`.

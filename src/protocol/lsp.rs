@@ -106,7 +106,9 @@ impl Headers {
     /// A line of the header block ended.
     fn line_ended(&mut self) -> Line {
         let line = &self.held[self.line..];
-        let line = line.strip_suffix(b"\r\n").unwrap_or(&line[..line.len() - 1]);
+        let line = line
+            .strip_suffix(b"\r\n")
+            .unwrap_or(&line[..line.len() - 1]);
         self.line = self.held.len();
         if line.is_empty() {
             return match self.length {

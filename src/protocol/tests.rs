@@ -68,7 +68,10 @@ fn stray_line() -> impl Strategy<Value = String> {
 }
 
 fn items() -> impl Strategy<Value = Vec<Result<String, String>>> {
-    prop::collection::vec(prop_oneof![3 => body().prop_map(Ok), 1 => stray_line().prop_map(Err)], 0..12)
+    prop::collection::vec(
+        prop_oneof![3 => body().prop_map(Ok), 1 => stray_line().prop_map(Err)],
+        0..12,
+    )
 }
 
 /// Splits `bytes` at the given cut points.
@@ -122,20 +125,29 @@ fn lines_that_cannot_start_a_header_block_are_stray() {
     let mut stream = b"Connecting to the index...\nContent-Length: x\r\n\r\n".to_vec();
     stream.extend(&frame);
     let seen = feed(Protocol::Lsp, &[&stream]);
-    assert_eq!(seen.stray, b"Connecting to the index...\nContent-Length: x\r\n\r\n");
+    assert_eq!(
+        seen.stray,
+        b"Connecting to the index...\nContent-Length: x\r\n\r\n"
+    );
     assert_eq!(seen.relayed, frame);
 }
 
 #[test]
 fn mcp_lines_that_do_not_start_as_json_are_stray() {
-    let seen = feed(Protocol::Mcp, &[b"Server ready\n\n{\"id\":1}\n  {\"x\":2}\n"]);
+    let seen = feed(
+        Protocol::Mcp,
+        &[b"Server ready\n\n{\"id\":1}\n  {\"x\":2}\n"],
+    );
     assert_eq!(seen.stray, b"Server ready\n\n  {\"x\":2}\n");
     assert_eq!(seen.relayed, b"{\"id\":1}\n");
 }
 
 #[test]
 fn a_ten_mib_frame_passes_as_it_comes_and_only_its_head_is_kept() {
-    let big = format!(r#"{{"jsonrpc":"2.0","id":7,"result":{{"text":"{}"}}}}"#, "x".repeat(10 << 20));
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"result":{{"text":"{}"}}}}"#,
+        "x".repeat(10 << 20)
+    );
     let frame = Protocol::Lsp.frame(&big);
     let mut watch = Watch::new(Protocol::Lsp, true);
     let mut relayed = 0;
@@ -143,7 +155,10 @@ fn a_ten_mib_frame_passes_as_it_comes_and_only_its_head_is_kept() {
         let mut now = 0;
         watch.feed(piece, |bytes| now += bytes.len());
         relayed += now;
-        assert!(now + RESERVE >= piece.len(), "a piece is passed on as it comes");
+        assert!(
+            now + RESERVE >= piece.len(),
+            "a piece is passed on as it comes"
+        );
     }
     assert_eq!(relayed, frame.len());
     let frames = watch.take_frames();
@@ -158,13 +173,26 @@ fn a_ten_mib_frame_passes_as_it_comes_and_only_its_head_is_kept() {
 #[test]
 fn messages_say_what_they_are() {
     let parse = |text: &str| Message::parse(text.as_bytes(), true);
-    let request = parse(r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"p1"}}}"#);
-    assert_eq!((request.kind(), request.id.as_deref()), (Kind::Request, Some("3")));
+    let request = parse(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"p1"}}}"#,
+    );
+    assert_eq!(
+        (request.kind(), request.id.as_deref()),
+        (Kind::Request, Some("3"))
+    );
     assert_eq!(request.progress_token.as_deref(), Some("\"p1\""));
     let error = parse(r#"{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"no"}}"#);
-    assert_eq!((error.kind(), error.error, error.id.as_deref()), (Kind::Error, Some(-32601), Some("\"a\"")));
-    let note = parse(r#"{"method":"notifications/progress","params":{"progressToken":"p1","progress":1}}"#);
-    assert_eq!((note.kind(), note.progress_token.as_deref()), (Kind::Notification, Some("\"p1\"")));
+    assert_eq!(
+        (error.kind(), error.error, error.id.as_deref()),
+        (Kind::Error, Some(-32601), Some("\"a\""))
+    );
+    let note = parse(
+        r#"{"method":"notifications/progress","params":{"progressToken":"p1","progress":1}}"#,
+    );
+    assert_eq!(
+        (note.kind(), note.progress_token.as_deref()),
+        (Kind::Notification, Some("\"p1\""))
+    );
     let response = parse(r#"{"id":3,"result":null}"#);
     assert!(response.valid);
     assert_eq!(response.kind(), Kind::Response);
@@ -183,18 +211,53 @@ fn responses_pair_with_requests_each_way_and_progress_restarts_the_clock() {
     let at = |ms| start + Duration::from_millis(ms);
     let parse = |text: &str| Message::parse(text.as_bytes(), true);
     let mut talk = Conversation::default();
-    talk.observe(Direction::ToChild, &parse(r#"{"id":1,"method":"tools/call","params":{"_meta":{"progressToken":9}}}"#), at(0));
-    talk.observe(Direction::FromChild, &parse(r#"{"id":1,"method":"sampling/createMessage"}"#), at(10));
+    talk.observe(
+        Direction::ToChild,
+        &parse(r#"{"id":1,"method":"tools/call","params":{"_meta":{"progressToken":9}}}"#),
+        at(0),
+    );
+    talk.observe(
+        Direction::FromChild,
+        &parse(r#"{"id":1,"method":"sampling/createMessage"}"#),
+        at(10),
+    );
     assert_eq!(talk.oldest().unwrap().0, at(0));
-    talk.observe(Direction::FromChild, &parse(r#"{"method":"notifications/progress","params":{"progressToken":9}}"#), at(20));
-    assert_eq!(talk.oldest(), Some((at(10), "request 1 sampling/createMessage from the child".into())));
+    talk.observe(
+        Direction::FromChild,
+        &parse(r#"{"method":"notifications/progress","params":{"progressToken":9}}"#),
+        at(20),
+    );
+    assert_eq!(
+        talk.oldest(),
+        Some((
+            at(10),
+            "request 1 sampling/createMessage from the child".into()
+        ))
+    );
     // The child's own request is answered toward it, not by its own messages.
-    let answer = talk.observe(Direction::FromChild, &parse(r#"{"id":1,"result":{}}"#), at(30));
-    assert_eq!(answer, Observed { method: Some("tools/call".into()), latency: Some(Duration::from_millis(30)) });
+    let answer = talk.observe(
+        Direction::FromChild,
+        &parse(r#"{"id":1,"result":{}}"#),
+        at(30),
+    );
+    assert_eq!(
+        answer,
+        Observed {
+            method: Some("tools/call".into()),
+            latency: Some(Duration::from_millis(30))
+        }
+    );
     let unanswered = talk.unanswered(start);
     assert_eq!(unanswered.len(), 1);
-    assert_eq!((unanswered[0].method.as_str(), unanswered[0].to_child), ("sampling/createMessage", false));
-    let answer = talk.observe(Direction::ToChild, &parse(r#"{"id":1,"error":{"code":-1}}"#), at(40));
+    assert_eq!(
+        (unanswered[0].method.as_str(), unanswered[0].to_child),
+        ("sampling/createMessage", false)
+    );
+    let answer = talk.observe(
+        Direction::ToChild,
+        &parse(r#"{"id":1,"error":{"code":-1}}"#),
+        at(40),
+    );
     assert_eq!(answer.latency, Some(Duration::from_millis(30)));
     assert!(talk.unanswered(start).is_empty() && talk.oldest().is_none());
 }
@@ -209,7 +272,9 @@ fn the_answer_to_agentpipes_own_request_is_swallowed() {
     stream.extend(Protocol::Lsp.frame(r#"{"jsonrpc":"2.0","id":"own","result":null}"#));
     let mut out = Vec::new();
     for byte in &stream {
-        watch.feed(std::slice::from_ref(byte), |bytes| out.extend_from_slice(bytes));
+        watch.feed(std::slice::from_ref(byte), |bytes| {
+            out.extend_from_slice(bytes)
+        });
     }
     let mut expected = Protocol::Lsp.frame(r#"{"jsonrpc":"2.0","method":"window/logMessage"}"#);
     expected.extend(&own); // only the first answer is agentpipe's

@@ -121,7 +121,9 @@ impl<F: FnMut(&[u8])> Sink for Adapter<'_, F> {
         if body {
             capture.len += bytes.len() as u64;
             let room = HEAD.saturating_sub(capture.head.len());
-            capture.head.extend_from_slice(&bytes[..room.min(bytes.len())]);
+            capture
+                .head
+                .extend_from_slice(&bytes[..room.min(bytes.len())]);
         }
         if capture.own.is_none() || capture.released {
             return (self.out)(bytes);

@@ -91,7 +91,9 @@ impl fmt::Display for Header<'_, '_> {
             Event::Stopped(limit) => {
                 write!(f, "trace stopped: --trace-limit of {limit} bytes reached")
             }
-            Event::Message(direction, spoken) => write!(f, "{}", message::Header(*direction, spoken)),
+            Event::Message(direction, spoken) => {
+                write!(f, "{}", message::Header(*direction, spoken))
+            }
         }
     }
 }

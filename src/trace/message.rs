@@ -41,7 +41,11 @@ pub(super) struct Header<'a>(pub Direction, pub &'a Spoken<'a>);
 impl fmt::Display for Header<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Header(direction, message) = self;
-        let error = if message.error.is_some() { "error " } else { "" };
+        let error = if message.error.is_some() {
+            "error "
+        } else {
+            ""
+        };
         write!(f, "{} {error}{}", direction.arrow(), message.kind)?;
         for word in [message.id, message.method].into_iter().flatten() {
             write!(f, " {word}")?;

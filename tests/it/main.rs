@@ -19,6 +19,7 @@ mod never_blocks;
 mod own_messages;
 mod processes;
 mod protocol;
+mod real_servers;
 mod relay;
 mod report;
 mod sequence;

@@ -8,8 +8,14 @@ use std::time::Duration;
 
 use crate::common::*;
 
-const MCP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/servers/mcp_server.py");
-const LSP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/servers/lsp_server.py");
+const MCP_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/it/servers/mcp_server.py"
+);
+const LSP_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/it/servers/lsp_server.py"
+);
 
 fn mcp(mode: &str) -> Vec<String> {
     vec!["python3".into(), MCP_SERVER.into(), mode.into()]
@@ -41,7 +47,12 @@ fn read_report(run: &Run) -> serde_json::Value {
 fn protocol_mode_relays_every_byte_unchanged_in_pieces_and_a_large_frame_as_it_comes() {
     for protocol in ["mcp", "lsp"] {
         // A sequence without the LSP shutdown step: cat would echo agentpipe's own request.
-        let options = ["--protocol", protocol, "--sequence", "stdin 5s, TERM 1s, KILL"];
+        let options = [
+            "--protocol",
+            protocol,
+            "--sequence",
+            "stdin 5s, TERM 1s, KILL",
+        ];
         let mut run = Run::agentpipe("exact", &options, ["cat"]);
         let frame = |body: &str| match protocol {
             "mcp" => format!("{body}\n").into_bytes(),
@@ -52,7 +63,9 @@ fn protocol_mode_relays_every_byte_unchanged_in_pieces_and_a_large_frame_as_it_c
         // UTF-8 that must not change.
         let mut many = Vec::new();
         for id in 0..50 {
-            many.extend(frame(&format!(r#"{{"id":{id},"method":"m","params":"a\\b é"}}"#)));
+            many.extend(frame(&format!(
+                r#"{{"id":{id},"method":"m","params":"a\\b é"}}"#
+            )));
         }
         run.write(&many);
         sent.extend(&many);
@@ -61,7 +74,10 @@ fn protocol_mode_relays_every_byte_unchanged_in_pieces_and_a_large_frame_as_it_c
             sent.extend(piece);
         }
         // A 3 MiB frame: its first half comes out before its second half is written.
-        let big = format!(r#"{{"id":99,"result":"FIRST{}SECOND"}}"#, "y".repeat(3 << 20));
+        let big = format!(
+            r#"{{"id":99,"result":"FIRST{}SECOND"}}"#,
+            "y".repeat(3 << 20)
+        );
         let big = frame(&big);
         let half = big.len() / 2;
         run.write(&big[..half]);
@@ -71,7 +87,10 @@ fn protocol_mode_relays_every_byte_unchanged_in_pieces_and_a_large_frame_as_it_c
         run.close_stdin();
         let finished = run.finish();
         finished.assert_code(0);
-        assert!(finished.stdout == sent, "{protocol}: bytes changed in protocol mode");
+        assert!(
+            finished.stdout == sent,
+            "{protocol}: bytes changed in protocol mode"
+        );
     }
 }
 
@@ -81,7 +100,14 @@ fn the_trace_shows_the_conversation_with_pairs_both_ways_and_json_as_sent() {
     let text = sandbox.path_str("trace.txt");
     let jsonl = sandbox.path_str("trace.jsonl");
     for (path, format) in [(&text, "text"), (&jsonl, "jsonl")] {
-        let options = ["--protocol", "mcp", "--trace", path, "--trace-format", format];
+        let options = [
+            "--protocol",
+            "mcp",
+            "--trace",
+            path,
+            "--trace-format",
+            format,
+        ];
         let command = sandbox.agentpipe(&options, mcp("ask"));
         let mut run = Run::start(Sandbox::new("conversation-run"), command);
         run.write(request(1, "initialize", r#"{"path":"C:\\dir"}"#).as_bytes());
@@ -108,9 +134,15 @@ fn the_trace_shows_the_conversation_with_pairs_both_ways_and_json_as_sent() {
     );
     at(r#"< request "s1" sampling/createMessage ("#);
     at(r#"> response "s1" sampling/createMessage "#);
-    assert!(lines[at("< response 1 initialize ")].contains("ms ("), "{text}");
+    assert!(
+        lines[at("< response 1 initialize ")].contains("ms ("),
+        "{text}"
+    );
     at("> notification notifications/initialized (");
-    assert!(!text.contains("bytes to the child"), "messages replace chunks:\n{text}");
+    assert!(
+        !text.contains("bytes to the child"),
+        "messages replace chunks:\n{text}"
+    );
 
     let jsonl = fs::read_to_string(&jsonl).unwrap();
     let messages = messages(&jsonl);
@@ -121,12 +153,25 @@ fn the_trace_shows_the_conversation_with_pairs_both_ways_and_json_as_sent() {
     assert_eq!(response["id"], 1);
     assert_eq!(response["method"], "initialize");
     assert!(response["latency"].as_f64().is_some_and(|l| l > 0.0));
-    let sent = messages.iter().find(|m| m["id"] == 1 && m["kind"] == "request").unwrap();
+    let sent = messages
+        .iter()
+        .find(|m| m["id"] == 1 && m["kind"] == "request")
+        .unwrap();
     assert_eq!(sent["json"]["params"]["path"], "C:\\dir");
     let body = request(1, "initialize", r#"{"path":"C:\\dir"}"#);
-    assert_eq!(sent["len"], body.len() - 1, "the length of the JSON, without its newline");
-    let asked = messages.iter().find(|m| m["id"] == "s1" && m["kind"] == "response").unwrap();
-    assert_eq!((&asked["dir"], &asked["method"]), (&"to_child".into(), &"sampling/createMessage".into()));
+    assert_eq!(
+        sent["len"],
+        body.len() - 1,
+        "the length of the JSON, without its newline"
+    );
+    let asked = messages
+        .iter()
+        .find(|m| m["id"] == "s1" && m["kind"] == "response")
+        .unwrap();
+    assert_eq!(
+        (&asked["dir"], &asked["method"]),
+        (&"to_child".into(), &"sampling/createMessage".into())
+    );
 }
 
 #[test]
@@ -144,11 +189,23 @@ fn a_noisy_servers_stray_output_goes_to_stderr_and_stdout_stays_frames() {
     }
     assert_eq!(finished.stdout_text().lines().count(), 3);
     let stderr = &finished.stderr;
-    assert!(stderr.contains("Starting the server, version 1.0\n"), "{stderr}");
+    assert!(
+        stderr.contains("Starting the server, version 1.0\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains("handling tools/list\n"), "{stderr}");
-    assert_eq!(stderr.matches("no mcp frame").count(), 1, "warned once: {stderr}");
+    assert_eq!(
+        stderr.matches("no mcp frame").count(),
+        1,
+        "warned once: {stderr}"
+    );
     let stray = "Starting the server, version 1.0\n".len() + 3 * "handling tools/list\n".len();
-    assert!(stderr.contains(&format!("{stray} bytes of the child's stdout were no frame")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{stray} bytes of the child's stdout were no frame"
+        )),
+        "{stderr}"
+    );
 
     // With --stderr FILE, stray output goes there with the command's stderr.
     let sandbox = Sandbox::new("noisy-file");
@@ -178,7 +235,9 @@ fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
     let finished = run.finish();
     finished.assert_code(0);
     assert!(
-        finished.stderr.contains("unanswered at exit: request 2 tools/call to the child"),
+        finished
+            .stderr
+            .contains("unanswered at exit: request 2 tools/call to the child"),
         "{}",
         finished.stderr
     );
@@ -194,7 +253,14 @@ fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
 fn a_response_timeout_ends_a_server_that_hangs_on_one_tool_and_names_the_request() {
     let sandbox = Sandbox::new("response-timeout");
     let report = sandbox.path_str("report.json");
-    let options = ["--protocol", "mcp", "--response-timeout", "1s", "--report", &report];
+    let options = [
+        "--protocol",
+        "mcp",
+        "--response-timeout",
+        "1s",
+        "--report",
+        &report,
+    ];
     let command = sandbox.agentpipe(&options, mcp("hang"));
     let mut run = Run::start(sandbox, command);
     run.write(request(1, "tools/call", r#"{"name":"fast"}"#).as_bytes());
@@ -205,9 +271,16 @@ fn a_response_timeout_ends_a_server_that_hangs_on_one_tool_and_names_the_request
     let finished = run.finish();
     // The sequence closes its stdin, and it ends: 124, as after --timeout.
     finished.assert_code(124);
-    assert_within(finished.since(hung), 0.8, 6.0, "a second, then the sequence");
+    assert_within(
+        finished.since(hung),
+        0.8,
+        6.0,
+        "a second, then the sequence",
+    );
     assert!(
-        finished.stderr.contains("request 2 tools/call to the child had no response for 1s"),
+        finished
+            .stderr
+            .contains("request 2 tools/call to the child had no response for 1s"),
         "{}",
         finished.stderr
     );
@@ -227,7 +300,11 @@ fn progress_notifications_keep_a_long_request_alive_past_the_response_timeout() 
     run.close_stdin();
     let finished = run.finish();
     finished.assert_code(0);
-    assert!(!finished.stderr.contains("had no response"), "{}", finished.stderr);
+    assert!(
+        !finished.stderr.contains("had no response"),
+        "{}",
+        finished.stderr
+    );
 }
 
 #[test]
@@ -237,7 +314,9 @@ fn lsp_a_closed_stdin_gets_agentpipes_own_shutdown_and_exit_and_no_signal() {
     let options = ["--protocol", "lsp", "-v", "--trace", &trace];
     let command = sandbox.agentpipe(&options, ["python3", LSP_SERVER]);
     let mut run = Run::start(sandbox, command);
-    run.write(&lsp_frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#));
+    run.write(&lsp_frame(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+    ));
     run.wait_stdout("capabilities");
     let pid = run.pid();
     run.close_stdin();
@@ -245,25 +324,51 @@ fn lsp_a_closed_stdin_gets_agentpipes_own_shutdown_and_exit_and_no_signal() {
     finished.assert_code(0);
     let log = run.sandbox.log();
     let own = format!("shutdown \"agentpipe-shutdown-{pid}\"");
-    assert_eq!(log, ["initialize 1", own.as_str(), "exit null"], "the server's log");
+    assert_eq!(
+        log,
+        ["initialize 1", own.as_str(), "exit null"],
+        "the server's log"
+    );
     // Its answer is agentpipe's: not relayed.
-    assert!(!finished.stdout_text().contains("agentpipe-shutdown"), "{}", finished.stdout_text());
+    assert!(
+        !finished.stdout_text().contains("agentpipe-shutdown"),
+        "{}",
+        finished.stdout_text()
+    );
     assert!(!finished.stderr.contains("SIGTERM"), "{}", finished.stderr);
-    assert!(finished.stderr.contains("step 2 (shutdown)"), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("step 2 (shutdown)"),
+        "{}",
+        finished.stderr
+    );
     let trace = fs::read_to_string(&trace).unwrap();
-    assert!(trace.contains(&format!("< response \"agentpipe-shutdown-{pid}\" shutdown")), "{trace}");
+    assert!(
+        trace.contains(&format!("< response \"agentpipe-shutdown-{pid}\" shutdown")),
+        "{trace}"
+    );
 }
 
 #[test]
 fn lsp_a_client_that_shut_down_itself_gets_no_second_shutdown() {
-    let mut run = Run::agentpipe("lsp-client-shutdown", &["--protocol", "lsp"], ["python3", LSP_SERVER]);
-    run.write(&lsp_frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#));
-    run.write(&lsp_frame(r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#));
+    let mut run = Run::agentpipe(
+        "lsp-client-shutdown",
+        &["--protocol", "lsp"],
+        ["python3", LSP_SERVER],
+    );
+    run.write(&lsp_frame(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+    ));
+    run.write(&lsp_frame(
+        r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#,
+    ));
     run.wait_stdout(r#""id": 2"#);
     run.write(&lsp_frame(r#"{"jsonrpc":"2.0","method":"exit"}"#));
     run.sandbox.wait_log("exit null");
     run.close_stdin();
     let finished = run.finish_within(Duration::from_secs(20));
     finished.assert_code(0);
-    assert_eq!(run.sandbox.log(), ["initialize 1", "shutdown 2", "exit null"]);
+    assert_eq!(
+        run.sandbox.log(),
+        ["initialize 1", "shutdown 2", "exit null"]
+    );
 }

@@ -8,7 +8,10 @@ use crate::duration::format_limit;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Said {
     /// The child's stdout carried bytes that are no frame, the first time: they went to stderr.
-    Stray { protocol: &'static str, bytes: usize },
+    Stray {
+        protocol: &'static str,
+        bytes: usize,
+    },
     /// At the end: every byte of the child's stdout that was no frame.
     StrayTotal(u64),
     /// A request had no response for `--response-timeout`.
@@ -74,7 +77,9 @@ impl fmt::Display for Said {
                 f,
                 "sent the LSP shutdown request (id {id}); its response is not relayed"
             ),
-            Said::ExitSent => f.write_str("the server answered shutdown: sent the exit notification"),
+            Said::ExitSent => {
+                f.write_str("the server answered shutdown: sent the exit notification")
+            }
             Said::ShutdownByClient => {
                 f.write_str("the client sent shutdown or exit itself: nothing more to send")
             }

@@ -2,8 +2,8 @@
 //! state machine with a fake clock: no process, no sleep. `sequence` holds the steps and the
 //! interrupts, `triggers` the triggers that came later (file EOF, idle, parent exit, run steps).
 
-mod sequence;
 mod replies;
+mod sequence;
 mod triggers;
 
 use std::time::{Duration, Instant};

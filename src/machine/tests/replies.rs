@@ -28,13 +28,19 @@ fn a_request_unanswered_for_the_response_timeout_starts_the_sequence_and_is_name
     assert_eq!(clock.machine.deadline(), Some(clock.instant(600)));
     let orders = clock.until(600);
     assert_eq!(clock.machine.trigger(), Some(Trigger::ResponseTimeout));
-    assert!(Trigger::ResponseTimeout.is_timeout(), "124 or 137, as --timeout");
+    assert!(
+        Trigger::ResponseTimeout.is_timeout(),
+        "124 or 137, as --timeout"
+    );
     assert_eq!(clock.steps(), [(1, 600), (2, 600)]);
     let named = Order::Warn(Note::Protocol(Said::ResponseTimeout {
         request: "request 3 tools/call to the child".into(),
         after: Duration::from_millis(500),
     }));
-    assert_eq!(orders[0], named, "said even without -v, before the sequence");
+    assert_eq!(
+        orders[0], named,
+        "said even without -v, before the sequence"
+    );
 }
 
 #[test]
@@ -83,7 +89,11 @@ fn a_request_waiting_long_is_named_when_the_sequence_starts() {
     let input = awaiting(&clock, 0, "request 2 tools/call to the child");
     clock.at(0, input);
     let orders = clock.at(S, Input::Interrupt(Signal::TERM));
-    assert!(!orders.iter().any(|order| matches!(order, Order::Tell(Note::Protocol(_)))));
+    assert!(
+        !orders
+            .iter()
+            .any(|order| matches!(order, Order::Tell(Note::Protocol(_))))
+    );
 }
 
 #[test]
@@ -91,7 +101,11 @@ fn the_shutdown_step_asks_then_sends_exit_once_answered_and_eof_starts_there() {
     let mut clock = Clock::with_sequence("wait 0s, shutdown 2s, stdin 1s, TERM 1s, KILL");
     let orders = clock.at(100, Input::Eof { hangup: true });
     assert!(orders.contains(&Order::SendShutdown), "{orders:?}");
-    assert!(!orders.iter().any(|order| matches!(order, Order::CloseStdin { .. })));
+    assert!(
+        !orders
+            .iter()
+            .any(|order| matches!(order, Order::CloseStdin { .. }))
+    );
     assert_eq!(clock.steps(), [(2, 100)]);
     let orders = clock.at(300, Input::ShutdownAnswered);
     assert_eq!(orders[0], Order::SendExit);
@@ -113,7 +127,10 @@ fn an_unanswered_shutdown_goes_on_to_the_stdin_step_after_its_wait() {
     let mut clock = Clock::with_sequence("shutdown 2s, stdin 1s, TERM 1s, KILL");
     clock.at(0, Input::Interrupt(Signal::TERM));
     let orders = clock.until(2 * S);
-    assert!(orders.contains(&Order::CloseStdin { flush: false }), "{orders:?}");
+    assert!(
+        orders.contains(&Order::CloseStdin { flush: false }),
+        "{orders:?}"
+    );
     assert_eq!(clock.steps(), [(1, 0), (2, 2 * S)]);
     // An answer after the step changes nothing.
     let orders = clock.at(2 * S + 100, Input::ShutdownAnswered);
@@ -126,6 +143,9 @@ fn the_shutdown_step_sends_nothing_when_the_client_already_shut_down() {
     clock.at(0, Input::ClientShutdown);
     let orders = clock.at(100, Input::Eof { hangup: true });
     assert!(!orders.contains(&Order::SendShutdown));
-    assert!(orders.contains(&Order::CloseStdin { flush: true }), "{orders:?}");
+    assert!(
+        orders.contains(&Order::CloseStdin { flush: true }),
+        "{orders:?}"
+    );
     assert_eq!(clock.steps(), [(1, 100), (2, 100)]);
 }
