@@ -10,8 +10,9 @@ use super::Seen;
 use crate::machine::note::{Note, Said};
 use crate::machine::{Awaiting, Input};
 use crate::outcome::Unanswered;
+use crate::outlet::{Outlet, own_stderr};
 use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol};
-use crate::trace::{self, Direction, Outlet, Recorder, Spoken};
+use crate::trace::{Direction, Recorder, Spoken};
 
 /// See the module documentation.
 pub(crate) struct Talk {
@@ -93,7 +94,7 @@ impl Talk {
     pub fn stray(&mut self, bytes: &[u8], seen: &mut Vec<Seen>) {
         match &mut self.stray {
             Some(outlet) => drop(outlet.push(bytes)),
-            None => drop(trace::stderr().push(bytes)),
+            None => drop(own_stderr().push(bytes)),
         }
         self.stray_bytes += bytes.len();
         if !self.stray_told && bytes.contains(&b'\n') {
