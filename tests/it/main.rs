@@ -19,6 +19,7 @@ mod never_blocks;
 mod own_messages;
 mod processes;
 mod protocol;
+mod pty;
 mod real_servers;
 mod relay;
 mod report;
