@@ -5,19 +5,18 @@
 //! timeline and inputs for the state machine; the event loop passes them on and carries out
 //! what the machine orders back.
 
+#[cfg(feature = "json")]
 mod talk;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::time::Instant;
 
 use crate::machine::Input;
-use crate::machine::note::{Note, Said};
-use crate::outcome::{Bytes, Unanswered};
-use crate::outlet::Outlet;
+use crate::machine::note::Note;
+use crate::outcome::Bytes;
 use crate::poller::{Readiness, Want};
-use crate::protocol::{Protocol, Watch};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::trace::{Direction, Recorder, Tap};
+#[cfg(feature = "json")]
 use talk::Talk;
 
 /// What a move of the relay showed.
@@ -39,6 +38,7 @@ pub(crate) struct Duplex {
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
     /// With a protocol: the messages each way.
+    #[cfg(feature = "json")]
     talk: Option<Talk>,
     /// The master of the child's pseudo-terminal, if it runs on one: held open until the child
     /// exited or the terminal is hung up, so that the end of its output (EIO on the master once
@@ -86,89 +86,11 @@ impl Duplex {
             to_child,
             from_child,
             forward_eof,
+            #[cfg(feature = "json")]
             talk: None,
             terminal,
             seen: Vec::new(),
         }
-    }
-
-    /// Watches the messages of `protocol` both ways, recorded in `trace` instead of the chunks;
-    /// the child's stdout bytes that are no frame go to `stray` (`None`: agentpipe's stderr).
-    /// With `hold_eof`, the end of the input does not close the child's stdin: the sequence's
-    /// steps do, after the shutdown step wrote to it.
-    pub fn speak(
-        &mut self,
-        protocol: Protocol,
-        stray: Option<Outlet>,
-        trace: Option<&Recorder>,
-        hold_eof: bool,
-    ) {
-        self.to_child.set_watch(Watch::new(protocol, false));
-        self.from_child.set_watch(Watch::new(protocol, true));
-        self.forward_eof &= !hold_eof;
-        self.talk = Some(Talk::new(protocol, stray, trace.cloned()));
-    }
-
-    /// Takes in what the watch of `dir` saw: the frames that ended, and stray output.
-    fn watched(&mut self, dir: Direction) {
-        let Some(talk) = &mut self.talk else {
-            return;
-        };
-        let pump = match dir {
-            Direction::ToChild => &mut self.to_child,
-            Direction::FromChild => &mut self.from_child,
-        };
-        let Some(watch) = pump.watch() else {
-            return;
-        };
-        let frames = watch.take_frames();
-        watch.take_stray(|bytes| talk.stray(bytes, &mut self.seen));
-        talk.frames(dir, frames, &mut self.seen);
-        talk.flush();
-    }
-
-    /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read
-    /// for it is written; the answer is not relayed. Nothing more is read from agentpipe's input.
-    pub fn send_shutdown(&mut self) -> Vec<Seen> {
-        self.to_child.close_source();
-        let at_boundary = self
-            .to_child
-            .watch()
-            .is_some_and(|watch| watch.at_boundary());
-        if let Some(talk) = self.talk.as_mut().filter(|_| at_boundary) {
-            let (frame, id) = talk.shutdown();
-            if self.to_child.inject(&frame) {
-                if let Some(watch) = self.from_child.watch() {
-                    watch.swallow(id.clone());
-                }
-                self.tell(Note::Protocol(Said::ShutdownSent { id }));
-                return std::mem::take(&mut self.seen);
-            }
-        }
-        self.tell(Note::Protocol(Said::ShutdownUnsendable));
-        std::mem::take(&mut self.seen)
-    }
-
-    /// The `exit` notification that follows the answer to agentpipe's `shutdown`.
-    pub fn send_exit(&mut self) {
-        if let Some(talk) = &mut self.talk {
-            let frame = talk.exit();
-            self.to_child.inject(&frame);
-        }
-    }
-
-    /// The requests still without a response, times counted from `start`.
-    pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
-        self.talk
-            .as_ref()
-            .map_or_else(Vec::new, |talk| talk.unanswered(start))
-    }
-
-    /// Bytes of the child's stdout that were no frame.
-    pub fn stray_total(&mut self) -> u64 {
-        self.from_child
-            .watch()
-            .map_or(0, |watch| watch.stray_total())
     }
 
     /// What each descriptor waits for now.
@@ -320,6 +242,7 @@ impl Duplex {
 
     fn read_child_output(&mut self) {
         let event = self.from_child.fill();
+        #[cfg(feature = "json")]
         self.watched(Direction::FromChild);
         if self.from_child.destination().is_none() {
             self.from_child.discard_buffer();
@@ -350,6 +273,7 @@ impl Duplex {
 
     fn read_input(&mut self) {
         let event = self.to_child.fill();
+        #[cfg(feature = "json")]
         self.watched(Direction::ToChild);
         match event {
             Event::SourceEnded => {

@@ -11,16 +11,20 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
+#[cfg(not(feature = "json"))]
+use crate::machine::note::Said;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Exit, Outcome, Trigger};
+#[cfg(feature = "json")]
 use crate::outlet::Outlet;
 use crate::platform;
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
+#[cfg(feature = "json")]
 use crate::protocol::Protocol;
 use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
@@ -41,7 +45,7 @@ enum Token {
     /// agentpipe's parent's pidfd (`--end-with-parent`).
     Parent,
     /// agentpipe's own lines, while a slow reader holds them back.
-    Messages,
+    OwnStderr,
     /// The trace, likewise.
     Trace,
     Relay(End),
@@ -58,7 +62,7 @@ impl From<Token> for usize {
             Token::Signals => 0,
             Token::ChildExit => 1,
             Token::Parent => 2,
-            Token::Messages => 3,
+            Token::OwnStderr => 3,
             Token::Trace => 4,
             Token::Relay(End::Input) => 5,
             Token::Relay(End::ChildStdin) => 6,
@@ -109,7 +113,7 @@ impl EventLoop {
         pipes: ChildPipes,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
-        config: Config,
+        config: Settings,
         timeline: Timeline,
     ) -> EventLoop {
         let target = Target {
@@ -173,6 +177,7 @@ impl EventLoop {
 
     /// Watches the messages of `protocol` both ways (`--protocol`); the child's stdout bytes
     /// that are no frame go to `stray` (`None`: agentpipe's own stderr).
+    #[cfg(feature = "json")]
     pub fn with_protocol(mut self, protocol: Protocol, stray: Option<Outlet>) -> EventLoop {
         let hold_eof = self.machine.has_shutdown_step();
         let trace = self.timeline.trace();
@@ -204,7 +209,7 @@ impl EventLoop {
     fn turn(&mut self) -> io::Result<()> {
         let found = self.wait()?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if found.get(Token::Messages).ready || found.get(Token::Trace).ready || due {
+        if found.get(Token::OwnStderr).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
         }
         let moved = self.duplex.counts();
@@ -263,7 +268,8 @@ impl EventLoop {
             .flatten()
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
-        let [messages, trace] = self.timeline.waiting();
+        let own_stderr = self.timeline.own_stderr_waiting();
+        let trace = self.timeline.trace_waiting();
         let mut wanted = Wanted::new();
         let signals = self.signals.as_ref().map(|s| (s.fd(), Interest::Read));
         wanted.set(Token::Signals, signals);
@@ -271,7 +277,7 @@ impl EventLoop {
         wanted.set(Token::ChildExit, exit);
         let parent = self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read));
         wanted.set(Token::Parent, parent);
-        wanted.set(Token::Messages, messages.as_ref().map(waiting));
+        wanted.set(Token::OwnStderr, own_stderr.as_ref().map(waiting));
         wanted.set(Token::Trace, trace.as_ref().map(waiting));
         for (end, want) in self.duplex.wants() {
             wanted.set(end, want);
@@ -339,11 +345,18 @@ impl EventLoop {
                         self.tell(note);
                     }
                 }
+                #[cfg(feature = "json")]
                 Order::SendShutdown => {
                     let seen = self.duplex.send_shutdown();
                     self.pass_on(seen);
                 }
+                #[cfg(feature = "json")]
                 Order::SendExit => self.duplex.send_exit(),
+                // Without JSON there are no messages: a shutdown step has nothing to send.
+                #[cfg(not(feature = "json"))]
+                Order::SendShutdown | Order::SendExit => {
+                    self.tell(Note::Protocol(Said::ShutdownUnsendable));
+                }
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }
@@ -462,7 +475,7 @@ mod tests {
             Token::Signals,
             Token::ChildExit,
             Token::Parent,
-            Token::Messages,
+            Token::OwnStderr,
             Token::Trace,
         ];
         slots.extend(ends.map(Token::from));

@@ -10,13 +10,16 @@ use nix::errno::Errno;
 
 use crate::platform;
 use crate::poller::{Interest, Want};
+#[cfg(feature = "json")]
 use crate::protocol::RESERVE;
 use crate::trace::{Refused, Tap};
 
 mod endpoint;
+#[cfg(feature = "json")]
 mod watched;
 use endpoint::Kind;
 pub use endpoint::{Endpoint, fill_closed_std_fds, take_std_fds};
+#[cfg(feature = "json")]
 use watched::Watched;
 
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
@@ -65,6 +68,7 @@ pub struct Pump {
     /// The trace's copy of what this direction relays, if there is a trace.
     tap: Option<Tap>,
     /// With a protocol: its frames, watched as they pass through the buffer.
+    #[cfg(feature = "json")]
     watched: Option<Box<Watched>>,
     /// Bytes written to the destination.
     pub relayed: u64,
@@ -81,6 +85,7 @@ impl Pump {
             room: true,
             grown: false,
             tap: None,
+            #[cfg(feature = "json")]
             watched: None,
             source,
             destination,
@@ -115,7 +120,11 @@ impl Pump {
 
     /// Room the buffer keeps free before a read: what a watch may release beyond it.
     fn reserve(&self) -> usize {
-        if self.watched.is_some() { RESERVE } else { 0 }
+        #[cfg(feature = "json")]
+        if self.watched.is_some() {
+            return RESERVE;
+        }
+        0
     }
 
     pub fn source(&self) -> Option<&Endpoint> {
@@ -183,9 +192,9 @@ impl Pump {
         if self.buffer.len() - self.end <= self.reserve() {
             self.compact();
         }
-        let Some(source) = &self.source else {
+        if self.source.is_none() {
             return Event::Progress;
-        };
+        }
         let room = (self.buffer.len() - self.end).saturating_sub(self.reserve());
         let room = self
             .budget
@@ -193,20 +202,9 @@ impl Pump {
         if room == 0 {
             return Event::Progress; // a spent budget, not an end: a read of nothing would say 0
         }
-        let read = match &mut self.watched {
-            Some(watched) => source.read(&mut watched.scratch[..room]),
-            None => source.read(&mut self.buffer[self.end..self.end + room]),
-        };
-        match read {
-            Ok(0) => {
-                self.watched_bytes(0);
-                Event::SourceEnded
-            }
+        match self.read_into(room) {
+            Ok(0) => Event::SourceEnded,
             Ok(count) => {
-                match self.watched {
-                    Some(_) => self.watched_bytes(count),
-                    None => self.end += count,
-                }
                 self.consume(count);
                 self.note_transfer(count);
                 Event::Progress
@@ -214,6 +212,21 @@ impl Pump {
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
         }
+    }
+
+    /// Reads at most `room` bytes from the source into the buffer: through the watch, if there is
+    /// one, which puts in the buffer those to relay.
+    fn read_into(&mut self, room: usize) -> io::Result<usize> {
+        #[cfg(feature = "json")]
+        if self.watched.is_some() {
+            return self.read_watched(room);
+        }
+        let Some(source) = &self.source else {
+            return Ok(0);
+        };
+        let count = source.read(&mut self.buffer[self.end..self.end + room])?;
+        self.end += count;
+        Ok(count)
     }
 
     /// A transfer of at least [`STREAMING`] bytes says a stream flows: see [`Pump::grow`].

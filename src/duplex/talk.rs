@@ -6,15 +6,15 @@
 use std::process;
 use std::time::Instant;
 
-use super::Seen;
+use super::{Duplex, Seen};
 use crate::machine::note::{Note, Said};
 use crate::machine::{Awaiting, Input};
 use crate::outcome::Unanswered;
 use crate::outlet::{Outlet, own_stderr};
-use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol};
+use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol, Watch};
 use crate::trace::{Direction, Recorder, Spoken};
 
-/// See the module documentation.
+/// The messages each way. See the module documentation.
 pub(crate) struct Talk {
     protocol: Protocol,
     conversation: Conversation,
@@ -142,5 +142,86 @@ impl Talk {
 
     pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
         self.conversation.unanswered(start)
+    }
+}
+
+impl Duplex {
+    /// Watches the messages of `protocol` both ways, recorded in `trace` instead of the chunks;
+    /// the child's stdout bytes that are no frame go to `stray` (`None`: agentpipe's stderr).
+    /// With `hold_eof`, the end of the input does not close the child's stdin: the sequence's
+    /// steps do, after the shutdown step wrote to it.
+    pub fn speak(
+        &mut self,
+        protocol: Protocol,
+        stray: Option<Outlet>,
+        trace: Option<&Recorder>,
+        hold_eof: bool,
+    ) {
+        self.to_child.set_watch(Watch::new(protocol, false));
+        self.from_child.set_watch(Watch::new(protocol, true));
+        self.forward_eof &= !hold_eof;
+        self.talk = Some(Talk::new(protocol, stray, trace.cloned()));
+    }
+
+    /// Takes in what the watch of `dir` saw: the frames that ended, and stray output.
+    pub(super) fn watched(&mut self, dir: Direction) {
+        let Some(talk) = &mut self.talk else {
+            return;
+        };
+        let pump = match dir {
+            Direction::ToChild => &mut self.to_child,
+            Direction::FromChild => &mut self.from_child,
+        };
+        let Some(watch) = pump.watch() else {
+            return;
+        };
+        let frames = watch.take_frames();
+        watch.take_stray(|bytes| talk.stray(bytes, &mut self.seen));
+        talk.frames(dir, frames, &mut self.seen);
+        talk.flush();
+    }
+
+    /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read
+    /// for it is written; the answer is not relayed. Nothing more is read from agentpipe's input.
+    pub fn send_shutdown(&mut self) -> Vec<Seen> {
+        self.to_child.close_source();
+        let at_boundary = self
+            .to_child
+            .watch()
+            .is_some_and(|watch| watch.at_boundary());
+        if let Some(talk) = self.talk.as_mut().filter(|_| at_boundary) {
+            let (frame, id) = talk.shutdown();
+            if self.to_child.inject(&frame) {
+                if let Some(watch) = self.from_child.watch() {
+                    watch.swallow(id.clone());
+                }
+                self.tell(Note::Protocol(Said::ShutdownSent { id }));
+                return std::mem::take(&mut self.seen);
+            }
+        }
+        self.tell(Note::Protocol(Said::ShutdownUnsendable));
+        std::mem::take(&mut self.seen)
+    }
+
+    /// The `exit` notification that follows the answer to agentpipe's `shutdown`.
+    pub fn send_exit(&mut self) {
+        if let Some(talk) = &mut self.talk {
+            let frame = talk.exit();
+            self.to_child.inject(&frame);
+        }
+    }
+
+    /// The requests still without a response, times counted from `start`.
+    pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
+        self.talk
+            .as_ref()
+            .map_or_else(Vec::new, |talk| talk.unanswered(start))
+    }
+
+    /// Bytes of the child's stdout that were no frame.
+    pub fn stray_total(&mut self) -> u64 {
+        self.from_child
+            .watch()
+            .map_or(0, |watch| watch.stray_total())
     }
 }

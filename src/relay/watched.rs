@@ -7,8 +7,8 @@ use crate::protocol::{RESERVE, Watch};
 /// A watch and the buffer its bytes are read into before it hands on those to relay.
 #[derive(Debug)]
 pub(super) struct Watched {
-    pub(super) watch: Watch,
-    pub(super) scratch: Box<[u8]>,
+    watch: Watch,
+    scratch: Box<[u8]>,
 }
 
 impl Pump {
@@ -38,9 +38,20 @@ impl Pump {
         fits
     }
 
+    /// Reads at most `room` bytes into the watch, which puts in the buffer those to relay; at
+    /// the source's end, what it held back.
+    pub(super) fn read_watched(&mut self, room: usize) -> std::io::Result<usize> {
+        let (Some(source), Some(watched)) = (&self.source, &mut self.watched) else {
+            return Ok(0);
+        };
+        let count = source.read(&mut watched.scratch[..room])?;
+        self.watched_bytes(count);
+        Ok(count)
+    }
+
     /// Hands the `count` bytes just read to the watch, which puts in the buffer those to relay;
     /// 0 is the source's end, where it releases what it held.
-    pub(super) fn watched_bytes(&mut self, count: usize) {
+    fn watched_bytes(&mut self, count: usize) {
         let Some(watched) = &mut self.watched else {
             return;
         };

@@ -5,8 +5,10 @@ use std::fmt;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "json")]
 use serde::Serialize;
 
+#[cfg(feature = "json")]
 use super::message::{self, Spoken};
 use super::{Direction, TraceFormat};
 use crate::machine::note::Note;
@@ -19,6 +21,7 @@ pub(super) enum Record<'a> {
     /// Bytes relayed in one move.
     Data(Direction, &'a [u8]),
     /// A message of a protocol, in the direction it went.
+    #[cfg(feature = "json")]
     Message(Direction, Spoken<'a>),
     /// Bytes relayed and not recorded: the trace's destination was slower than the relay.
     Skipped(Direction, u64),
@@ -39,10 +42,13 @@ pub(crate) fn line(at: Duration, message: impl fmt::Display) -> String {
 /// Appends `event` at `at` (since agentpipe's start) to `out`, as `format` writes it.
 pub(super) fn render(format: TraceFormat, at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     match (format, event) {
+        #[cfg(feature = "json")]
         (TraceFormat::JsonLines, Record::Message(direction, spoken)) => {
             message::json(at, *direction, spoken, out);
         }
+        #[cfg(feature = "json")]
         (TraceFormat::JsonLines, _) => json(at, event, out),
+        #[cfg(feature = "json")]
         (_, Record::Message(direction, spoken)) => {
             out.extend(line(at, message::Header(*direction, spoken)).as_bytes());
             message::text(spoken, out);
@@ -67,7 +73,7 @@ impl fmt::Display for Header<'_, '_> {
             Record::Begin(time) => write!(
                 f,
                 "trace started; agentpipe started at {}",
-                humantime::format_rfc3339_micros(*time)
+                crate::rfc3339::rfc3339_micros(*time)
             ),
             Record::Note(note) => write!(f, "{note}"),
             Record::Data(direction, bytes) => {
@@ -91,6 +97,7 @@ impl fmt::Display for Header<'_, '_> {
             Record::Stopped(limit) => {
                 write!(f, "trace stopped: --trace-limit of {limit} bytes reached")
             }
+            #[cfg(feature = "json")]
             Record::Message(direction, spoken) => {
                 write!(f, "{}", message::Header(*direction, spoken))
             }
@@ -188,6 +195,7 @@ fn hex(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+#[cfg(feature = "json")]
 /// One JSON object per event, on one line; see the README's "Seeing what an agent said".
 #[derive(Serialize)]
 struct JsonRecord<'a> {
@@ -209,6 +217,7 @@ struct JsonRecord<'a> {
     version: Option<u32>,
 }
 
+#[cfg(feature = "json")]
 fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     let mut record = JsonRecord {
         // To the microsecond, as the report gives times.
@@ -226,7 +235,7 @@ fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
         Record::Begin(time) => {
             record.event = "trace";
             record.version = Some(1);
-            record.start = Some(humantime::format_rfc3339_micros(*time).to_string());
+            record.start = Some(crate::rfc3339::rfc3339_micros(*time));
         }
         Record::Note(note) => {
             record.event = kind(note);
@@ -265,11 +274,13 @@ fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     let _ = out.write_all(b"\n");
 }
 
+#[cfg(feature = "json")]
 /// Whether the JSON record carries the text header as its `message`: every event but data.
 fn event_is_text(event: &Record<'_>) -> bool {
     !matches!(event, Record::Data(..))
 }
 
+#[cfg(feature = "json")]
 /// The `event` name of a note in JSON lines: its variant, in snake case.
 fn kind(note: &Note) -> &'static str {
     match note {
@@ -315,6 +326,7 @@ fn kind(note: &Note) -> &'static str {
     }
 }
 
+#[cfg(feature = "json")]
 /// Standard base64 (RFC 4648, with padding): a dozen lines, where a crate would add a dependency
 /// for one call.
 fn base64(bytes: &[u8]) -> String {
@@ -340,6 +352,7 @@ fn base64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "json")]
     #[test]
     fn base64_matches_rfc_4648() {
         for (input, expected) in [

@@ -14,9 +14,9 @@ fn awaiting(clock: &Clock, since: u64, request: &str) -> Input {
 }
 
 fn response_timeout(ms: u64) -> Clock {
-    Clock::new(Config {
+    Clock::new(Settings {
         response_timeout: Some(Duration::from_millis(ms)),
-        ..Config::default()
+        ..Settings::default()
     })
 }
 
