@@ -351,8 +351,16 @@ fn the_scope_is_the_commands_group() {
     let finished = run.finish_within(LIMIT);
     assert!(finished.since(started) < Duration::from_secs(8));
     run.sandbox.assert_gone(&[child, grandchild]);
-    let report = std::fs::read_to_string(&report).expect("the report");
-    assert!(report.contains("\"pid\""), "{report}");
+    let text = std::fs::read_to_string(&report).expect("the report");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("a JSON report");
+    assert_eq!(report["pid"], child, "{text}");
+    assert!(
+        report["trigger"]
+            .as_str()
+            .is_some_and(|t| t.contains("TERM")),
+        "{text}"
+    );
+    assert_eq!(report["steps"][1]["action"], "stdin", "{text}");
 }
 
 /// agentpipe's own lines on the terminal it made raw return the carriage themselves: each ends
