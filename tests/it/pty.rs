@@ -419,3 +419,26 @@ fn the_triggers_work_on_a_terminal() {
     assert_eq!(run.sandbox.log().first().map(String::as_str), Some("HUP"));
     run.sandbox.assert_nothing_left();
 }
+
+/// agentpipe stopped (SIGTSTP from outside; the terminal's own Ctrl-Z is the command's) gives
+/// its terminal back as it found it, so that the shell gets a sane terminal, and makes it raw
+/// again when it continues.
+#[test]
+fn a_stopped_agentpipe_gives_its_terminal_back_until_it_continues() {
+    let window = Window::start("pty-stop", &["--pty"], &sh("pidfile child\nspin"), (24, 80));
+    window.run.sandbox.wait_pid("child");
+    let agentpipe = window.run.pid();
+    let raw = |window: &Window| !window.settings().local_flags.contains(LocalFlags::ICANON);
+    assert!(raw(&window));
+    window.run.signal(Signal::SIGTSTP);
+    wait_state(agentpipe, "agentpipe stopped", |state| state == 'T');
+    wait_until("the terminal restored while stopped", LIMIT, || {
+        (window.settings() == window.before).then_some(())
+    });
+    window.run.signal(Signal::SIGCONT);
+    wait_until("the terminal raw again", LIMIT, || {
+        raw(&window).then_some(())
+    });
+    window.run.signal(Signal::SIGTERM);
+    window.finish();
+}
