@@ -734,6 +734,9 @@ fn terminal_child_stopped_by_sigttin_gets_a_message_and_still_ends() {
 fn pid_namespaces() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
+        if !have_tools("the PID 1 tests", &["unshare"]) {
+            return false;
+        }
         let ok = Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc", "true"])
             .stdin(Stdio::null())
@@ -742,9 +745,10 @@ fn pid_namespaces() -> bool {
             .status()
             .is_ok_and(|status| status.success());
         if !ok {
-            eprintln!(
-                "SKIPPED: `unshare --pid --fork --mount-proc` is not available (needs util-linux \
-                 and the right to create PID namespaces, e.g. root); PID 1 tests not run"
+            skipped(
+                "the PID 1 tests",
+                "`unshare --pid --fork --mount-proc` failed: creating a PID namespace needs a right \
+                 this machine does not give (root, or user namespaces)",
             );
         }
         ok

@@ -45,8 +45,15 @@ impl Report {
     /// The one line of `stderr` that is a report (agentpipe's other lines do not start with
     /// `{`).
     pub fn on_stderr(stderr: &str) -> Report {
-        let lines: Vec<&str> = stderr.lines().filter(|line| line.starts_with('{')).collect();
-        assert_eq!(lines.len(), 1, "expected one report line on stderr:\n{stderr}");
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.starts_with('{'))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one report line on stderr:\n{stderr}"
+        );
         Report::parse(lines[0])
     }
 
@@ -85,7 +92,11 @@ impl Report {
             .map(|step| {
                 let step_number = step.at("step").number() as u64;
                 let action = step.at("action").str().to_string();
-                (step_number, action, step.at("signal").opt_str().map(str::to_string))
+                (
+                    step_number,
+                    action,
+                    step.at("signal").opt_str().map(str::to_string),
+                )
             })
             .collect()
     }
@@ -94,6 +105,22 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.text.trim_end())
+    }
+}
+
+/// `report["exit"]["code"]`: serde_json's indexing, `null` where nothing is.
+impl std::ops::Index<&str> for Report {
+    type Output = Value;
+
+    fn index(&self, key: &str) -> &Value {
+        &self.json[key]
+    }
+}
+
+/// As written, so that `{report:?}` in a message reads as the JSON.
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
