@@ -1,6 +1,5 @@
 //! `--report`: the JSON object agentpipe writes when it exits, checked field by field for each
 //! trigger, and for the ways agentpipe can end (a code, death by a signal, a failed start).
-//! Also `-q`.
 
 use std::fs;
 use std::io::Write;
@@ -407,35 +406,6 @@ fn arguments_are_escaped_and_non_utf8_is_replaced() {
         .collect();
     assert_eq!(report.at("command").strs(), expected);
     assert!(expected[7].contains('\u{fffd}'));
-}
-
-#[test]
-fn quiet_silences_warnings() {
-    // The warning agentpipe gives for a command stopped by SIGTTIN, which -q silences.
-    let sandbox = Sandbox::new("quiet");
-    let (_master, slave) = open_pty();
-    let mut command = sandbox.agentpipe(
-        &["-q", "--grace", "100ms"],
-        sh("pidfile child\nread line < /dev/tty"),
-    );
-    controlling_tty(&mut command, &slave);
-    let run = Run::start(sandbox, command);
-    let child = run.sandbox.wait_pid("child");
-    wait_state(child, "stopped", |state| state == 'T');
-    run.signal(Signal::SIGTERM);
-    let done = finish(run);
-    done.assert_signal(Signal::SIGTERM);
-    assert_eq!(done.stderr, "", "-q printed something");
-}
-
-#[test]
-fn quiet_and_verbose_are_a_usage_error() {
-    let mut run = Run::agentpipe("quiet-verbose", &["-q", "-v"], ["true"]);
-    let done = run.finish();
-    done.assert_code(125);
-    let lines = done.stderr_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].starts_with("agentpipe: "), "{lines:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
