@@ -18,6 +18,7 @@ mod exit_status;
 mod hook;
 mod machine;
 mod outcome;
+mod outlet;
 mod platform;
 mod poller;
 mod process;

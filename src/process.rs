@@ -15,7 +15,7 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::Exit;
-use crate::platform::{self, Cgroup, Seen};
+use crate::platform::{self, Cgroup, ChildStatus};
 use crate::scope::{CgroupUsage, Scope};
 
 /// How to start the child.
@@ -210,7 +210,7 @@ impl ChildProcess {
             return None;
         }
         match platform::check_stopped(self.pid)? {
-            Seen {
+            ChildStatus {
                 status: WaitStatus::Stopped(_, signal),
                 ..
             } => Some(signal),
@@ -222,7 +222,7 @@ impl ChildProcess {
     }
 
     /// Records an exit that a look at the child found, and whether that look reaped it.
-    fn note(&mut self, seen: Seen) {
+    fn note(&mut self, seen: ChildStatus) {
         if let Some(exit) = exit_of(seen.status) {
             (self.exit, self.reaped) = (Some(exit), seen.reaped);
         }

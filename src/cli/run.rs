@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cli, StderrTarget, spawn_error};
+use super::{Cli, Destination, StderrTarget, spawn_error};
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
@@ -20,7 +20,7 @@ use crate::outcome::Outcome;
 use crate::platform;
 use crate::process::{ChildProcess, SpawnOptions};
 use crate::relay::{self, Endpoint};
-use crate::report::{self, Ending, ReportTarget, RunFacts};
+use crate::report::{self, Ending, RunFacts};
 use crate::scope::Scope;
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
@@ -92,7 +92,7 @@ fn run(start: Start) -> Result<Status> {
             },
         };
         let json = report::report(&facts, ending, status);
-        if let Err(error) = report::write_report(target, &json) {
+        if let Err(error) = report::line(&json).and_then(|line| target.write_all(&line)) {
             // The run's status stands: the report is about it, not part of it.
             eprintln!(
                 "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
@@ -228,8 +228,8 @@ fn one_line(message: &str) -> String {
 fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
     let trace = match &cli.trace {
         None => return Ok(None),
-        Some(ReportTarget::Stderr) => Trace::stderr(),
-        Some(ReportTarget::File(path)) => Trace::create(path).with_context(|| {
+        Some(Destination::Stderr) => Trace::own_stderr(),
+        Some(Destination::File(path)) => Trace::create(path).with_context(|| {
             format!(
                 "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
                 path.display()

@@ -46,7 +46,7 @@ pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> st
 
 /// What a look at the child's state found.
 #[derive(Clone, Copy, Debug)]
-pub struct Seen {
+pub struct ChildStatus {
     pub status: WaitStatus,
     /// Whether looking reaped the child: where the system cannot report an exit without
     /// collecting it, the child's pid (and group id) may be reused from then on.
