@@ -17,6 +17,7 @@ use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Exit, Outcome, Trigger};
+use crate::platform;
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
@@ -91,6 +92,8 @@ pub(crate) struct EventLoop {
     signals: Option<SignalSource>,
     /// Readable when agentpipe's parent exits (`--end-with-parent`).
     parent: Option<OwnedFd>,
+    /// agentpipe's own terminal, whose window size the child's pseudo-terminal follows.
+    window: Option<OwnedFd>,
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
@@ -113,7 +116,13 @@ impl EventLoop {
             scope: child.scope(),
         };
         let machine = Machine::new(config, target, timeline.start());
-        let duplex = Duplex::new(pipes.stdin, pipes.stdout, input, output, timeline.trace());
+        let duplex = Duplex::new(
+            [pipes.stdin, pipes.stdout],
+            pipes.terminal,
+            input,
+            output,
+            timeline.trace(),
+        );
         EventLoop {
             duplex,
             stderr: StderrRelay::Untouched,
@@ -121,6 +130,7 @@ impl EventLoop {
             machine,
             signals: None,
             parent: None,
+            window: None,
             runs: Runs::default(),
             timeline,
             poller: Poller::default(),
@@ -142,6 +152,13 @@ impl EventLoop {
             Some(parent) => self.parent = Some(parent),
             None => self.input(Input::ParentExited),
         }
+        self
+    }
+
+    /// Gives the child's pseudo-terminal the window size of `terminal` (agentpipe's own) each
+    /// time agentpipe gets SIGWINCH.
+    pub fn with_window(mut self, terminal: OwnedFd) -> EventLoop {
+        self.window = Some(terminal);
         self
     }
 
@@ -265,6 +282,10 @@ impl EventLoop {
                     let seen = self.duplex.close_child_stdin(flush);
                     self.pass_on(seen);
                 }
+                Order::HangUp => {
+                    let seen = self.duplex.hang_up();
+                    self.pass_on(seen);
+                }
                 Order::Signal(signal) => self.child.signal_scope(signal),
                 Order::CutDrain => {
                     self.duplex.cut_drain();
@@ -337,11 +358,31 @@ impl EventLoop {
                     self.tell(Note::Resumed);
                     self.child.signal_group(Signal::CONT);
                 }
+                Role::Forward if signal == Signal::WINCH && self.duplex.terminal().is_some() => {
+                    self.follow_window();
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);
                 }
             }
+        }
+    }
+
+    /// agentpipe's terminal was resized: the child's pseudo-terminal takes its size, and the
+    /// kernel tells the terminal's foreground group (SIGWINCH) as a terminal emulator's would.
+    fn follow_window(&self) {
+        let size = self
+            .window
+            .as_ref()
+            .and_then(|own| platform::window_size(own.as_fd()));
+        if let (Some(size), Some(master)) = (size, self.duplex.terminal())
+            && platform::set_window_size(master, size).is_ok()
+        {
+            self.tell(Note::Resized {
+                rows: size.rows,
+                columns: size.columns,
+            });
         }
     }
 

@@ -192,45 +192,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         stderr_tail: None,
     };
     match ending {
-        Ending::Supervised(outcome) => {
-            report.pid = Some(outcome.pid);
-            report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
-            report.quiet_since = outcome.quiet_since.map(seconds);
-            report.steps = outcome.steps.iter().map(step).collect();
-            report.commands = outcome
-                .commands
-                .iter()
-                .map(|run| command(run, facts.sequence))
-                .collect();
-            match outcome.exit {
-                Exit::Code(code) => report.exit.code = Some(code),
-                Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
-                Exit::Unknown => {}
-            }
-            report.exit.error = outcome
-                .abandoned
-                .then(|| "gave up on a process that SIGKILL did not remove".into());
-            report.bytes = Some(BytesReport {
-                to_child: direction(outcome.to_child),
-                from_child: direction(outcome.from_child),
-                stderr: outcome.stderr.map(direction),
-            });
-            report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
-            report.drain = Some(drain(facts.drain, outcome.drain_cut));
-            report.cgroup = outcome.cgroup.map(|usage| CgroupReport {
-                cpu: seconds(Duration::from_micros(usage.cpu_usec)),
-                cpu_user: seconds(Duration::from_micros(usage.user_usec)),
-                cpu_system: seconds(Duration::from_micros(usage.system_usec)),
-                memory_peak: usage.memory_peak,
-            });
-            // Every signal step reached the processes left, if there were any.
-            if !outcome.leftovers.is_empty() {
-                report.leftovers = Leftovers {
-                    pids: outcome.leftovers.clone(),
-                    signals: scope_signals(outcome),
-                };
-            }
-        }
+        Ending::Supervised(outcome) => supervised(&mut report, facts, outcome),
         Ending::Failed { pid, error } => {
             report.pid = pid;
             report.exit.error = Some(error.into());
@@ -250,11 +212,57 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
     report
 }
 
+/// What the report says of a run supervised to its end.
+fn supervised(report: &mut Report, facts: &RunFacts<'_>, outcome: &Outcome) {
+    report.pid = Some(outcome.pid);
+    report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
+    report.quiet_since = outcome.quiet_since.map(seconds);
+    report.steps = outcome.steps.iter().map(step).collect();
+    report.commands = outcome
+        .commands
+        .iter()
+        .map(|run| command(run, facts.sequence))
+        .collect();
+    match outcome.exit {
+        Exit::Code(code) => report.exit.code = Some(code),
+        Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+        Exit::Unknown => {}
+    }
+    report.exit.error = outcome
+        .abandoned
+        .then(|| "gave up on a process that SIGKILL did not remove".into());
+    report.bytes = Some(BytesReport {
+        to_child: direction(outcome.to_child),
+        from_child: direction(outcome.from_child),
+        stderr: outcome.stderr.map(direction),
+    });
+    report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
+    report.drain = Some(drain(facts.drain, outcome.drain_cut));
+    report.cgroup = outcome.cgroup.map(|usage| CgroupReport {
+        cpu: micros(usage.cpu_usec),
+        cpu_user: micros(usage.user_usec),
+        cpu_system: micros(usage.system_usec),
+        memory_peak: usage.memory_peak,
+    });
+    // Every signal step reached the processes left, if there were any.
+    if !outcome.leftovers.is_empty() {
+        report.leftovers = Leftovers {
+            pids: outcome.leftovers.clone(),
+            signals: scope_signals(outcome),
+        };
+    }
+}
+
 /// `report` as the one line `--report` writes.
 pub fn line(report: &Report) -> io::Result<Vec<u8>> {
     let mut line = serde_json::to_vec(report)?;
     line.push(b'\n');
     Ok(line)
+}
+
+/// Microseconds, in seconds.
+fn micros(count: u64) -> f64 {
+    seconds(Duration::from_micros(count))
 }
 
 /// A duration in seconds, to the microsecond: `2.104311`, as serde_json writes the nearest

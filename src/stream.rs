@@ -129,6 +129,7 @@ impl Stream {
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),
+            pty: None,
         };
         // The trace's times count from here.
         let trace = options
@@ -231,6 +232,7 @@ impl Inner {
                 stdin: self.stdin.take(),
                 stdout: self.stdout.take(),
                 stderr: None,
+                terminal: None,
             };
             let result = self
                 .supervise(pipes, config, trigger)

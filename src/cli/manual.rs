@@ -29,6 +29,10 @@ pub const EXAMPLES: &[Example] = &[
         command: "agentpipe -v -- sh -c 'trap \"\" TERM; sleep 100'",
     },
     Example {
+        what: "A program that needs a terminal (line editing, job control), on a pseudo-terminal of its own",
+        command: "agentpipe --pty -v -- python3 -i",
+    },
+    Example {
         what: "Keep a record of how a run ended",
         command: "agentpipe --report /tmp/agent-run.json --timeout 10m -- agent",
     },
@@ -57,6 +61,7 @@ mod tests {
             "GIT_SSH_COMMAND",
             "| consumer",
             "-v --",
+            "--pty",
         ] {
             assert!(help.contains(wanted), "{wanted} missing from {help}");
         }

@@ -18,6 +18,7 @@ mod load;
 mod never_blocks;
 mod own_messages;
 mod processes;
+mod pty;
 mod relay;
 mod report;
 mod sequence;
