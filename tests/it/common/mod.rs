@@ -17,10 +17,8 @@
 //! - [`tools`]: scenarios that need a program (python3, ssh): a failure under CI when it is
 //!   missing, a skip with a message elsewhere.
 //! - [`data`]: test data.
-//! - [`definition`]: the command line's clap definition, reached from this one place.
 
 pub mod data;
-pub mod definition;
 pub mod descriptors;
 pub mod processes;
 pub mod report;

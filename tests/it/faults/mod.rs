@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::robust::{Deadline, Watchdog, set_nonblocking};
-use agentpipe::{Config, Exit, Sequence, Stream};
+use agentpipe::{Config, Exit, Stream};
 use nix::libc;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
