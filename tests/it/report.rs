@@ -10,7 +10,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 17] = [
+const FIELDS: [&str; 18] = [
     "version",
     "command",
     "pid",
@@ -27,6 +27,7 @@ const FIELDS: [&str; 17] = [
     "cgroup",
     "quiet_since",
     "commands",
+    "unanswered",
     "stderr_tail",
 ];
 
