@@ -54,11 +54,17 @@
 // Without the command line, its parts of the event loop, the relay and the platform layer (its
 // own stdin and stdout, the parent watch, the signal source) are compiled but unused. Dead code
 // is found in the full build, which has every user; this one is a subset of it.
-#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
+// Likewise the threaded front end (Windows), which has no terminal, no forwarded signals, no
+// trace and no --protocol yet: the vocabulary of those is compiled and unused there.
+#![cfg_attr(
+    any(not(feature = "cli"), agentpipe_threads),
+    allow(dead_code, unused_imports)
+)]
 
 #[cfg(feature = "cli")]
 mod cli;
 mod config;
+mod direction;
 mod duration;
 #[cfg(feature = "cli")]
 mod exit_status;
@@ -66,6 +72,8 @@ mod machine;
 mod outcome;
 mod parse_error;
 mod platform;
+#[cfg(feature = "json")]
+mod protocol;
 #[cfg(feature = "cli")]
 mod report;
 mod rfc3339;
@@ -107,8 +115,10 @@ mod proptests;
 
 pub use config::Config;
 pub use duration::parse_limit;
-pub use outcome::{Bytes, CommandRun, Exit, Outcome, TakenStep, Trigger};
+pub use outcome::{Bytes, CommandRun, Exit, Outcome, TakenStep, Trigger, Unanswered};
 pub use parse_error::{ParseError, ParseErrorKind};
+#[cfg(feature = "json")]
+pub use protocol::Protocol;
 pub use scope::{CgroupUsage, Scope};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;

@@ -53,7 +53,6 @@ impl Signal {
     pub const WINCH: Signal = Signal(platform::SIGWINCH);
 
     /// The signal numbered `number`, whatever it is: for a number the kernel reported.
-    #[cfg_attr(agentpipe_threads, allow(dead_code))] // for numbers a wait(2) reported
     pub(crate) const fn raw(number: i32) -> Signal {
         Signal(number)
     }

@@ -140,6 +140,9 @@ fn refuse_unix_only(cli: &Cli) -> Result<()> {
     if cli.foreground {
         bail!("--foreground needs a Unix terminal's process groups; on Windows leave it out");
     }
+    if cli.protocol.is_some() {
+        bail!("--protocol is not available on Windows yet; leave it out");
+    }
     if cli.trace.is_some() {
         bail!("--trace is not available on Windows yet; leave it out (-v still shows the events)");
     }

@@ -252,6 +252,8 @@ impl Driver {
                         self.tell(note);
                     }
                 }
+                // Only with --protocol, which this front end refuses.
+                Order::SendShutdown | Order::SendExit => {}
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }
@@ -299,6 +301,7 @@ impl Driver {
             exited_at: self.machine.exited_at(),
             cgroup: None,
             quiet_since: self.machine.quiet_since(),
+            unanswered: Vec::new(),
         };
         if let Some(bytes) = outcome.stderr {
             let kept = outcome.stderr_tail.len();
