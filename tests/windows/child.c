@@ -3,7 +3,8 @@
  *
  *   cat                copy stdin to stdout, byte for byte, then exit 0
  *   exit N             exit with code N
- *   eof LOG            read stdin to its end, write "eof" to LOG, exit 0 (a cooperative child)
+ *   eof LOG [PIDS]     write its pid to PIDS, read stdin to its end, write "eof" to LOG, exit 0
+ *                      (a cooperative child)
  *   stubborn PIDS      ignore stdin and console events, start a grandchild (`sleep`), write
  *                      "CHILD GRANDCHILD" pids to PIDS, then sleep
  *   events LOG PIDS    write its pid to PIDS, log each console event it gets to LOG, exit 3 on
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "exit") && argc > 2)
         return atoi(argv[2]);
     if (!strcmp(mode, "eof") && argc > 2) {
+        if (argc > 3)
+            pidfile(argv[3], GetCurrentProcessId(), 0);
         drain();
         write_file(argv[2], "eof");
         return 0;
