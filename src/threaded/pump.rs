@@ -85,10 +85,10 @@ impl Pump {
                         let _ = events.send(Event::SinkGone(way));
                     }
                 }
-                // The source's end is passed on: the child's stdin closed, the caller's reads
-                // ended.
-                drop(lock(&theirs.sink).take());
+                // Told before it is passed on (the child's stdin closed, the caller's reads
+                // ended), so that the driver learns of it before the child's exit it causes.
                 let _ = events.send(Event::SourceEnded(way));
+                drop(lock(&theirs.sink).take());
             })?;
         Ok(Pump {
             shared,

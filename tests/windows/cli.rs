@@ -118,8 +118,8 @@ fn a_child_ignoring_its_input_and_console_events_is_ended_with_its_grandchild_by
     assert_eq!(status.code(), Some(137), "{stderr}");
     // stdin 500ms, TERM 500ms, KILL: about a second, far less than the limit.
     assert!(took < Duration::from_secs(8), "took {took:?}");
-    for pid in &pids {
-        assert!(gone(*pid), "pid {pid} outlived the job");
+    for process in &pids {
+        assert!(process.gone(), "pid {} outlived the job", process.pid);
     }
     let report = report(&report_file);
     assert_eq!(
@@ -162,8 +162,8 @@ fn timeout_gives_124_for_a_child_ended_by_its_stdin_and_137_for_one_killed() {
     let pids = pids(&pidfile);
     let status = finish(&mut run);
     assert_eq!(status.code(), Some(137), "{}", stderr_of(&mut run));
-    for pid in pids {
-        assert!(gone(pid), "pid {pid} outlived the job");
+    for process in &pids {
+        assert!(process.gone(), "pid {} outlived the job", process.pid);
     }
 }
 
@@ -221,7 +221,7 @@ fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
         ],
     );
     // The child runs, its stdin held open: agentpipe's handler was installed before it started.
-    pids(&pidfile);
+    let _child = pids(&pidfile);
     interrupt_agentpipe(&marker);
     let status = finish(&mut run);
     let stderr = stderr_of(&mut run);

@@ -67,7 +67,7 @@ fn a_stubborn_child_and_its_grandchild_are_ended_by_the_job_and_a_pending_read_u
     let actions: Vec<Action> = outcome.steps.iter().map(|step| step.action).collect();
     assert_eq!(actions.len(), 3, "{actions:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    for pid in pids {
-        assert!(gone(pid), "pid {pid} outlived the job");
+    for process in &pids {
+        assert!(process.gone(), "pid {} outlived the job", process.pid);
     }
 }

@@ -6,7 +6,7 @@ use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0};
+use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_OBJECT_0};
 use windows_sys::Win32::System::Threading::{
     OpenProcess, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE, TerminateProcess, WaitForSingleObject,
 };
@@ -35,7 +35,8 @@ pub fn windows_path(path: &str) -> String {
     }
 }
 
-/// A directory of the test's own.
+/// A directory of the test's own, empty: wine reuses small pids, so an earlier run's directory
+/// of the same name may be there.
 pub fn scratch(name: &str) -> PathBuf {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -43,6 +44,7 @@ pub fn scratch(name: &str) -> PathBuf {
         std::process::id(),
         COUNT.fetch_add(1, Ordering::SeqCst)
     ));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -65,12 +67,55 @@ pub fn wait_file(path: &PathBuf) -> String {
     }
 }
 
-/// The pids in a pid file.
-pub fn pids(path: &PathBuf) -> Vec<u32> {
+/// The processes a pid file names, each held by a handle opened at once, so that a pid reused
+/// later is never mistaken for them.
+pub fn pids(path: &PathBuf) -> Vec<Watched> {
     wait_file(path)
         .split_whitespace()
-        .map(|pid| pid.parse().unwrap())
+        .map(|pid| Watched::open(pid.parse().unwrap()))
         .collect()
+}
+
+/// A process of the test's, held open.
+pub struct Watched {
+    pub pid: u32,
+    handle: HANDLE,
+}
+
+impl Watched {
+    fn open(pid: u32) -> Watched {
+        // SAFETY: plain call; the handle is closed on drop.
+        let handle = unsafe { OpenProcess(PROCESS_SYNCHRONIZE | PROCESS_TERMINATE, 0, pid) };
+        assert!(
+            !handle.is_null(),
+            "pid {pid} is not there: {}",
+            std::io::Error::last_os_error()
+        );
+        Watched { pid, handle }
+    }
+
+    /// Whether the process is gone (within a second: its end may still be in progress). One
+    /// that is still there is killed, so that no test leaves a process behind.
+    pub fn gone(&self) -> bool {
+        // SAFETY: the handle is open.
+        unsafe {
+            let ended = WaitForSingleObject(self.handle, 1000) == WAIT_OBJECT_0;
+            if !ended {
+                TerminateProcess(self.handle, 1);
+            }
+            ended
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        // SAFETY: the handle is open, and closed once.
+        unsafe {
+            TerminateProcess(self.handle, 1);
+            CloseHandle(self.handle);
+        }
+    }
 }
 
 /// Waits for `child` up to [`LIMIT`]; kills it and fails the test past that.
@@ -85,24 +130,6 @@ pub fn finish(child: &mut Child) -> ExitStatus {
             panic!("agentpipe did not end within {LIMIT:?}");
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Whether process `pid` is gone (within a second: its end may still be in progress). One that
-/// is still there is killed, so that no test leaves a process behind.
-pub fn gone(pid: u32) -> bool {
-    // SAFETY: plain calls on a handle opened and closed here.
-    unsafe {
-        let handle = OpenProcess(PROCESS_SYNCHRONIZE | PROCESS_TERMINATE, 0, pid);
-        if handle.is_null() {
-            return true;
-        }
-        let ended = WaitForSingleObject(handle, 1000) == WAIT_OBJECT_0;
-        if !ended {
-            TerminateProcess(handle, 1);
-        }
-        CloseHandle(handle);
-        ended
     }
 }
 
