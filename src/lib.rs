@@ -30,6 +30,8 @@ mod signals;
 mod stderr;
 mod stream;
 mod timeline;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod trace;
 
 #[cfg(test)]
