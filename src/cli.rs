@@ -1,15 +1,18 @@
 //! The command line: the one definition behind `-h`, `--help`, the man page and the completions,
-//! and the program that runs it ([`run`]).
+//! and the program that runs it (`run.rs`).
 //!
 //! Each flag's doc comment is its help: the first paragraph is the one line `-h` shows, the
 //! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in
 //! [`manual`].
 
 pub mod completion;
+mod destination;
 pub mod manual;
 mod run;
 mod size;
 mod spawn_error;
+
+use destination::Destination;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -20,8 +23,7 @@ use clap::{Parser, ValueEnum, ValueHint};
 use crate::config::Config;
 use crate::duration::{self, Limit};
 use crate::platform;
-use crate::process::Scope;
-use crate::report::ReportTarget;
+use crate::scope::Scope;
 use crate::sequence::Sequence;
 use crate::signals::Signal;
 use crate::trace::TraceFormat;
@@ -174,14 +176,16 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: inherit (or -), null, or a file.
+    /// Where the command's stderr goes: inherit (or -), null, or a file [default: inherit; with
+    /// --pty: the terminal].
     ///
     /// inherit and - are agentpipe's own stderr; null is /dev/null; anything else is a file,
     /// created if needed and appended to. agentpipe's own messages always go to its own stderr.
-    /// Example: --stderr agent.log.
-    #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
+    /// With --pty and without this flag, the command's stderr is its terminal, as a terminal
+    /// program expects: its errors are then part of the output. Example: --stderr agent.log.
+    #[arg(long, value_name = "inherit|null|PATH",
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
-    pub stderr: StderrTarget,
+    pub stderr: Option<StderrTarget>,
 
     /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
     ///
@@ -201,6 +205,34 @@ pub struct Cli {
     /// without keys. Implies --scope child; --foreground --scope group is a usage error.
     #[arg(long)]
     pub foreground: bool,
+
+    /// Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do.
+    ///
+    /// The terminal is the command's stdin, stdout and controlling terminal (and its stderr,
+    /// unless --stderr or --stderr-tail says otherwise), in a session of its own of which it is
+    /// the leader: line editing, colours, job control, and programs that buffer their output
+    /// when it is not a terminal work as in a terminal window (python3 -i, bash -i, a REPL, an
+    /// agent's interactive mode). agentpipe relays its stdin to the terminal and the terminal to
+    /// its stdout, so the output has a terminal's line endings (CR LF) and what is relayed to
+    /// the command is echoed unless it turns echo off. The scope's group is the command's own.
+    ///
+    /// When agentpipe's stdin is a terminal, it is put in raw mode for the run and restored
+    /// however the run ends: every key, Ctrl-C, Ctrl-D and Ctrl-Z included, goes to the
+    /// command's terminal, whose program decides what it means (signal agentpipe to end it
+    /// from outside). The command's window size follows agentpipe's terminal.
+    ///
+    /// The end of input on a terminal: the sequence's stdin step, and the end of agentpipe's
+    /// own stdin, write the terminal's EOF character (stty's eof, Ctrl-D by default) after what
+    /// was already relayed, twice after an unfinished line; a program reading lines takes it as
+    /// the end of its input. When the step's wait ends with the command still there, agentpipe
+    /// hangs the terminal up: the command's session gets SIGHUP, its output ends, and the next
+    /// step follows at once. To give SIGHUP time, put a wait step after stdin: --sequence
+    /// 'stdin 1s, wait 2s, TERM 1s, KILL'.
+    ///
+    /// --pty --foreground is a usage error: the command has a terminal of its own. Example:
+    /// agentpipe --pty -v -- python3 -i.
+    #[arg(long, conflicts_with = "foreground")]
+    pub pty: bool,
 
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
     ///
@@ -223,8 +255,8 @@ pub struct Cli {
     /// processes left in the scope (see REPORT in agentpipe(1)). The file is created or
     /// truncated. When it cannot be written, agentpipe says so on stderr and exits with the
     /// status it would have had. Example: --report /tmp/agent-run.json.
-    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
-    pub report: Option<ReportTarget>,
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
+    pub report: Option<Destination>,
 
     /// Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr).
     ///
@@ -235,8 +267,8 @@ pub struct Cli {
     /// whatever the protocol carries, or truncated. The trace never slows the relay down: when
     /// its destination falls behind, the bytes relayed meanwhile are counted and said in one
     /// line instead. Example: --trace /tmp/agent.trace, or --trace - -v to see it all on stderr.
-    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
-    pub trace: Option<ReportTarget>,
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
+    pub trace: Option<Destination>,
 
     /// How --trace writes: text, hex or jsonl.
     ///
@@ -317,14 +349,6 @@ fn tail_size(text: &str) -> Result<usize, String> {
         size if size <= MAX_TAIL => Ok(size as usize),
         _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
     }
-}
-
-fn report_target(value: OsString) -> Result<ReportTarget, String> {
-    Ok(match value.to_str() {
-        Some("-") => ReportTarget::Stderr,
-        Some("") => return Err("give a file path, or - for stderr".to_string()),
-        _ => ReportTarget::File(PathBuf::from(value)),
-    })
 }
 
 /// `--trace-format`.

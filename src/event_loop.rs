@@ -14,16 +14,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::duplex::{Duplex, Seen, read, write};
+use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
+use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
-use crate::note::Note;
 use crate::outcome::{Exit, Outcome, Trigger};
-use crate::poller::{Interest, Poller, Readiness};
+use crate::platform;
+use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
-use crate::stderr::StderrRelay;
+use crate::stderr::{StderrEnd, StderrRelay};
 use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
@@ -39,6 +40,59 @@ pub(crate) enum Wait {
     Look,
 }
 
+/// The registrations of the loop's wait, each the token of a slot of its own (as mio's `Token`):
+/// a descriptor is registered, and what the wait found for it asked for, by the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    /// The signals agentpipe received (the command line only).
+    Signals,
+    /// The child's pidfd, where there is one.
+    ChildExit,
+    /// agentpipe's parent's pidfd (`--end-with-parent`).
+    Parent,
+    /// agentpipe's own lines, while a slow reader holds them back.
+    OwnStderr,
+    /// The trace, likewise.
+    Trace,
+    Relay(End),
+    Stderr(StderrEnd),
+}
+
+impl Token {
+    const COUNT: usize = 12;
+}
+
+impl From<Token> for usize {
+    fn from(token: Token) -> usize {
+        match token {
+            Token::Signals => 0,
+            Token::ChildExit => 1,
+            Token::Parent => 2,
+            Token::OwnStderr => 3,
+            Token::Trace => 4,
+            Token::Relay(End::Input) => 5,
+            Token::Relay(End::ChildStdin) => 6,
+            Token::Relay(End::ChildStdout) => 7,
+            Token::Relay(End::Output) => 8,
+            Token::Stderr(StderrEnd::Source) => 9,
+            Token::Stderr(StderrEnd::Destination) => 10,
+            Token::Stderr(StderrEnd::Control) => 11,
+        }
+    }
+}
+
+impl From<End> for Token {
+    fn from(end: End) -> Token {
+        Token::Relay(end)
+    }
+}
+
+impl From<StderrEnd> for Token {
+    fn from(end: StderrEnd) -> Token {
+        Token::Stderr(end)
+    }
+}
+
 /// The loop's state. See the module documentation.
 pub(crate) struct EventLoop {
     child: ChildProcess,
@@ -50,6 +104,8 @@ pub(crate) struct EventLoop {
     signals: Option<SignalSource>,
     /// Readable when agentpipe's parent exits (`--end-with-parent`).
     parent: Option<OwnedFd>,
+    /// agentpipe's own terminal, whose window size the child's pseudo-terminal follows.
+    window: Option<OwnedFd>,
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
@@ -72,7 +128,13 @@ impl EventLoop {
             scope: child.scope(),
         };
         let machine = Machine::new(config, target, timeline.start());
-        let duplex = Duplex::new(pipes.stdin, pipes.stdout, input, output, timeline.trace());
+        let duplex = Duplex::new(
+            [pipes.stdin, pipes.stdout],
+            pipes.terminal,
+            input,
+            output,
+            timeline.trace(),
+        );
         EventLoop {
             duplex,
             stderr: StderrRelay::Untouched,
@@ -80,6 +142,7 @@ impl EventLoop {
             machine,
             signals: None,
             parent: None,
+            window: None,
             runs: Runs::default(),
             timeline,
             poller: Poller::default(),
@@ -101,6 +164,13 @@ impl EventLoop {
             Some(parent) => self.parent = Some(parent),
             None => self.input(Input::ParentExited),
         }
+        self
+    }
+
+    /// Gives the child's pseudo-terminal the window size of `terminal` (agentpipe's own) each
+    /// time agentpipe gets SIGWINCH.
+    pub fn with_window(mut self, terminal: OwnedFd) -> EventLoop {
+        self.window = Some(terminal);
         self
     }
 
@@ -140,38 +210,29 @@ impl EventLoop {
     /// One round: wait for the next event or deadline (or, with [`Wait::Look`], only look at
     /// what is ready now), then handle everything that is due.
     pub fn turn(&mut self, wait: Wait) -> io::Result<()> {
-        let [
-            signals,
-            exited,
-            parent,
-            messages,
-            trace,
-            relay @ ..,
-            err_in,
-            err_out,
-            control,
-        ] = self.wait(wait)?;
+        let found = self.wait(wait)?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if messages.ready || trace.ready || due {
+        if found.get(Token::OwnStderr).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
         }
         let moved = self.duplex.counts();
-        if signals.ready {
+        let signals = found.get(Token::Signals).ready;
+        if signals {
             self.handle_signals();
         }
-        if exited.ready || signals.ready || self.child.exit_fd().is_none() {
+        if found.get(Token::ChildExit).ready || signals || self.child.exit_fd().is_none() {
             self.check_child();
         }
         if let Some(note) = self.runs.check() {
             self.tell(note);
         }
-        if parent.ready {
+        if found.get(Token::Parent).ready {
             self.parent = None;
             self.input(Input::ParentExited);
         }
-        let seen = self.duplex.turn(relay);
+        let seen = self.duplex.turn(|end| found.get(end));
         self.pass_on(seen);
-        self.stderr.turn([err_in, err_out, control]);
+        self.stderr.turn(|end| found.get(end));
         if self.machine.watches_idle()
             && let Some(output) = self.duplex.activity(moved)
         {
@@ -199,7 +260,7 @@ impl EventLoop {
 
     /// Waits for any descriptor that matters now, or the next deadline (not at all with
     /// [`Wait::Look`]).
-    fn wait(&mut self, wait: Wait) -> io::Result<[Readiness; 12]> {
+    fn wait(&mut self, wait: Wait) -> io::Result<Found<Token, { Token::COUNT }>> {
         // The poller is out of `self` for the wait, which borrows the descriptors from `self`;
         // a default one holds nothing (no descriptor, no allocation).
         let mut poller = std::mem::take(&mut self.poller);
@@ -209,7 +270,7 @@ impl EventLoop {
                 #[cfg(feature = "tokio")]
                 Wait::Look => Some(Instant::now()),
             };
-            poller.wait(*wanted, deadline)
+            poller.wait(wanted, deadline)
         });
         self.poller = poller;
         found
@@ -220,19 +281,17 @@ impl EventLoop {
     #[cfg(feature = "tokio")]
     pub fn wanted_fds(&self) -> (Vec<(RawFd, Interest)>, Option<Instant>) {
         self.wanted(|wanted, deadline| {
-            let fds = wanted.iter().flatten();
-            (
-                fds.map(|&(fd, interest)| (fd.as_raw_fd(), interest))
-                    .collect(),
-                deadline,
-            )
+            let fds = wanted
+                .fds()
+                .map(|(fd, interest)| (fd.as_raw_fd(), interest));
+            (fds.collect(), deadline)
         })
     }
 
-    /// Hands `wait` the descriptors that matter now, each in its slot, and the next deadline.
+    /// Hands `then` the descriptors that matter now, each in its slot, and the next deadline.
     fn wanted<T>(
         &self,
-        wait: impl FnOnce(&[Option<(BorrowedFd<'_>, Interest)>; 12], Option<Instant>) -> T,
+        then: impl FnOnce(Wanted<'_, Token, { Token::COUNT }>, Option<Instant>) -> T,
     ) -> T {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
@@ -244,25 +303,24 @@ impl EventLoop {
             .flatten()
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
-        let [messages, trace] = self.timeline.waiting();
-        let [input, child_in, child_out, output] = self.duplex.interests();
-        wait(
-            &[
-                self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
-                self.child.exit_fd().map(|fd| (fd, Interest::Read)),
-                self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read)),
-                messages.as_ref().map(waiting),
-                trace.as_ref().map(waiting),
-                input,
-                child_in,
-                child_out,
-                output,
-                self.stderr.pump().and_then(read),
-                self.stderr.pump().and_then(write),
-                self.stderr.control().map(|fd| (fd, Interest::Read)),
-            ],
-            deadline,
-        )
+        let own_stderr = self.timeline.own_stderr_waiting();
+        let trace = self.timeline.trace_waiting();
+        let mut wanted = Wanted::new();
+        let signals = self.signals.as_ref().map(|s| (s.fd(), Interest::Read));
+        wanted.set(Token::Signals, signals);
+        let exit = self.child.exit_fd().map(|fd| (fd, Interest::Read));
+        wanted.set(Token::ChildExit, exit);
+        let parent = self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read));
+        wanted.set(Token::Parent, parent);
+        wanted.set(Token::OwnStderr, own_stderr.as_ref().map(waiting));
+        wanted.set(Token::Trace, trace.as_ref().map(waiting));
+        for (end, want) in self.duplex.wants() {
+            wanted.set(end, want);
+        }
+        for (end, want) in self.stderr.wants() {
+            wanted.set(end, want);
+        }
+        then(wanted, deadline)
     }
 
     fn input(&mut self, input: Input) {
@@ -275,6 +333,10 @@ impl EventLoop {
             match order {
                 Order::CloseStdin { flush } => {
                     let seen = self.duplex.close_child_stdin(flush);
+                    self.pass_on(seen);
+                }
+                Order::HangUp => {
+                    let seen = self.duplex.hang_up();
                     self.pass_on(seen);
                 }
                 Order::Signal(signal) => self.child.signal_scope(signal),
@@ -349,11 +411,31 @@ impl EventLoop {
                     self.tell(Note::Resumed);
                     self.child.signal_group(Signal::CONT);
                 }
+                Role::Forward if signal == Signal::WINCH && self.duplex.terminal().is_some() => {
+                    self.follow_window();
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);
                 }
             }
+        }
+    }
+
+    /// agentpipe's terminal was resized: the child's pseudo-terminal takes its size, and the
+    /// kernel tells the terminal's foreground group (SIGWINCH) as a terminal emulator's would.
+    fn follow_window(&self) {
+        let size = self
+            .window
+            .as_ref()
+            .and_then(|own| platform::window_size(own.as_fd()));
+        if let (Some(size), Some(master)) = (size, self.duplex.terminal())
+            && platform::set_window_size(master, size).is_ok()
+        {
+            self.tell(Note::Resized {
+                rows: size.rows,
+                columns: size.columns,
+            });
         }
     }
 
@@ -398,4 +480,31 @@ impl EventLoop {
 /// A descriptor agentpipe's own lines or the trace wait for.
 fn waiting(fd: &Arc<OwnedFd>) -> (BorrowedFd<'_>, Interest) {
     (fd.as_fd(), Interest::Write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_slot_has_an_index_of_its_own_below_the_count() {
+        let ends = [End::Input, End::ChildStdin, End::ChildStdout, End::Output];
+        let stderr = [
+            StderrEnd::Source,
+            StderrEnd::Destination,
+            StderrEnd::Control,
+        ];
+        let mut slots = vec![
+            Token::Signals,
+            Token::ChildExit,
+            Token::Parent,
+            Token::OwnStderr,
+            Token::Trace,
+        ];
+        slots.extend(ends.map(Token::from));
+        slots.extend(stderr.map(Token::from));
+        let mut indices: Vec<usize> = slots.into_iter().map(usize::from).collect();
+        indices.sort();
+        assert_eq!(indices, (0..Token::COUNT).collect::<Vec<_>>());
+    }
 }

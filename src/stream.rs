@@ -199,6 +199,7 @@ impl Inner {
                 stdin: self.stdin.take(),
                 stdout: self.stdout.take(),
                 stderr: None,
+                terminal: None,
             };
             let result = self
                 .supervise(pipes, config, trigger)

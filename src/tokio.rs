@@ -166,6 +166,7 @@ impl Stream {
                 stdin: write.pipe.take(),
                 stdout: read.pipe.take(),
                 stderr: None,
+                terminal: None,
             };
             let core = std::sync::Arc::clone(&read.pipe.core);
             drop((read, write));
@@ -222,6 +223,7 @@ impl Drop for Core {
             stdin: held.stdin.take(),
             stdout: held.stdout.take(),
             stderr: None,
+            terminal: None,
         };
         drop(held);
         if let Some(mut event_loop) = self.closing(pipes, &Config::default()) {

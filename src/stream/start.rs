@@ -11,8 +11,9 @@ use std::time::{Instant, SystemTime};
 use super::StreamOptions;
 use crate::config::Config;
 use crate::event_loop::EventLoop;
-use crate::note::Note;
-use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
+use crate::machine::note::Note;
+use crate::process::{ChildPipes, ChildProcess, SpawnOptions};
+use crate::scope::Scope;
 use crate::signals::{self, Signal};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
@@ -47,6 +48,7 @@ impl Started {
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),
+            pty: None,
         };
         // The trace's times count from here.
         let trace = options
