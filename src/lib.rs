@@ -5,6 +5,31 @@
 //! stdout, `Write` to its stdin) whose `close` guarantees, when it returns, that the child has
 //! terminated and every handle is closed. The `agentpipe` command line drives the same event
 //! loop and close sequence with its own stdin and stdout.
+//!
+//! With the feature `tokio`, `agentpipe::tokio::Stream` is the same stream for an
+//! async program (`AsyncRead`, `AsyncWrite`, an `async` close that never blocks the runtime):
+//!
+//! ```toml
+//! agentpipe = { version = "0.1", features = ["tokio"] }
+//! ```
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn client() -> std::io::Result<()> {
+//! use std::process::Command;
+//! use agentpipe::Config;
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! let mut stream = agentpipe::tokio::Stream::spawn(&mut Command::new("my-mcp-server"))?;
+//! stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n").await?;
+//! let mut answer = String::new();
+//! let mut lines = BufReader::new(stream);
+//! lines.read_line(&mut answer).await?;
+//! let outcome = lines.into_inner().close(&Config::default()).await?;
+//! println!("{answer}the server {}", outcome.exit);
+//! # Ok(())
+//! # }
+//! ```
 
 #![cfg(unix)]
 

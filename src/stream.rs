@@ -33,6 +33,10 @@ pub(crate) use start::{Started, closing_loop};
 ///
 /// Dropping a stream that was not closed runs the default close sequence, so that no child is
 /// ever left behind; call [`Stream::close`] to choose the sequence and learn the exit status.
+/// The drop waits for the sequence's end (≥ 2 s for a child that ignores EOF and TERM): handed
+/// to a thread, it would not survive the program's exit, and a blocking program has no runtime
+/// to hand it to. An async program uses `agentpipe::tokio::Stream` (feature `tokio`), whose
+/// drop returns at once.
 ///
 /// ```
 /// use std::io::{Read, Write};

@@ -27,7 +27,7 @@ pub struct ReadHalf {
 
 /// The child's stdin, writable with [`AsyncWrite`]; from [`Stream::into_split`].
 ///
-/// [`AsyncWriteExt::shutdown`](::tokio::io::AsyncWriteExt::shutdown) closes the child's stdin
+/// `AsyncWriteExt::shutdown` (its [`AsyncWrite::poll_shutdown`]) closes the child's stdin
 /// (it reads EOF), as it closes a socket's write side; so does dropping this half on its own.
 ///
 /// [`Stream::into_split`]: super::Stream::into_split
