@@ -10,8 +10,8 @@
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use agentpipe::Config;
 use agentpipe::tokio::Stream;
-use agentpipe::{Config, Sequence};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A server that answers the first request and then waits for its stdin to end.
@@ -67,10 +67,7 @@ async fn run() -> std::io::Result<()> {
         .into_inner()
         .reunite(write)
         .expect("the halves of one stream");
-    let config = Config {
-        sequence: Sequence::parse("stdin 2s, TERM 2s, KILL").expect("a valid sequence"),
-        ..Config::default()
-    };
+    let config = Config::new().sequence("stdin 2s, TERM 2s, KILL".parse().expect("a sequence"));
     let outcome = stream.close(&config).await?;
     eprintln!(
         "the server {} after {} step(s)",

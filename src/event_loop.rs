@@ -13,7 +13,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
@@ -119,7 +119,7 @@ impl EventLoop {
         pipes: ChildPipes,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
-        config: Config,
+        config: Settings,
         timeline: Timeline,
     ) -> EventLoop {
         let target = Target {

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Instant, SystemTime};
 
 use super::StreamOptions;
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::event_loop::EventLoop;
 use crate::machine::note::Note;
 use crate::process::{ChildPipes, ChildProcess, SpawnOptions};
@@ -42,7 +42,7 @@ impl Started {
             ));
         }
         let spawn_options = SpawnOptions {
-            scope: Scope::Group,
+            scope: options.scope.unwrap_or(Scope::Group),
             foreground: false,
             parent_death_signal: false,
             keep_ignored: Vec::new(),
@@ -87,5 +87,5 @@ pub(crate) fn closing_loop(
     let timeline = Timeline::new(Instant::now(), false)
         .quiet(true)
         .traced(trace);
-    EventLoop::new(child, pipes, None, None, config.clone(), timeline).with_stderr(stderr)
+    EventLoop::new(child, pipes, None, None, Settings::from(config), timeline).with_stderr(stderr)
 }

@@ -12,16 +12,12 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use agentpipe::tokio::Stream;
-use agentpipe::{Config, Exit, Sequence};
-use nix::sys::signal::Signal;
+use agentpipe::{Config, Exit, Signal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A sequence short enough for tests.
 fn config(sequence: &str) -> Config {
-    Config {
-        sequence: Sequence::parse(sequence).expect("valid sequence"),
-        ..Config::default()
-    }
+    Config::new().sequence(sequence.parse().expect("valid sequence"))
 }
 
 /// Runs `test` on a new current-thread runtime (one thread for everything), failing after
@@ -172,7 +168,7 @@ fn a_term_ignoring_child_is_killed_while_the_one_thread_runs_other_tasks() {
         ticker.abort();
         (outcome.expect("close"), elapsed)
     });
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGKILL as i32));
+    assert_eq!(outcome.exit, Exit::Signal(Signal::KILL));
     assert!(outcome.killed, "the KILL step was taken");
     assert_eq!(sandbox.log(), ["EOF", "TERM"]);
     assert_due(elapsed, 0.8, "KILL after both waits");
@@ -231,7 +227,7 @@ fn a_flood_of_output_during_the_close_is_drained_and_the_close_ends() {
         (outcome.expect("close"), before)
     });
     assert!(before.chunks(6).all(|line| b"flood\n".starts_with(line)));
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(Signal::TERM));
     assert!(
         outcome.from_child.discarded > 1 << 20,
         "the output went on during the close: {:?}",
