@@ -17,11 +17,17 @@ use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
+#[cfg(not(feature = "json"))]
+use crate::machine::note::Said;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Exit, Outcome, Trigger};
-use crate::platform;
+#[cfg(feature = "json")]
+use crate::outlet::Outlet;
+use crate::platform::{self, RawMode};
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
+#[cfg(feature = "json")]
+use crate::protocol::Protocol;
 use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
 use crate::stderr::{StderrEnd, StderrRelay};
@@ -106,6 +112,8 @@ pub(crate) struct EventLoop {
     parent: Option<OwnedFd>,
     /// agentpipe's own terminal, whose window size the child's pseudo-terminal follows.
     window: Option<OwnedFd>,
+    /// agentpipe's own terminal in raw mode (`--pty`): cooked while agentpipe is stopped.
+    raw: Option<Arc<RawMode>>,
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
@@ -143,6 +151,7 @@ impl EventLoop {
             signals: None,
             parent: None,
             window: None,
+            raw: None,
             runs: Runs::default(),
             timeline,
             poller: Poller::default(),
@@ -174,10 +183,27 @@ impl EventLoop {
         self
     }
 
+    /// Gives agentpipe's terminal its own settings back while agentpipe is stopped, and makes
+    /// it raw again when it continues. The caller keeps the guard that restores it for good.
+    pub fn with_raw_mode(mut self, raw: Arc<RawMode>) -> EventLoop {
+        self.raw = Some(raw);
+        self
+    }
+
     /// Relays the child's stderr too (its pipe is the caller's, from [`ChildPipes::stderr`]):
     /// drained as its stdout is, and the run ends when both are.
     pub fn with_stderr(mut self, stderr: StderrRelay) -> EventLoop {
         self.stderr = stderr;
+        self
+    }
+
+    /// Watches the messages of `protocol` both ways (`--protocol`); the child's stdout bytes
+    /// that are no frame go to `stray` (`None`: agentpipe's own stderr).
+    #[cfg(feature = "json")]
+    pub fn with_protocol(mut self, protocol: Protocol, stray: Option<Outlet>) -> EventLoop {
+        let hold_eof = self.machine.has_shutdown_step();
+        let trace = self.timeline.trace();
+        self.duplex.speak(protocol, stray, trace, hold_eof);
         self
     }
 
@@ -253,6 +279,7 @@ impl EventLoop {
         for seen in seen {
             match seen {
                 Seen::Tell(note) => self.tell(note),
+                Seen::Warn(note) => self.warn(note),
                 Seen::Input(input) => self.input(input),
             }
         }
@@ -380,6 +407,18 @@ impl EventLoop {
                         self.tell(note);
                     }
                 }
+                #[cfg(feature = "json")]
+                Order::SendShutdown => {
+                    let seen = self.duplex.send_shutdown();
+                    self.pass_on(seen);
+                }
+                #[cfg(feature = "json")]
+                Order::SendExit => self.duplex.send_exit(),
+                // Without JSON there are no messages: a shutdown step has nothing to send.
+                #[cfg(not(feature = "json"))]
+                Order::SendShutdown | Order::SendExit => {
+                    self.tell(Note::Protocol(Said::ShutdownUnsendable));
+                }
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }
@@ -405,10 +444,16 @@ impl EventLoop {
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
+                    if let Some(raw) = &self.raw {
+                        raw.suspend();
+                    }
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
                 Role::Resume => {
                     self.tell(Note::Resumed);
+                    if let Some(raw) = &self.raw {
+                        let _ = raw.resume();
+                    }
                     self.child.signal_group(Signal::CONT);
                 }
                 Role::Forward if signal == Signal::WINCH && self.duplex.terminal().is_some() => {

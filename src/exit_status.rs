@@ -117,6 +117,7 @@ mod tests {
             quiet_since: None,
             commands: Vec::new(),
             cgroup: None,
+            unanswered: Vec::new(),
         }
     }
 
