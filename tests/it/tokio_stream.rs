@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use agentpipe::tokio::Stream;
-use agentpipe::{Config, Exit, Signal};
+use agentpipe::{Config, Exit, Signal, StreamOptions, Trace, TraceFormat};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A sequence short enough for tests.
@@ -234,6 +234,52 @@ fn a_flood_of_output_during_the_close_is_drained_and_the_close_ends() {
         outcome.from_child
     );
     sandbox.assert_nothing_left();
+}
+
+#[test]
+fn the_options_stderr_tail_and_trace_are_the_blocking_streams() {
+    let sandbox = Sandbox::new("tokio-options");
+    let path = sandbox.path("trace.jsonl");
+    let trace = Trace::create(&path).unwrap().format(TraceFormat::JsonLines);
+    let options = StreamOptions::new().stderr_tail(64).trace(trace);
+    let script = sh("read line; echo \"got $line\"; echo 'no such model' >&2; cat >/dev/null");
+    let outcome = on_one_thread(async {
+        let mut command = sandbox.command(&script[0]);
+        command.args(&script[1..]);
+        let mut stream = Stream::spawn_with(&mut command, options).expect("spawn");
+        stream.write_all(b"hello\n").await.expect("write");
+        let mut answer = [0; 10];
+        stream.read_exact(&mut answer).await.expect("read");
+        assert_eq!(&answer, b"got hello\n");
+        stream.close(&Config::default()).await.expect("close")
+    });
+    assert_eq!(outcome.exit, Exit::Code(0));
+    assert_eq!(outcome.stderr_tail, b"no such model\n");
+    let trace = std::fs::read_to_string(&path).expect("the trace");
+    for record in [
+        r#""dir":"to_child","len":6,"text":"hello\n""#,
+        r#""dir":"from_child","len":10,"text":"got hello\n""#,
+        r#""event":"child_exited""#,
+    ] {
+        assert!(
+            trace.contains(record),
+            "{record} not in the trace:\n{trace}"
+        );
+    }
+}
+
+#[test]
+fn idle_timeouts_are_refused_and_start_nothing() {
+    let sandbox = Sandbox::new("tokio-idle");
+    let script = sh("pidfile child\nexec sleep 30");
+    on_one_thread(async {
+        let mut command = sandbox.command(&script[0]);
+        command.args(&script[1..]);
+        let options = StreamOptions::new().idle_timeout(Duration::from_secs(1));
+        let error = Stream::spawn_with(&mut command, options).expect_err("refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::Unsupported, "{error}");
+    });
+    assert!(!sandbox.path("child.pid").exists(), "a child was started");
 }
 
 #[test]
