@@ -9,6 +9,8 @@
  *                      "CHILD GRANDCHILD" pids to PIDS, then sleep
  *   events LOG PIDS    write its pid to PIDS, log each console event it gets to LOG, exit 3 on
  *                      the first; ignores stdin
+ *   flood              write lines to stdout until a write fails; ignores stdin
+ *   stderr TEXT N      write TEXT to stderr, exit with code N
  *   sleep              sleep */
 #include <windows.h>
 #include <stdio.h>
@@ -110,6 +112,19 @@ int main(int argc, char **argv)
         pidfile(argv[3], GetCurrentProcessId(), 0);
         for (;;)
             Sleep(1000);
+    }
+    if (!strcmp(mode, "flood")) {
+        HANDLE out = GetStdHandle(STD_OUTPUT_HANDLE);
+        static const char line[] = "a line of output that nobody reads any more\n";
+        DWORD written;
+        while (WriteFile(out, line, sizeof line - 1, &written, NULL)) {
+        }
+        return 0;
+    }
+    if (!strcmp(mode, "stderr") && argc > 3) {
+        fputs(argv[2], stderr);
+        fflush(stderr);
+        return atoi(argv[3]);
     }
     if (!strcmp(mode, "sleep")) {
         for (;;)

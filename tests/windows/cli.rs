@@ -233,3 +233,53 @@ fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
     assert_eq!(actions(&report), ["wait", "stdin"], "{report}");
     drop(run.stdin.take());
 }
+
+#[test]
+fn the_stdout_reader_gone_starts_the_sequence() {
+    let dir = scratch("downstream");
+    let report_file = dir.join("report.json");
+    let mut run = agentpipe_with(
+        &[
+            "--grace",
+            "300ms",
+            "--term-grace",
+            "300ms",
+            "--report",
+            &windows_path(report_file.to_str().unwrap()),
+        ],
+        &["flood"],
+    );
+    let mut stdout = run.stdout.take().unwrap();
+    let mut some = [0; 4096];
+    stdout.read_exact(&mut some).unwrap();
+    drop(stdout);
+    let status = finish(&mut run);
+    let stderr = stderr_of(&mut run);
+    let report = report(&report_file);
+    assert_eq!(report["trigger"], "downstream-closed", "{report}\n{stderr}");
+    assert!(report["bytes"]["from_child"]["discarded"].as_u64().unwrap() > 0, "{report}");
+    assert!(status.code().is_some(), "{stderr}");
+    drop(run.stdin.take());
+}
+
+#[test]
+fn stderr_tail_keeps_the_last_bytes_and_still_shows_them() {
+    let dir = scratch("stderr-tail");
+    let report_file = dir.join("report.json");
+    let mut run = agentpipe_with(
+        &[
+            "--stderr-tail",
+            "1K",
+            "--report",
+            &windows_path(report_file.to_str().unwrap()),
+        ],
+        &["stderr", "no such model", "3"],
+    );
+    drop(run.stdin.take());
+    let status = finish(&mut run);
+    let stderr = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no such model"), "{stderr}");
+    let report = report(&report_file);
+    assert_eq!(report["stderr_tail"], "no such model", "{report}");
+}
