@@ -257,7 +257,10 @@ fn the_stdout_reader_gone_starts_the_sequence() {
     let stderr = stderr_of(&mut run);
     let report = report(&report_file);
     assert_eq!(report["trigger"], "downstream-closed", "{report}\n{stderr}");
-    assert!(report["bytes"]["from_child"]["discarded"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        report["bytes"]["from_child"]["discarded"].as_u64().unwrap() > 0,
+        "{report}"
+    );
     assert!(status.code().is_some(), "{stderr}");
     drop(run.stdin.take());
 }
