@@ -23,7 +23,7 @@ use crate::platform;
 use crate::process::Scope;
 use crate::report::ReportTarget;
 use crate::sequence::Sequence;
-use crate::signals::Signal;
+use crate::signals::{self, Handling, Signal};
 use crate::trace::TraceFormat;
 
 pub use run::main;
@@ -202,6 +202,17 @@ pub struct Cli {
     #[arg(long)]
     pub foreground: bool,
 
+    /// Signals passed on to the command instead of starting the close sequence: SIG[,SIG...].
+    ///
+    /// Each signal named is sent to the command alone whenever agentpipe receives it, with -v
+    /// saying so; the others keep their meaning (SIGINT, SIGTERM and SIGHUP start the close
+    /// sequence unless named here). --forward INT makes Ctrl-C an interrupt for an agent being
+    /// tested by hand, as dumb-init's --rewrite or watchexec's --map-signal do; SIGTERM still
+    /// stops it. Signals agentpipe needs itself (CHLD, TSTP, CONT, TTIN, TTOU, PIPE) or cannot
+    /// catch (KILL, STOP) are refused. Example: --forward INT,USR1.
+    #[arg(long, value_name = "SIG[,SIG...]", value_delimiter = ',', value_parser = text(forward_signal))]
+    pub forward: Vec<Signal>,
+
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
     ///
     /// child: the command alone. group: its process group, the command and what it started
@@ -319,6 +330,10 @@ fn tail_size(text: &str) -> Result<usize, String> {
     }
 }
 
+fn forward_signal(text: &str) -> Result<Signal, String> {
+    signals::forwardable(text.trim().parse()?)
+}
+
 fn report_target(value: OsString) -> Result<ReportTarget, String> {
     Ok(match value.to_str() {
         Some("-") => ReportTarget::Stderr,
@@ -408,6 +423,14 @@ impl Cli {
             idle_timeout: enabled(self.idle_timeout),
             output_idle_timeout: enabled(self.output_idle_timeout),
             drain: self.drain.0,
+        }
+    }
+
+    /// How agentpipe handles the signals it receives.
+    pub(crate) fn handling(&self) -> Handling {
+        Handling {
+            forward: self.forward.clone(),
+            foreground: self.foreground,
         }
     }
 

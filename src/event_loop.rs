@@ -20,7 +20,7 @@ use crate::outcome::{Exit, Outcome, Trigger};
 use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
-use crate::signals::{Role, Signal, SignalSource};
+use crate::signals::{Arrived, Role, Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 
@@ -236,6 +236,10 @@ impl EventLoop {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
                 }
+                Order::LookAtWork => {
+                    let (cpu, runnable) = self.child.work();
+                    self.input(Input::WorkLooked { cpu, runnable });
+                }
                 Order::NameSurvivors => {
                     let mut pids = self.left();
                     if !self.machine.exited() {
@@ -274,11 +278,21 @@ impl EventLoop {
         let Some(source) = &mut self.signals else {
             return;
         };
-        for (signal, role) in source.pending() {
+        for Arrived {
+            signal,
+            role,
+            commands,
+        } in source.pending()
+        {
             match role {
                 Role::ChildChanged => {
                     self.check_stopped();
                     self.child.reap_adopted();
+                }
+                // The terminal sent it to the command too (--foreground): as a shell, agentpipe
+                // waits for the command.
+                Role::Trigger | Role::Forward if commands => {
+                    self.tell(Note::CommandsSignal(signal));
                 }
                 Role::Trigger => {
                     if signal == Signal::INT {

@@ -10,6 +10,7 @@ mod messages;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod work;
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,9 @@ use crate::outcome::{Exit, TakenStep, Trigger};
 
 use crate::signals::Signal;
 use idle::Idle;
+use work::Work;
+
+pub(crate) use work::Busy;
 
 pub(crate) use messages::{Input, Order};
 
@@ -83,6 +87,9 @@ pub(crate) struct Machine {
     looked_at: Option<Instant>,
     /// Every process ever found left in the scope, in the order found.
     left_behind: Vec<u32>,
+    /// During the `stdin` step the end of input started: the command's work in the current
+    /// grace period.
+    work: Option<Work>,
     orders: Vec<Order>,
 }
 
@@ -109,6 +116,7 @@ impl Machine {
             left: Vec::new(),
             looked_at: None,
             left_behind: Vec::new(),
+            work: None,
             orders: Vec::new(),
         }
     }
@@ -135,6 +143,7 @@ impl Machine {
             }
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
+            Input::WorkLooked { cpu, runnable } => self.work_looked(cpu, runnable, now),
         }
         self.tick(now)
     }
@@ -155,6 +164,13 @@ impl Machine {
         } = self.phase
             && now >= deadline
         {
+            // Unless the front end did not answer the look, the answer decides.
+            if let Some(work) = &mut self.work
+                && work.ask()
+            {
+                self.orders.push(Order::LookAtWork);
+                break;
+            }
             self.take(index + 1, None, Cause::Waited, now);
         }
         if let Phase::Killed { at, named: false } = self.phase
@@ -250,11 +266,15 @@ impl Machine {
     /// take them): the idle triggers start counting again.
     pub fn moved(&mut self, output: bool, now: Instant) {
         self.idle.moved(output, now);
+        if let Some(work) = self.work.as_mut().filter(|_| output) {
+            work.wrote_output();
+        }
     }
 
-    /// Whether an idle trigger is armed, so that activity is worth telling.
+    /// Whether an idle trigger is armed, or the end of input's grace measures quiet time: only
+    /// then is activity worth telling.
     pub fn watches_idle(&self) -> bool {
-        self.idle.armed()
+        self.idle.armed() || self.work.is_some()
     }
 
     pub fn quiet_since(&self) -> Option<Duration> {
@@ -276,8 +296,40 @@ impl Machine {
         };
         if wait.is_none() {
             self.orders.push(Order::Tell(Note::EofGraceInf));
-        } else {
-            self.begin(Trigger::Eof, stdin_step, Some(wait), now);
+            return;
+        }
+        self.begin(Trigger::Eof, stdin_step, Some(wait), now);
+        // A zero grace measures nothing: the user asked for no wait.
+        if wait.is_some_and(|wait| !wait.is_zero()) && matches!(self.phase, Phase::Step { .. }) {
+            self.work = Some(Work::new(now));
+            self.orders.push(Order::LookAtWork);
+        }
+    }
+
+    /// The answer to [`Order::LookAtWork`]: at the end of a grace period, a command that
+    /// worked gets another one, and one that was quiet the next step.
+    fn work_looked(&mut self, cpu: Option<std::time::Duration>, runnable: bool, now: Instant) {
+        let (Some(work), Phase::Step { index, .. }) = (self.work.as_mut(), self.phase) else {
+            return;
+        };
+        let ending = work.asked();
+        match work.looked(cpu, runnable, now) {
+            Some(busy) => {
+                let wait = self.steps.last().and_then(|step| step.wait);
+                let deadline = wait.and_then(|wait| now.checked_add(wait));
+                self.phase = Phase::Step { index, deadline };
+                if !std::mem::replace(&mut work.told, true) {
+                    self.orders.push(Order::Tell(Note::StillWorking(busy)));
+                }
+            }
+            None if ending => {
+                let cause = match work.told {
+                    true => Cause::Quiet(now - self.start),
+                    false => Cause::Waited,
+                };
+                self.take(index + 1, None, cause, now);
+            }
+            None => {}
         }
     }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::duration::{Limit, format_limit};
+use crate::machine::Busy;
 use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
 use crate::process::Scope;
 use crate::sequence::Action;
@@ -32,6 +33,9 @@ pub(crate) enum Cause {
     Timeout,
     /// The child exited and left processes in its scope.
     Left,
+    /// After the end of input, the command worked past its grace and then was quiet for it;
+    /// the step is taken this long after start.
+    Quiet(Duration),
 }
 
 /// An event, as the timeline tells it.
@@ -81,6 +85,9 @@ pub(crate) enum Note {
     /// Input read for the child and never written, dropped when it exited.
     InputDiscarded(usize),
     Forwarding(Signal),
+    /// `--foreground`: the terminal sent this signal to the whole foreground group, the
+    /// command included; it is the command's.
+    CommandsSignal(Signal),
     Suspending,
     Resumed,
     /// The child was stopped for using the terminal from its own process group.
@@ -138,6 +145,9 @@ pub(crate) enum Note {
         previous: Option<TakenStep>,
     },
     TimeoutElapsed,
+    /// After the end of input the command still used the CPU or wrote output: its grace
+    /// starts again (said once).
+    StillWorking(Busy),
     /// `--eof-grace inf`: the input's end started nothing.
     EofGraceInf,
     /// The input was a file, whose end means only that the data ended.
@@ -232,6 +242,24 @@ impl fmt::Display for Note {
                 sent_why(f, *trigger, *cause, *previous)
             }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
+            Note::StillWorking(busy) => {
+                f.write_str("still working: ")?;
+                match busy.cpu {
+                    Some(cpu) => write!(f, "{} s of CPU", seconds(cpu))?,
+                    None => f.write_str("no CPU figure")?,
+                }
+                if busy.output {
+                    f.write_str(" and output")?;
+                }
+                if busy.runnable {
+                    f.write_str(", a process waiting for a CPU,")?;
+                }
+                write!(
+                    f,
+                    " in the last {} s; waiting until it is quiet for its grace (--eof-grace)",
+                    seconds(busy.over)
+                )
+            }
             Note::DataEnded => f.write_str(
                 "the input is a file: its end is passed on and starts nothing (--eof-grace \
                  changes that); the child runs on until it exits",
@@ -316,6 +344,11 @@ impl fmt::Display for Note {
                 "the step's command (pid {pid}) still ran when its step ended: killed it"
             ),
             Note::Forwarding(signal) => write!(f, "forwarding {signal} to the child"),
+            Note::CommandsSignal(signal) => write!(
+                f,
+                "the terminal sent {signal} to the child as well (--foreground): it is the \
+                 child's; waiting for it to exit (a kill aimed at agentpipe's pid still stops it)"
+            ),
             Note::Suspending => f.write_str("suspending the child's group and agentpipe"),
             Note::Resumed => f.write_str("resumed: continuing the child's group"),
             Note::StoppedByTerminal { pid, signal } => write!(
@@ -376,6 +409,12 @@ pub(crate) fn offset(since_start: Duration) -> String {
     format!("+{:.3}s", since_start.as_secs_f64())
 }
 
+/// `0.98`, `1`, `12.5`: seconds to the hundredth, without trailing zeros.
+fn seconds(duration: Duration) -> String {
+    let text = format!("{:.2}", duration.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// `12, 34`.
 fn list(pids: &[u32]) -> String {
     let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
@@ -410,7 +449,16 @@ fn sent_why(
         (Cause::Left, _) => f.write_str(
             ": they were left in its scope when it exited (--scope child leaves them alone)",
         ),
-        (Cause::Trigger, _) | (Cause::Waited, None) => write!(f, " on {trigger}"),
+        (Cause::Trigger, _) | (Cause::Waited | Cause::Quiet(_), None) => {
+            write!(f, " on {trigger}")
+        }
+        (Cause::Quiet(at), Some(step)) => write!(
+            f,
+            " once it was quiet for {}, {} s after its input ended (--eof-grace {0}; --eof-grace \
+             inf lets it finish)",
+            waited(step),
+            seconds(at.saturating_sub(step.at))
+        ),
         (Cause::Waited, Some(step)) => match step.action {
             Action::CloseStdin if trigger == Trigger::Eof => write!(
                 f,

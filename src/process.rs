@@ -335,6 +335,23 @@ impl ChildProcess {
             .or_else(|| self.cgroup.as_ref().map(Cgroup::usage))
     }
 
+    /// The CPU time the scope's processes have used so far (`--scope cgroup`: all that ran in
+    /// the cgroup), and whether one of them is runnable (running or waiting for a CPU): what
+    /// tells a command that still works from one that lingers.
+    pub fn work(&self) -> (Option<std::time::Duration>, bool) {
+        if self.reaped {
+            return (None, false);
+        }
+        let (cpu, runnable) = platform::work(self.scope, self.pid, self.group);
+        match &self.cgroup {
+            Some(cgroup) => {
+                let cpu = std::time::Duration::from_micros(cgroup.usage().cpu_usec);
+                (Some(cpu), runnable)
+            }
+            None => (cpu, runnable),
+        }
+    }
+
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
     /// orphans that exited. The child itself stays unreaped.
     pub fn reap_adopted(&self) {

@@ -122,7 +122,8 @@ fn supervise(
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
         .traced(trace(cli, start)?);
-    let signals = SignalSource::install().context("cannot install signal handlers")?;
+    let signals =
+        SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
     let parent = match cli.end_with_parent {
         true => Some(platform::watch_parent().context("cannot watch agentpipe's parent")?),

@@ -1,6 +1,8 @@
 //! The machine's whole interface with the event loop: the inputs it takes and the orders it
 //! gives.
 
+use std::time::Duration;
+
 use crate::note::Note;
 use crate::outcome::{Exit, Trigger};
 use crate::signals::Signal;
@@ -24,6 +26,13 @@ pub(crate) enum Input {
     ChildExited { exit: Exit, left: Vec<u32> },
     /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
     ScopeLooked(Vec<u32>),
+    /// The answer to [`Order::LookAtWork`]: the CPU time the scope's processes have used so
+    /// far (`None`: it cannot be read), and whether one of them was runnable (waiting for a
+    /// CPU counts as working: on a loaded machine a stage may get little CPU time).
+    WorkLooked {
+        cpu: Option<Duration>,
+        runnable: bool,
+    },
 }
 
 /// What the machine asks the event loop to do.
@@ -48,6 +57,9 @@ pub(crate) enum Order {
     DropOutput,
     /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
     LookAtScope,
+    /// Read the CPU time the scope's processes have used, and answer with
+    /// [`Input::WorkLooked`].
+    LookAtWork,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
     NameSurvivors,
     /// Tell the `-v` timeline.

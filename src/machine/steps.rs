@@ -45,6 +45,7 @@ impl Machine {
             self.orders.push(Order::EndRun);
         }
         self.phase = phase;
+        self.work = None;
     }
 
     /// Takes step `index`: its action now, then its wait.

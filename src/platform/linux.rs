@@ -107,6 +107,31 @@ pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Si
     }
 }
 
+/// The CPU time the child and the rest of its scope have used (user and system, their waited-for
+/// children's included, so that a helper's time stays counted once it is reaped); `None` when
+/// the child's /proc entry cannot be read. A process that exited unwaited-for takes its time
+/// with it: the figure may drop, which counts as no work.
+///
+/// Also whether one of those processes is runnable (state R: on a CPU, or waiting for one).
+pub fn work(scope: Scope, child: Pid, group: Option<Pid>) -> (Option<std::time::Duration>, bool) {
+    let Some(child) = read(child) else {
+        return (None, false);
+    };
+    let mut entries = members(scope, child.pid, group);
+    entries.push(child);
+    let runnable = entries.iter().any(|entry| entry.runnable);
+    let ticks: u64 = entries.iter().map(|entry| entry.cpu).sum();
+    // SAFETY: sysconf only reads a system constant. (nix's takes a feature of its own.)
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let cpu = u64::try_from(per_second)
+        .ok()
+        .filter(|&n| n > 0)
+        .map(|per_second| {
+            std::time::Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
+        });
+    (cpu, runnable)
+}
+
 /// The last pid the kernel handed out in agentpipe's pid namespace (the one that reads it): it
 /// moves with every process or thread created there or in a namespace below. `None` where
 /// /proc/sys cannot be read.
@@ -237,6 +262,10 @@ struct Entry {
     zombie: bool,
     /// Start time in clock ticks since boot: with the pid, names one process for good.
     start: u64,
+    /// State R: running, or waiting for a CPU.
+    runnable: bool,
+    /// CPU time used, in clock ticks: its own and its waited-for children's, user and system.
+    cpu: u64,
 }
 
 impl Entry {
@@ -280,10 +309,12 @@ fn read(pid: Pid) -> Option<Entry> {
     Some(Entry {
         pid,
         zombie: matches!(*fields.first()?, "Z" | "X") && !threads_live(pid),
+        runnable: *fields.first()? == "R",
         parent: Pid::from_raw(number(1)? as i32),
         group: Pid::from_raw(number(2)? as i32),
         // Field 22 of the line; the slice starts at field 3.
         start: number(19)? as u64,
+        cpu: (11..15).filter_map(number).map(|ticks| ticks as u64).sum(),
     })
 }
 
@@ -371,6 +402,12 @@ fn own_children() -> Vec<Pid> {
     let mut children = children(getpid());
     children.retain(|pid| !spared.contains(pid));
     children
+}
+
+/// Whether a signal's `si_code` says the kernel sent it (the terminal driver's SIGINT to the
+/// foreground group) rather than a process (kill(2): SI_USER). Async-signal-safe.
+pub fn sent_by_kernel(code: i32) -> bool {
+    code == libc::SI_KERNEL
 }
 
 /// `--end-with-parent` is possible: see [`watch_parent`].

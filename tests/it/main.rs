@@ -17,6 +17,7 @@ mod load;
 mod never_blocks;
 mod own_messages;
 mod processes;
+mod quiet;
 mod relay;
 mod report;
 mod sequence;

@@ -4,6 +4,7 @@
 
 mod sequence;
 mod triggers;
+mod work;
 
 use std::time::{Duration, Instant};
 
