@@ -38,7 +38,7 @@ VTALRM\t'virtual alarm clock'
 PROF\t'profiling timer'"
 complete -c agentpipe -l sequence -d 'The whole close sequence, instead of --wait, --grace, --signal and --term-grace' -r
 complete -c agentpipe -l stop-command -d 'Run CMD as a step between closing stdin and the stop signal, to stop the command from outside' -r -f -a "(__fish_complete_command)"
-complete -c agentpipe -l timeout -d 'Start the close sequence this long after agentpipe started' -r -f -a "0s\t'at once'
+complete -c agentpipe -l timeout -d 'Start the close sequence this long after agentpipe started: the stop signal comes --grace later' -r -f -a "0s\t'at once'
 250ms\t'a quarter of a second'
 1s\t'one second'
 5s\t'five seconds'
@@ -62,10 +62,11 @@ complete -c agentpipe -l drain -d 'How long output that arrives after the comman
 5s\t'five seconds'
 1m30s\t'a minute and a half'
 inf\t'no limit'"
-complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file' -r -f -a "inherit\t''
+complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file [default: inherit; with --pty: the terminal]' -r -f -a "inherit\t''
 null\t''
 -\t''"
 complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
+complete -c agentpipe -l forward -d 'Signals passed on to the command instead of starting the close sequence: SIG[,SIG...]' -r
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'
@@ -79,6 +80,7 @@ complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last
 complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
+complete -c agentpipe -l pty -d 'Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'
 complete -c agentpipe -s q -l quiet -d 'Do not print agentpipe\'s warnings, nor the line that says a signal was sent'
 complete -c agentpipe -s h -l help -d 'Print help (see more with \'--help\')'

@@ -6,10 +6,13 @@
 //! [`manual`].
 
 pub mod completion;
+mod destination;
 pub mod manual;
 mod run;
 mod size;
 mod spawn_error;
+
+use destination::Destination;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -20,8 +23,7 @@ use clap::{Parser, ValueEnum, ValueHint};
 use crate::config::Config;
 use crate::duration::{self, Limit};
 use crate::platform;
-use crate::process::Scope;
-use crate::report::ReportTarget;
+use crate::scope::Scope;
 use crate::sequence::Sequence;
 use crate::signals::{self, Handling, Signal};
 use crate::trace::TraceFormat;
@@ -75,8 +77,12 @@ pub struct Cli {
     /// `cmd &` in scripts) only means the data ended: it is passed on to the command and starts
     /// nothing, unless --eof-grace is given. The value inf makes the end of input a plain
     /// half-close whatever stdin is: the command's stdin is closed and it runs on until it exits or
-    /// another trigger comes, as a pipeline stage or git over ssh needs (git closes ssh's stdin
-    /// after sending a pack, then waits for the answer). Example: --eof-grace inf.
+    /// another trigger comes, as git over ssh needs (git closes ssh's stdin after sending a
+    /// pack, then waits for the answer). The wait counts quiet time: while the command uses the
+    /// CPU (a tenth of the wait or more), waits for one, or writes output, the wait starts again,
+    /// so that a pipeline stage that works after its input ended (sort, a compressor) keeps its
+    /// output; -v says so once. An idle command is ended after the wait. Only the end of input's
+    /// sequence is extended this way, never a signal's or a timeout's. Example: --eof-grace inf.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub eof_grace: Option<Wait>,
 
@@ -123,10 +129,14 @@ pub struct Cli {
     #[arg(long, value_name = "CMD", allow_hyphen_values = true, value_hint = ValueHint::CommandString)]
     pub stop_command: Option<String>,
 
-    /// Start the close sequence this long after agentpipe started.
+    /// Start the close sequence this long after agentpipe started: the stop signal comes
+    /// --grace later.
     ///
-    /// The sequence starts at step 1, so unlike timeout(1) the command's stdin is closed first
-    /// and the stop signal follows --grace later; when the sequence already runs, the timeout
+    /// The timeout is when the ending starts, not when the command is gone: the sequence starts
+    /// at step 1, so unlike timeout(1) the command's stdin is closed first and the stop signal
+    /// follows --grace later (SIGKILL --term-grace after that): with the defaults a command that
+    /// ignores all but SIGKILL is gone about --timeout + 2s after start. When the sequence
+    /// already runs, the timeout
     /// takes its first signal step not yet taken. agentpipe then exits with status 124, or 137 if
     /// SIGKILL was sent (unless --preserve-status). 0 disables it, as in timeout(1). Default: no
     /// timeout. Example: --timeout 10m.
@@ -174,14 +184,16 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: inherit (or -), null, or a file.
+    /// Where the command's stderr goes: inherit (or -), null, or a file [default: inherit; with
+    /// --pty: the terminal].
     ///
     /// inherit and - are agentpipe's own stderr; null is /dev/null; anything else is a file,
     /// created if needed and appended to. agentpipe's own messages always go to its own stderr.
-    /// Example: --stderr agent.log.
-    #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
+    /// With --pty and without this flag, the command's stderr is its terminal, as a terminal
+    /// program expects: its errors are then part of the output. Example: --stderr agent.log.
+    #[arg(long, value_name = "inherit|null|PATH",
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
-    pub stderr: StderrTarget,
+    pub stderr: Option<StderrTarget>,
 
     /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
     ///
@@ -196,9 +208,12 @@ pub struct Cli {
 
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
     ///
-    /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself, as well as from
-    /// agentpipe. Use it for a command that asks for a password on the terminal, such as ssh
-    /// without keys. Implies --scope child; --foreground --scope group is a usage error.
+    /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself: a Ctrl-C the
+    /// terminal sent to the whole group is the command's (python's KeyboardInterrupt), and
+    /// agentpipe waits for the command as a shell would; a kill aimed at agentpipe's pid still
+    /// starts the close sequence. Use it for a command that asks for a password on the terminal,
+    /// such as ssh without keys, or for a REPL. Implies --scope child; --foreground --scope group
+    /// is a usage error.
     #[arg(long)]
     pub foreground: bool,
 
@@ -212,6 +227,34 @@ pub struct Cli {
     /// catch (KILL, STOP) are refused. Example: --forward INT,USR1.
     #[arg(long, value_name = "SIG[,SIG...]", value_delimiter = ',', value_parser = text(forward_signal))]
     pub forward: Vec<Signal>,
+
+    /// Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do.
+    ///
+    /// The terminal is the command's stdin, stdout and controlling terminal (and its stderr,
+    /// unless --stderr or --stderr-tail says otherwise), in a session of its own of which it is
+    /// the leader: line editing, colours, job control, and programs that buffer their output
+    /// when it is not a terminal work as in a terminal window (python3 -i, bash -i, a REPL, an
+    /// agent's interactive mode). agentpipe relays its stdin to the terminal and the terminal to
+    /// its stdout, so the output has a terminal's line endings (CR LF) and what is relayed to
+    /// the command is echoed unless it turns echo off. The scope's group is the command's own.
+    ///
+    /// When agentpipe's stdin is a terminal, it is put in raw mode for the run and restored
+    /// however the run ends: every key, Ctrl-C, Ctrl-D and Ctrl-Z included, goes to the
+    /// command's terminal, whose program decides what it means (signal agentpipe to end it
+    /// from outside). The command's window size follows agentpipe's terminal.
+    ///
+    /// The end of input on a terminal: the sequence's stdin step, and the end of agentpipe's
+    /// own stdin, write the terminal's EOF character (stty's eof, Ctrl-D by default) after what
+    /// was already relayed, twice after an unfinished line; a program reading lines takes it as
+    /// the end of its input. When the step's wait ends with the command still there, agentpipe
+    /// hangs the terminal up: the command's session gets SIGHUP, its output ends, and the next
+    /// step follows at once. To give SIGHUP time, put a wait step after stdin: --sequence
+    /// 'stdin 1s, wait 2s, TERM 1s, KILL'.
+    ///
+    /// --pty --foreground is a usage error: the command has a terminal of its own. Example:
+    /// agentpipe --pty -v -- python3 -i.
+    #[arg(long, conflicts_with = "foreground")]
+    pub pty: bool,
 
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
     ///
@@ -234,8 +277,8 @@ pub struct Cli {
     /// processes left in the scope (see REPORT in agentpipe(1)). The file is created or
     /// truncated. When it cannot be written, agentpipe says so on stderr and exits with the
     /// status it would have had. Example: --report /tmp/agent-run.json.
-    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
-    pub report: Option<ReportTarget>,
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
+    pub report: Option<Destination>,
 
     /// Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr).
     ///
@@ -246,8 +289,8 @@ pub struct Cli {
     /// whatever the protocol carries, or truncated. The trace never slows the relay down: when
     /// its destination falls behind, the bytes relayed meanwhile are counted and said in one
     /// line instead. Example: --trace /tmp/agent.trace, or --trace - -v to see it all on stderr.
-    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
-    pub trace: Option<ReportTarget>,
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
+    pub trace: Option<Destination>,
 
     /// How --trace writes: text, hex or jsonl.
     ///
@@ -332,14 +375,6 @@ fn tail_size(text: &str) -> Result<usize, String> {
 
 fn forward_signal(text: &str) -> Result<Signal, String> {
     signals::forwardable(text.trim().parse()?)
-}
-
-fn report_target(value: OsString) -> Result<ReportTarget, String> {
-    Ok(match value.to_str() {
-        Some("-") => ReportTarget::Stderr,
-        Some("") => return Err("give a file path, or - for stderr".to_string()),
-        _ => ReportTarget::File(PathBuf::from(value)),
-    })
 }
 
 /// `--trace-format`.

@@ -5,12 +5,12 @@
 //! timeline and inputs for the state machine; the event loop passes them on and carries out
 //! what the machine orders back.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crate::machine::Input;
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::Bytes;
-use crate::poller::{Interest, Readiness};
+use crate::poller::{Readiness, Want};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::trace::{Direction, Recorder, Tap};
 
@@ -30,38 +30,44 @@ pub(crate) struct Duplex {
     /// Close the child's stdin as soon as the input ended and was written (the command line);
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
+    /// The master of the child's pseudo-terminal, if it runs on one: held open until the child
+    /// exited or the terminal is hung up, so that the end of its output (EIO on the master once
+    /// no process holds the terminal) does not hang the terminal up under a command still
+    /// exiting.
+    terminal: Option<OwnedFd>,
     seen: Vec<Seen>,
 }
 
-/// What to wait for on a pump's source: readable, when it wants to read.
-pub(crate) fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-    let source = pump.source().filter(|_| pump.wants_read());
-    source.map(|end| (end.fd(), Interest::Read))
-}
-
-/// What to wait for on a pump's destination: room, when it has bytes for it; else its end.
-pub(crate) fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-    let interest = if pump.wants_write() {
-        Interest::Write
-    } else {
-        Interest::Hangup
-    };
-    pump.destination().map(|end| (end.fd(), interest))
+/// The relay's descriptors, as the event loop's wait names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// agentpipe's input.
+    Input,
+    ChildStdin,
+    ChildStdout,
+    /// agentpipe's output.
+    Output,
 }
 
 impl Duplex {
-    /// The relay between the child's `stdin` and `stdout` pipes and agentpipe's `input` and
-    /// `output`, recorded in `trace` if there is one.
+    /// The relay between the child's `stdin` and `stdout` pipes (or two descriptors of the
+    /// master `terminal` of its pseudo-terminal) and agentpipe's `input` and `output`, recorded
+    /// in `trace` if there is one.
     pub fn new(
-        stdin: Option<OwnedFd>,
-        stdout: Option<OwnedFd>,
+        [stdin, stdout]: [Option<OwnedFd>; 2],
+        terminal: Option<OwnedFd>,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
         trace: Option<&Recorder>,
     ) -> Duplex {
         let forward_eof = input.is_some();
-        let mut to_child = Pump::new(input, stdin.map(Endpoint::own));
-        let mut from_child = Pump::new(stdout.map(Endpoint::own), output);
+        let child_end = if terminal.is_some() {
+            Endpoint::terminal
+        } else {
+            Endpoint::own
+        };
+        let mut to_child = Pump::new(input, stdin.map(child_end));
+        let mut from_child = Pump::new(stdout.map(child_end), output);
         if let Some(trace) = trace {
             to_child.set_tap(Tap::new(trace.clone(), Direction::ToChild));
             from_child.set_tap(Tap::new(trace.clone(), Direction::FromChild));
@@ -70,35 +76,36 @@ impl Duplex {
             to_child,
             from_child,
             forward_eof,
+            terminal,
             seen: Vec::new(),
         }
     }
 
-    /// What each descriptor waits for now: agentpipe's input, the child's stdin, the child's
-    /// stdout, agentpipe's output.
-    pub fn interests(&self) -> [Option<(BorrowedFd<'_>, Interest)>; 4] {
+    /// What each descriptor waits for now.
+    pub fn wants(&self) -> [(End, Want<'_>); 4] {
         [
-            read(&self.to_child),
-            write(&self.to_child),
-            read(&self.from_child),
-            write(&self.from_child),
+            (End::Input, self.to_child.source_want()),
+            (End::ChildStdin, self.to_child.destination_want()),
+            (End::ChildStdout, self.from_child.source_want()),
+            (End::Output, self.from_child.destination_want()),
         ]
     }
 
-    /// Moves what the descriptors' readiness (in the order of [`Duplex::interests`]) allows.
-    pub fn turn(&mut self, ready: [Readiness; 4]) -> Vec<Seen> {
-        let [input, child_in, child_out, output] = ready;
-        if child_out.ready {
+    /// Moves what the descriptors' readiness (`ready` of each [`End`]) allows.
+    pub fn turn(&mut self, ready: impl Fn(End) -> Readiness) -> Vec<Seen> {
+        if ready(End::ChildStdout).ready {
             self.read_child_output();
         }
+        let output = ready(End::Output);
         if output.ready || self.from_child.can_write_now() {
             self.write_output(output.failed);
         }
-        if input.ready {
+        if ready(End::Input).ready {
             self.read_input();
         }
-        if child_in.ready || self.to_child.can_write_now() {
-            self.write_child_input(child_in.failed);
+        let child_stdin = ready(End::ChildStdin);
+        if child_stdin.ready || self.to_child.can_write_now() {
+            self.write_child_input(child_stdin.failed);
         }
         std::mem::take(&mut self.seen)
     }
@@ -143,6 +150,7 @@ impl Duplex {
             self.tell(Note::InputDiscarded(discarded));
         }
         self.from_child.mark_owed();
+        self.terminal = None; // the output's own descriptor of the master keeps it open
         std::mem::take(&mut self.seen)
     }
 
@@ -165,12 +173,35 @@ impl Duplex {
     /// the child may be finishing what the EOF asked of it.
     pub fn close_child_stdin(&mut self, flush: bool) -> Vec<Seen> {
         self.to_child.close_source();
-        if !flush && self.to_child.destination().is_some() {
+        if !flush && let Some(destination) = self.to_child.destination() {
+            let terminal = destination.is_master();
             let discarded = self.to_child.buffered();
             self.to_child.close_destination();
-            self.tell(Note::ClosedChildStdin { discarded });
+            self.tell(match terminal {
+                true => Note::SentTerminalEof { discarded },
+                false => Note::ClosedChildStdin { discarded },
+            });
         }
         std::mem::take(&mut self.seen)
+    }
+
+    /// The end of the stdin step on a pseudo-terminal: agentpipe closes its master, which hangs
+    /// the terminal up (the kernel sends SIGHUP to the command's session) and ends its output.
+    /// Pipes have nothing more to close.
+    pub fn hang_up(&mut self) -> Vec<Seen> {
+        if self.terminal.take().is_some() {
+            let unread = self.from_child.source().map_or(0, Endpoint::queued);
+            self.from_child.discarded += unread;
+            let discarded = self.to_child.shut();
+            self.from_child.close_source();
+            self.tell(Note::HungUp { discarded, unread });
+        }
+        std::mem::take(&mut self.seen)
+    }
+
+    /// The master of the child's pseudo-terminal, until it is hung up.
+    pub fn terminal(&self) -> Option<BorrowedFd<'_>> {
+        self.terminal.as_ref().map(AsFd::as_fd)
     }
 
     /// Passes an ended source on as the end of the destination, once everything read is
@@ -179,8 +210,12 @@ impl Duplex {
         if self.from_child.forward_end() {
             self.tell(Note::ClosedOutput);
         }
+        let terminal = self.to_child.destination().is_some_and(Endpoint::is_master);
         if self.forward_eof && self.to_child.forward_end() {
-            self.tell(Note::ForwardedEof);
+            self.tell(match terminal {
+                true => Note::SentTerminalEof { discarded: 0 },
+                false => Note::ForwardedEof,
+            });
         }
         if self.from_child.stop_if_spent() {
             self.tell(Note::DrainOver);

@@ -17,9 +17,10 @@ mod options;
 
 use crate::config::Config;
 use crate::event_loop::EventLoop;
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::{Outcome, Trigger};
-use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
+use crate::process::{ChildPipes, ChildProcess, SpawnOptions};
+use crate::scope::Scope;
 use crate::signals::{self, Signal};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
@@ -128,6 +129,7 @@ impl Stream {
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),
+            pty: None,
         };
         // The trace's times count from here.
         let trace = options
@@ -230,6 +232,7 @@ impl Inner {
                 stdin: self.stdin.take(),
                 stdout: self.stdout.take(),
                 stderr: None,
+                terminal: None,
             };
             let result = self
                 .supervise(pipes, config, trigger)

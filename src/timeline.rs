@@ -13,7 +13,8 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::note::Note;
+use crate::machine::note::Note;
+use crate::outlet::own_stderr;
 use crate::trace::{self, Recorder};
 
 /// When agentpipe started: the instant every offset counts from, and the wall-clock time the
@@ -43,6 +44,9 @@ pub struct Timeline {
     trace: Option<Recorder>,
     /// The terminal echoed `^C` without a newline: the next line starts on a line of its own.
     after_echo: Cell<bool>,
+    /// stderr is a terminal in raw mode (`--pty`), which does not return the carriage at a
+    /// newline: each line ends with CR LF.
+    raw: bool,
 }
 
 impl Timeline {
@@ -53,7 +57,15 @@ impl Timeline {
             quiet: false,
             trace: None,
             after_echo: Cell::new(false),
+            raw: false,
         }
+    }
+
+    /// agentpipe's stdin is a terminal that goes raw for the run (`--pty`): if stderr is a
+    /// terminal too, it is taken to be the same one.
+    pub fn raw_terminal(mut self, raw: bool) -> Timeline {
+        self.raw = raw && std::io::stderr().is_terminal();
+        self
     }
 
     /// `-q`: warnings are not shown either.
@@ -101,11 +113,15 @@ impl Timeline {
             } else {
                 format!("agentpipe: {note}\n")
             };
-            trace::stderr().push(format!("{newline}{line}").as_bytes());
+            let mut text = format!("{newline}{line}");
+            if self.raw {
+                text = text.replace('\n', "\r\n");
+            }
+            own_stderr().push(text.as_bytes());
         }
     }
 
-    /// An interrupt came: if stderr is a terminal, it echoed `^C` where the next line would
+    /// An interrupt or Ctrl-Z came: if stderr is a terminal, it echoed `^C` or `^Z` where the next line would
     /// start.
     pub fn interrupted(&self) {
         if std::io::stderr().is_terminal() {
@@ -116,7 +132,7 @@ impl Timeline {
     /// The descriptors to wait for (POLLOUT) while lines wait for them: stderr's, the trace's.
     pub fn waiting(&self) -> [Option<Arc<OwnedFd>>; 2] {
         [
-            trace::stderr().waiting(),
+            own_stderr().waiting(),
             self.trace.as_ref().and_then(Recorder::waiting),
         ]
     }
@@ -128,7 +144,7 @@ impl Timeline {
 
     /// Writes what waits, as far as each destination takes it now.
     pub fn flush(&self) {
-        trace::stderr().flush();
+        own_stderr().flush();
         if let Some(trace) = &self.trace {
             trace.flush();
         }
@@ -137,13 +153,13 @@ impl Timeline {
     /// At the end of the run: how many lines were dropped, if any were, the trace's last
     /// records, then what waits on stderr, waiting a little for a reader that still reads.
     pub fn finish(&self) {
-        let dropped = trace::stderr().take_dropped();
+        let dropped = own_stderr().take_dropped();
         if dropped > 0 {
             self.tell(&Note::LinesDropped(dropped), true);
         }
         if let Some(trace) = &self.trace {
             trace.finish();
         }
-        trace::stderr().drain();
+        own_stderr().drain();
     }
 }

@@ -3,7 +3,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsFd;
+use std::io::IsTerminal;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
@@ -11,16 +12,17 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cli, StderrTarget, spawn_error};
+use super::{Cli, Destination, StderrTarget, spawn_error};
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::Outcome;
 use crate::platform;
-use crate::process::{ChildProcess, Scope, SpawnOptions};
+use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
-use crate::report::{self, Ending, ReportTarget, RunFacts};
+use crate::report::{self, Ending, RunFacts};
+use crate::scope::Scope;
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
@@ -91,7 +93,7 @@ fn run(start: Start) -> Result<Status> {
             },
         };
         let json = report::report(&facts, ending, status);
-        if let Err(error) = report::write_report(target, &json) {
+        if let Err(error) = report::line(&json).and_then(|line| target.write_all(&line)) {
             // The run's status stands: the report is about it, not part of it.
             eprintln!(
                 "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
@@ -121,6 +123,7 @@ fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
+        .raw_terminal(cli.pty && io::stdin().is_terminal())
         .traced(trace(cli, start)?);
     let signals =
         SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
@@ -133,22 +136,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_file = open_stderr(&cli.stderr)?;
-    let stderr_destination = match (cli.stderr_tail, stderr_file) {
-        (Some(_), Some(file)) => {
-            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
-        }
-        (Some(_), None) => {
-            let own = io::stderr().as_fd().try_clone_to_owned();
-            let own = own.context("cannot set up stderr")?;
-            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
-        }
-        (None, Some(file)) => {
-            command.stderr(file);
-            None
-        }
-        (None, None) => None,
-    };
+    let stderr_destination = stderr_destination(cli, &mut command)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -160,6 +148,10 @@ fn supervise(
         },
         stdin: None,
         pipe_stderr: stderr_destination.is_some(),
+        pty: cli.pty.then(|| PtyOptions {
+            size: terminal([Some(&input), Some(&output)]).and_then(platform::window_size),
+            stderr: cli.stderr.is_none() && cli.stderr_tail.is_none(),
+        }),
     };
     // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
     // it, so it never takes what the command reads from the terminal (a password, a yes).
@@ -182,9 +174,61 @@ fn supervise(
         }
     };
     *pid = Some(child.pid());
+    tell_started(&timeline, config, &name, child.pid());
+    let stderr = match (pipes.stderr.take(), stderr_destination) {
+        (Some(source), Some(destination)) => {
+            StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
+        }
+        _ => StderrRelay::Untouched,
+    };
+    // Raw from here on, restored when `own_terminal` drops, whichever way this function
+    // returns (an error, a panic, a signal that ended the run: agentpipe dies of one only later).
+    let (own_terminal, window) = match cli.pty {
+        true => own_terminal(input.as_ref(), &output)?,
+        false => (None, None),
+    };
+    let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = match window {
+        Some(own) => event_loop.with_window(own),
+        None => event_loop,
+    };
+    let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
+    let event_loop = match parent {
+        Some(parent) => event_loop.with_parent(parent),
+        None => event_loop,
+    };
+    let outcome = event_loop.run().context("supervising the command failed")?;
+    drop(own_terminal);
+    Ok(Supervised::Ended(Box::new(outcome)))
+}
+
+/// Where the command's stderr goes through agentpipe (`--stderr-tail`): the `--stderr` file or
+/// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
+/// `None` is returned.
+fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
+    let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
+    Ok(match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    })
+}
+
+/// The timeline's first lines: the command started as `pid`, and what is armed.
+fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
     let started = Note::Started {
         name: name.to_string(),
-        pid: child.pid(),
+        pid,
     };
     timeline.say(&started);
     let armed = Note::Armed {
@@ -194,20 +238,35 @@ fn supervise(
         output_idle_timeout: config.output_idle_timeout,
     };
     timeline.say(&armed);
-    let stderr = match (pipes.stderr.take(), stderr_destination) {
-        (Some(source), Some(destination)) => {
-            StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
-        }
-        _ => StderrRelay::Untouched,
+}
+
+/// Under --pty: agentpipe's stdin, if it is a terminal, in raw mode until the guard drops; and
+/// agentpipe's own terminal (its stdin's, else its stdout's), whose size the command's follows.
+fn own_terminal(
+    input: Option<&Endpoint>,
+    output: &Endpoint,
+) -> Result<(Option<platform::RawMode>, Option<OwnedFd>)> {
+    let raw = match input.filter(|input| input.is_terminal()) {
+        Some(input) => Some(platform::RawMode::set(input.fd()).context(
+            "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
+             terminal it may set",
+        )?),
+        None => None,
     };
-    let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
-    let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
-    let event_loop = match parent {
-        Some(parent) => event_loop.with_parent(parent),
-        None => event_loop,
+    let window = match terminal([input, Some(output)]) {
+        Some(own) => Some(own.try_clone_to_owned()?),
+        None => None,
     };
-    let outcome = event_loop.run().context("supervising the command failed")?;
-    Ok(Supervised::Ended(Box::new(outcome)))
+    Ok((raw, window))
+}
+
+/// agentpipe's own terminal, whose size the command's follows under --pty: its stdin's, else its
+/// stdout's.
+fn terminal(ends: [Option<&Endpoint>; 2]) -> Option<BorrowedFd<'_>> {
+    ends.into_iter()
+        .flatten()
+        .find(|end| end.is_terminal())
+        .map(Endpoint::fd)
 }
 
 /// clap's message in one line, pointing at --help.
@@ -228,8 +287,8 @@ fn one_line(message: &str) -> String {
 fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
     let trace = match &cli.trace {
         None => return Ok(None),
-        Some(ReportTarget::Stderr) => Trace::stderr(),
-        Some(ReportTarget::File(path)) => Trace::create(path).with_context(|| {
+        Some(Destination::Stderr) => Trace::own_stderr(),
+        Some(Destination::File(path)) => Trace::create(path).with_context(|| {
             format!(
                 "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
                 path.display()

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::note::Note;
+use super::note::Note;
 use crate::outcome::{Exit, Trigger};
+use crate::scope::Scope;
 use crate::signals::Signal;
 
 /// What the event loop saw.
@@ -41,6 +42,9 @@ pub(crate) enum Order {
     /// Stop reading agentpipe's input and close the child's stdin: once what was read is
     /// written (`flush`, when the input's end started the sequence), or at once, dropping it.
     CloseStdin { flush: bool },
+    /// The `stdin` step's wait ended with the child still there, and another step follows: a
+    /// child on a pseudo-terminal has it hung up (a pipe was closed at the step already).
+    HangUp,
     /// Start `command` through `sh -c`, outside the scope, for step number `step` (from 1).
     Run {
         command: String,
@@ -66,4 +70,31 @@ pub(crate) enum Order {
     Tell(Note),
     /// Tell even without `-v` (not with `-q`): something the person must know.
     Warn(Note),
+}
+
+/// The child the sequence is about, as messages name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub pid: u32,
+    /// Its program's file name.
+    pub name: String,
+    pub scope: Scope,
+}
+
+/// Why a step is taken, for the line that says a signal was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The trigger started the sequence at it.
+    Trigger,
+    /// The previous step's wait ran out.
+    Waited,
+    /// An interrupt skipped to it.
+    Interrupt(Signal),
+    /// `--timeout` jumped to it.
+    Timeout,
+    /// The child exited and left processes in its scope.
+    Left,
+    /// After the end of input, the command worked past its grace and then was quiet for it;
+    /// the step is taken this long after start.
+    Quiet(Duration),
 }

@@ -14,7 +14,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
 
-use super::Seen;
+use super::ChildStatus;
 use crate::scope::Scope;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
@@ -61,10 +61,10 @@ pub fn signal_pidfd(pidfd: BorrowedFd<'_>, signal: Signal) {
 }
 
 /// Looks, without waiting and without reaping (WNOWAIT), whether the child has exited.
-pub fn check_exit(child: Pid) -> Option<Seen> {
+pub fn check_exit(child: Pid) -> Option<ChildStatus> {
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     let status = waitid(Id::Pid(child), flags).ok()?;
-    Some(Seen {
+    Some(ChildStatus {
         status,
         reaped: false,
     })
@@ -72,10 +72,10 @@ pub fn check_exit(child: Pid) -> Option<Seen> {
 
 /// Looks whether the child stopped (consuming the report); waitid without WEXITED leaves an exit
 /// for [`check_exit`], unreaped.
-pub fn check_stopped(child: Pid) -> Option<Seen> {
+pub fn check_stopped(child: Pid) -> Option<ChildStatus> {
     let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
     let status = waitid(Id::Pid(child), flags).ok()?;
-    Some(Seen {
+    Some(ChildStatus {
         status,
         reaped: false,
     })

@@ -9,9 +9,8 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::Seen;
-use crate::outcome::CgroupUsage;
-use crate::scope::Scope;
+use super::ChildStatus;
+use crate::scope::{CgroupUsage, Scope};
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;
@@ -34,20 +33,20 @@ pub fn signal_pidfd(_pidfd: BorrowedFd<'_>, _signal: Signal) {}
 
 /// There is no waitid(WNOWAIT) to look without reaping: the child is reaped as soon as it exits,
 /// and its group is no longer signalled after that.
-pub fn check_exit(child: Pid) -> Option<Seen> {
+pub fn check_exit(child: Pid) -> Option<ChildStatus> {
     let status = waitpid(child, Some(WaitPidFlag::WNOHANG)).ok()?;
     Some(seen(status))
 }
 
 /// waitpid(WUNTRACED) may report the exit too, which is then reaped here.
-pub fn check_stopped(child: Pid) -> Option<Seen> {
+pub fn check_stopped(child: Pid) -> Option<ChildStatus> {
     let status = waitpid(child, Some(WaitPidFlag::WUNTRACED | WaitPidFlag::WNOHANG)).ok()?;
     Some(seen(status))
 }
 
-fn seen(status: WaitStatus) -> Seen {
+fn seen(status: WaitStatus) -> ChildStatus {
     let reaped = matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..));
-    Seen { status, reaped }
+    ChildStatus { status, reaped }
 }
 
 /// Members cannot be listed without /proc: the group is signalled as a whole and only the child

@@ -354,3 +354,35 @@ fn processes_killed_with_the_child_are_not_left_behind_but_watched_and_killed_ag
     assert_eq!(clock.machine.left_behind(), [] as [u32; 0]);
     assert_eq!(clock.machine.trigger(), Some(Trigger::Signal(Signal::TERM)));
 }
+
+/// The stdin step left for the next step orders the hangup (the loop hangs a terminal up, and
+/// has nothing more to close on a pipe), before that step's signal; an interrupt skipping it
+/// does the same. A child gone during the step leaves no terminal to hang up.
+#[test]
+fn leaving_the_stdin_step_for_another_orders_the_hangup_first() {
+    let hangup_then_term = |orders: &[Order]| {
+        let hangup = orders.iter().position(|order| *order == Order::HangUp);
+        let term = orders
+            .iter()
+            .position(|order| *order == Order::Signal(Signal::TERM));
+        matches!((hangup, term), (Some(hangup), Some(term)) if hangup < term)
+    };
+    let mut clock = Clock::default();
+    let orders = clock.at(100, Input::Eof { hangup: true });
+    assert!(!has(&orders, &Order::HangUp), "{orders:?}");
+    let orders = clock.until(1100);
+    assert!(hangup_then_term(&orders), "{orders:?}");
+    assert_eq!(orders.iter().filter(|o| **o == Order::HangUp).count(), 1);
+
+    let mut clock = Clock::default();
+    clock.at(100, Input::Interrupt(Signal::TERM));
+    let orders = clock.at(200, Input::Interrupt(Signal::TERM));
+    assert!(hangup_then_term(&orders), "{orders:?}");
+
+    let mut clock = Clock::default();
+    clock.at(100, Input::Eof { hangup: true });
+    let orders = clock.at(200, exited(0, &[]));
+    assert!(!has(&orders, &Order::HangUp), "{orders:?}");
+    let orders = clock.until(3000);
+    assert!(!has(&orders, &Order::HangUp), "{orders:?}");
+}
