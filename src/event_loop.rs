@@ -114,6 +114,7 @@ impl EventLoop {
             pid: child.pid(),
             name: child.name().to_string(),
             scope: child.scope(),
+            stdin_owned: true,
         };
         let machine = Machine::new(config, target, timeline.start());
         let duplex = Duplex::new(
@@ -135,6 +136,13 @@ impl EventLoop {
             timeline,
             poller: Poller::default(),
         }
+    }
+
+    /// The child's stdin is agentpipe's own terminal (`--foreground`), which the `stdin` step
+    /// leaves open: the messages must not say it was closed.
+    pub fn with_terminal_stdin(mut self) -> EventLoop {
+        self.machine.stdin_is_terminal();
+        self
     }
 
     /// Reacts to the signals agentpipe receives (the command line only: a library must not take

@@ -124,6 +124,11 @@ impl Machine {
         }
     }
 
+    /// The child's stdin is not agentpipe's to close (see [`Target::stdin_owned`]).
+    pub fn stdin_is_terminal(&mut self) {
+        self.target.stdin_owned = false;
+    }
+
     /// Takes in what the loop saw at `now`, and answers with what to do.
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Order> {
         match input {

@@ -187,7 +187,12 @@ fn supervise(
         true => own_terminal(input.as_ref(), &output)?,
         false => (None, None),
     };
+    let terminal_stdin = input.is_none();
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = match terminal_stdin {
+        true => event_loop.with_terminal_stdin(),
+        false => event_loop,
+    };
     let event_loop = match window {
         Some(own) => event_loop.with_window(own),
         None => event_loop,

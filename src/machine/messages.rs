@@ -79,6 +79,9 @@ pub(crate) struct Target {
     /// Its program's file name.
     pub name: String,
     pub scope: Scope,
+    /// Whether its stdin is agentpipe's to close (a pipe or a pty of agentpipe's); not with
+    /// `--foreground` on a terminal, where it is the terminal itself.
+    pub stdin_owned: bool,
 }
 
 /// Why a step is taken, for the line that says a signal was sent.

@@ -123,6 +123,8 @@ pub(crate) enum Note {
         number: usize,
         action: Action,
         scope: Scope,
+        /// Whether the child's stdin is agentpipe's to close (see [`Target::stdin_owned`]).
+        stdin_owned: bool,
         next: Option<Next>,
     },
     Received(Signal, Received),
@@ -134,6 +136,8 @@ pub(crate) enum Note {
         cause: Cause,
         /// The step taken before it, if any.
         previous: Option<TakenStep>,
+        /// With [`Cause::Left`]: the processes the child left in its scope.
+        left: Vec<u32>,
     },
     TimeoutElapsed,
     /// After the end of input the command still used the CPU or wrote output: its grace
@@ -189,11 +193,16 @@ impl fmt::Display for Note {
                 number,
                 action,
                 scope,
+                stdin_owned,
                 next,
             } => {
                 write!(f, "step {number} ({action}): ")?;
                 match action {
                     Action::Wait => f.write_str("waiting for the child to exit")?,
+                    Action::CloseStdin if !stdin_owned => f.write_str(
+                        "nothing to close: the child's stdin is the terminal, which agentpipe \
+                         leaves open",
+                    )?,
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
                     Action::Run(_) => f.write_str("running its command outside the scope")?,
                     Action::Signal(_) | Action::Kill => {
@@ -228,9 +237,13 @@ impl fmt::Display for Note {
                 trigger,
                 cause,
                 previous,
+                left,
             } => {
+                if *cause == Cause::Left {
+                    return sent_to_left(f, *signal, target, left);
+                }
                 write!(f, "sent {signal} to {}", target_words(target))?;
-                sent_why(f, *trigger, *cause, *previous)
+                sent_why(f, *trigger, *cause, *previous, target.stdin_owned)
             }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
             Note::StillWorking(busy) => {
@@ -430,9 +443,53 @@ fn list(pids: &[u32]) -> String {
     pids.join(", ")
 }
 
+/// The line for the stop signal sent to what the child left in its scope: the child exited
+/// and is named as the one that left them, not as signalled.
+fn sent_to_left(
+    f: &mut fmt::Formatter<'_>,
+    signal: Signal,
+    target: &Target,
+    left: &[u32],
+) -> fmt::Result {
+    let Target { pid, name, .. } = target;
+    let place = match target.scope {
+        Scope::Tree => "among its descendants",
+        Scope::Cgroup => "in its cgroup",
+        Scope::Group | Scope::Child => "in its process group",
+    };
+    write!(
+        f,
+        "sent {signal} to what {name} (pid {pid}) left {place} when it exited: pid {}",
+        list(left)
+    )?;
+    // The default scope was not chosen: say how to leave them alone. A chosen tree or cgroup
+    // was asked for to end them.
+    if target.scope == Scope::Group {
+        f.write_str(" (--scope child leaves them alone)")?;
+    }
+    Ok(())
+}
+
+/// What started the sequence, as a clause: `agentpipe received SIGINT`.
+fn trigger_clause(trigger: Trigger) -> String {
+    match trigger {
+        Trigger::Eof => "its input ended".into(),
+        Trigger::Signal(signal) => format!("agentpipe received {signal}"),
+        Trigger::Timeout => "--timeout elapsed".into(),
+        Trigger::IdleTimeout => "--idle-timeout elapsed".into(),
+        Trigger::OutputIdleTimeout => "--output-idle-timeout elapsed".into(),
+        Trigger::ParentExit => "agentpipe's parent exited".into(),
+        Trigger::DownstreamClosed => "the reader of agentpipe's output went away".into(),
+        Trigger::Close => "the stream was closed".into(),
+        Trigger::ChildExit => "it exited leaving processes in its scope".into(),
+    }
+}
+
 /// `sort (pid 4242) and its process group`.
 fn target_words(target: &Target) -> String {
-    let Target { pid, name, scope } = target;
+    let Target {
+        pid, name, scope, ..
+    } = target;
     match scope {
         Scope::Child => format!("{name} (pid {pid})"),
         Scope::Group => format!("{name} (pid {pid}) and its process group"),
@@ -447,6 +504,7 @@ fn sent_why(
     trigger: Trigger,
     cause: Cause,
     previous: Option<TakenStep>,
+    stdin_owned: bool,
 ) -> fmt::Result {
     let waited = |step: TakenStep| format_limit(step.wait);
     match (cause, previous) {
@@ -455,11 +513,9 @@ fn sent_why(
             ": agentpipe received {signal} while stopping it (each interrupt skips a step)"
         ),
         (Cause::Timeout, _) => f.write_str(": --timeout elapsed"),
-        (Cause::Left, _) => f.write_str(
-            ": they were left in its scope when it exited (--scope child leaves them alone)",
-        ),
+        (Cause::Left, _) => Ok(()), // see sent_to_left
         (Cause::Trigger, _) | (Cause::Waited | Cause::Quiet(_), None) => {
-            write!(f, " on {trigger}")
+            write!(f, ": {}", trigger_clause(trigger))
         }
         (Cause::Quiet(at), Some(step)) => write!(
             f,
@@ -474,12 +530,25 @@ fn sent_why(
                 " {} after its input ended (--eof-grace {0}; --eof-grace inf lets it finish)",
                 waited(step)
             ),
+            Action::CloseStdin if !stdin_owned => write!(
+                f,
+                " {} after {} (--grace {0}; its stdin is the terminal, which agentpipe leaves \
+                 open)",
+                waited(step),
+                trigger_clause(trigger)
+            ),
             Action::CloseStdin => write!(
                 f,
-                " {} after its stdin was closed on {trigger} (--grace {0})",
-                waited(step)
+                " {} after its stdin was closed, when {} (--grace {0})",
+                waited(step),
+                trigger_clause(trigger)
             ),
-            Action::Wait => write!(f, " {} after {trigger} (--wait {0})", waited(step)),
+            Action::Wait => write!(
+                f,
+                " {} after {} (--wait {0})",
+                waited(step),
+                trigger_clause(trigger)
+            ),
             Action::Run(_) => write!(
                 f,
                 " {} after its stop command ran (--term-grace {0})",

@@ -99,6 +99,7 @@ impl Machine {
             number: index + 1,
             action: step.action,
             scope: self.target.scope,
+            stdin_owned: self.target.stdin_owned,
             next,
         }));
     }
@@ -115,6 +116,10 @@ impl Machine {
             trigger: self.trigger.unwrap_or(Trigger::Close),
             cause,
             previous: self.steps.last().copied(),
+            left: match cause {
+                Cause::Left => self.left.clone(),
+                _ => Vec::new(),
+            },
         }));
     }
 }

@@ -28,6 +28,7 @@ mod stderr;
 mod stream;
 mod stream_core;
 mod surprises;
+mod terminal_signals;
 mod trace;
 mod transport;
 mod usage;

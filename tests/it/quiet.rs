@@ -127,7 +127,7 @@ fn output_after_the_end_of_input_is_work_too() {
 
 #[test]
 fn a_signal_or_a_timeout_is_never_extended_by_work() {
-    // Working forever: SIGTERM's sequence closes stdin, waits --grace, sends the stop signal.
+    // Working forever after the end of input: an interrupt is not held back by the work.
     let mut run = Run::agentpipe("quiet-signal", &["--grace", "300ms"], works_after_eof(1e9));
     run.sandbox.wait_pid("child");
     run.close_stdin();

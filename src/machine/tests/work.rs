@@ -59,14 +59,6 @@ fn told_working(orders: &[Order]) -> Vec<String> {
     working.collect()
 }
 
-fn sent(orders: &[Order]) -> Vec<String> {
-    let lines = orders.iter().filter_map(|order| match order {
-        Order::Warn(note @ Note::Sent { .. }) => Some(note.to_string()),
-        _ => None,
-    });
-    lines.collect()
-}
-
 #[test]
 fn a_command_that_works_after_its_input_ended_gets_its_grace_again_until_quiet() {
     let mut clock = Clock::default();
