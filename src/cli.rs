@@ -1,5 +1,5 @@
 //! The command line: the one definition behind `-h`, `--help`, the man page and the completions,
-//! and the program that runs it ([`run`]).
+//! and the program that runs it (`run.rs`).
 //!
 //! Each flag's doc comment is its help: the first paragraph is the one line `-h` shows, the
 //! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in

@@ -39,7 +39,7 @@ enum Token {
     /// agentpipe's parent's pidfd (`--end-with-parent`).
     Parent,
     /// agentpipe's own lines, while a slow reader holds them back.
-    Messages,
+    OwnStderr,
     /// The trace, likewise.
     Trace,
     Relay(End),
@@ -56,7 +56,7 @@ impl From<Token> for usize {
             Token::Signals => 0,
             Token::ChildExit => 1,
             Token::Parent => 2,
-            Token::Messages => 3,
+            Token::OwnStderr => 3,
             Token::Trace => 4,
             Token::Relay(End::Input) => 5,
             Token::Relay(End::ChildStdin) => 6,
@@ -201,7 +201,7 @@ impl EventLoop {
     fn turn(&mut self) -> io::Result<()> {
         let found = self.wait()?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if found.get(Token::Messages).ready || found.get(Token::Trace).ready || due {
+        if found.get(Token::OwnStderr).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
         }
         let moved = self.duplex.counts();
@@ -259,7 +259,8 @@ impl EventLoop {
             .flatten()
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
-        let [messages, trace] = self.timeline.waiting();
+        let own_stderr = self.timeline.own_stderr_waiting();
+        let trace = self.timeline.trace_waiting();
         let mut wanted = Wanted::new();
         let signals = self.signals.as_ref().map(|s| (s.fd(), Interest::Read));
         wanted.set(Token::Signals, signals);
@@ -267,7 +268,7 @@ impl EventLoop {
         wanted.set(Token::ChildExit, exit);
         let parent = self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read));
         wanted.set(Token::Parent, parent);
-        wanted.set(Token::Messages, messages.as_ref().map(waiting));
+        wanted.set(Token::OwnStderr, own_stderr.as_ref().map(waiting));
         wanted.set(Token::Trace, trace.as_ref().map(waiting));
         for (end, want) in self.duplex.wants() {
             wanted.set(end, want);
@@ -471,7 +472,7 @@ mod tests {
             Token::Signals,
             Token::ChildExit,
             Token::Parent,
-            Token::Messages,
+            Token::OwnStderr,
             Token::Trace,
         ];
         slots.extend(ends.map(Token::from));

@@ -10,10 +10,10 @@ use crate::trace::Trace;
 /// stderr, a trace, and idle timeouts.
 ///
 /// By default the child's stderr is what the command says (inherited, unless
-/// [`Command::stderr`] set it). With a receiver or a tail, it is a pipe that a thread of the
+/// [`Command::stderr`](std::process::Command::stderr) set it). With a receiver or a tail, it is a pipe that a thread of the
 /// stream copies, as `os/exec` copies to a writer in Go, but without ever waiting for a
 /// descendant that holds it: after the child exits, what it wrote is always delivered, and
-/// what comes later for at most [`Config::drain`], after which the pipe is closed.
+/// what comes later for at most [`Config::drain`](crate::Config::drain), after which the pipe is closed.
 ///
 /// ```
 /// use std::process::Command;
@@ -47,7 +47,7 @@ impl StreamOptions {
     /// Copies the child's stderr to `receiver`, byte for byte as it comes.
     ///
     /// The receiver is called from the stream's own thread only, and dropped there (after a
-    /// flush) when the copy ends, at the latest during [`Stream::close`], which waits for its
+    /// flush) when the copy ends, at the latest during [`Stream::close`](super::Stream::close), which waits for its
     /// last write: a receiver that blocks holds `close` up. A write that fails drops it; the
     /// rest of stderr is then only counted (`discarded`) and kept in the tail.
     pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
@@ -55,7 +55,7 @@ impl StreamOptions {
         self
     }
 
-    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`]. Without a
+    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`](crate::Outcome::stderr_tail). Without a
     /// receiver, stderr is then read and dropped, and only its tail is kept.
     pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
         self.stderr_tail = size;
@@ -64,7 +64,7 @@ impl StreamOptions {
 
     /// Records in `trace` every chunk written to the child's stdin and read from its stdout,
     /// with the time since the start, in order with what happens to it: its start and pid, and
-    /// during [`Stream::close`] each step, the signals sent and its exit. The trace is written
+    /// during [`Stream::close`](super::Stream::close) each step, the signals sent and its exit. The trace is written
     /// as `agentpipe --trace` writes it, and never holds a read or a write up: when its
     /// destination falls behind, the bytes are counted as skipped instead (see "Seeing what an
     /// agent said" in the README). Records are written in batches, when the next read, write or
