@@ -90,7 +90,7 @@ _agentpipe() {
                     return 0
                     ;;
                 --stderr-tail)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "4k 64k 1M" -- "${cur}"))
                     return 0
                     ;;
                 --forward)
@@ -102,11 +102,33 @@ _agentpipe() {
                     return 0
                     ;;
                 --report)
-                    COMPREPLY=($(compgen -W "-" -- "${cur}"))
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --trace)
-                    COMPREPLY=($(compgen -W "-" -- "${cur}"))
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --trace-format)
@@ -114,7 +136,7 @@ _agentpipe() {
                     return 0
                     ;;
                 --trace-limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "1M 64M 1G" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -150,6 +172,18 @@ _agentpipe_command_line() {
     if [[ $prev == -s || $prev == --signal ]]; then
         cur="${cur^^}"
     fi
+    if ((COMP_CWORD > 1)) && [[ -z $cur && " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --drain --stderr --stderr-tail --forward --scope --report --trace --trace-format --trace-limit " != *" $prev "* ]]; then
+        COMPREPLY=($(compgen -c -- "$cur"))
+        return 0
+    fi
     _agentpipe "$1" "$cur" "$3"
+    case $prev in
+        --report|--trace)
+            [[ - == "$cur"* ]] && COMPREPLY+=(-)
+            ;;
+    esac
+    if [[ " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --pty --scope --trace-format --trace-limit --verbose -v --quiet -q " == *" $prev "* ]]; then
+        compopt +o default +o bashdefault 2>/dev/null
+    fi
 }
 complete -F _agentpipe_command_line -o bashdefault -o default agentpipe

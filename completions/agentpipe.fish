@@ -65,18 +65,22 @@ inf\t'no limit'"
 complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file [default: inherit; with --pty: the terminal]' -r -f -a "inherit\t''
 null\t''
 -\t''"
-complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
+complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r -f -a "4k\t'4 KiB'
+64k\t'64 KiB'
+1M\t'1 MiB, the most kept'"
 complete -c agentpipe -l forward -d 'Signals passed on to the command instead of starting the close sequence: SIG[,SIG...]' -r
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'
 cgroup\t'Every process of a cgroup created for the command (Linux, cgroup v2).'"
-complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -f -a "-\t''"
-complete -c agentpipe -l trace -d 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)' -r -f -a "-\t''"
+complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -F
+complete -c agentpipe -l trace -d 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)' -r -F
 complete -c agentpipe -l trace-format -d 'How --trace writes: text, hex or jsonl' -r -f -a "text\t'Readable text: a header line per event, a chunk\'s bytes below it, escaped'
 hex\t'As text, with each chunk\'s bytes as a hex dump'
 jsonl\t'One JSON object per line and event'"
-complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r
+complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r -f -a "1M\t'1 MiB'
+64M\t'64 MiB, the default'
+1G\t'1 GiB'"
 complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
@@ -96,3 +100,5 @@ function __agentpipe_command_line
     complete -C (string join -- ' ' (string escape -- $rest))
 end
 complete -c agentpipe -n __agentpipe_after_dashdash -f -a '(__agentpipe_command_line)'
+complete -c agentpipe -l report -r -a '-' -d 'agentpipe\'s stderr'
+complete -c agentpipe -l trace -r -a '-' -d 'agentpipe\'s stderr'

@@ -101,7 +101,7 @@ pub struct Cli {
     /// A name with or without SIG, in any case, or a number: TERM, SIGTERM, int, 15. SIGCONT
     /// follows it, so that a stopped process acts on it. Example: -s INT for an agent that shuts
     /// down cleanly on Ctrl-C only.
-    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(str::parse::<Signal>))]
+    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(stop_signal))]
     pub signal: Signal,
 
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
@@ -371,6 +371,10 @@ fn tail_size(text: &str) -> Result<usize, String> {
         size if size <= MAX_TAIL => Ok(size as usize),
         _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
     }
+}
+
+fn stop_signal(text: &str) -> Result<Signal, String> {
+    signals::step_signal(text.trim().parse()?)
 }
 
 fn forward_signal(text: &str) -> Result<Signal, String> {

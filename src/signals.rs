@@ -176,6 +176,23 @@ pub(crate) fn forwardable(signal: Signal) -> Result<Signal, String> {
     }
 }
 
+/// A signal for a step of the sequence (`--signal`, `--sequence`): one that ends a process.
+/// A stop signal only stops it, and the SIGCONT that follows a step's signal would take even
+/// that back.
+pub(crate) fn step_signal(signal: Signal) -> Result<Signal, String> {
+    match signal {
+        Signal::STOP | Signal::TSTP | Signal::TTIN | Signal::TTOU => Err(format!(
+            "{signal} stops a process instead of ending it (and SIGCONT follows a step's \
+             signal): give a signal that ends it, such as TERM, INT or HUP"
+        )),
+        Signal::CONT => Err(
+            "SIGCONT ends nothing: give a signal that ends a process, such as TERM, INT or HUP"
+                .into(),
+        ),
+        signal => Ok(signal),
+    }
+}
+
 /// How agentpipe handles the signals it receives: [`ROLES`], as `--forward` and
 /// `--foreground` change it.
 #[derive(Clone, Debug, Default)]
