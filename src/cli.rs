@@ -5,9 +5,13 @@
 //! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in
 //! [`manual`].
 
-pub mod completion;
+// Read only to generate the completions, by the drift test.
+#[cfg(test)]
+mod completion;
 mod destination;
-pub mod manual;
+#[cfg(test)]
+mod generated;
+mod manual;
 mod run;
 mod size;
 mod spawn_error;
@@ -20,8 +24,9 @@ use std::path::PathBuf;
 use clap::builder::{OsStringValueParser, PossibleValue, TypedValueParser};
 use clap::{Parser, ValueEnum, ValueHint};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duration::{self, Limit};
+use crate::parse_error::ParseError;
 use crate::platform;
 use crate::scope::Scope;
 use crate::sequence::Sequence;
@@ -341,8 +346,8 @@ pub struct Cli {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wait(pub Limit);
 
-fn duration(text: &str) -> Result<Wait, String> {
-    duration::parse_duration(text).map(Wait)
+fn duration(text: &str) -> Result<Wait, ParseError> {
+    duration::parse_limit(text).map(Wait)
 }
 
 /// Where the command's stderr goes.
@@ -374,11 +379,19 @@ fn tail_size(text: &str) -> Result<usize, String> {
 }
 
 fn stop_signal(text: &str) -> Result<Signal, String> {
-    signals::step_signal(text.trim().parse()?)
+    signals::step_signal(
+        text.trim()
+            .parse()
+            .map_err(|e: crate::ParseError| e.to_string())?,
+    )
 }
 
 fn forward_signal(text: &str) -> Result<Signal, String> {
-    signals::forwardable(text.trim().parse()?)
+    signals::forwardable(
+        text.trim()
+            .parse()
+            .map_err(|e: crate::ParseError| e.to_string())?,
+    )
 }
 
 /// `--trace-format`.
@@ -414,11 +427,11 @@ fn trace_limit(text: &str) -> Result<u64, String> {
 
 /// Parses a value as text, over the raw argument: a value that is not UTF-8 then gets an error
 /// that names its flag, as any other invalid value does.
-fn text<T: Clone + Send + Sync + 'static>(
-    parse: fn(&str) -> Result<T, String>,
+fn text<T: Clone + Send + Sync + 'static, E: std::fmt::Display + 'static>(
+    parse: fn(&str) -> Result<T, E>,
 ) -> impl TypedValueParser<Value = T> {
     OsStringValueParser::new().try_map(move |value: OsString| match value.to_str() {
-        Some(text) => parse(text),
+        Some(text) => parse(text).map_err(|error| error.to_string()),
         None => Err(format!("'{}' is not valid UTF-8", value.to_string_lossy())),
     })
 }
@@ -445,7 +458,7 @@ impl ValueEnum for ScopeArg {
 
 impl Cli {
     /// The sequence settings the flags describe.
-    pub fn config(&self) -> Config {
+    pub fn config(&self) -> Settings {
         let sequence = self.sequence.clone().unwrap_or_else(|| {
             Sequence::standard(self.wait.0, self.grace.0, self.signal, self.term_grace.0)
         });
@@ -455,7 +468,7 @@ impl Cli {
         };
         // 0 disables a timeout, as in timeout(1); so does inf.
         let enabled = |wait: Option<Wait>| wait.and_then(|wait| wait.0).filter(|d| !d.is_zero());
-        Config {
+        Settings {
             sequence,
             eof_grace: self.eof_grace.map(|wait| wait.0),
             timeout: enabled(self.timeout),

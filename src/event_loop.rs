@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
@@ -107,7 +107,7 @@ impl EventLoop {
         pipes: ChildPipes,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
-        config: Config,
+        config: Settings,
         timeline: Timeline,
     ) -> EventLoop {
         let target = Target {

@@ -400,7 +400,7 @@ impl Drop for ChildProcess {
 pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
     match status {
         WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
-        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
+        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(Signal::raw(signal as i32))),
         _ => None,
     }
 }

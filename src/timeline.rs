@@ -44,9 +44,6 @@ pub struct Timeline {
     trace: Option<Recorder>,
     /// The terminal echoed `^C` without a newline: the next line starts on a line of its own.
     after_echo: Cell<bool>,
-    /// stderr is a terminal in raw mode (`--pty`), which does not return the carriage at a
-    /// newline: each line ends with CR LF.
-    raw: bool,
 }
 
 impl Timeline {
@@ -57,15 +54,7 @@ impl Timeline {
             quiet: false,
             trace: None,
             after_echo: Cell::new(false),
-            raw: false,
         }
-    }
-
-    /// agentpipe's stdin is a terminal that goes raw for the run (`--pty`): if stderr is a
-    /// terminal too, it is taken to be the same one.
-    pub fn raw_terminal(mut self, raw: bool) -> Timeline {
-        self.raw = raw && std::io::stderr().is_terminal();
-        self
     }
 
     /// `-q`: warnings are not shown either.
@@ -113,11 +102,7 @@ impl Timeline {
             } else {
                 format!("agentpipe: {note}\n")
             };
-            let mut text = format!("{newline}{line}");
-            if self.raw {
-                text = text.replace('\n', "\r\n");
-            }
-            own_stderr().push(text.as_bytes());
+            own_stderr().push(format!("{newline}{line}").as_bytes());
         }
     }
 

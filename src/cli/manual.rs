@@ -1,5 +1,5 @@
 //! The examples that end `--help`. agentpipe(1) shows them too, each with more about it, in its
-//! EXAMPLES section (man/agentpipe.1.in); tests/it/generated.rs checks that each is there.
+//! EXAMPLES section (man/agentpipe.1.in); src/cli/generated.rs checks that each is there.
 
 /// An example: what it shows, and the command line.
 pub struct Example {

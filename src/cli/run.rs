@@ -13,11 +13,12 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use super::{Cli, Destination, StderrTarget, spawn_error};
-use crate::config::Config;
+use crate::config::Settings;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
 use crate::outcome::Outcome;
+use crate::outlet::own_stderr;
 use crate::platform;
 use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
@@ -125,14 +126,13 @@ enum Supervised {
 /// Starts the command and supervises it to the end. `pid` is the command's, once it started.
 fn supervise(
     cli: &Cli,
-    config: &Config,
+    config: &Settings,
     scope: Scope,
     start: Start,
     pid: &mut Option<u32>,
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
-        .raw_terminal(cli.pty && io::stdin().is_terminal())
         .traced(trace(cli, start)?);
     let signals =
         SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
@@ -239,7 +239,7 @@ fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoin
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.
-fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+fn tell_started(timeline: &Timeline, config: &Settings, name: &str, pid: u32) {
     let started = Note::Started {
         name: name.to_string(),
         pid,
@@ -267,6 +267,11 @@ fn own_terminal(
         )?),
         None => None,
     };
+    // A terminal stderr is taken to be the same terminal: agentpipe's lines then return the
+    // carriage themselves (and harmlessly so after the terminal is restored).
+    if raw.is_some() && io::stderr().is_terminal() {
+        own_stderr().end_lines_with_crlf();
+    }
     let window = match terminal([input, Some(output)]) {
         Some(own) => Some(own.try_clone_to_owned()?),
         None => None,

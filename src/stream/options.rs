@@ -4,10 +4,15 @@ use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::Stream;
+use crate::scope::Scope;
 use crate::trace::Trace;
+#[cfg(doc)]
+use crate::{config::Config, outcome::Outcome};
 
 /// How to start a [`Stream`](super::Stream), beyond its command: what becomes of the child's
-/// stderr, a trace, and idle timeouts.
+/// stderr, a trace, idle timeouts, and which processes the close sequence ends.
 ///
 /// By default the child's stderr is what the command says (inherited, unless
 /// [`Command::stderr`](std::process::Command::stderr) set it). With a receiver or a tail, it is a pipe that a thread of the
@@ -30,12 +35,15 @@ use crate::trace::Trace;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Default)]
+#[non_exhaustive]
 pub struct StreamOptions {
     pub(super) stderr: Option<Box<dyn Write + Send>>,
     pub(super) stderr_tail: usize,
     pub(super) trace: Option<Trace>,
     pub(super) idle_timeout: Option<Duration>,
     pub(super) output_idle_timeout: Option<Duration>,
+    /// `None`: the child's process group.
+    pub(super) scope: Option<Scope>,
 }
 
 impl StreamOptions {
@@ -112,6 +120,37 @@ impl StreamOptions {
         self
     }
 
+    /// Which processes the close sequence's signals reach, and which may not outlive the
+    /// stream: [`Scope::Group`] by default (the child is started in a process group of its own).
+    ///
+    /// - [`Scope::Child`]: the child alone; what it started is left running.
+    /// - [`Scope::Tree`] (Linux): every descendant, including those that left the group
+    ///   (setsid, a double fork). It makes the whole program a child subreaper
+    ///   (`PR_SET_CHILD_SUBREAPER`), for good: orphans of any of its children are then
+    ///   reparented to it rather than to init, and only those of a stream's tree are reaped by
+    ///   the stream; a program that reaps its own children (`waitpid(-1)`) keeps doing so.
+    /// - [`Scope::Cgroup`] (Linux, cgroup v2 with a delegated subtree): the processes of a cgroup
+    ///   created for the child, whatever they do; [`Outcome::cgroup`](crate::Outcome::cgroup)
+    ///   then holds what it accounted for.
+    ///
+    /// A scope the platform cannot give fails [`Stream::spawn_with`](super::Stream::spawn_with):
+    /// `Tree` and `Cgroup` elsewhere than on Linux, `Cgroup` where no cgroup can be created.
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// use agentpipe::{Config, Scope, Stream, StreamOptions};
+    ///
+    /// let options = StreamOptions::new().scope(Scope::Child);
+    /// let stream = Stream::spawn_with(&mut Command::new("cat"), options)?;
+    /// let outcome = stream.close(&Config::default())?;
+    /// assert!(outcome.leftovers.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn scope(mut self, scope: Scope) -> StreamOptions {
+        self.scope = Some(scope);
+        self
+    }
+
     /// Whether the child's stderr must pass through the stream.
     pub(super) fn pipes_stderr(&self) -> bool {
         self.stderr.is_some() || self.stderr_tail > 0
@@ -126,6 +165,7 @@ impl fmt::Debug for StreamOptions {
             .field("trace", &self.trace)
             .field("idle_timeout", &self.idle_timeout)
             .field("output_idle_timeout", &self.output_idle_timeout)
+            .field("scope", &self.scope)
             .finish()
     }
 }

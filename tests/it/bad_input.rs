@@ -127,7 +127,7 @@ fn invalid_flags() -> Vec<(Vec<&'static str>, &'static str)> {
     }
     table.push((vec!["--signal=-9"], "--signal"));
     // A stop signal stops a process instead of ending it.
-    for value in ["STOP", "tstp", "SIGTTIN", "CONT"] {
+    for value in ["STOP", "tstp", "SIGTTIN", "ttou"] {
         table.push((vec!["-s", value], "--signal"));
     }
     for value in ["KILL", "STOP", "CHLD", "TSTP", "PIPE", "FOO", "INT,", ""] {

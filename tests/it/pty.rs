@@ -37,6 +37,17 @@ impl Window {
         command: &[S],
         size: (u16, u16),
     ) -> Window {
+        Window::start_with(name, options, command, size, false)
+    }
+
+    /// As [`Window::start`]; with `stderr_too`, agentpipe's stderr is the terminal as well.
+    fn start_with<S: AsRef<std::ffi::OsStr>>(
+        name: &str,
+        options: &[&str],
+        command: &[S],
+        size: (u16, u16),
+        stderr_too: bool,
+    ) -> Window {
         let (master, slave) = open_pty();
         set_size(&master, size);
         let before = tcgetattr(&slave).expect("the terminal's settings");
@@ -48,6 +59,9 @@ impl Window {
             .env_remove("PYTHONSTARTUP")
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()));
+        if stderr_too {
+            agentpipe.stderr(Stdio::from(slave.try_clone().unwrap()));
+        }
         controlling_tty(&mut agentpipe, &slave);
         let run = Run::start(sandbox, agentpipe);
         let screen = Capture::start("the terminal", master.try_clone().unwrap());
@@ -339,4 +353,61 @@ fn the_scope_is_the_commands_group() {
     run.sandbox.assert_gone(&[child, grandchild]);
     let report = std::fs::read_to_string(&report).expect("the report");
     assert!(report.contains("\"pid\""), "{report}");
+}
+
+/// agentpipe's own lines on the terminal it made raw return the carriage themselves: each ends
+/// with CR LF, so that it starts at the left margin.
+#[test]
+fn agentpipes_own_lines_on_the_raw_terminal_end_with_crlf() {
+    let child = ["sh", "-c", "read line"];
+    let mut window = Window::start_with("pty-crlf", &["--pty", "-v"], &child, (24, 80), true);
+    window.wait_screen(0, "armed");
+    window.type_in(b"\r");
+    window.wait_screen(0, "done:");
+    let capture = window.screen.clone();
+    window.finish().assert_code(0);
+    let screen = capture.text();
+    let lines: Vec<&str> = screen.split_inclusive('\n').collect();
+    let own: Vec<&&str> = lines
+        .iter()
+        .filter(|line| line.contains("agentpipe ["))
+        .collect();
+    assert!(own.len() >= 3, "{screen:?}");
+    for line in own {
+        assert!(line.ends_with("\r\n"), "{line:?} in {screen:?}");
+    }
+}
+
+/// The triggers start the sequence under --pty as on pipes: `--timeout` (status 124, the
+/// command ended by the hangup at the end of its stdin step), and SIGINT to agentpipe, which
+/// then dies by SIGINT itself.
+#[test]
+fn the_triggers_work_on_a_terminal() {
+    // SIGTERM follows the hangup at once: trapped, so that the shell runs its HUP trap.
+    let child = sh("trap 'log HUP; exit 3' HUP\ntrap 'log TERM' TERM\npidfile child\nspin");
+    let options = ["--pty", "--timeout", "300ms", "--grace", "200ms", "-v"];
+    let mut run = Run::agentpipe("pty-timeout", &options, child.clone());
+    run.sandbox.wait_pid("child");
+    let finished = run.finish();
+    finished.assert_code(124);
+    assert_within(
+        finished.elapsed(),
+        0.45,
+        6.0,
+        "the timeout, the grace, the hangup",
+    );
+    assert_eq!(run.sandbox.log().first().map(String::as_str), Some("HUP"));
+    assert!(
+        finished
+            .stderr
+            .contains("sent the terminal's EOF character")
+    );
+
+    let mut run = Run::agentpipe("pty-int", &["--pty", "--grace", "200ms"], child);
+    run.sandbox.wait_pid("child");
+    run.signal(Signal::SIGINT);
+    let finished = run.finish();
+    finished.assert_signal(Signal::SIGINT);
+    assert_eq!(run.sandbox.log().first().map(String::as_str), Some("HUP"));
+    run.sandbox.assert_nothing_left();
 }

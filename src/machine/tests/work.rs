@@ -110,9 +110,9 @@ fn an_idle_command_is_ended_after_its_grace_as_before() {
 
 #[test]
 fn output_during_the_period_is_work_even_without_a_cpu_figure() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         eof_grace: Some(Some(MS(500))),
-        ..Config::default()
+        ..Settings::default()
     });
     clock.eof(0, 0);
     assert!(clock.machine.watches_idle(), "output is worth telling now");
@@ -126,9 +126,9 @@ fn output_during_the_period_is_work_even_without_a_cpu_figure() {
         "no output yet"
     );
 
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         eof_grace: Some(Some(MS(500))),
-        ..Config::default()
+        ..Settings::default()
     });
     clock.eof(0, 0);
     clock.until(300);
@@ -204,9 +204,9 @@ fn signals_and_timeouts_are_never_extended() {
     assert!(!has(&orders, &Order::LookAtWork) && !has(&later, &Order::LookAtWork));
     assert_eq!(signals(&later), [Signal::TERM, Signal::CONT]);
     // --timeout during an extended grace jumps to the stop signal at once.
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         timeout: Some(MS(1500)),
-        ..Config::default()
+        ..Settings::default()
     });
     clock.eof(0, 0);
     clock.look(1000, Some(900));
@@ -235,9 +235,9 @@ fn a_front_end_that_cannot_look_and_a_zero_grace_wait_as_before() {
     assert_eq!(signals(&orders), [Signal::TERM, Signal::CONT]);
     assert_eq!(clock.steps(), [(2, 0), (3, 1000)]);
     // --eof-grace 0 measures nothing.
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         eof_grace: Some(Some(Duration::ZERO)),
-        ..Config::default()
+        ..Settings::default()
     });
     let orders = clock.at(0, Input::Eof { hangup: true });
     assert!(!has(&orders, &Order::LookAtWork), "{orders:?}");
