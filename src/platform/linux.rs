@@ -132,6 +132,24 @@ pub fn work(scope: Scope, child: Pid, group: Option<Pid>) -> (Option<std::time::
     (cpu, runnable)
 }
 
+/// The live processes of `scope` other than the child, named: those a signal to the scope
+/// reaches now.
+pub fn members_named(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<super::Member> {
+    members(scope, child, group)
+        .iter()
+        .map(Entry::member)
+        .collect()
+}
+
+/// The processes `pids` names, as far as they can still be read.
+pub fn named(pids: &[Pid]) -> Vec<super::Member> {
+    let entries = pids.iter().filter_map(|&pid| read(pid));
+    entries
+        .filter(|entry| !entry.zombie)
+        .map(|e| e.member())
+        .collect()
+}
+
 /// The last pid the kernel handed out in agentpipe's pid namespace (the one that reads it): it
 /// moves with every process or thread created there or in a namespace below. `None` where
 /// /proc/sys cannot be read.
@@ -264,11 +282,21 @@ struct Entry {
     start: u64,
     /// State R: running, or waiting for a CPU.
     runnable: bool,
+    /// Its command name (`comm`).
+    name: String,
     /// CPU time used, in clock ticks: its own and its waited-for children's, user and system.
     cpu: u64,
 }
 
 impl Entry {
+    fn member(&self) -> super::Member {
+        super::Member {
+            pid: self.pid.as_raw() as u32,
+            start: self.start,
+            name: self.name.clone(),
+        }
+    }
+
     /// Sends `signal` if the pid still names the process that was listed.
     fn signal(&self, signal: Signal) {
         // Opened before the check: a pidfd pins one process, so if the pid shows the listed
@@ -310,6 +338,7 @@ fn read(pid: Pid) -> Option<Entry> {
         pid,
         zombie: matches!(*fields.first()?, "Z" | "X") && !threads_live(pid),
         runnable: *fields.first()? == "R",
+        name: stat[stat.find('(')? + 1..stat.rfind(')')?].to_string(),
         parent: Pid::from_raw(number(1)? as i32),
         group: Pid::from_raw(number(2)? as i32),
         // Field 22 of the line; the slice starts at field 3.

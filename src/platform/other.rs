@@ -73,6 +73,15 @@ pub fn sent_by_kernel(_code: i32) -> bool {
     false
 }
 
+/// Nothing beyond the child and its group can be listed.
+pub fn members_named(_scope: Scope, _child: Pid, _group: Option<Pid>) -> Vec<super::Member> {
+    Vec::new()
+}
+
+pub fn named(_pids: &[Pid]) -> Vec<super::Member> {
+    Vec::new()
+}
+
 /// No process table to read CPU time from: the quiet time after the end of input counts
 /// output only.
 pub fn work(

@@ -10,6 +10,7 @@ mod inputs;
 mod adversaries;
 mod bad_input;
 mod containment;
+mod ended;
 mod exit_status;
 mod faults;
 mod generated;

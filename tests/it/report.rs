@@ -12,7 +12,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 17] = [
+const FIELDS: [&str; 18] = [
     "version",
     "command",
     "pid",
@@ -26,6 +26,7 @@ const FIELDS: [&str; 17] = [
     "bytes",
     "drain",
     "leftovers",
+    "ended",
     "cgroup",
     "quiet_since",
     "commands",

@@ -140,3 +140,46 @@ fn forward_refuses_the_signals_agentpipe_needs() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+/// agentpipe with its stdin, stdout and stderr all on a new terminal, as in a terminal window:
+/// the terminal's master, and what the screen shows.
+fn on_screen(name: &str, options: &[&str], command: Vec<String>) -> (Run, std::fs::File, Capture) {
+    let (master, slave) = open_pty();
+    let sandbox = Sandbox::new(name);
+    let mut agentpipe = sandbox.agentpipe(options, command);
+    agentpipe
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    controlling_tty(&mut agentpipe, &slave);
+    let run = Run::start(sandbox, agentpipe);
+    let screen = Capture::start("the screen", master.try_clone().unwrap());
+    (run, master, screen)
+}
+
+#[test]
+fn agentpipes_line_after_a_prompt_or_an_echoed_ctrl_z_starts_on_a_line_of_its_own() {
+    let prompt = sh("printf '>>> '\ncat >/dev/null\necho done");
+    let (mut run, mut master, screen) = on_screen("own-line", &["-v"], prompt);
+    screen.wait_for(">>> ");
+    master.write_all(b"\x04").unwrap(); // Ctrl-D: the end of input
+    screen.wait_for("done");
+    let done = run.finish();
+    done.assert_code(0);
+    let shown = screen.text();
+    assert!(shown.contains(">>> \r\nagentpipe ["), "{shown:?}");
+    assert!(!shown.contains(">>> agentpipe"), "{shown:?}");
+
+    let ready = sh("echo ready\ncat >/dev/null");
+    let (mut run, mut master, screen) = on_screen("own-line-ctrl-z", &["-v"], ready);
+    screen.wait_for("ready");
+    master.write_all(b"\x1a").unwrap(); // Ctrl-Z: echoed as ^Z, SIGTSTP for agentpipe
+    screen.wait_for("suspending");
+    wait_state(run.pid(), "stopped", |state| state == 'T');
+    let shown = screen.text();
+    assert!(shown.contains("^Z\r\nagentpipe ["), "{shown:?}");
+    run.signal(Signal::SIGCONT);
+    master.write_all(b"\x04").unwrap();
+    let done = run.finish();
+    done.assert_code(0);
+}
