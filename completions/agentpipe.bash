@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --forward --pty --scope --report --trace --trace-format --trace-limit --verbose --quiet --help --version"
+            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --forward --pty --scope --report --trace --trace-format --trace-limit --protocol --response-timeout --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +139,14 @@ _agentpipe() {
                     COMPREPLY=($(compgen -W "1M 64M 1G" -- "${cur}"))
                     return 0
                     ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "mcp lsp" -- "${cur}"))
+                    return 0
+                    ;;
+                --response-timeout)
+                    COMPREPLY=($(compgen -W "0s 250ms 1s 5s 1m30s inf" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -172,7 +180,7 @@ _agentpipe_command_line() {
     if [[ $prev == -s || $prev == --signal ]]; then
         cur="${cur^^}"
     fi
-    if ((COMP_CWORD > 1)) && [[ -z $cur && " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --drain --stderr --stderr-tail --forward --scope --report --trace --trace-format --trace-limit " != *" $prev "* ]]; then
+    if ((COMP_CWORD > 1)) && [[ -z $cur && " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --drain --stderr --stderr-tail --forward --scope --report --trace --trace-format --trace-limit --protocol --response-timeout " != *" $prev "* ]]; then
         COMPREPLY=($(compgen -c -- "$cur"))
         return 0
     fi
@@ -182,7 +190,7 @@ _agentpipe_command_line() {
             [[ - == "$cur"* ]] && COMPREPLY+=(-)
             ;;
     esac
-    if [[ " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --pty --scope --trace-format --trace-limit --verbose -v --quiet -q " == *" $prev "* ]]; then
+    if [[ " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --pty --scope --trace-format --trace-limit --protocol --response-timeout --verbose -v --quiet -q " == *" $prev "* ]]; then
         compopt +o default +o bashdefault 2>/dev/null
     fi
 }

@@ -15,11 +15,17 @@ use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
+#[cfg(not(feature = "json"))]
+use crate::machine::note::Said;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Exit, Outcome, Trigger};
+#[cfg(feature = "json")]
+use crate::outlet::Outlet;
 use crate::platform;
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
+#[cfg(feature = "json")]
+use crate::protocol::Protocol;
 use crate::relay::Endpoint;
 use crate::signals::{Arrived, Role, Signal, SignalSource};
 use crate::stderr::{StderrEnd, StderrRelay};
@@ -177,6 +183,16 @@ impl EventLoop {
         self
     }
 
+    /// Watches the messages of `protocol` both ways (`--protocol`); the child's stdout bytes
+    /// that are no frame go to `stray` (`None`: agentpipe's own stderr).
+    #[cfg(feature = "json")]
+    pub fn with_protocol(mut self, protocol: Protocol, stray: Option<Outlet>) -> EventLoop {
+        let hold_eof = self.machine.has_shutdown_step();
+        let trace = self.timeline.trace();
+        self.duplex.speak(protocol, stray, trace, hold_eof);
+        self
+    }
+
     /// Relays until the child and its scope are gone and the output is drained.
     pub fn run(mut self) -> io::Result<Outcome> {
         while !self.finished() {
@@ -242,6 +258,7 @@ impl EventLoop {
         for seen in seen {
             match seen {
                 Seen::Tell(note) => self.tell(note),
+                Seen::Warn(note) => self.warn(note),
                 Seen::Input(input) => self.input(input),
             }
         }
@@ -339,6 +356,18 @@ impl EventLoop {
                     if let Some(note) = self.runs.end() {
                         self.tell(note);
                     }
+                }
+                #[cfg(feature = "json")]
+                Order::SendShutdown => {
+                    let seen = self.duplex.send_shutdown();
+                    self.pass_on(seen);
+                }
+                #[cfg(feature = "json")]
+                Order::SendExit => self.duplex.send_exit(),
+                // Without JSON there are no messages: a shutdown step has nothing to send.
+                #[cfg(not(feature = "json"))]
+                Order::SendShutdown | Order::SendExit => {
+                    self.tell(Note::Protocol(Said::ShutdownUnsendable));
                 }
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),

@@ -73,6 +73,8 @@ mod parse_error;
 mod platform;
 mod poller;
 mod process;
+#[cfg(feature = "json")]
+mod protocol;
 mod relay;
 #[cfg(feature = "cli")]
 mod report;
@@ -90,8 +92,10 @@ mod proptests;
 
 pub use config::Config;
 pub use duration::parse_limit;
-pub use outcome::{Bytes, CommandRun, Exit, Outcome, TakenStep, Trigger};
+pub use outcome::{Bytes, CommandRun, Exit, Outcome, TakenStep, Trigger, Unanswered};
 pub use parse_error::{ParseError, ParseErrorKind};
+#[cfg(feature = "json")]
+pub use protocol::Protocol;
 pub use scope::{CgroupUsage, Scope};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;

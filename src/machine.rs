@@ -11,6 +11,7 @@
 mod idle;
 mod messages;
 pub(crate) mod note;
+mod replies;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -28,7 +29,7 @@ use work::Work;
 
 pub(crate) use work::Busy;
 
-pub(crate) use messages::{Cause, Input, Order, Target};
+pub(crate) use messages::{Awaiting, Cause, Input, Order, Target};
 
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
@@ -94,6 +95,10 @@ pub(crate) struct Machine {
     /// grace period.
     work: Option<Work>,
     orders: Vec<Order>,
+    /// With a protocol: the request that has waited longest for its response.
+    awaiting: Option<Awaiting>,
+    /// The client sent the LSP `shutdown` or `exit` itself.
+    client_shut: bool,
 }
 
 impl Machine {
@@ -121,6 +126,8 @@ impl Machine {
             left_behind: Vec::new(),
             work: None,
             orders: Vec::new(),
+            awaiting: None,
+            client_shut: false,
         }
     }
 
@@ -152,6 +159,9 @@ impl Machine {
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
             Input::WorkLooked { cpu, runnable } => self.work_looked(cpu, runnable, now),
+            Input::Awaiting(awaiting) => self.awaiting(awaiting),
+            Input::ClientShutdown => self.client_shut = true,
+            Input::ShutdownAnswered => self.shutdown_answered(),
         }
         self.tick(now)
     }
@@ -166,6 +176,7 @@ impl Machine {
             self.quiet_since = Some(since);
             self.begin(trigger, 0, None, now);
         }
+        self.check_response(now);
         while let Phase::Step {
             index,
             deadline: Some(deadline),
@@ -215,6 +226,7 @@ impl Machine {
             step,
             self.timeout_at,
             self.idle.due(),
+            self.response_due(),
             drain,
             self.look_due(),
         ]
@@ -231,6 +243,14 @@ impl Machine {
 
     pub fn abandoned(&self) -> bool {
         self.phase == Phase::Abandoned
+    }
+
+    /// Whether the sequence has a shutdown step, which writes to the child's stdin.
+    pub fn has_shutdown_step(&self) -> bool {
+        let steps = self.config.sequence.steps();
+        steps
+            .iter()
+            .any(|step| step.action == crate::sequence::Action::Shutdown)
     }
 
     /// Whether the child has exited.
@@ -297,6 +317,7 @@ impl Machine {
             return; // the sequence runs, or the child is gone: the end changes nothing
         }
         let stdin_step = self.config.sequence.stdin_step();
+        let eof_step = self.config.sequence.eof_step();
         let wait = match (self.config.eof_grace, hangup) {
             (Some(wait), _) => wait,
             (None, true) => self.config.sequence.steps()[stdin_step].wait,
@@ -306,9 +327,12 @@ impl Machine {
             self.orders.push(Order::Tell(Note::EofGraceInf));
             return;
         }
-        self.begin(Trigger::Eof, stdin_step, Some(wait), now);
+        // A shutdown step before the stdin step keeps its own wait, and measures no quiet time.
+        let at_stdin = eof_step == stdin_step;
+        self.begin(Trigger::Eof, eof_step, at_stdin.then_some(wait), now);
         // A zero grace measures nothing: the user asked for no wait.
-        if wait.is_some_and(|wait| !wait.is_zero()) && matches!(self.phase, Phase::Step { .. }) {
+        let measured = at_stdin && wait.is_some_and(|wait| !wait.is_zero());
+        if measured && matches!(self.phase, Phase::Step { .. }) {
             self.work = Some(Work::new(now));
             self.orders.push(Order::LookAtWork);
         }

@@ -18,7 +18,7 @@ use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
 use crate::outcome::Outcome;
-use crate::outlet::own_stderr;
+use crate::outlet::{Outlet, own_stderr};
 use crate::platform;
 use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
@@ -28,6 +28,9 @@ use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
 use crate::trace::{Recorder, Trace};
+
+/// Bytes of stray output held back for a `--stderr` file that is slow to take them.
+const STRAY_QUEUE: usize = 256 * 1024;
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
 pub fn main() -> ! {
@@ -145,7 +148,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_destination = stderr_destination(cli, &mut command)?;
+    let (stderr_destination, stray) = stderr_destination(cli, &mut command)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -211,6 +214,10 @@ fn supervise(
         Some(parent) => event_loop.with_parent(parent),
         None => event_loop,
     };
+    let event_loop = match cli.protocol {
+        Some(protocol) => event_loop.with_protocol(protocol.protocol(), stray),
+        None => event_loop,
+    };
     let outcome = event_loop.run().context("supervising the command failed")?;
     drop(own_terminal);
     Ok(Supervised::Ended(Box::new(outcome)))
@@ -219,9 +226,22 @@ fn supervise(
 /// Where the command's stderr goes through agentpipe (`--stderr-tail`): the `--stderr` file or
 /// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
 /// `None` is returned.
-fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
+///
+/// With `--protocol`, also where stray output goes: the `--stderr` file, else (`None`)
+/// agentpipe's own stderr.
+fn stderr_destination(
+    cli: &Cli,
+    command: &mut Command,
+) -> Result<(Option<Endpoint>, Option<Outlet>)> {
     let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
-    Ok(match (cli.stderr_tail, stderr_file) {
+    let stray = match (&cli.protocol, &stderr_file) {
+        (Some(_), Some(file)) => {
+            let file = file.try_clone().context("cannot set up stderr")?;
+            Some(Outlet::new(file.into(), STRAY_QUEUE, false))
+        }
+        _ => None,
+    };
+    let destination = match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
             Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
         }
@@ -235,7 +255,8 @@ fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoin
             None
         }
         (None, None) => None,
-    })
+    };
+    Ok((destination, stray))
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.

@@ -1,7 +1,7 @@
 //! The machine's whole interface with the event loop: the inputs it takes and the orders it
 //! gives.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::note::Note;
 use crate::outcome::{Exit, Trigger};
@@ -34,6 +34,20 @@ pub(crate) enum Input {
         cpu: Option<Duration>,
         runnable: bool,
     },
+    /// With a protocol: the request that has waited longest for its response, or none.
+    Awaiting(Option<Awaiting>),
+    /// The client sent the LSP `shutdown` request or `exit` notification itself.
+    ClientShutdown,
+    /// The response to agentpipe's own `shutdown` request came.
+    ShutdownAnswered,
+}
+
+/// A request waiting for its response: since when (its last sign of life: sent, or a progress
+/// notification about it), and how the timeline names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Awaiting {
+    pub since: Instant,
+    pub request: String,
 }
 
 /// What the machine asks the event loop to do.
@@ -66,6 +80,10 @@ pub(crate) enum Order {
     LookAtWork,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
     NameSurvivors,
+    /// Send the LSP `shutdown` request to the child, as agentpipe (see [`Input::ShutdownAnswered`]).
+    SendShutdown,
+    /// Send the LSP `exit` notification to the child.
+    SendExit,
     /// Tell the `-v` timeline.
     Tell(Note),
     /// Tell even without `-v` (not with `-q`): something the person must know.

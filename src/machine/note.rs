@@ -1,6 +1,10 @@
 //! What agentpipe tells: every event of the `-v` timeline and every warning, with its wording,
 //! whether the state machine or the event loop saw it.
 
+mod said;
+
+pub(crate) use said::Said;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -158,6 +162,8 @@ pub(crate) enum Note {
     ScopeEmpty,
     /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
     LinesDropped(u64),
+    /// About the messages of a protocol.
+    Protocol(Said),
 }
 
 /// What an interrupt did.
@@ -186,6 +192,7 @@ pub(crate) struct Next {
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Note::Protocol(said) => write!(f, "{said}"),
             Note::SequenceStarted { sequence, trigger } => {
                 write!(f, "close sequence: {sequence} (started by {trigger})")
             }
@@ -205,6 +212,7 @@ impl fmt::Display for Note {
                     )?,
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
                     Action::Run(_) => f.write_str("running its command outside the scope")?,
+                    Action::Shutdown => f.write_str("asking the server to shut down")?,
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
@@ -406,6 +414,7 @@ impl fmt::Display for Next {
             Action::Wait => f.write_str("waiting")?,
             Action::CloseStdin => f.write_str("closing stdin")?,
             Action::Run(_) => f.write_str("running a command")?,
+            Action::Shutdown => f.write_str("asking the server to shut down")?,
             Action::Signal(signal) => write!(f, "{signal}")?,
             Action::Kill => write!(f, "{}", Signal::KILL)?,
         }
@@ -478,6 +487,7 @@ fn trigger_clause(trigger: Trigger) -> String {
         Trigger::Timeout => "--timeout elapsed".into(),
         Trigger::IdleTimeout => "--idle-timeout elapsed".into(),
         Trigger::OutputIdleTimeout => "--output-idle-timeout elapsed".into(),
+        Trigger::ResponseTimeout => "a request waited --response-timeout for its response".into(),
         Trigger::ParentExit => "agentpipe's parent exited".into(),
         Trigger::DownstreamClosed => "the reader of agentpipe's output went away".into(),
         Trigger::Close => "the stream was closed".into(),
@@ -558,6 +568,11 @@ fn sent_why(
                 write!(f, " {} after {sent} (--term-grace {0})", waited(step))
             }
             Action::Kill => write!(f, " {} later", waited(step)),
+            Action::Shutdown => write!(
+                f,
+                " {} after it was asked to shut down (the shutdown step)",
+                waited(step)
+            ),
         },
     }
 }
