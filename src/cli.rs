@@ -142,10 +142,9 @@ pub struct Cli {
     /// at step 1, so unlike timeout(1) the command's stdin is closed first and the stop signal
     /// follows --grace later (SIGKILL --term-grace after that): with the defaults a command that
     /// ignores all but SIGKILL is gone about --timeout + 2s after start. When the sequence
-    /// already runs, the timeout
-    /// takes its first signal step not yet taken. agentpipe then exits with status 124, or 137 if
-    /// SIGKILL was sent (unless --preserve-status). 0 disables it, as in timeout(1). Default: no
-    /// timeout. Example: --timeout 10m.
+    /// already runs, the timeout takes its first signal step not yet taken. agentpipe then exits
+    /// with status 124, or 137 if SIGKILL was sent (unless --preserve-status). 0 disables it, as
+    /// in timeout(1). Default: no timeout. Example: --timeout 10m.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub timeout: Option<Wait>,
 
