@@ -338,33 +338,6 @@ impl Machine {
         }
     }
 
-    /// The answer to [`Order::LookAtWork`]: at the end of a grace period, a command that
-    /// worked gets another one, and one that was quiet the next step.
-    fn work_looked(&mut self, cpu: Option<std::time::Duration>, runnable: bool, now: Instant) {
-        let (Some(work), Phase::Step { index, .. }) = (self.work.as_mut(), self.phase) else {
-            return;
-        };
-        let ending = work.asked();
-        match work.looked(cpu, runnable, now) {
-            Some(busy) => {
-                let wait = self.steps.last().and_then(|step| step.wait);
-                let deadline = wait.and_then(|wait| now.checked_add(wait));
-                self.phase = Phase::Step { index, deadline };
-                if !std::mem::replace(&mut work.told, true) {
-                    self.orders.push(Order::Tell(Note::StillWorking(busy)));
-                }
-            }
-            None if ending => {
-                let cause = match work.told {
-                    true => Cause::Quiet(now - self.start),
-                    false => Cause::Waited,
-                };
-                self.take(index + 1, None, cause, now);
-            }
-            None => {}
-        }
-    }
-
     /// INT, TERM or HUP: starts the sequence, or skips to its next step.
     fn interrupt(&mut self, signal: Signal, now: Instant) {
         if signal == Signal::INT && self.exited.is_none() {

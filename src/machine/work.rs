@@ -10,8 +10,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::{Cause, Machine, Order, Phase};
+use crate::machine::note::Note;
+
 /// The share of a grace period the scope must spend on the CPU to count as working: a tenth.
-/// Measured (README, Decisions): idle agents use nothing (sleep, python or node blocked on a
+/// Measured (docs/decisions.md, decision (av)): idle agents use nothing (sleep, python or node blocked on a
 /// read: 0 s in 5 s), a shell polling with `sleep 0.05` 0.02-0.03 s per second, a node timer
 /// every 10 ms 0.012; `sort -R` of 600000 lines 1.98 s per second alone and 0.16 while sixteen
 /// busy loops share the machine's two cores.
@@ -106,5 +109,34 @@ impl Work {
             told: self.told,
         };
         busy
+    }
+}
+
+impl Machine {
+    /// The answer to [`Order::LookAtWork`]: at the end of a grace period, a command that
+    /// worked gets another one, and one that was quiet the next step.
+    pub(super) fn work_looked(&mut self, cpu: Option<Duration>, runnable: bool, now: Instant) {
+        let (Some(work), Phase::Step { index, .. }) = (self.work.as_mut(), self.phase) else {
+            return;
+        };
+        let ending = work.asked();
+        match work.looked(cpu, runnable, now) {
+            Some(busy) => {
+                let wait = self.steps.last().and_then(|step| step.wait);
+                let deadline = wait.and_then(|wait| now.checked_add(wait));
+                self.phase = Phase::Step { index, deadline };
+                if !std::mem::replace(&mut work.told, true) {
+                    self.orders.push(Order::Tell(Note::StillWorking(busy)));
+                }
+            }
+            None if ending => {
+                let cause = match work.told {
+                    true => Cause::Quiet(now - self.start),
+                    false => Cause::Waited,
+                };
+                self.take(index + 1, None, cause, now);
+            }
+            None => {}
+        }
     }
 }
