@@ -407,19 +407,11 @@ fn tail_size(text: &str) -> Result<usize, String> {
 }
 
 fn stop_signal(text: &str) -> Result<Signal, String> {
-    signals::step_signal(
-        text.trim()
-            .parse()
-            .map_err(|e: crate::ParseError| e.to_string())?,
-    )
+    signals::step_signal(text.trim().parse::<Signal>().map_err(|e| e.to_string())?)
 }
 
 fn forward_signal(text: &str) -> Result<Signal, String> {
-    signals::forwardable(
-        text.trim()
-            .parse()
-            .map_err(|e: crate::ParseError| e.to_string())?,
-    )
+    signals::forwardable(text.trim().parse::<Signal>().map_err(|e| e.to_string())?)
 }
 
 /// `--protocol`.
