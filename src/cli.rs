@@ -85,10 +85,11 @@ pub struct Cli {
     /// half-close whatever stdin is: the command's stdin is closed and it runs on until it exits or
     /// another trigger comes, as git over ssh needs (git closes ssh's stdin after sending a
     /// pack, then waits for the answer). The wait counts quiet time: while the command uses the
-    /// CPU (a tenth of the wait or more), waits for one, or writes output, the wait starts again,
-    /// so that a pipeline stage that works after its input ended (sort, a compressor) keeps its
-    /// output; -v says so once. An idle command is ended after the wait. Only the end of input's
-    /// sequence is extended this way, never a signal's or a timeout's. Example: --eof-grace inf.
+    /// CPU (a tenth of the wait or more, or waits for it half the time) or writes output, the
+    /// wait starts again, so that a pipeline stage that works after its input ended (sort, a
+    /// compressor) keeps its output; -v says so once. An idle command is ended after the wait.
+    /// Only the end of input's sequence is extended this way, never a signal's or a timeout's.
+    /// Example: --eof-grace inf.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub eof_grace: Option<Wait>,
 

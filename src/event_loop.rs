@@ -336,8 +336,8 @@ impl EventLoop {
                     self.input(Input::ScopeLooked(left));
                 }
                 Order::LookAtWork => {
-                    let (cpu, runnable) = self.child.work();
-                    self.input(Input::WorkLooked { cpu, runnable });
+                    let (cpu, waited) = self.child.work();
+                    self.input(Input::WorkLooked { cpu, waited });
                 }
                 Order::NameSurvivors => {
                     let mut pids = self.left();

@@ -158,7 +158,7 @@ impl Machine {
             }
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
-            Input::WorkLooked { cpu, runnable } => self.work_looked(cpu, runnable, now),
+            Input::WorkLooked { cpu, waited } => self.work_looked(cpu, waited, now),
             Input::Awaiting(awaiting) => self.awaiting(awaiting),
             Input::ClientShutdown => self.client_shut = true,
             Input::ShutdownAnswered => self.shutdown_answered(),

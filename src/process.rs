@@ -369,19 +369,19 @@ impl ChildProcess {
     }
 
     /// The CPU time the scope's processes have used so far (`--scope cgroup`: all that ran in
-    /// the cgroup), and whether one of them is runnable (running or waiting for a CPU): what
-    /// tells a command that still works from one that lingers.
-    pub fn work(&self) -> (Option<std::time::Duration>, bool) {
+    /// the cgroup), and how long they waited on a run queue for a CPU: what tells a command
+    /// that still works from one that lingers.
+    pub fn work(&self) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
         if self.reaped {
-            return (None, false);
+            return (None, None);
         }
-        let (cpu, runnable) = platform::work(self.scope, self.pid, self.group);
+        let (cpu, waited) = platform::work(self.scope, self.pid, self.group);
         match &self.cgroup {
             Some(cgroup) => {
                 let cpu = std::time::Duration::from_micros(cgroup.usage().cpu_usec);
-                (Some(cpu), runnable)
+                (Some(cpu), waited)
             }
-            None => (cpu, runnable),
+            None => (cpu, waited),
         }
     }
 

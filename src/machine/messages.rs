@@ -28,11 +28,11 @@ pub(crate) enum Input {
     /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
     ScopeLooked(Vec<u32>),
     /// The answer to [`Order::LookAtWork`]: the CPU time the scope's processes have used so
-    /// far (`None`: it cannot be read), and whether one of them was runnable (waiting for a
-    /// CPU counts as working: on a loaded machine a stage may get little CPU time).
+    /// far, and how long they have waited on a run queue for one (wanting the CPU counts as
+    /// working: on a loaded machine a stage may get little of it); `None`: it cannot be read.
     WorkLooked {
         cpu: Option<Duration>,
-        runnable: bool,
+        waited: Option<Duration>,
     },
     /// With a protocol: the request that has waited longest for its response, or none.
     Awaiting(Option<Awaiting>),

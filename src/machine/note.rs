@@ -262,11 +262,12 @@ impl fmt::Display for Note {
                     Some(cpu) => write!(f, "{} s of CPU", seconds(cpu))?,
                     None => f.write_str("no CPU figure")?,
                 }
+                let waited = busy.waited.filter(|w| *w >= Duration::from_millis(10));
+                if let Some(waited) = waited {
+                    write!(f, " ({} s more waiting for one)", seconds(waited))?;
+                }
                 if busy.output {
                     f.write_str(" and output")?;
-                }
-                if busy.runnable {
-                    f.write_str(", a process waiting for a CPU,")?;
                 }
                 write!(
                     f,

@@ -108,18 +108,20 @@ pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Si
 }
 
 /// The CPU time the child and the rest of its scope have used (user and system, their waited-for
-/// children's included, so that a helper's time stays counted once it is reaped); `None` when
+/// children's included, so that a helper's time stays counted once it is reaped), and the time
+/// they waited on a run queue for a CPU (/proc/PID/schedstat: the main thread's); `None` when
 /// the child's /proc entry cannot be read. A process that exited unwaited-for takes its time
-/// with it: the figure may drop, which counts as no work.
-///
-/// Also whether one of those processes is runnable (state R: on a CPU, or waiting for one).
-pub fn work(scope: Scope, child: Pid, group: Option<Pid>) -> (Option<std::time::Duration>, bool) {
+/// with it: a figure may drop, which counts as no work.
+pub fn work(
+    scope: Scope,
+    child: Pid,
+    group: Option<Pid>,
+) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
     let Some(child) = read(child) else {
-        return (None, false);
+        return (None, None);
     };
     let mut entries = members(scope, child.pid, group);
     entries.push(child);
-    let runnable = entries.iter().any(|entry| entry.runnable);
     let ticks: u64 = entries.iter().map(|entry| entry.cpu).sum();
     // SAFETY: sysconf only reads a system constant. (nix's takes a feature of its own.)
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -129,7 +131,18 @@ pub fn work(scope: Scope, child: Pid, group: Option<Pid>) -> (Option<std::time::
         .map(|per_second| {
             std::time::Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
         });
-    (cpu, runnable)
+    let waited = entries
+        .iter()
+        .map(|entry| run_delay(entry.pid))
+        .sum::<Option<u64>>();
+    (cpu, waited.map(std::time::Duration::from_nanos))
+}
+
+/// How long `pid` (its main thread) waited on a run queue, in nanoseconds: the second field of
+/// /proc/PID/schedstat.
+fn run_delay(pid: Pid) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The live processes of `scope` other than the child, named: those a signal to the scope
@@ -280,8 +293,6 @@ struct Entry {
     zombie: bool,
     /// Start time in clock ticks since boot: with the pid, names one process for good.
     start: u64,
-    /// State R: running, or waiting for a CPU.
-    runnable: bool,
     /// Its command name (`comm`).
     name: String,
     /// CPU time used, in clock ticks: its own and its waited-for children's, user and system.
@@ -337,7 +348,6 @@ fn read(pid: Pid) -> Option<Entry> {
     Some(Entry {
         pid,
         zombie: matches!(*fields.first()?, "Z" | "X") && !threads_live(pid),
-        runnable: *fields.first()? == "R",
         name: stat[stat.find('(')? + 1..stat.rfind(')')?].to_string(),
         parent: Pid::from_raw(number(1)? as i32),
         group: Pid::from_raw(number(2)? as i32),

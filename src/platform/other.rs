@@ -88,8 +88,8 @@ pub fn work(
     _scope: Scope,
     _child: Pid,
     _group: Option<Pid>,
-) -> (Option<std::time::Duration>, bool) {
-    (None, false)
+) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
+    (None, None)
 }
 
 /// Core dumps are prevented by RLIMIT_CORE alone.

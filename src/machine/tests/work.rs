@@ -28,7 +28,7 @@ impl Clock {
         orders.extend(self.machine.handle(
             Input::WorkLooked {
                 cpu: cpu_ms.map(MS),
-                runnable: false,
+                waited: None,
             },
             now,
         ));
@@ -43,7 +43,7 @@ impl Clock {
         orders.extend(self.machine.handle(
             Input::WorkLooked {
                 cpu: Some(MS(cpu_ms)),
-                runnable: false,
+                waited: None,
             },
             self.instant(ms),
         ));
@@ -147,30 +147,34 @@ fn output_during_the_period_is_work_even_without_a_cpu_figure() {
 }
 
 #[test]
-fn a_process_waiting_for_a_cpu_is_working_whatever_cpu_time_it_got() {
+fn a_command_that_wants_the_cpu_is_working_whatever_cpu_time_it_got() {
+    let answer = |clock: &mut Clock, ms: u64, cpu: u64, waited: u64| {
+        clock.until(ms - 1);
+        let now = clock.instant(ms);
+        assert!(has(&clock.machine.tick(now), &Order::LookAtWork));
+        clock.now = ms;
+        let (cpu, waited) = (Some(MS(cpu)), Some(MS(waited)));
+        clock.machine.handle(Input::WorkLooked { cpu, waited }, now)
+    };
     let mut clock = Clock::default();
-    clock.eof(0, 100);
-    clock.until(999);
-    let now = clock.instant(1000);
-    assert!(has(&clock.machine.tick(now), &Order::LookAtWork));
-    let cpu = Some(MS(100));
-    let orders = clock.machine.handle(
-        Input::WorkLooked {
-            cpu,
-            runnable: true,
-        },
-        now,
-    );
+    clock.at(0, Input::Eof { hangup: true });
+    let start = Input::WorkLooked {
+        cpu: Some(MS(100)),
+        waited: Some(MS(1000)),
+    };
+    clock.machine.handle(start, clock.instant(0));
+    // 50 ms of CPU, 600 ms more waiting for it (starved, or niced on a loaded machine).
+    let orders = answer(&mut clock, 1000, 150, 1600);
     assert!(signals(&orders).is_empty(), "{orders:?}");
     assert_eq!(
         told_working(&orders),
         [
-            "still working: 0 s of CPU, a process waiting for a CPU, in the last 1 s; waiting \
+            "still working: 0.05 s of CPU (0.6 s more waiting for one) in the last 1 s; waiting \
           until it is quiet for its grace (--eof-grace)"
         ]
     );
-    clock.now = 1000;
-    let orders = clock.look(2000, Some(100));
+    // A poller that waited a little on each wake-up (40 ms in all) wants no CPU.
+    let orders = answer(&mut clock, 2000, 155, 1640);
     assert_eq!(signals(&orders), [Signal::TERM, Signal::CONT]);
 }
 
