@@ -32,6 +32,8 @@ mod stream;
 mod stream_core;
 mod surprises;
 mod terminal_signals;
+#[cfg(feature = "tokio")]
+mod tokio_stream;
 mod trace;
 mod transport;
 mod usage;
