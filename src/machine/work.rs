@@ -14,7 +14,7 @@ use super::{Cause, Machine, Order, Phase};
 use crate::machine::note::Note;
 
 /// The share of a grace period the scope must spend on the CPU to count as working: a tenth.
-/// Measured (docs/decisions.md, decision (ba)): idle agents use nothing (sleep, python or node
+/// Measured (docs/decisions.md, decision (bb)): idle agents use nothing (sleep, python or node
 /// blocked on a read: 0 s in 5 s), a shell polling with `sleep 0.05` 0.02-0.03 s per second, a
 /// node timer every 10 ms 0.012; `sort -R` of 600000 lines 1.98 s per second alone and 0.16
 /// while sixteen busy loops share the machine's two cores.
