@@ -7,10 +7,15 @@ use std::str::FromStr;
 use crate::parse_error::ParseError;
 use crate::platform;
 
+// What agentpipe does with the signals it receives, and their delivery: the poll front end's.
+#[cfg(agentpipe_poll)]
+mod roles;
 #[cfg(agentpipe_poll)]
 mod source;
 #[cfg(agentpipe_poll)]
-pub(crate) use source::*;
+pub(crate) use roles::*;
+#[cfg(agentpipe_poll)]
+pub(crate) use source::{Arrived, SignalSource};
 
 /// A signal, by number.
 ///
@@ -113,6 +118,63 @@ impl FromStr for Signal {
             Some(reason) => Err(ParseError::signal(format!("{signal} {reason}"))),
             None => Ok(signal),
         }
+    }
+}
+
+/// Signals `--forward` refuses, with why: agentpipe needs them itself (job control, its
+/// child's state, its own EPIPE), they report a fault in agentpipe, or nobody can catch them.
+const NOT_FORWARDED: [(Signal, &str); 13] = [
+    (Signal::KILL, "it cannot be caught"),
+    (Signal::STOP, "it cannot be caught"),
+    (Signal::CHLD, "agentpipe watches its child with it"),
+    (
+        Signal::TSTP,
+        "Ctrl-Z already stops the command and agentpipe",
+    ),
+    (Signal::CONT, "fg already continues the command"),
+    (Signal::TTIN, "it is job control"),
+    (Signal::TTOU, "it is job control"),
+    (Signal::PIPE, "agentpipe sees a closed output as EPIPE"),
+    (
+        Signal(platform::SIGSEGV),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(platform::SIGBUS),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(platform::SIGFPE),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(platform::SIGILL),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(platform::SIGABRT),
+        "it reports a fault in agentpipe itself",
+    ),
+];
+
+/// `--forward SIG`: a signal agentpipe may pass on to the command instead of acting on it.
+pub(crate) fn forwardable(signal: Signal) -> Result<Signal, String> {
+    match NOT_FORWARDED.iter().find(|(refused, _)| *refused == signal) {
+        Some((_, why)) => Err(format!("{signal} cannot be forwarded: {why}")),
+        None => Ok(signal),
+    }
+}
+
+/// A signal for a step of the sequence (`--signal`, `--sequence`): not a stop signal, which
+/// only stops a process (and the SIGCONT that follows a step's signal would take even that
+/// back). SIGCONT itself stays allowed: a step of its own wakes a stopped scope.
+pub(crate) fn step_signal(signal: Signal) -> Result<Signal, String> {
+    match signal {
+        Signal::STOP | Signal::TSTP | Signal::TTIN | Signal::TTOU => Err(format!(
+            "{signal} stops a process instead of ending it (and SIGCONT follows a step's \
+             signal): give a signal that ends it, such as TERM, INT or HUP"
+        )),
+        signal => Ok(signal),
     }
 }
 

@@ -23,6 +23,10 @@ pub fn main() -> ! {
     status.exit()
 }
 
+/// What agentpipe says when no command was given (COMMAND is its only required argument).
+const NO_COMMAND: &str =
+    "no command given; usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')";
+
 /// Runs agentpipe as its command line says, and returns the status to end with.
 ///
 /// An `Err` is a usage error, reported before anything started (status 125). Every failure
@@ -30,7 +34,7 @@ pub fn main() -> ! {
 fn run(start: Start) -> Result<Status> {
     super::supervisor::prepare();
     if std::env::args_os().len() < 2 {
-        anyhow::bail!("usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')");
+        anyhow::bail!(NO_COMMAND);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -42,6 +46,11 @@ fn run(start: Start) -> Result<Status> {
         {
             let _ = error.print();
             return Ok(Status::Code(0));
+        }
+        // Options without a command: clap would say "the following required arguments were
+        // not provided: <COMMAND>...".
+        Err(error) if error.kind() == ErrorKind::MissingRequiredArgument => {
+            anyhow::bail!(NO_COMMAND)
         }
         Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
     };

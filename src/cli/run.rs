@@ -48,7 +48,8 @@ pub(super) fn supervise(
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
         .traced(trace(cli, start)?);
-    let signals = SignalSource::install().context("cannot install signal handlers")?;
+    let signals =
+        SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
     let parent = match cli.end_with_parent {
         true => Some(platform::watch_parent().context("cannot watch agentpipe's parent")?),
@@ -109,7 +110,12 @@ pub(super) fn supervise(
         true => own_terminal(input.as_ref(), &output)?,
         false => (None, None),
     };
+    let terminal_stdin = input.is_none();
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = match terminal_stdin {
+        true => event_loop.with_terminal_stdin(),
+        false => event_loop,
+    };
     let event_loop = match window {
         Some(own) => event_loop.with_window(own),
         None => event_loop,

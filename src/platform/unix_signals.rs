@@ -19,6 +19,11 @@ pub const SIGTSTP: i32 = libc::SIGTSTP;
 pub const SIGTTIN: i32 = libc::SIGTTIN;
 pub const SIGTTOU: i32 = libc::SIGTTOU;
 pub const SIGWINCH: i32 = libc::SIGWINCH;
+pub const SIGSEGV: i32 = libc::SIGSEGV;
+pub const SIGBUS: i32 = libc::SIGBUS;
+pub const SIGFPE: i32 = libc::SIGFPE;
+pub const SIGILL: i32 = libc::SIGILL;
+pub const SIGABRT: i32 = libc::SIGABRT;
 
 /// `SIGTERM` for 15: the name of the signal numbered `number`, if this system has one.
 pub fn signal_name(number: i32) -> Option<&'static str> {

@@ -30,7 +30,8 @@ use windows_sys::Win32::System::Diagnostics::ToolHelp::{
 use windows_sys::Win32::System::IO::CancelIoEx;
 use windows_sys::Win32::System::JobObjects::{
     AssignProcessToJobObject, CreateJobObjectW, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
-    JOBOBJECT_BASIC_PROCESS_ID_LIST, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+    JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, JOBOBJECT_BASIC_PROCESS_ID_LIST,
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JobObjectBasicAccountingInformation,
     JobObjectBasicProcessIdList, JobObjectExtendedLimitInformation, QueryInformationJobObject,
     SetInformationJobObject, TerminateJobObject,
 };
@@ -216,6 +217,29 @@ impl Contained {
             .map(|&pid| pid as u32)
             .filter(|&pid| pid != self.pid)
             .collect()
+    }
+}
+
+impl Contained {
+    /// The CPU time the job's processes have used so far (user and kernel), from its own
+    /// accounting; `None` for the `child` scope, which has no job.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let job = self.job.as_ref()?;
+        // SAFETY: a zeroed structure of the size the information class fills.
+        let mut info: JOBOBJECT_BASIC_ACCOUNTING_INFORMATION = unsafe { zeroed() };
+        // SAFETY: the structure and its size match the information class.
+        let read = unsafe {
+            QueryInformationJobObject(
+                job.as_raw_handle(),
+                JobObjectBasicAccountingInformation,
+                (&raw mut info).cast(),
+                size_of::<JOBOBJECT_BASIC_ACCOUNTING_INFORMATION>() as u32,
+                null_mut(),
+            )
+        };
+        // Both in units of 100 ns.
+        let ticks = info.TotalUserTime.saturating_add(info.TotalKernelTime);
+        (read != FALSE).then(|| Duration::from_nanos(ticks.max(0) as u64 * 100))
     }
 }
 

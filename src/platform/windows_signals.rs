@@ -22,9 +22,14 @@ pub const SIGTSTP: i32 = 20;
 pub const SIGTTIN: i32 = 21;
 pub const SIGTTOU: i32 = 22;
 pub const SIGWINCH: i32 = 28;
+pub const SIGSEGV: i32 = 11;
+pub const SIGBUS: i32 = 7;
+pub const SIGFPE: i32 = 8;
+pub const SIGILL: i32 = 4;
+pub const SIGABRT: i32 = 6;
 
 /// Every name, with its number.
-const NAMES: [(i32, &str); 15] = [
+const NAMES: [(i32, &str); 20] = [
     (SIGHUP, "SIGHUP"),
     (SIGINT, "SIGINT"),
     (SIGQUIT, "SIGQUIT"),
@@ -40,6 +45,11 @@ const NAMES: [(i32, &str); 15] = [
     (SIGTTIN, "SIGTTIN"),
     (SIGTTOU, "SIGTTOU"),
     (SIGWINCH, "SIGWINCH"),
+    (SIGSEGV, "SIGSEGV"),
+    (SIGBUS, "SIGBUS"),
+    (SIGFPE, "SIGFPE"),
+    (SIGILL, "SIGILL"),
+    (SIGABRT, "SIGABRT"),
 ];
 
 /// `SIGTERM` for 15.

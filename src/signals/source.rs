@@ -1,126 +1,120 @@
-//! What agentpipe does with each signal it receives (Unix): the one table of roles, and the
-//! self-pipe source that delivers them to the event loop.
+//! The delivery of the signals agentpipe catches: a handler that writes each one, with whether
+//! the kernel sent it, to a self-pipe that the event loop polls.
+//!
+//! The kernel's word matters for `--foreground`: the terminal driver sends SIGINT to the whole
+//! foreground group (`si_code` SI_KERNEL), a `kill` sends it to agentpipe alone (SI_USER), and
+//! only the handler's `siginfo_t` tells them apart.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicI32, Ordering};
 
+use nix::errno::Errno;
 use nix::libc;
-use nix::sys::signal::{SigSet, SigmaskHow};
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::SignalOnly;
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, sigaction};
 
-use super::Signal;
+use super::{Handling, Role, Signal, is_ignored};
+use crate::platform;
 
-impl Signal {
-    /// The same signal as nix names it, for the calls that take nix's type.
-    pub(crate) fn to_nix(self) -> Option<nix::sys::signal::Signal> {
-        nix::sys::signal::Signal::try_from(self.number()).ok()
-    }
+/// The write end of the self-pipe, for the handler: -1 until [`SignalSource::install`].
+static PIPE: AtomicI32 = AtomicI32::new(-1);
+
+/// Writes the signal's number and whether the kernel sent it, as one datagram: two bytes, so
+/// that a full pipe drops whole signals (which coalesce anyway), never half of one.
+extern "C" fn on_signal(number: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let errno = Errno::last_raw();
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t, or none.
+    let code = unsafe { info.as_ref() }.map_or(libc::SI_USER, |info| info.si_code);
+    let datagram = [number as u8, u8::from(platform::sent_by_kernel(code))];
+    let fd = PIPE.load(Ordering::Relaxed);
+    // SAFETY: write(2) is async-signal-safe; a bad or full descriptor only fails.
+    unsafe { libc::write(fd, datagram.as_ptr().cast(), datagram.len()) };
+    Errno::set_raw(errno);
 }
 
-/// What agentpipe does with a signal it receives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Starts the close sequence, or skips to its next step while it runs.
-    Trigger,
-    /// Passed on to the child alone, keeping its meaning (SIGQUIT: a thread dump).
-    Forward,
-    /// Ctrl-Z: stops the child's group, then agentpipe.
-    Suspend,
-    /// `fg`: continues the child's group.
-    Resume,
-    /// A child changed state: the command stopped, or an adopted orphan exited.
-    ChildChanged,
-}
-
-/// Every signal agentpipe catches, and what it does with it: the one table that both installs
-/// the handlers and dispatches what arrives.
-pub(crate) const ROLES: [(Signal, Role); 10] = [
-    (Signal::INT, Role::Trigger),
-    (Signal::TERM, Role::Trigger),
-    (Signal::HUP, Role::Trigger),
-    (Signal::USR1, Role::Forward),
-    (Signal::USR2, Role::Forward),
-    (Signal::WINCH, Role::Forward),
-    (Signal::QUIT, Role::Forward),
-    (Signal::TSTP, Role::Suspend),
-    (Signal::CONT, Role::Resume),
-    (Signal::CHLD, Role::ChildChanged),
-];
-
-/// Whether `signal` was ignored when agentpipe started (nohup, `cmd &` in a script): such a
-/// signal stays ignored, for agentpipe and for the child.
-pub(crate) fn is_ignored(signal: Signal) -> bool {
-    // nix has no way to read a disposition without installing one.
-    // SAFETY: a null new action only reads the current disposition into `old`.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal.number(), std::ptr::null(), &mut old) == 0
-            && old.sa_sigaction == libc::SIG_IGN
-    }
+/// A signal that arrived, with what agentpipe does with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Arrived {
+    pub signal: Signal,
+    pub role: Role,
+    /// The terminal sent it to the whole foreground group, the command included
+    /// (`--foreground`): it is the command's, agentpipe only takes note.
+    pub commands: bool,
 }
 
 /// The signals agentpipe received, delivered through a self-pipe so that the poll loop sees
 /// them as readable input instead of being interrupted at an arbitrary point.
 pub(crate) struct SignalSource {
-    delivery: SignalDelivery<UnixStream, SignalOnly>,
+    read: UnixDatagram,
+    /// Keeps the handler's descriptor open.
+    _write: UnixDatagram,
+    handling: Handling,
     /// SIGCHLD's disposition at start-up, restored in the child (it is always caught here, since
     /// the event loop must see its child stop).
     pub chld_was_ignored: bool,
 }
 
 impl SignalSource {
-    /// Catches every signal of [`ROLES`] that was not ignored at start; SIGCHLD always.
-    pub fn install() -> io::Result<SignalSource> {
+    /// Catches every signal that has a role (see [`Handling::caught`]) and was not ignored at
+    /// start; SIGCHLD always.
+    pub fn install(handling: Handling) -> io::Result<SignalSource> {
         let chld_was_ignored = is_ignored(Signal::CHLD);
-        let (read, write) = UnixStream::pair()?;
+        let (read, write) = UnixDatagram::pair()?;
         read.set_nonblocking(true)?;
         write.set_nonblocking(true)?;
-        let caught: Vec<Signal> = ROLES
-            .iter()
-            .map(|&(signal, _)| signal)
+        PIPE.store(write.as_raw_fd(), Ordering::Relaxed);
+        let caught: Vec<Signal> = handling
+            .caught()
+            .into_iter()
             .filter(|&signal| signal == Signal::CHLD || !is_ignored(signal))
             .collect();
-        let numbers: Vec<i32> = caught.iter().map(|signal| signal.number()).collect();
-        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.iter())?;
-        // A parent may start agentpipe with signals blocked; the ones it catches must arrive.
+        let action = SigAction::new(
+            SigHandler::SigAction(on_signal),
+            SaFlags::SA_SIGINFO | SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
         let mut set = SigSet::empty();
-        caught
-            .iter()
-            .filter_map(|s| s.to_nix())
-            .for_each(|s| set.add(s));
+        for signal in caught.iter().filter_map(|signal| signal.to_nix()) {
+            // SAFETY: the handler makes only async-signal-safe calls.
+            unsafe { sigaction(signal, &action) }?;
+            set.add(signal);
+        }
+        // A parent may start agentpipe with signals blocked; the ones it catches must arrive.
         nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None)?;
         Ok(SignalSource {
-            delivery,
+            read,
+            _write: write,
+            handling,
             chld_was_ignored,
         })
     }
 
     /// The descriptor that becomes readable when a signal arrived.
     pub fn fd(&self) -> BorrowedFd<'_> {
-        self.delivery.get_read().as_fd()
+        self.read.as_fd()
     }
 
     /// The signals received since the last call with their roles, each at most once, in
     /// signal-number order.
-    pub fn pending(&mut self) -> Vec<(Signal, Role)> {
-        self.delivery
-            .pending()
-            .filter_map(|number| ROLES.iter().find(|(signal, _)| signal.number() == number))
-            .copied()
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_role_is_listed_once() {
-        for (index, (signal, _)) in ROLES.iter().enumerate() {
-            assert!(!ROLES[..index].iter().any(|(other, _)| other == signal));
+    pub fn pending(&mut self) -> Vec<Arrived> {
+        let mut arrived = Vec::new();
+        let mut datagram = [0u8; 2];
+        while let Ok(2) = self.read.recv(&mut datagram) {
+            let Some(signal) = Signal::from_number(i32::from(datagram[0])) else {
+                continue;
+            };
+            if let Some(role) = self.handling.role(signal) {
+                let commands = self.handling.commands(signal, datagram[1] == 1);
+                arrived.push(Arrived {
+                    signal,
+                    role,
+                    commands,
+                });
+            }
         }
+        arrived.sort();
+        arrived.dedup();
+        arrived
     }
 }

@@ -70,6 +70,7 @@ impl Driver {
             pid: child.id(),
             name,
             scope: contained.scope(),
+            stdin_owned: true,
         };
         // The process handle stays open with the `Child`, which outlives the waiter's use.
         let process = child.as_raw_handle() as usize;
@@ -229,6 +230,10 @@ impl Driver {
                     let left = self.contained.leftovers();
                     self.input(Input::ScopeLooked(left));
                 }
+                Order::LookAtWork => {
+                    let cpu = self.contained.cpu_time();
+                    self.input(Input::WorkLooked { cpu, waited: None });
+                }
                 Order::NameSurvivors => {
                     let mut pids = self.contained.leftovers();
                     if !self.machine.exited() {
@@ -302,6 +307,7 @@ impl Driver {
             cgroup: None,
             quiet_since: self.machine.quiet_since(),
             unanswered: Vec::new(),
+            ended: Vec::new(),
         };
         if let Some(bytes) = outcome.stderr {
             let kept = outcome.stderr_tail.len();
