@@ -286,3 +286,26 @@ fn stderr_tail_keeps_the_last_bytes_and_still_shows_them() {
     let report = report(&report_file);
     assert_eq!(report["stderr_tail"], "no such model", "{report}");
 }
+
+#[test]
+fn idle_timeout_ends_a_silent_child_with_124() {
+    let dir = scratch("idle");
+    let log = dir.join("log");
+    let report_file = dir.join("report.json");
+    // stdin held open and nothing written either way: only the idle timeout starts the sequence.
+    let mut run = agentpipe_with(
+        &[
+            "--idle-timeout",
+            "500ms",
+            "--report",
+            &windows_path(report_file.to_str().unwrap()),
+        ],
+        &["eof", &windows_path(log.to_str().unwrap())],
+    );
+    let status = finish(&mut run);
+    assert_eq!(status.code(), Some(124), "{}", stderr_of(&mut run));
+    assert_eq!(wait_file(&log), "eof");
+    let report = report(&report_file);
+    assert_eq!(report["trigger"], "idle-timeout", "{report}");
+    drop(run.stdin.take());
+}
