@@ -13,6 +13,8 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 mod idle;
+#[cfg(feature = "json")]
+mod messages;
 mod options;
 
 use crate::config::{Config, Settings};
@@ -97,6 +99,9 @@ struct Inner {
     outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
     /// Set once, right after the spawn, by [`StreamOptions::trace`].
     trace: OnceLock<Recorder>,
+    /// With a protocol ([`StreamOptions::protocol`]): the messages each way.
+    #[cfg(feature = "json")]
+    messages: OnceLock<Mutex<messages::Messages>>,
     /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
     activity: Option<Arc<Activity>>,
 }
@@ -145,6 +150,10 @@ impl Stream {
         let trace = options
             .trace
             .map(|trace| Recorder::new(trace, Instant::now(), SystemTime::now()));
+        #[cfg(feature = "json")]
+        let messages = options
+            .protocol
+            .map(|protocol| messages::Messages::new(protocol, trace.clone(), Instant::now()));
         let (child, mut pipes) = ChildProcess::spawn(command, &spawn_options)?;
         let source = pipes.stderr.take();
         let watchdog = Watchdog {
@@ -161,6 +170,10 @@ impl Stream {
             // On failure (no thread), dropping the stream ends the child.
             *lock(&stream.inner.stderr) =
                 StderrRelay::to_receiver(source, options.stderr, options.stderr_tail)?;
+        }
+        #[cfg(feature = "json")]
+        if let Some(messages) = messages {
+            let _ = stream.inner.messages.set(Mutex::new(messages)); // a new stream has none
         }
         if let Some(recorder) = trace {
             let name = command.get_program().to_string_lossy().to_string();
@@ -183,6 +196,8 @@ impl Stream {
             stdout: Slot::new(pipes.stdout)?,
             outcome: Mutex::new(None),
             trace: OnceLock::new(),
+            #[cfg(feature = "json")]
+            messages: OnceLock::new(),
             activity,
         };
         Ok(Stream {
@@ -267,14 +282,30 @@ impl Inner {
         let timeline = Timeline::new(Instant::now(), false)
             .quiet(true)
             .traced(self.trace.get().cloned());
-        EventLoop::new(child, pipes, None, None, Settings::from(config), timeline)
+        let outcome = EventLoop::new(child, pipes, None, None, Settings::from(config), timeline)
             .with_stderr(stderr)
-            .close(trigger)
+            .close(trigger);
+        #[cfg(feature = "json")]
+        let outcome = outcome.map(|mut outcome| {
+            if let Some(messages) = self.messages.get() {
+                outcome.unanswered = lock(messages).unanswered();
+            }
+            outcome
+        });
+        outcome
     }
 
     /// Bytes moved `direction`: they go into the trace, and are activity for the idle timeouts.
     fn moved(&self, direction: Direction, bytes: &[u8]) {
-        if let Some(trace) = self.trace.get() {
+        #[cfg(feature = "json")]
+        let watched = self
+            .messages
+            .get()
+            .map(|messages| lock(messages).moved(direction, bytes));
+        #[cfg(not(feature = "json"))]
+        let watched = None::<()>;
+        // With a protocol, the trace records messages instead of chunks.
+        if let Some(trace) = self.trace.get().filter(|_| watched.is_none()) {
             trace.data(direction, bytes);
         }
         if let Some(activity) = self.activity.as_ref().filter(|_| !bytes.is_empty()) {
