@@ -21,7 +21,7 @@ use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Exit, Outcome, Trigger};
 #[cfg(feature = "json")]
 use crate::outlet::Outlet;
-use crate::platform;
+use crate::platform::{self, RawMode};
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
 #[cfg(feature = "json")]
@@ -100,6 +100,8 @@ pub(crate) struct EventLoop {
     parent: Option<OwnedFd>,
     /// agentpipe's own terminal, whose window size the child's pseudo-terminal follows.
     window: Option<OwnedFd>,
+    /// agentpipe's own terminal in raw mode (`--pty`): cooked while agentpipe is stopped.
+    raw: Option<Arc<RawMode>>,
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
@@ -137,6 +139,7 @@ impl EventLoop {
             signals: None,
             parent: None,
             window: None,
+            raw: None,
             runs: Runs::default(),
             timeline,
             poller: Poller::default(),
@@ -165,6 +168,13 @@ impl EventLoop {
     /// time agentpipe gets SIGWINCH.
     pub fn with_window(mut self, terminal: OwnedFd) -> EventLoop {
         self.window = Some(terminal);
+        self
+    }
+
+    /// Gives agentpipe's terminal its own settings back while agentpipe is stopped, and makes
+    /// it raw again when it continues. The caller keeps the guard that restores it for good.
+    pub fn with_raw_mode(mut self, raw: Arc<RawMode>) -> EventLoop {
+        self.raw = Some(raw);
         self
     }
 
@@ -382,10 +392,16 @@ impl EventLoop {
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
+                    if let Some(raw) = &self.raw {
+                        raw.suspend();
+                    }
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
                 Role::Resume => {
                     self.tell(Note::Resumed);
+                    if let Some(raw) = &self.raw {
+                        let _ = raw.resume();
+                    }
                     self.child.signal_group(Signal::CONT);
                 }
                 Role::Forward if signal == Signal::WINCH && self.duplex.terminal().is_some() => {

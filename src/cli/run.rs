@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -194,6 +195,10 @@ fn supervise(
         Some(own) => event_loop.with_window(own),
         None => event_loop,
     };
+    let event_loop = match &own_terminal {
+        Some(raw) => event_loop.with_raw_mode(Arc::clone(raw)),
+        None => event_loop,
+    };
     let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),
@@ -265,12 +270,12 @@ fn tell_started(timeline: &Timeline, config: &Settings, name: &str, pid: u32) {
 fn own_terminal(
     input: Option<&Endpoint>,
     output: &Endpoint,
-) -> Result<(Option<platform::RawMode>, Option<OwnedFd>)> {
+) -> Result<(Option<Arc<platform::RawMode>>, Option<OwnedFd>)> {
     let raw = match input.filter(|input| input.is_terminal()) {
-        Some(input) => Some(platform::RawMode::set(input.fd()).context(
+        Some(input) => Some(Arc::new(platform::RawMode::set(input.fd()).context(
             "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
              terminal it may set",
-        )?),
+        )?)),
         None => None,
     };
     // A terminal stderr is taken to be the same terminal: agentpipe's lines then return the
