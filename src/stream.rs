@@ -6,8 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -16,20 +15,19 @@ mod idle;
 #[cfg(feature = "json")]
 mod messages;
 mod options;
+mod start;
 
-use crate::config::{Config, Settings};
-use crate::event_loop::EventLoop;
-use crate::machine::note::Note;
+use crate::config::Config;
 use crate::outcome::{Outcome, Trigger};
-use crate::process::{ChildPipes, ChildProcess, SpawnOptions};
-use crate::scope::Scope;
-use crate::signals::{self, Signal};
+use crate::process::{ChildPipes, ChildProcess};
 use crate::stderr::StderrRelay;
-use crate::timeline::Timeline;
 use crate::trace::{Direction, Recorder};
 
 use idle::{Activity, Watchdog};
+#[cfg(all(feature = "json", feature = "tokio"))]
+pub(crate) use messages::{Messages, moved as watch_moved, with_unanswered};
 pub use options::StreamOptions;
+pub(crate) use start::{Started, closing_loop};
 
 /// A running child process with piped stdin and stdout.
 ///
@@ -48,6 +46,9 @@ pub use options::StreamOptions;
 /// program exits, leaving that child running, in a process group of its own, unreaped. To bound
 /// the wait, close explicitly with a shorter sequence (`"KILL".parse()` ends it at once), or
 /// from another thread with a [`Closer`].
+///
+/// An async program uses `agentpipe::tokio::Stream` (feature `tokio`), whose drop returns at
+/// once and leaves the sequence to the runtime.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -97,11 +98,11 @@ struct Inner {
     /// The first close's result, handed to every later caller: an error is shared, since an
     /// `io::Error` cannot be cloned.
     outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
-    /// Set once, right after the spawn, by [`StreamOptions::trace`].
-    trace: OnceLock<Recorder>,
+    /// Set by [`StreamOptions::trace`].
+    trace: Option<Recorder>,
     /// With a protocol ([`StreamOptions::protocol`]): the messages each way.
     #[cfg(feature = "json")]
-    messages: OnceLock<Mutex<messages::Messages>>,
+    messages: Option<Mutex<messages::Messages>>,
     /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
     activity: Option<Arc<Activity>>,
 }
@@ -130,74 +131,39 @@ impl Stream {
     /// would then reap the child by itself, and its pid and group could be reused while the
     /// stream still signals them.
     pub fn spawn_with(command: &mut Command, options: StreamOptions) -> io::Result<Stream> {
-        if signals::is_ignored(Signal::CHLD) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "SIGCHLD is ignored in this program, so its children are reaped by the kernel; \
-                 restore its default action before starting a stream",
-            ));
-        }
-        let spawn_options = SpawnOptions {
-            scope: options.scope.unwrap_or(Scope::Group),
-            foreground: false,
-            parent_death_signal: false,
-            keep_ignored: Vec::new(),
-            stdin: None,
-            pipe_stderr: options.pipes_stderr(),
-            pty: None,
-        };
-        // The trace's times count from here.
-        let trace = options
-            .trace
-            .map(|trace| Recorder::new(trace, Instant::now(), SystemTime::now()));
-        #[cfg(feature = "json")]
-        let messages = options
-            .protocol
-            .map(|protocol| messages::Messages::new(protocol, trace.clone(), Instant::now()));
-        let (child, mut pipes) = ChildProcess::spawn(command, &spawn_options)?;
-        let source = pipes.stderr.take();
         let watchdog = Watchdog {
             idle: options.idle_timeout,
             output_idle: options.output_idle_timeout,
         };
+        let started = Started::spawn(command, options)?;
         let activity = watchdog.armed().then(|| Arc::new(Activity::new()));
-        let stream = Stream::from_child(child, pipes, activity.clone())?;
+        let stream = Stream::from_started(started, activity.clone())?;
         if let Some(activity) = activity {
             // On failure (no thread), dropping the stream ends the child.
             watchdog.start(activity, Arc::downgrade(&stream.inner))?;
         }
-        if let Some(source) = source {
-            // On failure (no thread), dropping the stream ends the child.
-            *lock(&stream.inner.stderr) =
-                StderrRelay::to_receiver(source, options.stderr, options.stderr_tail)?;
-        }
-        #[cfg(feature = "json")]
-        if let Some(messages) = messages {
-            let _ = stream.inner.messages.set(Mutex::new(messages)); // a new stream has none
-        }
-        if let Some(recorder) = trace {
-            let name = command.get_program().to_string_lossy().to_string();
-            let pid = stream.id().unwrap_or_default();
-            recorder.note(Instant::now(), &Note::Started { name, pid });
-            let _ = stream.inner.trace.set(recorder); // a new stream has none
-        }
         Ok(stream)
     }
 
-    fn from_child(
-        child: ChildProcess,
-        pipes: ChildPipes,
-        activity: Option<Arc<Activity>>,
-    ) -> io::Result<Stream> {
+    fn from_started(started: Started, activity: Option<Arc<Activity>>) -> io::Result<Stream> {
+        let Started {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            trace,
+            #[cfg(feature = "json")]
+            messages,
+        } = started;
         let inner = Inner {
             child: Mutex::new(Some(child)),
-            stderr: Mutex::new(StderrRelay::Untouched),
-            stdin: Slot::new(pipes.stdin)?,
-            stdout: Slot::new(pipes.stdout)?,
+            stderr: Mutex::new(stderr),
+            stdin: Slot::new(stdin)?,
+            stdout: Slot::new(stdout)?,
             outcome: Mutex::new(None),
-            trace: OnceLock::new(),
+            trace,
             #[cfg(feature = "json")]
-            messages: OnceLock::new(),
+            messages,
             activity,
         };
         Ok(Stream {
@@ -278,34 +244,20 @@ impl Inner {
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
         let stderr = std::mem::replace(&mut *lock(&self.stderr), StderrRelay::Untouched);
-        // A library says nothing on its host's stderr.
-        let timeline = Timeline::new(Instant::now(), false)
-            .quiet(true)
-            .traced(self.trace.get().cloned());
-        let outcome = EventLoop::new(child, pipes, None, None, Settings::from(config), timeline)
-            .with_stderr(stderr)
-            .close(trigger);
+        let outcome = closing_loop(child, pipes, stderr, self.trace.clone(), config).close(trigger);
         #[cfg(feature = "json")]
-        let outcome = outcome.map(|mut outcome| {
-            if let Some(messages) = self.messages.get() {
-                outcome.unanswered = lock(messages).unanswered();
-            }
-            outcome
-        });
+        let outcome = outcome.map(|outcome| messages::with_unanswered(outcome, &self.messages));
         outcome
     }
 
     /// Bytes moved `direction`: they go into the trace, and are activity for the idle timeouts.
     fn moved(&self, direction: Direction, bytes: &[u8]) {
         #[cfg(feature = "json")]
-        let watched = self
-            .messages
-            .get()
-            .map(|messages| lock(messages).moved(direction, bytes));
+        let watched = messages::moved(&self.messages, direction, bytes);
         #[cfg(not(feature = "json"))]
-        let watched = None::<()>;
+        let watched = false;
         // With a protocol, the trace records messages instead of chunks.
-        if let Some(trace) = self.trace.get().filter(|_| watched.is_none()) {
+        if let Some(trace) = self.trace.as_ref().filter(|_| !watched) {
             trace.data(direction, bytes);
         }
         if let Some(activity) = self.activity.as_ref().filter(|_| !bytes.is_empty()) {
