@@ -16,7 +16,7 @@ use crate::duplex::{Duplex, Seen, read, write};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::note::Note;
-use crate::outcome::{Exit, Outcome, Trigger};
+use crate::outcome::{Outcome, Trigger};
 use crate::poller::{Interest, Poller, Readiness};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
@@ -141,7 +141,7 @@ impl EventLoop {
             self.handle_signals();
         }
         if exited.ready || signals.ready || self.child.exit_fd().is_none() {
-            self.check_child();
+            self.check_child(exited.ready);
         }
         if let Some(note) = self.runs.check() {
             self.tell(note);
@@ -310,21 +310,27 @@ impl EventLoop {
         }
     }
 
-    fn check_child(&mut self) {
+    /// Looks at the child; `readable` when its exit descriptor said it ended, which a look that
+    /// reads nothing cannot take back.
+    fn check_child(&mut self, readable: bool) {
         if self.machine.exited() {
             return;
         }
-        if let Some(exit) = self.child.check_exit() {
-            self.child_exited(exit);
+        let read = self.child.check_exit();
+        if read.is_none() && !readable {
+            return;
         }
-    }
-
-    fn child_exited(&mut self, exit: Exit) {
+        if read.is_none() {
+            self.child.ended_unread();
+        }
         let seen = self.duplex.child_exited();
         self.pass_on(seen);
         self.stderr.mark_owed();
         let left = self.left();
-        self.input(Input::ChildExited { exit, left });
+        self.input(match read {
+            Some(exit) => Input::ChildExited { exit, left },
+            None => Input::ExitUnread { left },
+        });
     }
 
     /// The live processes of the scope other than the child, by pid.

@@ -4,7 +4,7 @@ use std::io;
 
 use nix::libc;
 use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{SigHandler, SigSet, Signal, raise};
+use nix::sys::signal::Signal;
 
 use crate::outcome::{Outcome, Trigger};
 use crate::platform;
@@ -74,16 +74,20 @@ impl Status {
 }
 
 /// Dies of `signal`: default action restored and unblocked, no core dump; where the signal does
-/// not kill (PID 1, SIGSTOP), exits 128+S instead.
+/// not kill (PID 1, SIGSTOP), exits 128+S instead. By number, so that a child killed by a
+/// real-time signal is followed by the same one.
 fn die_by_signal(signal: i32) -> ! {
     platform::set_undumpable();
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    // Every status comes from nix's wait, whose Signal names every signal a child can die of.
-    if let Ok(signal) = Signal::try_from(signal) {
-        // SAFETY: restores the default action, which runs no code of ours.
-        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
-        let _ = SigSet::from(signal).thread_unblock();
-        let _ = raise(signal);
+    // SAFETY: restores the default action, which runs no code of ours, and unblocks the signal
+    // in a set built on the stack; an invalid number only makes each call fail.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(signal);
     }
     std::process::exit(128 + signal)
 }

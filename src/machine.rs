@@ -134,6 +134,7 @@ impl Machine {
                 }
             }
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
+            Input::ExitUnread { left } => self.child_exited(Exit::Unknown, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
         }
         self.tick(now)

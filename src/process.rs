@@ -7,16 +7,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal, kill, killpg};
-
-use crate::signals::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::CgroupUsage;
-use crate::platform::{self, Cgroup, Seen};
+use crate::platform::{self, Cgroup, ChildStatus, Seen};
 pub use crate::scope::Scope;
+use crate::signals::Signal;
 
 /// How the child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +22,8 @@ pub enum Exit {
     Code(i32),
     /// It was killed by this signal number.
     Signal(i32),
-    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove, or another part of
+    /// the program collected the child's exit (a SIGCHLD handler calling `waitpid(-1)`).
     Unknown,
 }
 
@@ -37,7 +35,9 @@ impl fmt::Display for Exit {
                 Some(signal) => write!(f, "was killed by {signal}"),
                 None => write!(f, "was killed by signal {number}"),
             },
-            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
+            Exit::Unknown => f.write_str(
+                "has an unknown exit status (given up on, or collected by another part of the program)",
+            ),
         }
     }
 }
@@ -223,21 +223,22 @@ impl ChildProcess {
         self.exit
     }
 
-    /// The signal that stopped the child, if it stopped since the last call (consumes the report).
-    pub fn check_stopped(&mut self) -> Option<Signal> {
-        self.check_stopped_nix()
-            .and_then(|signal| Signal::from_number(signal as i32))
+    /// The kernel said the child ended (its pidfd is readable) but no look could read how: its
+    /// exit is unknown, and it is no longer waited for.
+    pub fn ended_unread(&mut self) {
+        self.exit.get_or_insert(Exit::Unknown);
     }
 
-    fn check_stopped_nix(&mut self) -> Option<NixSignal> {
+    /// The signal that stopped the child, if it stopped since the last call (consumes the report).
+    pub fn check_stopped(&mut self) -> Option<Signal> {
         if self.reaped {
             return None;
         }
         match platform::check_stopped(self.pid)? {
             Seen {
-                status: WaitStatus::Stopped(_, signal),
+                status: ChildStatus::Stopped(signal),
                 ..
-            } => Some(signal),
+            } => Signal::from_number(signal),
             seen => {
                 self.note(seen);
                 None
@@ -346,14 +347,14 @@ impl ChildProcess {
     /// Collects the child's exit status, freeing its pid. Call once the scope is empty.
     pub fn reap(&mut self) -> io::Result<Exit> {
         if !self.reaped {
-            let status = loop {
-                match waitpid(self.pid, None) {
-                    Err(Errno::EINTR) => continue,
-                    other => break other?,
-                }
+            // An exit read from the kernel is collected at once; an unknown one is not waited for.
+            let flags = match self.exit {
+                Some(Exit::Unknown) => nix::libc::WNOHANG,
+                _ => 0,
             };
+            let status = platform::wait_pid(self.pid, flags).unwrap_or(ChildStatus::Gone);
             self.reaped = true;
-            self.exit = exit_of(status).or(self.exit);
+            self.exit = self.exit.or(exit_of(status));
             if let Some(cgroup) = self.cgroup.take() {
                 self.usage = Some(cgroup.usage());
             }
@@ -381,11 +382,13 @@ impl Drop for ChildProcess {
     }
 }
 
-pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
+/// The exit a status reports, if it reports one: a child collected elsewhere ended unknown.
+pub(crate) fn exit_of(status: ChildStatus) -> Option<Exit> {
     match status {
-        WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
-        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(signal as i32)),
-        _ => None,
+        ChildStatus::Exited(code) => Some(Exit::Code(code)),
+        ChildStatus::Killed(signal) => Some(Exit::Signal(signal)),
+        ChildStatus::Gone => Some(Exit::Unknown),
+        ChildStatus::Stopped(_) => None,
     }
 }
 

@@ -37,11 +37,12 @@ impl Signal {
     pub const TTOU: Signal = Signal(libc::SIGTTOU);
     pub const WINCH: Signal = Signal(libc::SIGWINCH);
 
-    /// The signal numbered `number`, if this platform has one.
+    /// The signal numbered `number`, if this platform has one: real-time signals included, so
+    /// that a child killed by one is recognised.
     pub fn from_number(number: i32) -> Option<Signal> {
-        nix::sys::signal::Signal::try_from(number)
-            .is_ok()
-            .then_some(Signal(number))
+        let known = nix::sys::signal::Signal::try_from(number).is_ok()
+            || crate::platform::realtime_signal_name(number).is_some();
+        known.then_some(Signal(number))
     }
 
     pub fn number(self) -> i32 {
@@ -56,7 +57,9 @@ impl Signal {
     /// `SIGTERM`: the spelling of messages and the report.
     pub fn full_name(self) -> &'static str {
         self.to_nix()
-            .map_or("SIG?", nix::sys::signal::Signal::as_str)
+            .map(nix::sys::signal::Signal::as_str)
+            .or_else(|| crate::platform::realtime_signal_name(self.0))
+            .unwrap_or("SIG?")
     }
 
     /// The same signal as nix names it, for the calls that take nix's type.
@@ -84,7 +87,10 @@ impl FromStr for Signal {
             )
         };
         if let Ok(number) = text.parse::<i32>() {
-            return Signal::from_number(number).ok_or_else(invalid);
+            // Real-time signals are recognised in exits, not sent by a step.
+            return Signal::from_number(number)
+                .filter(|signal| signal.to_nix().is_some())
+                .ok_or_else(invalid);
         }
         let upper = text.to_ascii_uppercase();
         let name = if upper.starts_with("SIG") {
@@ -212,6 +218,32 @@ mod tests {
         assert_eq!(Signal::INT.name(), "INT");
         assert_eq!(Signal::INT.full_name(), "SIGINT");
         assert_eq!(Signal::INT.to_string(), "SIGINT");
+    }
+
+    #[test]
+    fn every_signal_a_child_can_die_of_has_a_number_and_a_name() {
+        for number in 1..=31 {
+            assert!(Signal::from_number(number).is_some(), "{number}");
+        }
+        if crate::platform::realtime_signal_name(34).is_some() {
+            let names = [
+                (34, "SIGRTMIN"),
+                (35, "SIGRTMIN+1"),
+                (50, "SIGRTMAX-14"),
+                (64, "SIGRTMAX"),
+            ];
+            for (number, name) in names {
+                assert_eq!(
+                    Signal::from_number(number).map(Signal::full_name),
+                    Some(name)
+                );
+            }
+            assert_eq!(Signal::from_number(65), None);
+            assert!(
+                "34".parse::<Signal>().is_err(),
+                "a step sends only named signals"
+            );
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub use options::StreamOptions;
 ///
 /// Dropping a stream that was not closed runs the default close sequence, so that no child is
 /// ever left behind; call [`Stream::close`] to choose the sequence and learn the exit status.
+/// The drop returns once the child's process group is gone: when a close is already under way
+/// (an idle timeout's, a [`Closer`]'s), it waits for that one to end.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -327,6 +329,16 @@ impl Slot {
             Ok(_) | Err(Errno::EINTR) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+impl Drop for Stream {
+    /// Dropping a stream closes it as [`Stream::close`] does with the default sequence, and
+    /// returns once the child's process group is gone: also when a close is already under way
+    /// elsewhere (an idle timeout's, a [`Closer`]'s), which it waits for, so that no handle
+    /// held out of sight (an idle timeout's watchdog) lets the child outlive the stream.
+    fn drop(&mut self) {
+        let _ = self.inner.close(&Config::default());
     }
 }
 

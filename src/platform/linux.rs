@@ -11,10 +11,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use nix::libc;
 use nix::sys::prctl;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
+use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
 
-use super::Seen;
+use super::{ChildStatus, Seen};
 use crate::scope::Scope;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
@@ -60,25 +60,96 @@ pub fn signal_pidfd(pidfd: BorrowedFd<'_>, signal: Signal) {
     }
 }
 
+/// The names of the signals above the classic 31, which no crate names: 32 and 33 (glibc keeps
+/// them for its threads), then SIGRTMIN (34) to SIGRTMAX (64), spelt as kill(1) lists them.
+const REALTIME_NAMES: [&str; 33] = [
+    "SIG32",
+    "SIG33",
+    "SIGRTMIN",
+    "SIGRTMIN+1",
+    "SIGRTMIN+2",
+    "SIGRTMIN+3",
+    "SIGRTMIN+4",
+    "SIGRTMIN+5",
+    "SIGRTMIN+6",
+    "SIGRTMIN+7",
+    "SIGRTMIN+8",
+    "SIGRTMIN+9",
+    "SIGRTMIN+10",
+    "SIGRTMIN+11",
+    "SIGRTMIN+12",
+    "SIGRTMIN+13",
+    "SIGRTMIN+14",
+    "SIGRTMIN+15",
+    "SIGRTMAX-14",
+    "SIGRTMAX-13",
+    "SIGRTMAX-12",
+    "SIGRTMAX-11",
+    "SIGRTMAX-10",
+    "SIGRTMAX-9",
+    "SIGRTMAX-8",
+    "SIGRTMAX-7",
+    "SIGRTMAX-6",
+    "SIGRTMAX-5",
+    "SIGRTMAX-4",
+    "SIGRTMAX-3",
+    "SIGRTMAX-2",
+    "SIGRTMAX-1",
+    "SIGRTMAX",
+];
+
+/// The name of a real-time signal (32 to 64); `None` for any other number.
+pub fn realtime_signal_name(number: i32) -> Option<&'static str> {
+    let index = usize::try_from(number.checked_sub(32)?).ok()?;
+    REALTIME_NAMES.get(index).copied()
+}
+
 /// Looks, without waiting and without reaping (WNOWAIT), whether the child has exited.
 pub fn check_exit(child: Pid) -> Option<Seen> {
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    let status = waitid(Id::Pid(child), flags).ok()?;
-    Some(Seen {
-        status,
-        reaped: false,
-    })
+    wait_id(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
 }
 
 /// Looks whether the child stopped (consuming the report); waitid without WEXITED leaves an exit
 /// for [`check_exit`], unreaped.
 pub fn check_stopped(child: Pid) -> Option<Seen> {
-    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
-    let status = waitid(Id::Pid(child), flags).ok()?;
-    Some(Seen {
-        status,
-        reaped: false,
-    })
+    wait_id(child, libc::WSTOPPED | libc::WNOHANG)
+        .filter(|seen| matches!(seen.status, ChildStatus::Stopped(_)))
+}
+
+/// waitid(2) on `child`, its report read by number: nix's own waitid fails on a signal its
+/// `Signal` does not name (every real-time one), which would read as "still running" while the
+/// child's pidfd stays readable. A failure other than EINTR (ECHILD: someone else reaped it)
+/// means the child is gone.
+fn wait_id(child: Pid, flags: libc::c_int) -> Option<Seen> {
+    loop {
+        // SAFETY: a zeroed siginfo_t is valid, and waitid only writes into it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: P_PID with a pid, and a pointer to the local siginfo_t.
+        let result =
+            unsafe { libc::waitid(libc::P_PID, child.as_raw() as libc::id_t, &mut info, flags) };
+        if result == -1 {
+            if nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+                continue;
+            }
+            let status = ChildStatus::Gone;
+            return Some(Seen {
+                status,
+                reaped: true,
+            });
+        }
+        // SAFETY: waitid filled in a SIGCHLD report, or left it zeroed (si_pid 0: nothing).
+        let (pid, number) = unsafe { (info.si_pid(), info.si_status()) };
+        if pid == 0 {
+            return None;
+        }
+        let status = match info.si_code {
+            libc::CLD_EXITED => ChildStatus::Exited(number),
+            libc::CLD_KILLED | libc::CLD_DUMPED => ChildStatus::Killed(number),
+            _ => ChildStatus::Stopped(number),
+        };
+        let reaped = flags & libc::WNOWAIT == 0 && flags & libc::WEXITED != 0;
+        return Some(Seen { status, reaped });
+    }
 }
 
 /// The live (not zombie) processes of `scope` other than the child, which the caller tracks.

@@ -5,11 +5,11 @@ use std::convert::Infallible;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
+use nix::libc;
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::Seen;
+use super::{ChildStatus, Seen, wait_pid};
 use crate::outcome::CgroupUsage;
 use crate::scope::Scope;
 
@@ -32,21 +32,24 @@ pub fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
 /// Never called, since [`open_pidfd`] opens none.
 pub fn signal_pidfd(_pidfd: BorrowedFd<'_>, _signal: Signal) {}
 
+/// Real-time signals are Linux's here: none has a name of its own.
+pub fn realtime_signal_name(_number: i32) -> Option<&'static str> {
+    None
+}
+
 /// There is no waitid(WNOWAIT) to look without reaping: the child is reaped as soon as it exits,
 /// and its group is no longer signalled after that.
 pub fn check_exit(child: Pid) -> Option<Seen> {
-    let status = waitpid(child, Some(WaitPidFlag::WNOHANG)).ok()?;
-    Some(seen(status))
+    wait_pid(child, libc::WNOHANG).map(seen)
 }
 
 /// waitpid(WUNTRACED) may report the exit too, which is then reaped here.
 pub fn check_stopped(child: Pid) -> Option<Seen> {
-    let status = waitpid(child, Some(WaitPidFlag::WUNTRACED | WaitPidFlag::WNOHANG)).ok()?;
-    Some(seen(status))
+    wait_pid(child, libc::WUNTRACED | libc::WNOHANG).map(seen)
 }
 
-fn seen(status: WaitStatus) -> Seen {
-    let reaped = matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..));
+fn seen(status: ChildStatus) -> Seen {
+    let reaped = !matches!(status, ChildStatus::Stopped(_));
     Seen { status, reaped }
 }
 

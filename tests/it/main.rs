@@ -11,6 +11,8 @@ mod adversaries;
 mod bad_input;
 mod containment;
 mod exit_status;
+mod fail_closed;
+mod fail_closed_lib;
 mod faults;
 mod generated;
 mod load;
