@@ -1,5 +1,5 @@
 //! The relay's benchmark: agentpipe side by side with the same work done without it, with the
-//! minimal relay and spawner of `shared/bench/` (built with `cc` where both are found), and with
+//! reference relay and spawner of `benches/reference/` (built with `cc` when it is found), and with
 //! socat where it is installed; variants alternating in each repetition, medians and ratios
 //! printed as a Markdown table at the end.
 //!
@@ -10,10 +10,10 @@
 //! - `AGENTPIPE_BENCH_ROUNDS`: 64-byte round trips per ping-pong repetition (default 10000).
 //!
 //! It needs `head`, `cat`, `true`, `sh` and `sleep`; `taskset`, `socat` and `cc` are used when
-//! found. The minimal relay (`shared/bench/relay.c`, poll(2) over two descriptors and splice, its
-//! own and its inherited pipes grown to 1 MiB) and spawner (`shared/bench/spawn.c`,
-//! posix_spawn and wait) are looked for in a `shared` directory beside the crate or beside one of
-//! its parent directories.
+//! found. The "minimal" columns are the reference relay (`benches/reference/relay.c`: poll(2)
+//! over two descriptors and splice, its own and its inherited pipes grown to 1 MiB) and spawner
+//! (`benches/reference/spawn.c`: posix_spawn and wait). How to read the results:
+//! `benches/README.md`.
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it: no work then.
@@ -78,7 +78,7 @@ mod linux {
         }
         if minimal.is_none() {
             notes.push(
-                "the minimal relay and spawner (shared/bench/*.c) were not found or not built: \
+                "the reference relay and spawner (benches/reference/*.c) were not built: \
                  their columns are left empty"
                     .to_string(),
             );
@@ -211,15 +211,9 @@ mod linux {
         assert!(status.success(), "{what} failed: {status}");
     }
 
-    /// Builds the minimal relay and spawner from `shared/bench/` into the target directory.
+    /// Builds the reference relay and spawner (`benches/reference/*.c`) into the target directory.
     fn build_references() -> Result<(PathBuf, PathBuf), String> {
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let sources = crate_dir
-            .ancestors()
-            .skip(1)
-            .map(|dir| dir.join("shared/bench"))
-            .find(|dir| dir.join("relay.c").is_file() && dir.join("spawn.c").is_file())
-            .ok_or("no shared/bench/relay.c and spawn.c beside the crate or its parents")?;
+        let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference");
         let cc = find_in_path("cc").ok_or("no C compiler (cc) on PATH")?;
         let out = Path::new(AGENTPIPE)
             .parent()
@@ -240,7 +234,7 @@ mod linux {
             built.push(binary);
         }
         println!(
-            "minimal relay and spawner: built from {}",
+            "reference relay and spawner: built from {}",
             sources.display()
         );
         let spawner = built.pop().expect("two built");
@@ -287,6 +281,8 @@ mod linux {
                 }
                 Variant::Minimal => vec![
                     tools.minimal.expect("minimal relay").as_os_str(),
+                    OsStr::new("-p"),
+                    OsStr::new(MINIMAL_PIPE_SIZE),
                     OsStr::new("--"),
                     OsStr::new("cat"),
                 ],
@@ -302,13 +298,14 @@ mod linux {
         }
     }
 
-    /// The stage's command; the minimal relay grows its own and its inherited pipes to 1 MiB.
+    /// The pipe size the minimal relay grows its own and its inherited pipes to (`-p`): the size
+    /// agentpipe grows them to once a stream flows.
+    const MINIMAL_PIPE_SIZE: &str = "1048576";
+
+    /// The stage's command.
     fn command(argv: &[&OsStr]) -> Command {
         let mut command = Command::new(argv[0]);
-        command
-            .args(&argv[1..])
-            .env("RELAY_PIPE_SZ", "1048576")
-            .env("RELAY_OUTER", "1");
+        command.args(&argv[1..]);
         command
     }
 

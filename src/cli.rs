@@ -6,10 +6,13 @@
 //! [`manual`].
 
 pub mod completion;
+mod destination;
 pub mod manual;
 mod run;
 mod size;
 mod spawn_error;
+
+use destination::Destination;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -20,8 +23,7 @@ use clap::{Parser, ValueEnum, ValueHint};
 use crate::config::Config;
 use crate::duration::{self, Limit};
 use crate::platform;
-use crate::process::Scope;
-use crate::report::ReportTarget;
+use crate::scope::Scope;
 use crate::sequence::Sequence;
 use crate::signals::Signal;
 use crate::trace::TraceFormat;
@@ -223,8 +225,8 @@ pub struct Cli {
     /// processes left in the scope (see REPORT in agentpipe(1)). The file is created or
     /// truncated. When it cannot be written, agentpipe says so on stderr and exits with the
     /// status it would have had. Example: --report /tmp/agent-run.json.
-    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
-    pub report: Option<ReportTarget>,
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
+    pub report: Option<Destination>,
 
     /// Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr).
     ///
@@ -235,8 +237,8 @@ pub struct Cli {
     /// whatever the protocol carries, or truncated. The trace never slows the relay down: when
     /// its destination falls behind, the bytes relayed meanwhile are counted and said in one
     /// line instead. Example: --trace /tmp/agent.trace, or --trace - -v to see it all on stderr.
-    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(report_target), value_hint = ValueHint::FilePath)]
-    pub trace: Option<ReportTarget>,
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
+    pub trace: Option<Destination>,
 
     /// How --trace writes: text, hex or jsonl.
     ///
@@ -317,14 +319,6 @@ fn tail_size(text: &str) -> Result<usize, String> {
         size if size <= MAX_TAIL => Ok(size as usize),
         _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
     }
-}
-
-fn report_target(value: OsString) -> Result<ReportTarget, String> {
-    Ok(match value.to_str() {
-        Some("-") => ReportTarget::Stderr,
-        Some("") => return Err("give a file path, or - for stderr".to_string()),
-        _ => ReportTarget::File(PathBuf::from(value)),
-    })
 }
 
 /// `--trace-format`.

@@ -5,12 +5,12 @@
 //! timeline and inputs for the state machine; the event loop passes them on and carries out
 //! what the machine orders back.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use crate::machine::Input;
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::Bytes;
-use crate::poller::{Interest, Readiness};
+use crate::poller::{Readiness, Want};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::trace::{Direction, Recorder, Tap};
 
@@ -33,20 +33,15 @@ pub(crate) struct Duplex {
     seen: Vec<Seen>,
 }
 
-/// What to wait for on a pump's source: readable, when it wants to read.
-pub(crate) fn read(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-    let source = pump.source().filter(|_| pump.wants_read());
-    source.map(|end| (end.fd(), Interest::Read))
-}
-
-/// What to wait for on a pump's destination: room, when it has bytes for it; else its end.
-pub(crate) fn write(pump: &Pump) -> Option<(BorrowedFd<'_>, Interest)> {
-    let interest = if pump.wants_write() {
-        Interest::Write
-    } else {
-        Interest::Hangup
-    };
-    pump.destination().map(|end| (end.fd(), interest))
+/// The relay's descriptors, as the event loop's wait names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// agentpipe's input.
+    Input,
+    ChildStdin,
+    ChildStdout,
+    /// agentpipe's output.
+    Output,
 }
 
 impl Duplex {
@@ -74,31 +69,31 @@ impl Duplex {
         }
     }
 
-    /// What each descriptor waits for now: agentpipe's input, the child's stdin, the child's
-    /// stdout, agentpipe's output.
-    pub fn interests(&self) -> [Option<(BorrowedFd<'_>, Interest)>; 4] {
+    /// What each descriptor waits for now.
+    pub fn wants(&self) -> [(End, Want<'_>); 4] {
         [
-            read(&self.to_child),
-            write(&self.to_child),
-            read(&self.from_child),
-            write(&self.from_child),
+            (End::Input, self.to_child.source_want()),
+            (End::ChildStdin, self.to_child.destination_want()),
+            (End::ChildStdout, self.from_child.source_want()),
+            (End::Output, self.from_child.destination_want()),
         ]
     }
 
-    /// Moves what the descriptors' readiness (in the order of [`Duplex::interests`]) allows.
-    pub fn turn(&mut self, ready: [Readiness; 4]) -> Vec<Seen> {
-        let [input, child_in, child_out, output] = ready;
-        if child_out.ready {
+    /// Moves what the descriptors' readiness (`ready` of each [`End`]) allows.
+    pub fn turn(&mut self, ready: impl Fn(End) -> Readiness) -> Vec<Seen> {
+        if ready(End::ChildStdout).ready {
             self.read_child_output();
         }
+        let output = ready(End::Output);
         if output.ready || self.from_child.can_write_now() {
             self.write_output(output.failed);
         }
-        if input.ready {
+        if ready(End::Input).ready {
             self.read_input();
         }
-        if child_in.ready || self.to_child.can_write_now() {
-            self.write_child_input(child_in.failed);
+        let child_stdin = ready(End::ChildStdin);
+        if child_stdin.ready || self.to_child.can_write_now() {
+            self.write_child_input(child_stdin.failed);
         }
         std::mem::take(&mut self.seen)
     }

@@ -12,20 +12,73 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::duplex::{Duplex, Seen, read, write};
+use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
+use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
-use crate::note::Note;
 use crate::outcome::{Outcome, Trigger};
-use crate::poller::{Interest, Poller, Readiness};
+use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
-use crate::stderr::StderrRelay;
+use crate::stderr::{StderrEnd, StderrRelay};
 use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);
+
+/// The registrations of the loop's wait, each the token of a slot of its own (as mio's `Token`):
+/// a descriptor is registered, and what the wait found for it asked for, by the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    /// The signals agentpipe received (the command line only).
+    Signals,
+    /// The child's pidfd, where there is one.
+    ChildExit,
+    /// agentpipe's parent's pidfd (`--end-with-parent`).
+    Parent,
+    /// agentpipe's own lines, while a slow reader holds them back.
+    Messages,
+    /// The trace, likewise.
+    Trace,
+    Relay(End),
+    Stderr(StderrEnd),
+}
+
+impl Token {
+    const COUNT: usize = 12;
+}
+
+impl From<Token> for usize {
+    fn from(token: Token) -> usize {
+        match token {
+            Token::Signals => 0,
+            Token::ChildExit => 1,
+            Token::Parent => 2,
+            Token::Messages => 3,
+            Token::Trace => 4,
+            Token::Relay(End::Input) => 5,
+            Token::Relay(End::ChildStdin) => 6,
+            Token::Relay(End::ChildStdout) => 7,
+            Token::Relay(End::Output) => 8,
+            Token::Stderr(StderrEnd::Source) => 9,
+            Token::Stderr(StderrEnd::Destination) => 10,
+            Token::Stderr(StderrEnd::Control) => 11,
+        }
+    }
+}
+
+impl From<End> for Token {
+    fn from(end: End) -> Token {
+        Token::Relay(end)
+    }
+}
+
+impl From<StderrEnd> for Token {
+    fn from(end: StderrEnd) -> Token {
+        Token::Stderr(end)
+    }
+}
 
 /// The loop's state. See the module documentation.
 pub(crate) struct EventLoop {
@@ -121,38 +174,30 @@ impl EventLoop {
 
     /// One round: wait for the next event or deadline, then handle everything that is due.
     fn turn(&mut self) -> io::Result<()> {
-        let [
-            signals,
-            exited,
-            parent,
-            messages,
-            trace,
-            relay @ ..,
-            err_in,
-            err_out,
-            control,
-        ] = self.wait()?;
+        let found = self.wait()?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if messages.ready || trace.ready || due {
+        if found.get(Token::Messages).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
         }
         let moved = self.duplex.counts();
-        if signals.ready {
+        let signals = found.get(Token::Signals).ready;
+        if signals {
             self.handle_signals();
         }
-        if exited.ready || signals.ready || self.child.exit_fd().is_none() {
-            self.check_child(exited.ready);
+        let exited = found.get(Token::ChildExit).ready;
+        if exited || signals || self.child.exit_fd().is_none() {
+            self.check_child(exited);
         }
         if let Some(note) = self.runs.check() {
             self.tell(note);
         }
-        if parent.ready {
+        if found.get(Token::Parent).ready {
             self.parent = None;
             self.input(Input::ParentExited);
         }
-        let seen = self.duplex.turn(relay);
+        let seen = self.duplex.turn(|end| found.get(end));
         self.pass_on(seen);
-        self.stderr.turn([err_in, err_out, control]);
+        self.stderr.turn(|end| found.get(end));
         if self.machine.watches_idle()
             && let Some(output) = self.duplex.activity(moved)
         {
@@ -179,7 +224,7 @@ impl EventLoop {
     }
 
     /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&mut self) -> io::Result<[Readiness; 12]> {
+    fn wait(&mut self) -> io::Result<Found<Token, { Token::COUNT }>> {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
         let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
@@ -191,24 +236,22 @@ impl EventLoop {
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
         let [messages, trace] = self.timeline.waiting();
-        let [input, child_in, child_out, output] = self.duplex.interests();
-        self.poller.wait(
-            [
-                self.signals.as_ref().map(|s| (s.fd(), Interest::Read)),
-                self.child.exit_fd().map(|fd| (fd, Interest::Read)),
-                self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read)),
-                messages.as_ref().map(waiting),
-                trace.as_ref().map(waiting),
-                input,
-                child_in,
-                child_out,
-                output,
-                self.stderr.pump().and_then(read),
-                self.stderr.pump().and_then(write),
-                self.stderr.control().map(|fd| (fd, Interest::Read)),
-            ],
-            deadline,
-        )
+        let mut wanted = Wanted::new();
+        let signals = self.signals.as_ref().map(|s| (s.fd(), Interest::Read));
+        wanted.set(Token::Signals, signals);
+        let exit = self.child.exit_fd().map(|fd| (fd, Interest::Read));
+        wanted.set(Token::ChildExit, exit);
+        let parent = self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read));
+        wanted.set(Token::Parent, parent);
+        wanted.set(Token::Messages, messages.as_ref().map(waiting));
+        wanted.set(Token::Trace, trace.as_ref().map(waiting));
+        for (end, want) in self.duplex.wants() {
+            wanted.set(end, want);
+        }
+        for (end, want) in self.stderr.wants() {
+            wanted.set(end, want);
+        }
+        self.poller.wait(wanted, deadline)
     }
 
     fn input(&mut self, input: Input) {
@@ -350,4 +393,31 @@ impl EventLoop {
 /// A descriptor agentpipe's own lines or the trace wait for.
 fn waiting(fd: &Arc<OwnedFd>) -> (BorrowedFd<'_>, Interest) {
     (fd.as_fd(), Interest::Write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_slot_has_an_index_of_its_own_below_the_count() {
+        let ends = [End::Input, End::ChildStdin, End::ChildStdout, End::Output];
+        let stderr = [
+            StderrEnd::Source,
+            StderrEnd::Destination,
+            StderrEnd::Control,
+        ];
+        let mut slots = vec![
+            Token::Signals,
+            Token::ChildExit,
+            Token::Parent,
+            Token::Messages,
+            Token::Trace,
+        ];
+        slots.extend(ends.map(Token::from));
+        slots.extend(stderr.map(Token::from));
+        let mut indices: Vec<usize> = slots.into_iter().map(usize::from).collect();
+        indices.sort();
+        assert_eq!(indices, (0..Token::COUNT).collect::<Vec<_>>());
+    }
 }

@@ -6,9 +6,9 @@ use nix::libc;
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::Signal;
 
+use crate::outcome::Exit;
 use crate::outcome::{Outcome, Trigger};
 use crate::platform;
-use crate::process::Exit;
 
 /// A setup or usage failure (including every error clap reports).
 pub const USAGE: i32 = 125;

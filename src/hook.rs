@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use nix::sys::signal::{Signal as NixSignal, killpg};
 use nix::unistd::Pid;
 
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::{CommandRun, Exit, Trigger};
 use crate::platform;
 use crate::process::exit_of;

@@ -3,10 +3,14 @@
 //! It makes no system call and reads no clock: the event loop hands it [`Input`]s and the
 //! current time, carries out the [`Order`]s it answers with, and wakes it again at
 //! [`Machine::deadline`]. That is what lets every rule of the sequence be tested with a fake
-//! clock (see `machine/tests.rs`), and what keeps the loop to plumbing.
+//! clock (see `machine/tests/`), and what keeps the loop to plumbing.
+//!
+//! What it tells is a [`note::Note`], the vocabulary the event loop speaks too: it lives here
+//! because its lines name the machine's [`Target`] and [`Cause`], and the machine speaks it.
 
 mod idle;
 mod messages;
+pub(crate) mod note;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -14,14 +18,13 @@ mod tests;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-pub(crate) use crate::note::{Cause, Target};
-use crate::note::{Note, Received};
 use crate::outcome::{Exit, TakenStep, Trigger};
+use note::{Note, Received};
 
 use crate::signals::Signal;
 use idle::Idle;
 
-pub(crate) use messages::{Input, Order};
+pub(crate) use messages::{Cause, Input, Order, Target};
 
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);

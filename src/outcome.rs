@@ -9,7 +9,34 @@ use crate::duration::Limit;
 use crate::sequence::Action;
 use crate::signals::Signal;
 
-pub use crate::process::Exit;
+use crate::scope::CgroupUsage;
+
+/// How the child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// It was killed by this signal number.
+    Signal(i32),
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove, or another part of
+    /// the program collected the child's exit (a SIGCHLD handler calling `waitpid(-1)`).
+    Unknown,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Exit::Code(code) => write!(f, "exited with code {code}"),
+            Exit::Signal(number) => match Signal::from_number(number) {
+                Some(signal) => write!(f, "was killed by {signal}"),
+                None => write!(f, "was killed by signal {number}"),
+            },
+            Exit::Unknown => f.write_str(
+                "has an unknown exit status (given up on, or collected by another part of the program)",
+            ),
+        }
+    }
+}
 
 /// What started the close sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,17 +178,4 @@ pub struct Outcome {
     pub quiet_since: Option<Duration>,
     /// `--scope cgroup`: what the cgroup accounted for.
     pub cgroup: Option<CgroupUsage>,
-}
-
-/// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its
-/// `cpu.stat` and `memory.peak`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CgroupUsage {
-    /// CPU time, user and system, in microseconds.
-    pub cpu_usec: u64,
-    pub user_usec: u64,
-    pub system_usec: u64,
-    /// The most memory in use at once, in bytes; `None` where the memory controller is not
-    /// enabled for the cgroup.
-    pub memory_peak: Option<u64>,
 }

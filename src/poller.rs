@@ -6,6 +6,7 @@
 //! turn is one poll(2). See [`WaitSet`].
 
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
@@ -18,18 +19,58 @@ pub(crate) struct Poller {
     set: WaitSet,
 }
 
+/// What one descriptor is waited for, if anything.
+pub(crate) type Want<'a> = Option<(BorrowedFd<'a>, Interest)>;
+
+/// The descriptors of one wait, each in a slot of type `S` that its caller names (as mio's
+/// `Token`): a slot keeps its descriptor from turn to turn, and what the wait found is asked
+/// for by the same name, so two registrations cannot be mixed up by their order.
+pub(crate) struct Wanted<'a, S, const N: usize> {
+    wants: [Want<'a>; N],
+    slot: PhantomData<S>,
+}
+
+impl<'a, S: Into<usize>, const N: usize> Wanted<'a, S, N> {
+    /// No descriptor in any slot.
+    pub fn new() -> Self {
+        Wanted {
+            wants: [None; N],
+            slot: PhantomData,
+        }
+    }
+
+    /// Waits for `want` in `slot`.
+    pub fn set(&mut self, slot: impl Into<S>, want: Want<'a>) {
+        self.wants[slot.into().into()] = want;
+    }
+}
+
+/// What a wait found, by slot.
+pub(crate) struct Found<S, const N: usize> {
+    found: [Readiness; N],
+    slot: PhantomData<S>,
+}
+
+impl<S: Into<usize>, const N: usize> Found<S, N> {
+    pub fn get(&self, slot: impl Into<S>) -> Readiness {
+        self.found[slot.into().into()]
+    }
+}
+
 impl Poller {
     /// Waits until one of `wanted` is ready or `deadline` passes (rounded up to the next
     /// millisecond, so that a deadline is never reported early); a signal ends the wait too.
-    /// Each slot of `wanted` holds the same descriptor from turn to turn until it is `None`.
-    pub fn wait<const N: usize>(
+    pub fn wait<S, const N: usize>(
         &mut self,
-        wanted: [Option<(BorrowedFd<'_>, Interest)>; N],
+        wanted: Wanted<'_, S, N>,
         deadline: Option<Instant>,
-    ) -> io::Result<[Readiness; N]> {
+    ) -> io::Result<Found<S, N>> {
         let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
         let mut found = [Readiness::default(); N];
-        self.set.wait(&wanted, timeout, &mut found)?;
-        Ok(found)
+        self.set.wait(&wanted.wants, timeout, &mut found)?;
+        Ok(Found {
+            found,
+            slot: PhantomData,
+        })
     }
 }

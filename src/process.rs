@@ -10,37 +10,10 @@ use std::process::{Command, Stdio};
 use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal, kill, killpg};
 use nix::unistd::{Pid, getpgid};
 
-use crate::outcome::CgroupUsage;
-use crate::platform::{self, Cgroup, ChildStatus, Seen};
-pub use crate::scope::Scope;
+use crate::outcome::Exit;
+use crate::platform::{self, Cgroup, ChildState, ChildStatus};
+use crate::scope::{CgroupUsage, Scope};
 use crate::signals::Signal;
-
-/// How the child ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// It was killed by this signal number.
-    Signal(i32),
-    /// Not known: agentpipe gave up on a child that SIGKILL did not remove, or another part of
-    /// the program collected the child's exit (a SIGCHLD handler calling `waitpid(-1)`).
-    Unknown,
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(number) => match Signal::from_number(number) {
-                Some(signal) => write!(f, "was killed by {signal}"),
-                None => write!(f, "was killed by signal {number}"),
-            },
-            Exit::Unknown => f.write_str(
-                "has an unknown exit status (given up on, or collected by another part of the program)",
-            ),
-        }
-    }
-}
 
 /// How to start the child.
 #[derive(Debug)]
@@ -235,8 +208,8 @@ impl ChildProcess {
             return None;
         }
         match platform::check_stopped(self.pid)? {
-            Seen {
-                status: ChildStatus::Stopped(signal),
+            ChildStatus {
+                status: ChildState::Stopped(signal),
                 ..
             } => Signal::from_number(signal),
             seen => {
@@ -247,7 +220,7 @@ impl ChildProcess {
     }
 
     /// Records an exit that a look at the child found, and whether that look reaped it.
-    fn note(&mut self, seen: Seen) {
+    fn note(&mut self, seen: ChildStatus) {
         if let Some(exit) = exit_of(seen.status) {
             (self.exit, self.reaped) = (Some(exit), seen.reaped);
         }
@@ -352,7 +325,7 @@ impl ChildProcess {
                 Some(Exit::Unknown) => nix::libc::WNOHANG,
                 _ => 0,
             };
-            let status = platform::wait_pid(self.pid, flags).unwrap_or(ChildStatus::Gone);
+            let status = platform::wait_pid(self.pid, flags).unwrap_or(ChildState::Gone);
             self.reaped = true;
             self.exit = self.exit.or(exit_of(status));
             if let Some(cgroup) = self.cgroup.take() {
@@ -383,12 +356,12 @@ impl Drop for ChildProcess {
 }
 
 /// The exit a status reports, if it reports one: a child collected elsewhere ended unknown.
-pub(crate) fn exit_of(status: ChildStatus) -> Option<Exit> {
+pub(crate) fn exit_of(status: ChildState) -> Option<Exit> {
     match status {
-        ChildStatus::Exited(code) => Some(Exit::Code(code)),
-        ChildStatus::Killed(signal) => Some(Exit::Signal(signal)),
-        ChildStatus::Gone => Some(Exit::Unknown),
-        ChildStatus::Stopped(_) => None,
+        ChildState::Exited(code) => Some(Exit::Code(code)),
+        ChildState::Killed(signal) => Some(Exit::Signal(signal)),
+        ChildState::Gone => Some(Exit::Unknown),
+        ChildState::Stopped(_) => None,
     }
 }
 

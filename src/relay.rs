@@ -9,6 +9,7 @@ use std::io;
 use nix::errno::Errno;
 
 use crate::platform;
+use crate::poller::{Interest, Want};
 use crate::trace::{Refused, Tap};
 
 mod endpoint;
@@ -129,6 +130,22 @@ impl Pump {
             return self.destination.is_some() && self.source.is_some() && !self.room;
         }
         self.destination.is_some() && self.buffered() > 0
+    }
+
+    /// What to wait for on the source: readable, when the pump wants to read.
+    pub fn source_want(&self) -> Want<'_> {
+        let source = self.source().filter(|_| self.wants_read());
+        source.map(|end| (end.fd(), Interest::Read))
+    }
+
+    /// What to wait for on the destination: room, when the pump has bytes for it; else its end.
+    pub fn destination_want(&self) -> Want<'_> {
+        let interest = if self.wants_write() {
+            Interest::Write
+        } else {
+            Interest::Hangup
+        };
+        self.destination().map(|end| (end.fd(), interest))
     }
 
     /// Whether the pump has bytes to write and may write them without a readiness report.

@@ -3,17 +3,15 @@
 //! section document each field; every field is always written, `None` as `null`.
 
 use std::ffi::OsString;
-use std::fmt;
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::io;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::Scope;
 use crate::exit_status::Status;
+use crate::outcome::Exit;
 use crate::outcome::{CommandRun, Outcome, TakenStep};
-use crate::process::Exit;
+use crate::scope::Scope;
 use crate::sequence::{Action, Limit, Sequence};
 use crate::signals::Signal;
 use crate::timeline::Start;
@@ -21,24 +19,6 @@ use crate::timeline::Start;
 /// The version of the report's schema: it changes only when a field changes meaning or goes
 /// away; new fields may appear without a change.
 pub const REPORT_VERSION: u32 = 1;
-
-/// Where `--report` goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReportTarget {
-    /// `-`: agentpipe's own stderr.
-    Stderr,
-    /// A file, created or truncated.
-    File(PathBuf),
-}
-
-impl fmt::Display for ReportTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReportTarget::Stderr => f.write_str("stderr"),
-            ReportTarget::File(path) => write!(f, "'{}'", path.display()),
-        }
-    }
-}
 
 /// What the report says about the run, besides how it ended.
 #[derive(Clone, Copy, Debug)]
@@ -78,13 +58,13 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     pub exit: ExitReport,
     /// `None` when supervising failed: what was relayed is unknown.
-    pub bytes: Option<Bytes>,
+    pub bytes: Option<BytesReport>,
     /// `None` when supervising failed.
-    pub drain: Option<Drain>,
+    pub drain: Option<DrainReport>,
     pub leftovers: Leftovers,
     /// `--scope cgroup`: what the cgroup accounted for; `None` for other scopes, or when the
     /// command did not start.
-    pub cgroup: Option<Cgroup>,
+    pub cgroup: Option<CgroupReport>,
     /// With an idle trigger: when bytes last moved in the direction that went quiet.
     pub quiet_since: Option<f64>,
     /// The commands of `run` steps.
@@ -96,7 +76,7 @@ pub struct Report {
 
 /// The command's cgroup (`--scope cgroup`), from its `cpu.stat` and `memory.peak`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Cgroup {
+pub struct CgroupReport {
     /// CPU time of all its processes, in seconds: in all, in user mode, in the kernel.
     pub cpu: f64,
     pub cpu_user: f64,
@@ -146,22 +126,22 @@ pub struct ExitReport {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Bytes {
-    pub to_child: Direction,
-    pub from_child: Direction,
+pub struct BytesReport {
+    pub to_child: FlowReport,
+    pub from_child: FlowReport,
     /// The command's stderr to its destination, with `--stderr-tail` (`None` without).
-    pub stderr: Option<Direction>,
+    pub stderr: Option<FlowReport>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Direction {
+pub struct FlowReport {
     pub relayed: u64,
     /// Read but dropped: input the command never took, output after its reader went away.
     pub discarded: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Drain {
+pub struct DrainReport {
     /// `None` for `inf`.
     pub limit: Option<f64>,
     pub cut: bool,
@@ -212,45 +192,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         stderr_tail: None,
     };
     match ending {
-        Ending::Supervised(outcome) => {
-            report.pid = Some(outcome.pid);
-            report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
-            report.quiet_since = outcome.quiet_since.map(seconds);
-            report.steps = outcome.steps.iter().map(step).collect();
-            report.commands = outcome
-                .commands
-                .iter()
-                .map(|run| command(run, facts.sequence))
-                .collect();
-            match outcome.exit {
-                Exit::Code(code) => report.exit.code = Some(code),
-                Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
-                Exit::Unknown => {}
-            }
-            report.exit.error = outcome
-                .abandoned
-                .then(|| "gave up on a process that SIGKILL did not remove".into());
-            report.bytes = Some(Bytes {
-                to_child: direction(outcome.to_child),
-                from_child: direction(outcome.from_child),
-                stderr: outcome.stderr.map(direction),
-            });
-            report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
-            report.drain = Some(drain(facts.drain, outcome.drain_cut));
-            report.cgroup = outcome.cgroup.map(|usage| Cgroup {
-                cpu: seconds(Duration::from_micros(usage.cpu_usec)),
-                cpu_user: seconds(Duration::from_micros(usage.user_usec)),
-                cpu_system: seconds(Duration::from_micros(usage.system_usec)),
-                memory_peak: usage.memory_peak,
-            });
-            // Every signal step reached the processes left, if there were any.
-            if !outcome.leftovers.is_empty() {
-                report.leftovers = Leftovers {
-                    pids: outcome.leftovers.clone(),
-                    signals: scope_signals(outcome),
-                };
-            }
-        }
+        Ending::Supervised(outcome) => supervised(&mut report, facts, outcome),
         Ending::Failed { pid, error } => {
             report.pid = pid;
             report.exit.error = Some(error.into());
@@ -258,7 +200,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             // is unknown.
             if pid.is_none() {
                 let nothing = direction(Default::default());
-                report.bytes = Some(Bytes {
+                report.bytes = Some(BytesReport {
                     to_child: nothing.clone(),
                     from_child: nothing,
                     stderr: None,
@@ -270,14 +212,57 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
     report
 }
 
-/// Writes `report` in one line to `target`. A file is created, or truncated.
-pub fn write_report(target: &ReportTarget, report: &Report) -> io::Result<()> {
+/// What the report says of a run supervised to its end.
+fn supervised(report: &mut Report, facts: &RunFacts<'_>, outcome: &Outcome) {
+    report.pid = Some(outcome.pid);
+    report.trigger = outcome.trigger.map(|trigger| trigger.name().to_string());
+    report.quiet_since = outcome.quiet_since.map(seconds);
+    report.steps = outcome.steps.iter().map(step).collect();
+    report.commands = outcome
+        .commands
+        .iter()
+        .map(|run| command(run, facts.sequence))
+        .collect();
+    match outcome.exit {
+        Exit::Code(code) => report.exit.code = Some(code),
+        Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+        Exit::Unknown => {}
+    }
+    report.exit.error = outcome
+        .abandoned
+        .then(|| "gave up on a process that SIGKILL did not remove".into());
+    report.bytes = Some(BytesReport {
+        to_child: direction(outcome.to_child),
+        from_child: direction(outcome.from_child),
+        stderr: outcome.stderr.map(direction),
+    });
+    report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
+    report.drain = Some(drain(facts.drain, outcome.drain_cut));
+    report.cgroup = outcome.cgroup.map(|usage| CgroupReport {
+        cpu: micros(usage.cpu_usec),
+        cpu_user: micros(usage.user_usec),
+        cpu_system: micros(usage.system_usec),
+        memory_peak: usage.memory_peak,
+    });
+    // Every signal step reached the processes left, if there were any.
+    if !outcome.leftovers.is_empty() {
+        report.leftovers = Leftovers {
+            pids: outcome.leftovers.clone(),
+            signals: scope_signals(outcome),
+        };
+    }
+}
+
+/// `report` as the one line `--report` writes.
+pub fn line(report: &Report) -> io::Result<Vec<u8>> {
     let mut line = serde_json::to_vec(report)?;
     line.push(b'\n');
-    match target {
-        ReportTarget::Stderr => io::stderr().lock().write_all(&line),
-        ReportTarget::File(path) => std::fs::write(path, line),
-    }
+    Ok(line)
+}
+
+/// Microseconds, in seconds.
+fn micros(count: u64) -> f64 {
+    seconds(Duration::from_micros(count))
 }
 
 /// A duration in seconds, to the microsecond: `2.104311`, as serde_json writes the nearest
@@ -333,8 +318,8 @@ fn scope_signals(outcome: &Outcome) -> Vec<&'static str> {
     sent.map(Signal::full_name).collect()
 }
 
-fn direction(bytes: crate::outcome::Bytes) -> Direction {
-    Direction {
+fn direction(bytes: crate::outcome::Bytes) -> FlowReport {
+    FlowReport {
         relayed: bytes.relayed,
         discarded: bytes.discarded,
     }
@@ -349,8 +334,8 @@ fn tail_text(tail: &[u8]) -> String {
     String::from_utf8_lossy(&tail[cut..]).into_owned()
 }
 
-fn drain(limit: Limit, cut: bool) -> Drain {
-    Drain {
+fn drain(limit: Limit, cut: bool) -> DrainReport {
+    DrainReport {
         limit: limit.map(seconds),
         cut,
     }

@@ -1,5 +1,6 @@
-//! Which processes the close sequence reaches, and the one table of their names. Listing and
-//! signalling them is platform code.
+//! Which processes the close sequence reaches, the one table of their names, and what a cgroup
+//! scope accounted for. Listing, signalling and reading them is platform code, which imports
+//! these types from here.
 
 use std::str::FromStr;
 
@@ -88,4 +89,17 @@ mod tests {
             assert_eq!(scope.name().parse(), Ok(scope));
         }
     }
+}
+
+/// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its
+/// `cpu.stat` and `memory.peak`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CgroupUsage {
+    /// CPU time, user and system, in microseconds.
+    pub cpu_usec: u64,
+    pub user_usec: u64,
+    pub system_usec: u64,
+    /// The most memory in use at once, in bytes; `None` where the memory controller is not
+    /// enabled for the cgroup.
+    pub memory_peak: Option<u64>,
 }

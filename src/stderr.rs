@@ -18,7 +18,7 @@ use nix::sys::socket::{MsgFlags, send};
 
 use crate::outcome::Bytes;
 use crate::platform::NO_SIGPIPE;
-use crate::poller::{Interest, Poller, Readiness};
+use crate::poller::{Interest, Poller, Readiness, Want, Wanted};
 use crate::relay::{Endpoint, Event, Pump};
 
 /// The last bytes of a stream, at most a size chosen by the caller.
@@ -58,6 +58,28 @@ pub(crate) struct Relayed {
 /// Messages from the event loop to the copying thread, one byte each.
 const EXITED: u8 = b'e';
 const CUT: u8 = b'c';
+
+/// The relay's descriptors, as the event loop's wait names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StderrEnd {
+    /// The child's stderr (the command line's pump).
+    Source,
+    /// Where the pump writes it.
+    Destination,
+    /// The library's copying thread's control socket.
+    Control,
+}
+
+/// The slot of each, in the copying thread's own wait.
+impl From<StderrEnd> for usize {
+    fn from(end: StderrEnd) -> usize {
+        match end {
+            StderrEnd::Source => 0,
+            StderrEnd::Destination => 1,
+            StderrEnd::Control => 2,
+        }
+    }
+}
 
 /// The child's stderr, as the event loop sees it. See the module documentation.
 #[derive(Debug)]
@@ -112,16 +134,23 @@ impl StderrRelay {
         })
     }
 
-    /// The pump of the command line's relay, for the loop's wait.
-    pub fn pump(&self) -> Option<&Pump> {
-        match self {
-            StderrRelay::Pump { pump, .. } => Some(pump),
-            _ => None,
-        }
+    /// What each descriptor waits for now: the command line's pump's two ends, or the library's
+    /// thread's control socket, readable once the thread is done.
+    pub fn wants(&self) -> [(StderrEnd, Want<'_>); 3] {
+        let (source, destination) = match self {
+            StderrRelay::Pump { pump, .. } => (pump.source_want(), pump.destination_want()),
+            _ => (None, None),
+        };
+        let control = self.control().map(|fd| (fd, Interest::Read));
+        [
+            (StderrEnd::Source, source),
+            (StderrEnd::Destination, destination),
+            (StderrEnd::Control, control),
+        ]
     }
 
-    /// The library's thread: readable once the thread is done.
-    pub fn control(&self) -> Option<BorrowedFd<'_>> {
+    /// The library's thread's control socket, while the thread runs.
+    fn control(&self) -> Option<BorrowedFd<'_>> {
         match self {
             StderrRelay::Thread {
                 control: Some(control),
@@ -132,13 +161,12 @@ impl StderrRelay {
         }
     }
 
-    /// Moves what the wait found ready: the pump's source and destination, or the thread's end
-    /// (in the order of the loop's wait: [`StderrRelay::pump`]'s two ends, then `control`).
-    pub fn turn(&mut self, [source, destination, control]: [Readiness; 3]) {
+    /// Moves what the wait found ready (`ready` of each [`StderrEnd`]).
+    pub fn turn(&mut self, ready: impl Fn(StderrEnd) -> Readiness) {
         match self {
             StderrRelay::Untouched => {}
             StderrRelay::Pump { pump, tail, .. } => {
-                if source.ready {
+                if ready(StderrEnd::Source).ready {
                     let event = pump.fill_seen(|seen| tail.push(seen));
                     if pump.destination().is_none() {
                         pump.discard_buffer();
@@ -149,13 +177,14 @@ impl StderrRelay {
                 }
                 // A destination that fails (agentpipe's stderr closed by its reader) is dropped;
                 // the child's stderr is still read, counted and kept, never a trigger.
+                let destination = ready(StderrEnd::Destination);
                 if (destination.ready || pump.can_write_now())
                     && pump.write_ready(destination.failed)
                 {
                     pump.close_destination();
                 }
             }
-            StderrRelay::Thread { done, .. } => *done |= control.ready,
+            StderrRelay::Thread { done, .. } => *done |= ready(StderrEnd::Control).ready,
         }
     }
 
@@ -253,15 +282,13 @@ fn copy(
     let mut bytes = Bytes::default();
     let mut poller = Poller::default();
     while pump.source().is_some() && !pump.budget_spent() {
-        let source = pump.source().filter(|_| pump.wants_read());
-        let wanted = [
-            Some((control.as_fd(), Interest::Read)),
-            source.map(|source| (source.fd(), Interest::Read)),
-        ];
-        let Ok([told, readable]) = poller.wait(wanted, None) else {
+        let mut wanted: Wanted<'_, StderrEnd, 3> = Wanted::new();
+        wanted.set(StderrEnd::Control, Some((control.as_fd(), Interest::Read)));
+        wanted.set(StderrEnd::Source, pump.source_want());
+        let Ok(found) = poller.wait(wanted, None) else {
             break;
         };
-        if told.ready {
+        if found.get(StderrEnd::Control).ready {
             let mut messages = [0; 16];
             match (&*control).read(&mut messages) {
                 Ok(0) | Err(_) => break, // the loop is gone: the stream was dropped
@@ -276,7 +303,7 @@ fn copy(
                 }
             }
         }
-        if readable.ready {
+        if found.get(StderrEnd::Source).ready {
             let event = pump.fill_seen(|seen| {
                 tail.push(seen);
                 let delivered = receiver

@@ -17,9 +17,10 @@ mod options;
 
 use crate::config::Config;
 use crate::event_loop::EventLoop;
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::{Outcome, Trigger};
-use crate::process::{ChildPipes, ChildProcess, Scope, SpawnOptions};
+use crate::process::{ChildPipes, ChildProcess, SpawnOptions};
+use crate::scope::Scope;
 use crate::signals::{self, Signal};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;

@@ -13,7 +13,8 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::note::Note;
+use crate::machine::note::Note;
+use crate::outlet::own_stderr;
 use crate::trace::{self, Recorder};
 
 /// When agentpipe started: the instant every offset counts from, and the wall-clock time the
@@ -101,7 +102,7 @@ impl Timeline {
             } else {
                 format!("agentpipe: {note}\n")
             };
-            trace::stderr().push(format!("{newline}{line}").as_bytes());
+            own_stderr().push(format!("{newline}{line}").as_bytes());
         }
     }
 
@@ -116,7 +117,7 @@ impl Timeline {
     /// The descriptors to wait for (POLLOUT) while lines wait for them: stderr's, the trace's.
     pub fn waiting(&self) -> [Option<Arc<OwnedFd>>; 2] {
         [
-            trace::stderr().waiting(),
+            own_stderr().waiting(),
             self.trace.as_ref().and_then(Recorder::waiting),
         ]
     }
@@ -128,7 +129,7 @@ impl Timeline {
 
     /// Writes what waits, as far as each destination takes it now.
     pub fn flush(&self) {
-        trace::stderr().flush();
+        own_stderr().flush();
         if let Some(trace) = &self.trace {
             trace.flush();
         }
@@ -137,13 +138,13 @@ impl Timeline {
     /// At the end of the run: how many lines were dropped, if any were, the trace's last
     /// records, then what waits on stderr, waiting a little for a reader that still reads.
     pub fn finish(&self) {
-        let dropped = trace::stderr().take_dropped();
+        let dropped = own_stderr().take_dropped();
         if dropped > 0 {
             self.tell(&Note::LinesDropped(dropped), true);
         }
         if let Some(trace) = &self.trace {
             trace.finish();
         }
-        trace::stderr().drain();
+        own_stderr().drain();
     }
 }

@@ -8,7 +8,6 @@
 //! On the relay's zero-copy path the bytes reach the trace by tee(2) (see [`Tap`]).
 
 mod format;
-mod outlet;
 mod tap;
 
 use std::fs::{File, OpenOptions};
@@ -19,10 +18,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::note::Note;
-use format::Event;
+use crate::machine::note::Note;
+use crate::outlet::{Outlet, own_stderr};
+use format::Record;
 pub(crate) use format::line;
-pub(crate) use outlet::{Outlet, stderr};
 pub(crate) use tap::{Refused, Tap};
 
 /// The trace's size limit unless one is given: 64 MiB.
@@ -64,15 +63,16 @@ pub enum TraceFormat {
 /// ```
 #[derive(Debug)]
 pub struct Trace {
-    destination: Destination,
+    sink: Sink,
     format: TraceFormat,
     limit: u64,
 }
 
+/// Where a trace's records go, before they are recorded.
 #[derive(Debug)]
-enum Destination {
-    /// agentpipe's stderr, shared with the timeline.
-    Stderr,
+enum Sink {
+    /// agentpipe's own stderr, shared with the timeline.
+    OwnStderr,
     /// A descriptor; `private` when agentpipe opened it non-blocking itself.
     Fd { fd: OwnedFd, private: bool },
 }
@@ -91,7 +91,7 @@ impl Trace {
             .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
             .open(path)?;
         narrow(&file);
-        Ok(Trace::with(Destination::Fd {
+        Ok(Trace::with(Sink::Fd {
             fd: file.into(),
             private: true,
         }))
@@ -100,20 +100,20 @@ impl Trace {
     /// A trace written to `fd`: a file, a pipe, a socket, a terminal. It is written without
     /// blocking and without changing its flags.
     pub fn to_fd(fd: impl Into<OwnedFd>) -> Trace {
-        Trace::with(Destination::Fd {
+        Trace::with(Sink::Fd {
             fd: fd.into(),
             private: false,
         })
     }
 
     /// A trace written to agentpipe's own stderr, in order with its messages.
-    pub(crate) fn stderr() -> Trace {
-        Trace::with(Destination::Stderr)
+    pub(crate) fn own_stderr() -> Trace {
+        Trace::with(Sink::OwnStderr)
     }
 
-    fn with(destination: Destination) -> Trace {
+    fn with(sink: Sink) -> Trace {
         Trace {
-            destination,
+            sink,
             format: TraceFormat::default(),
             limit: DEFAULT_LIMIT,
         }
@@ -185,7 +185,7 @@ pub(crate) struct Recorder(Arc<Mutex<Book>>);
 struct Book {
     start: Instant,
     format: TraceFormat,
-    outlet: Target,
+    outlet: Writer,
     limit: u64,
     /// Bytes of records taken so far.
     written: u64,
@@ -198,20 +198,21 @@ struct Book {
     record: Vec<u8>,
 }
 
+/// The outlet a recorder writes its records to.
 #[derive(Debug)]
-enum Target {
-    Stderr,
+enum Writer {
+    /// agentpipe's own stderr outlet, shared with the timeline.
+    OwnStderr,
+    /// One of its own.
     Own(Outlet),
 }
 
 impl Recorder {
     /// Starts recording `trace`, with times counted from `start` (agentpipe's, the timeline's).
     pub fn new(trace: Trace, start: Instant, wall: SystemTime) -> Recorder {
-        let outlet = match trace.destination {
-            Destination::Stderr => Target::Stderr,
-            Destination::Fd { fd, private } => {
-                Target::Own(Outlet::new(fd, QUEUE, private).behind())
-            }
+        let outlet = match trace.sink {
+            Sink::OwnStderr => Writer::OwnStderr,
+            Sink::Fd { fd, private } => Writer::Own(Outlet::new(fd, QUEUE, private).behind()),
         };
         let recorder = Recorder(Arc::new(Mutex::new(Book {
             start,
@@ -224,7 +225,7 @@ impl Recorder {
             lost: 0,
             record: Vec::new(),
         })));
-        recorder.book().record(start, &Event::Begin(wall));
+        recorder.book().record(start, &Record::Begin(wall));
         recorder
     }
 
@@ -232,12 +233,12 @@ impl Recorder {
     /// own stderr: each note is then written once, by the trace.
     pub fn replaces_timeline(&self) -> bool {
         let book = self.book();
-        matches!(book.outlet, Target::Stderr) && book.format != TraceFormat::JsonLines
+        matches!(book.outlet, Writer::OwnStderr) && book.format != TraceFormat::JsonLines
     }
 
     /// Records `note`; returns whether it was recorded.
     pub fn note(&self, at: Instant, note: &Note) -> bool {
-        self.book().record(at, &Event::Note(note))
+        self.book().record(at, &Record::Note(note))
     }
 
     /// Records bytes relayed toward `direction`, or counts them as skipped.
@@ -247,7 +248,7 @@ impl Recorder {
         }
         let mut book = self.book();
         let recorded = book.outlet().has_room(bytes.len())
-            && book.record(Instant::now(), &Event::Data(direction, bytes));
+            && book.record(Instant::now(), &Record::Data(direction, bytes));
         if !recorded && !book.stopped {
             book.skipped[direction.index()] += bytes.len() as u64;
         }
@@ -281,16 +282,16 @@ impl Recorder {
     /// timeline waits for).
     pub fn waiting(&self) -> Option<Arc<OwnedFd>> {
         match &self.book().outlet {
-            Target::Own(outlet) => outlet.waiting(),
-            Target::Stderr => None,
+            Writer::Own(outlet) => outlet.waiting(),
+            Writer::OwnStderr => None,
         }
     }
 
     /// When records written behind are due (see [`Recorder::flush`]).
     pub fn due(&self) -> Option<Instant> {
         match &self.book().outlet {
-            Target::Own(outlet) => outlet.due(),
-            Target::Stderr => None,
+            Writer::Own(outlet) => outlet.due(),
+            Writer::OwnStderr => None,
         }
     }
 
@@ -318,16 +319,16 @@ pub(crate) enum Accepts {
 impl Book {
     fn outlet(&mut self) -> OutletGuard<'_> {
         match &mut self.outlet {
-            Target::Stderr => OutletGuard::Stderr(stderr()),
-            Target::Own(outlet) => OutletGuard::Own(outlet),
+            Writer::OwnStderr => OutletGuard::Stderr(own_stderr()),
+            Writer::Own(outlet) => OutletGuard::Own(outlet),
         }
     }
 
     /// Records `event`, after saying what was skipped if anything was; returns whether it was
     /// recorded. At the limit, the trace stops with a record that says so.
-    fn record(&mut self, at: Instant, event: &Event<'_>) -> bool {
+    fn record(&mut self, at: Instant, event: &Record<'_>) -> bool {
         if self.stopped || !self.record_skipped(at) {
-            self.lost += u64::from(matches!(event, Event::Note(_)));
+            self.lost += u64::from(matches!(event, Record::Note(_)));
             return false;
         }
         self.take(at, event)
@@ -338,14 +339,14 @@ impl Book {
         for direction in [Direction::ToChild, Direction::FromChild] {
             let count = self.skipped[direction.index()];
             if count > 0 {
-                if !self.take(at, &Event::Skipped(direction, count)) {
+                if !self.take(at, &Record::Skipped(direction, count)) {
                     return false;
                 }
                 self.skipped[direction.index()] = 0;
             }
         }
         if self.lost > 0 {
-            if !self.take(at, &Event::Lost(self.lost)) {
+            if !self.take(at, &Record::Lost(self.lost)) {
                 return false;
             }
             self.lost = 0;
@@ -355,7 +356,7 @@ impl Book {
 
     /// Renders `event` and hands it to the outlet; stops the trace instead when it would pass
     /// the limit.
-    fn take(&mut self, at: Instant, event: &Event<'_>) -> bool {
+    fn take(&mut self, at: Instant, event: &Record<'_>) -> bool {
         if self.stopped {
             return false;
         }
@@ -380,7 +381,12 @@ impl Book {
     fn stop(&mut self, since: Duration) {
         self.stopped = true;
         let mut record = Vec::new();
-        format::render(self.format, since, &Event::Stopped(self.limit), &mut record);
+        format::render(
+            self.format,
+            since,
+            &Record::Stopped(self.limit),
+            &mut record,
+        );
         if self.outlet().push(&record) {
             self.written += record.len() as u64;
         }

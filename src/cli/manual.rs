@@ -1,6 +1,5 @@
 //! The examples that end `--help`. agentpipe(1) shows them too, each with more about it, in its
-//! EXAMPLES section: the man page and its other own sections are built by the test that checks
-//! `man/agentpipe.1` in (tests/generated.rs), not by the program.
+//! EXAMPLES section (man/agentpipe.1.in); tests/it/generated.rs checks that each is there.
 
 /// An example: what it shows, and the command line.
 pub struct Example {

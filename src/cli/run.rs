@@ -11,16 +11,17 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cli, StderrTarget, spawn_error};
+use super::{Cli, Destination, StderrTarget, spawn_error};
 use crate::config::Config;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::Outcome;
 use crate::platform;
-use crate::process::{ChildProcess, Scope, SpawnOptions};
+use crate::process::{ChildProcess, SpawnOptions};
 use crate::relay::{self, Endpoint};
-use crate::report::{self, Ending, ReportTarget, RunFacts};
+use crate::report::{self, Ending, RunFacts};
+use crate::scope::Scope;
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
@@ -91,7 +92,7 @@ fn run(start: Start) -> Result<Status> {
             },
         };
         let json = report::report(&facts, ending, status);
-        if let Err(error) = report::write_report(target, &json) {
+        if let Err(error) = report::line(&json).and_then(|line| target.write_all(&line)) {
             // The run's status stands: the report is about it, not part of it.
             eprintln!(
                 "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
@@ -132,22 +133,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_file = open_stderr(&cli.stderr)?;
-    let stderr_destination = match (cli.stderr_tail, stderr_file) {
-        (Some(_), Some(file)) => {
-            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
-        }
-        (Some(_), None) => {
-            let own = io::stderr().as_fd().try_clone_to_owned();
-            let own = own.context("cannot set up stderr")?;
-            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
-        }
-        (None, Some(file)) => {
-            command.stderr(file);
-            None
-        }
-        (None, None) => None,
-    };
+    let stderr_destination = stderr_destination(cli, &mut command)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -181,18 +167,7 @@ fn supervise(
         }
     };
     *pid = Some(child.pid());
-    let started = Note::Started {
-        name: name.to_string(),
-        pid: child.pid(),
-    };
-    timeline.say(&started);
-    let armed = Note::Armed {
-        sequence: config.sequence.to_string(),
-        timeout: config.timeout,
-        idle_timeout: config.idle_timeout,
-        output_idle_timeout: config.output_idle_timeout,
-    };
-    timeline.say(&armed);
+    tell_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
@@ -207,6 +182,44 @@ fn supervise(
     };
     let outcome = event_loop.run().context("supervising the command failed")?;
     Ok(Supervised::Ended(Box::new(outcome)))
+}
+
+/// Where the command's stderr goes through agentpipe (`--stderr-tail`): the `--stderr` file or
+/// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
+/// `None` is returned.
+fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
+    let stderr_file = open_stderr(&cli.stderr)?;
+    Ok(match (cli.stderr_tail, stderr_file) {
+        (Some(_), Some(file)) => {
+            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+        }
+        (Some(_), None) => {
+            let own = io::stderr().as_fd().try_clone_to_owned();
+            let own = own.context("cannot set up stderr")?;
+            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+        }
+        (None, Some(file)) => {
+            command.stderr(file);
+            None
+        }
+        (None, None) => None,
+    })
+}
+
+/// The timeline's first lines: the command started as `pid`, and what is armed.
+fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+    let started = Note::Started {
+        name: name.to_string(),
+        pid,
+    };
+    timeline.say(&started);
+    let armed = Note::Armed {
+        sequence: config.sequence.to_string(),
+        timeout: config.timeout,
+        idle_timeout: config.idle_timeout,
+        output_idle_timeout: config.output_idle_timeout,
+    };
+    timeline.say(&armed);
 }
 
 /// clap's message in one line, pointing at --help.
@@ -227,8 +240,8 @@ fn one_line(message: &str) -> String {
 fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
     let trace = match &cli.trace {
         None => return Ok(None),
-        Some(ReportTarget::Stderr) => Trace::stderr(),
-        Some(ReportTarget::File(path)) => Trace::create(path).with_context(|| {
+        Some(Destination::Stderr) => Trace::own_stderr(),
+        Some(Destination::File(path)) => Trace::create(path).with_context(|| {
             format!(
                 "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
                 path.display()

@@ -4,7 +4,7 @@
 use std::io;
 
 use super::EventLoop;
-use crate::note::Note;
+use crate::machine::note::Note;
 use crate::outcome::{Exit, Outcome};
 
 impl EventLoop {
@@ -31,7 +31,7 @@ impl EventLoop {
                 .machine
                 .steps()
                 .iter()
-                .any(|s| s.action == crate::Action::Kill),
+                .any(|s| s.action == crate::sequence::Action::Kill),
             steps: self.machine.steps().to_vec(),
             commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),

@@ -1,8 +1,9 @@
 //! The machine's whole interface with the event loop: the inputs it takes and the orders it
 //! gives.
 
-use crate::note::Note;
+use super::note::Note;
 use crate::outcome::{Exit, Trigger};
+use crate::scope::Scope;
 use crate::signals::Signal;
 
 /// What the event loop saw.
@@ -58,4 +59,28 @@ pub(crate) enum Order {
     Tell(Note),
     /// Tell even without `-v` (not with `-q`): something the person must know.
     Warn(Note),
+}
+
+/// The child the sequence is about, as messages name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub pid: u32,
+    /// Its program's file name.
+    pub name: String,
+    pub scope: Scope,
+}
+
+/// Why a step is taken, for the line that says a signal was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The trigger started the sequence at it.
+    Trigger,
+    /// The previous step's wait ran out.
+    Waited,
+    /// An interrupt skipped to it.
+    Interrupt(Signal),
+    /// `--timeout` jumped to it.
+    Timeout,
+    /// The child exited and left processes in its scope.
+    Left,
 }

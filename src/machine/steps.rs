@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
+use super::note::{Next, Note};
 use super::{Cause, Machine, Phase};
 use crate::duration::Limit;
 use crate::machine::Order;
-use crate::note::{Next, Note};
 use crate::outcome::{TakenStep, Trigger};
 use crate::sequence::Action;
 use crate::signals::Signal;

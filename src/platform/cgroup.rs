@@ -22,7 +22,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, Pid, access, getpid};
 
 use super::{open_pidfd, signal_pidfd};
-use crate::outcome::CgroupUsage;
+use crate::scope::CgroupUsage;
 
 /// `--scope cgroup` is possible where the kernel has cgroup v2 with `cgroup.kill`: see
 /// [`Cgroup::create`].

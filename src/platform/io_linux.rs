@@ -124,11 +124,11 @@ pub struct WaitSet {
     /// was closed, since a registration can only be removed through its descriptor, and the
     /// file may live on elsewhere (a shared socket) with the registration still in the set.
     epoll: Option<OwnedFd>,
-    slots: Vec<Option<Slot>>,
+    slots: Vec<Option<Registration>>,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Slot {
+struct Registration {
     fd: RawFd,
     interest: Interest,
     /// epoll refused it (EPERM: a regular file, /dev/null): it is always ready.
@@ -233,7 +233,7 @@ impl WaitSet {
                 }
                 true
             };
-            *slot = Some(Slot {
+            *slot = Some(Registration {
                 fd: fd.as_raw_fd(),
                 interest,
                 always_ready,

@@ -14,7 +14,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
 
-use super::{ChildStatus, Seen};
+use super::{ChildState, ChildStatus};
 use crate::scope::Scope;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
@@ -105,22 +105,22 @@ pub fn realtime_signal_name(number: i32) -> Option<&'static str> {
 }
 
 /// Looks, without waiting and without reaping (WNOWAIT), whether the child has exited.
-pub fn check_exit(child: Pid) -> Option<Seen> {
+pub fn check_exit(child: Pid) -> Option<ChildStatus> {
     wait_id(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
 }
 
 /// Looks whether the child stopped (consuming the report); waitid without WEXITED leaves an exit
 /// for [`check_exit`], unreaped.
-pub fn check_stopped(child: Pid) -> Option<Seen> {
+pub fn check_stopped(child: Pid) -> Option<ChildStatus> {
     wait_id(child, libc::WSTOPPED | libc::WNOHANG)
-        .filter(|seen| matches!(seen.status, ChildStatus::Stopped(_)))
+        .filter(|seen| matches!(seen.status, ChildState::Stopped(_)))
 }
 
 /// waitid(2) on `child`, its report read by number: nix's own waitid fails on a signal its
 /// `Signal` does not name (every real-time one), which would read as "still running" while the
 /// child's pidfd stays readable. A failure other than EINTR (ECHILD: someone else reaped it)
 /// means the child is gone.
-fn wait_id(child: Pid, flags: libc::c_int) -> Option<Seen> {
+fn wait_id(child: Pid, flags: libc::c_int) -> Option<ChildStatus> {
     loop {
         // SAFETY: a zeroed siginfo_t is valid, and waitid only writes into it.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -131,8 +131,8 @@ fn wait_id(child: Pid, flags: libc::c_int) -> Option<Seen> {
             if nix::errno::Errno::last() == nix::errno::Errno::EINTR {
                 continue;
             }
-            let status = ChildStatus::Gone;
-            return Some(Seen {
+            let status = ChildState::Gone;
+            return Some(ChildStatus {
                 status,
                 reaped: true,
             });
@@ -143,12 +143,12 @@ fn wait_id(child: Pid, flags: libc::c_int) -> Option<Seen> {
             return None;
         }
         let status = match info.si_code {
-            libc::CLD_EXITED => ChildStatus::Exited(number),
-            libc::CLD_KILLED | libc::CLD_DUMPED => ChildStatus::Killed(number),
-            _ => ChildStatus::Stopped(number),
+            libc::CLD_EXITED => ChildState::Exited(number),
+            libc::CLD_KILLED | libc::CLD_DUMPED => ChildState::Killed(number),
+            _ => ChildState::Stopped(number),
         };
         let reaped = flags & libc::WNOWAIT == 0 && flags & libc::WEXITED != 0;
-        return Some(Seen { status, reaped });
+        return Some(ChildStatus { status, reaped });
     }
 }
 

@@ -44,8 +44,8 @@ pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> st
 
 /// What a look at a child's state found.
 #[derive(Clone, Copy, Debug)]
-pub struct Seen {
-    pub status: ChildStatus,
+pub struct ChildStatus {
+    pub status: ChildState,
     /// Whether looking reaped the child: where the system cannot report an exit without
     /// collecting it, the child's pid (and group id) may be reused from then on.
     pub reaped: bool,
@@ -54,7 +54,7 @@ pub struct Seen {
 /// A child's state as the kernel reports it, by raw numbers: every signal a process can be
 /// killed or stopped by (real-time ones included) is carried, named or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChildStatus {
+pub enum ChildState {
     Exited(i32),
     Killed(i32),
     Stopped(i32),
@@ -65,7 +65,7 @@ pub enum ChildStatus {
 
 /// Waits for `child` as waitpid(2) does with `flags`, retrying when interrupted; `None` when
 /// WNOHANG finds nothing to report.
-pub fn wait_pid(child: nix::unistd::Pid, flags: nix::libc::c_int) -> Option<ChildStatus> {
+pub fn wait_pid(child: nix::unistd::Pid, flags: nix::libc::c_int) -> Option<ChildState> {
     use nix::libc;
     let mut status = 0;
     loop {
@@ -78,15 +78,15 @@ pub fn wait_pid(child: nix::unistd::Pid, flags: nix::libc::c_int) -> Option<Chil
             return None;
         }
         if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
-            return Some(ChildStatus::Gone);
+            return Some(ChildState::Gone);
         }
     }
     Some(if libc::WIFEXITED(status) {
-        ChildStatus::Exited(libc::WEXITSTATUS(status))
+        ChildState::Exited(libc::WEXITSTATUS(status))
     } else if libc::WIFSIGNALED(status) {
-        ChildStatus::Killed(libc::WTERMSIG(status))
+        ChildState::Killed(libc::WTERMSIG(status))
     } else {
-        ChildStatus::Stopped(libc::WSTOPSIG(status))
+        ChildState::Stopped(libc::WSTOPSIG(status))
     })
 }
 

@@ -9,7 +9,7 @@ use nix::libc;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use super::{ChildStatus, Seen, wait_pid};
+use super::{ChildState, ChildStatus, wait_pid};
 use crate::outcome::CgroupUsage;
 use crate::scope::Scope;
 
@@ -39,18 +39,18 @@ pub fn realtime_signal_name(_number: i32) -> Option<&'static str> {
 
 /// There is no waitid(WNOWAIT) to look without reaping: the child is reaped as soon as it exits,
 /// and its group is no longer signalled after that.
-pub fn check_exit(child: Pid) -> Option<Seen> {
+pub fn check_exit(child: Pid) -> Option<ChildStatus> {
     wait_pid(child, libc::WNOHANG).map(seen)
 }
 
 /// waitpid(WUNTRACED) may report the exit too, which is then reaped here.
-pub fn check_stopped(child: Pid) -> Option<Seen> {
+pub fn check_stopped(child: Pid) -> Option<ChildStatus> {
     wait_pid(child, libc::WUNTRACED | libc::WNOHANG).map(seen)
 }
 
-fn seen(status: ChildStatus) -> Seen {
-    let reaped = !matches!(status, ChildStatus::Stopped(_));
-    Seen { status, reaped }
+fn seen(status: ChildState) -> ChildStatus {
+    let reaped = !matches!(status, ChildState::Stopped(_));
+    ChildStatus { status, reaped }
 }
 
 /// Members cannot be listed without /proc: the group is signalled as a whole and only the child

@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::{Direction, TraceFormat};
-use crate::note::Note;
+use crate::machine::note::Note;
 
 /// One record of a trace.
-pub(super) enum Event<'a> {
+pub(super) enum Record<'a> {
     /// The first record: when agentpipe started, on the wall clock.
     Begin(SystemTime),
     Note(&'a Note),
@@ -27,18 +27,21 @@ pub(super) enum Event<'a> {
 
 /// `agentpipe [+1.002s]: message`, a line of the `-v` timeline and of a text trace.
 pub(crate) fn line(at: Duration, message: impl fmt::Display) -> String {
-    format!("agentpipe [{}]: {message}\n", crate::note::offset(at))
+    format!(
+        "agentpipe [{}]: {message}\n",
+        crate::machine::note::offset(at)
+    )
 }
 
 /// Appends `event` at `at` (since agentpipe's start) to `out`, as `format` writes it.
-pub(super) fn render(format: TraceFormat, at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
+pub(super) fn render(format: TraceFormat, at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     match format {
         TraceFormat::JsonLines => json(at, event, out),
         TraceFormat::Text | TraceFormat::Hex => {
             out.extend(line(at, Header(event)).as_bytes());
             match event {
-                Event::Data(_, bytes) if format == TraceFormat::Hex => hex(bytes, out),
-                Event::Data(_, bytes) => escaped(bytes, out),
+                Record::Data(_, bytes) if format == TraceFormat::Hex => hex(bytes, out),
+                Record::Data(_, bytes) => escaped(bytes, out),
                 _ => {}
             }
         }
@@ -46,18 +49,18 @@ pub(super) fn render(format: TraceFormat, at: Duration, event: &Event<'_>, out: 
 }
 
 /// The text header of an event.
-struct Header<'a, 'b>(&'b Event<'a>);
+struct Header<'a, 'b>(&'b Record<'a>);
 
 impl fmt::Display for Header<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Event::Begin(time) => write!(
+            Record::Begin(time) => write!(
                 f,
                 "trace started; agentpipe started at {}",
                 humantime::format_rfc3339_micros(*time)
             ),
-            Event::Note(note) => write!(f, "{note}"),
-            Event::Data(direction, bytes) => {
+            Record::Note(note) => write!(f, "{note}"),
+            Record::Data(direction, bytes) => {
                 write!(
                     f,
                     "{} {} bytes {}",
@@ -66,16 +69,16 @@ impl fmt::Display for Header<'_, '_> {
                     direction.words()
                 )
             }
-            Event::Skipped(direction, count) => write!(
+            Record::Skipped(direction, count) => write!(
                 f,
                 "skipped {count} bytes {}: the trace's destination was slower than the relay",
                 direction.words()
             ),
-            Event::Lost(count) => write!(
+            Record::Lost(count) => write!(
                 f,
                 "{count} events not recorded: the trace's destination was slower than the relay"
             ),
-            Event::Stopped(limit) => {
+            Record::Stopped(limit) => {
                 write!(f, "trace stopped: --trace-limit of {limit} bytes reached")
             }
         }
@@ -174,7 +177,7 @@ fn hex(bytes: &[u8], out: &mut Vec<u8>) {
 
 /// One JSON object per event, on one line; see the README's "Seeing what an agent said".
 #[derive(Serialize)]
-struct Record<'a> {
+struct JsonRecord<'a> {
     t: f64,
     event: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,8 +196,8 @@ struct Record<'a> {
     version: Option<u32>,
 }
 
-fn json(at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
-    let mut record = Record {
+fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
+    let mut record = JsonRecord {
         // To the microsecond, as the report gives times.
         t: at.as_micros() as f64 / 1e6,
         event: "",
@@ -207,16 +210,16 @@ fn json(at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
         version: None,
     };
     match event {
-        Event::Begin(time) => {
+        Record::Begin(time) => {
             record.event = "trace";
             record.version = Some(1);
             record.start = Some(humantime::format_rfc3339_micros(*time).to_string());
         }
-        Event::Note(note) => {
+        Record::Note(note) => {
             record.event = kind(note);
             record.message = Some(note.to_string());
         }
-        Event::Data(direction, bytes) => {
+        Record::Data(direction, bytes) => {
             record.event = "data";
             record.dir = Some(direction.name());
             record.len = Some(bytes.len() as u64);
@@ -225,16 +228,16 @@ fn json(at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
                 Err(_) => record.base64 = Some(base64(bytes)),
             }
         }
-        Event::Skipped(direction, count) => {
+        Record::Skipped(direction, count) => {
             record.event = "skipped";
             record.dir = Some(direction.name());
             record.len = Some(*count);
         }
-        Event::Lost(count) => {
+        Record::Lost(count) => {
             record.event = "lost";
             record.len = Some(*count);
         }
-        Event::Stopped(limit) => {
+        Record::Stopped(limit) => {
             record.event = "stopped";
             record.len = Some(*limit);
         }
@@ -249,8 +252,8 @@ fn json(at: Duration, event: &Event<'_>, out: &mut Vec<u8>) {
 }
 
 /// Whether the JSON record carries the text header as its `message`: every event but data.
-fn event_is_text(event: &Event<'_>) -> bool {
-    !matches!(event, Event::Data(..))
+fn event_is_text(event: &Record<'_>) -> bool {
+    !matches!(event, Record::Data(..))
 }
 
 /// The `event` name of a note in JSON lines: its variant, in snake case.

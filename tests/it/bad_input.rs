@@ -328,12 +328,12 @@ fn signal_kill_is_the_kill_step_and_a_timeout_then_exits_137() {
     done.assert_code(137);
 }
 
-/// The README's Guarantees name tests that exist: a promise is never left pointing at a test
-/// that was renamed or removed.
+/// The Guarantees (ARCHITECTURE.md) name tests that exist: a promise is never left pointing at
+/// a test that was renamed or removed.
 #[test]
-fn the_readme_guarantees_name_tests_that_exist() {
+fn the_guarantees_name_tests_that_exist() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let readme = std::fs::read_to_string(format!("{root}/ARCHITECTURE.md")).unwrap();
     let start = readme
         .find("\n## Guarantees\n")
         .expect("a Guarantees section");
@@ -357,10 +357,10 @@ fn the_readme_guarantees_name_tests_that_exist() {
             _ => format!("tests/it/{file}.rs"),
         };
         let source = std::fs::read_to_string(format!("{root}/{path}"))
-            .unwrap_or_else(|error| panic!("README names {path}: {error}"));
+            .unwrap_or_else(|error| panic!("the Guarantees name {path}: {error}"));
         assert!(
             source.contains(&format!("fn {test}(")),
-            "README names {file}::{test}, which {path} does not define"
+            "the Guarantees name {file}::{test}, which {path} does not define"
         );
         named += 1;
     }

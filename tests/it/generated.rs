@@ -1,21 +1,19 @@
 //! The man page and the shell completions are generated from the clap definition in src/cli.rs
-//! and checked in. This test fails when they drift from it; run it with AGENTPIPE_REGENERATE=1
-//! to write them instead.
+//! (the man page around its own sections, man/agentpipe.1.in) and checked in. This test fails
+//! when they drift from it; run it with AGENTPIPE_REGENERATE=1 to write them instead.
 
-use std::io;
 use std::path::Path;
 
-// In a folder of its own, so that cargo does not build it as a test of its own.
-#[path = "generated/man_sections.rs"]
-mod man_sections;
-
-use agentpipe::cli::{Cli, completion};
+use crate::common::definition::{Cli, completion, manual};
 use clap::CommandFactory;
 use clap_complete::Shell;
 use clap_mangen::Man;
-use roff::Roff;
+use roff::{Roff, roman};
 
 const REGENERATE: &str = "AGENTPIPE_REGENERATE=1 cargo test --test it generated";
+
+/// The man page's source: its own sections in roff, with a line for each part clap renders.
+const TEMPLATE: &str = include_str!("../../man/agentpipe.1.in");
 
 #[test]
 fn man_page_and_completions_match_the_cli() {
@@ -46,32 +44,144 @@ fn man_page_and_completions_match_the_cli() {
         .collect();
     assert!(
         stale.is_empty(),
-        "generated files differ from the clap definition in src/cli.rs: {}; regenerate them with `{REGENERATE}` and commit them",
+        "generated files differ from the clap definition in src/cli.rs or from \
+         man/agentpipe.1.in: {}; regenerate them with `{REGENERATE}` and commit them",
         stale.join(", ")
     );
 }
 
-/// agentpipe(1), as clap_mangen renders it from the definition with the page's own sections
-/// before its VERSION section.
-fn man_page() -> String {
-    let rendered = render(&Man::new(Cli::command())).expect("rendering the man page");
-    let rendered = String::from_utf8(rendered).expect("the man page is UTF-8");
-    // Each part starts with the same preamble (it defines the straight apostrophe); once is
-    // enough.
-    let preamble = Roff::new().render();
-    format!("{preamble}{}", rendered.replace(&preamble, ""))
+/// Each example that ends `--help` is in the man page's EXAMPLES, with more about it there.
+#[test]
+fn every_help_example_is_in_the_man_pages_examples() {
+    let examples = &TEMPLATE[TEMPLATE.find(".SH EXAMPLES").expect("an EXAMPLES section")..];
+    for example in manual::EXAMPLES {
+        let shown = roff_text(example.command);
+        assert!(
+            examples.contains(&shown),
+            "man/agentpipe.1.in's EXAMPLES lacks the example of --help `{}` (as `{shown}`)",
+            example.command
+        );
+    }
 }
 
-fn render(man: &Man) -> io::Result<Vec<u8>> {
-    let mut page = Vec::new();
-    man.render_title(&mut page)?;
-    man.render_name_section(&mut page)?;
-    man.render_synopsis_section(&mut page)?;
-    man.render_description_section(&mut page)?;
-    man.render_options_section(&mut page)?;
-    man_sections::roff().to_writer(&mut page)?;
-    man.render_version_section(&mut page)?;
-    Ok(page)
+/// agentpipe(1): the template with clap_mangen's sections at their lines, the version in the
+/// title, and the template's comments left out.
+fn man_page() -> String {
+    let man = Man::new(Cli::command());
+    let flags = flag_names();
+    let mut page = String::new();
+    for line in TEMPLATE.lines().filter(|line| !line.starts_with(".\\\"")) {
+        let rendered = match line {
+            "@NAME@" => clap_section(&man, Man::render_name_section),
+            "@SYNOPSIS@" => clap_section(&man, Man::render_synopsis_section),
+            "@DESCRIPTION@" => {
+                embolden(&clap_section(&man, Man::render_description_section), &flags)
+            }
+            "@OPTIONS@" => embolden(&clap_section(&man, Man::render_options_section), &flags),
+            _ => format!("{}\n", line.replace("@VERSION@", env!("CARGO_PKG_VERSION"))),
+        };
+        page.push_str(&rendered);
+    }
+    page
+}
+
+/// One section as clap_mangen renders it, without the preamble each rendering starts with (the
+/// template has it once) and with a blank line between `.br`s as the one vertical space it means.
+fn clap_section(
+    man: &Man,
+    render: fn(&Man, &mut dyn std::io::Write) -> std::io::Result<()>,
+) -> String {
+    let mut section = Vec::new();
+    render(man, &mut section).expect("rendering a man page section");
+    let section = String::from_utf8(section).expect("the man page is UTF-8");
+    section
+        .replace(&Roff::new().render(), "")
+        .replace("\n.br\n\n.br\n", "\n.sp\n")
+}
+
+/// `text` as a line of roff text (escaped as clap_mangen escapes its own).
+fn roff_text(text: &str) -> String {
+    let line = Roff::new().text([roman(text)]).render();
+    line.replace(&Roff::new().render(), "")
+        .trim_end()
+        .to_string()
+}
+
+/// agentpipe's flags as roff writes them (`\-\-grace`, `\-v`), longest first.
+fn flag_names() -> Vec<String> {
+    let command = Cli::command();
+    let mut flags: Vec<String> = command
+        .get_arguments()
+        .flat_map(|arg| {
+            let longs = arg.get_long_and_visible_aliases().unwrap_or_default();
+            let longs = longs.into_iter().map(|long| format!("--{long}"));
+            let shorts = arg.get_short_and_visible_aliases().unwrap_or_default();
+            longs.chain(shorts.into_iter().map(|short| format!("-{short}")))
+        })
+        .map(|flag| flag.replace('-', "\\-"))
+        .collect();
+    flags.sort_by_key(|flag| std::cmp::Reverse(flag.len()));
+    flags
+}
+
+/// Text lines of clap's roff with agentpipe's flags and `code` spans in bold, as the page's own
+/// sections write them (the help text keeps its backticks for the terminal).
+fn embolden(roff: &str, flags: &[String]) -> String {
+    let mut out = String::new();
+    for line in roff.split_inclusive('\n') {
+        if line.starts_with('.') {
+            out.push_str(line);
+            continue;
+        }
+        for (index, part) in line.split('`').enumerate() {
+            if index % 2 == 1 {
+                out.push_str(&format!("\\fB{part}\\fR"));
+            } else {
+                out.push_str(&bold_flags(part, flags));
+            }
+        }
+    }
+    out
+}
+
+/// `text` with each flag of `flags` that stands alone (not inside a word, not already bold) in
+/// bold.
+fn bold_flags(text: &str, flags: &[String]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut bold = false;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("\\fB") {
+            bold = true;
+            out.push_str("\\fB");
+            rest = after;
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("\\fR") {
+            bold = false;
+            out.push_str("\\fR");
+            rest = after;
+            continue;
+        }
+        let starts_word = out
+            .chars()
+            .last()
+            .is_none_or(|before| !before.is_alphanumeric() && before != '\\' && before != '-');
+        let flag = flags.iter().find(|flag| {
+            rest.strip_prefix(flag.as_str()).is_some_and(|after| {
+                !after.starts_with(|c: char| c.is_alphanumeric()) && !after.starts_with("\\-")
+            })
+        });
+        if let Some(flag) = flag.filter(|_| starts_word && !bold) {
+            out.push_str(&format!("\\fB{flag}\\fR"));
+            rest = &rest[flag.len()..];
+            continue;
+        }
+        let next = rest.chars().next().expect("not empty");
+        out.push(next);
+        rest = &rest[next.len_utf8()..];
+    }
+    out
 }
 
 /// Whether the file at `path` (from the crate root) holds `content`; when it does not and

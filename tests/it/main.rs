@@ -15,6 +15,7 @@ mod fail_closed;
 mod fail_closed_lib;
 mod faults;
 mod generated;
+mod import_graph;
 mod load;
 mod never_blocks;
 mod own_messages;

@@ -9,7 +9,7 @@ mod triggers;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::process::Scope;
+use crate::scope::Scope;
 use crate::sequence::Sequence;
 
 const S: u64 = 1000;

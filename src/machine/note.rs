@@ -4,35 +4,12 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::{Cause, Target};
 use crate::duration::{Limit, format_limit};
 use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
-use crate::process::Scope;
+use crate::scope::Scope;
 use crate::sequence::Action;
 use crate::signals::Signal;
-
-/// The child the sequence is about, as messages name it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Target {
-    pub pid: u32,
-    /// Its program's file name.
-    pub name: String,
-    pub scope: Scope,
-}
-
-/// Why a step is taken, for the line that says a signal was sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cause {
-    /// The trigger started the sequence at it.
-    Trigger,
-    /// The previous step's wait ran out.
-    Waited,
-    /// An interrupt skipped to it.
-    Interrupt(Signal),
-    /// `--timeout` jumped to it.
-    Timeout,
-    /// The child exited and left processes in its scope.
-    Left,
-}
 
 /// An event, as the timeline tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -270,9 +270,10 @@ fn writable(fd: &OwnedFd) -> bool {
             .is_some_and(|events| events.contains(PollFlags::POLLOUT))
 }
 
-/// agentpipe's stderr, for the whole process: one outlet that the timeline, the warnings and a
-/// trace to `-` share, so that their lines keep their order. fd 2 itself is left as it is.
-pub(crate) fn stderr() -> MutexGuard<'static, Outlet> {
+/// agentpipe's own stderr (not the child's: that is [`crate::stderr`]), for the whole process:
+/// one outlet that the timeline, the warnings and a trace to `-` share, so that their lines keep
+/// their order. fd 2 itself is left as it is.
+pub(crate) fn own_stderr() -> MutexGuard<'static, Outlet> {
     static STDERR: OnceLock<Mutex<Outlet>> = OnceLock::new();
     let outlet = STDERR.get_or_init(|| {
         let fd = std::io::stderr()
