@@ -21,6 +21,7 @@ mod outcome;
 mod outlet;
 mod platform;
 mod poller;
+mod private;
 mod process;
 mod relay;
 mod report;

@@ -10,10 +10,8 @@
 mod format;
 mod tap;
 
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -81,16 +79,11 @@ impl Trace {
     /// A trace written to the file at `path`, created with mode 0600 (it holds whatever the
     /// protocol carries) or truncated, its mode then narrowed to 0600.
     ///
-    /// A FIFO is opened without waiting: it fails if no process reads it.
+    /// A FIFO is opened without waiting: it fails if no process reads it. In a directory other
+    /// users can write to with its sticky bit set (/tmp), a symbolic link or a file another user
+    /// owns is refused ([`io::ErrorKind::PermissionDenied`]): it may have been planted there.
     pub fn create(path: impl AsRef<Path>) -> io::Result<Trace> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-            .open(path)?;
-        narrow(&file);
+        let file = crate::private::open(path.as_ref())?;
         Ok(Trace::with(Sink::Fd {
             fd: file.into(),
             private: true,
@@ -130,13 +123,6 @@ impl Trace {
     pub fn limit(mut self, bytes: u64) -> Trace {
         self.limit = bytes;
         self
-    }
-}
-
-/// A regular file's permissions narrowed to 0600, where its owner may; anything else as it is.
-fn narrow(file: &File) {
-    if file.metadata().is_ok_and(|meta| meta.is_file()) {
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
     }
 }
 
@@ -296,11 +282,14 @@ impl Recorder {
     }
 
     /// At the end: records what was skipped since the last record, then writes what waits,
-    /// waiting a little for a destination that still takes bytes.
-    pub fn finish(&self) {
+    /// waiting a little for a destination that still takes bytes. Returns how the destination
+    /// failed, if it did: the trace stopped there.
+    pub fn finish(&self) -> Option<nix::errno::Errno> {
         let mut book = self.book();
         book.record_skipped(Instant::now());
-        book.outlet().drain();
+        let mut outlet = book.outlet();
+        outlet.drain();
+        outlet.error()
     }
 
     fn book(&self) -> MutexGuard<'_, Book> {

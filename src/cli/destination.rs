@@ -2,8 +2,11 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
+
+use crate::outlet::{Outlet, own_stderr};
+use crate::private;
 
 /// Where `--report` or `--trace` goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,11 +27,25 @@ impl Destination {
         })
     }
 
-    /// Writes `bytes` at once: to stderr in one write, or to the file, created or truncated.
+    /// Writes `bytes` at exit, without blocking and within a bound: through agentpipe's stderr
+    /// outlet (in order with its lines), or to the file, created or truncated (a FIFO without a
+    /// reader fails at once); see [`Outlet::write_at_exit`]. Signals keep their meaning
+    /// meanwhile, since nothing waits longer than the bound.
     pub fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         match self {
-            Destination::Stderr => io::stderr().lock().write_all(bytes),
-            Destination::File(path) => std::fs::write(path, bytes),
+            Destination::Stderr => own_stderr().write_at_exit(bytes),
+            Destination::File(path) => {
+                let file = private::open(path)?;
+                Outlet::new(file.into(), bytes.len(), true).write_at_exit(bytes)
+            }
+        }
+    }
+
+    /// At start: the refusals of a file written only at exit (see [`private::check`]).
+    pub fn check(&self) -> io::Result<()> {
+        match self {
+            Destination::Stderr => Ok(()),
+            Destination::File(path) => private::check(path),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
 use crate::outcome::Outcome;
+use crate::outlet::own_stderr;
 use crate::platform;
 use crate::process::{ChildProcess, SpawnOptions};
 use crate::relay::{self, Endpoint};
@@ -31,7 +32,7 @@ use crate::trace::{Recorder, Trace};
 pub fn main() -> ! {
     let start = Start::now();
     let status = run(start).unwrap_or_else(|error| {
-        eprintln!("agentpipe: {error:#}");
+        say(&format!("agentpipe: {error:#}"));
         Status::Code(USAGE)
     });
     status.exit()
@@ -63,6 +64,11 @@ fn run(start: Start) -> Result<Status> {
     if cli.end_with_parent && !platform::HAS_PARENT_WATCH {
         anyhow::bail!("--end-with-parent needs Linux (a pidfd on the parent); leave it out here");
     }
+    if let Some(report) = &cli.report {
+        report
+            .check()
+            .with_context(|| format!("cannot use --report file {report}"))?;
+    }
     let config = cli.config();
 
     let mut pid = None;
@@ -71,7 +77,7 @@ fn run(start: Start) -> Result<Status> {
         Ok(Supervised::Ended(outcome)) => (Status::of(outcome, cli.preserve_status), None),
         Ok(Supervised::NotStarted { status, error }) => (*status, Some(error.clone())),
         Err(error) => {
-            eprintln!("agentpipe: {error:#}");
+            say(&format!("agentpipe: {error:#}"));
             (Status::Code(USAGE), Some(format!("{error:#}")))
         }
     };
@@ -94,12 +100,18 @@ fn run(start: Start) -> Result<Status> {
         let json = report::report(&facts, ending, status);
         if let Err(error) = report::line(&json).and_then(|line| target.write_all(&line)) {
             // The run's status stands: the report is about it, not part of it.
-            eprintln!(
+            say(&format!(
                 "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
-            );
+            ));
         }
     }
     Ok(status)
+}
+
+/// One line on agentpipe's stderr at exit, through its outlet: never blocks, even when nobody
+/// reads stderr.
+fn say(line: &str) {
+    let _ = own_stderr().write_at_exit(format!("{line}\n").as_bytes());
 }
 
 /// How supervising the command ended.
@@ -159,7 +171,7 @@ fn supervise(
         Ok(started) => started,
         Err(error) => {
             let message = spawn_error::explain(&cli.command[0], &error);
-            eprintln!("agentpipe: {message}");
+            say(&format!("agentpipe: {message}"));
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
                 error: message,

@@ -130,6 +130,9 @@ pub(crate) enum Note {
     ScopeEmpty,
     /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
     LinesDropped(u64),
+    /// The trace's destination failed (a full disk): the trace stopped there, perhaps in the
+    /// middle of a record.
+    TraceFailed(nix::errno::Errno),
 }
 
 /// What an interrupt did.
@@ -228,6 +231,11 @@ impl fmt::Display for Note {
             Note::LinesDropped(count) => write!(
                 f,
                 "{count} of agentpipe's own lines were dropped: its stderr was not read in time"
+            ),
+            Note::TraceFailed(errno) => write!(
+                f,
+                "the trace stopped early, perhaps mid-record: its destination failed ({})",
+                errno.desc()
             ),
             Note::Started { name, pid } => write!(f, "started '{name}' as pid {pid}"),
             Note::Armed {

@@ -450,8 +450,25 @@ pub const HAS_PARENT_WATCH: bool = true;
 /// A pidfd on agentpipe's parent process, readable once it exits; `None` when the parent is
 /// already gone (it changed between reading it and opening the pidfd). A pidfd follows the
 /// process, not the thread that started agentpipe, unlike the parent-death signal.
+///
+/// Refused where there is no parent to watch: as PID 1 (a container's init, whose "parent" is
+/// outside its namespace), and when the parent is init already, which is what a process whose
+/// starter exited is handed to: watching init would never fire.
 pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
+    if getpid().as_raw() == 1 {
+        return Err(io::Error::other(
+            "agentpipe is PID 1 here (a container's init): it has no parent to end with, and \
+             the namespace ends when it does; leave --end-with-parent out",
+        ));
+    }
     let parent = getppid();
+    if parent.as_raw() == 1 {
+        return Err(io::Error::other(
+            "its parent is already init (pid 1): the process that started agentpipe has exited, \
+             or init started it, and init never exits; start agentpipe from the process it \
+             should end with, or leave --end-with-parent out",
+        ));
+    }
     let pidfd = open_pidfd(parent).ok_or_else(io::Error::last_os_error)?;
     Ok((getppid() == parent).then_some(pidfd))
 }

@@ -294,6 +294,7 @@ fn kind(note: &Note) -> &'static str {
         Note::StillInScope(_) => "still_in_scope",
         Note::ScopeEmpty => "scope_empty",
         Note::LinesDropped(_) => "lines_dropped",
+        Note::TraceFailed(_) => "trace_failed",
     }
 }
 

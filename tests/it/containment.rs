@@ -731,7 +731,7 @@ fn terminal_child_stopped_by_sigttin_gets_a_message_and_still_ends() {
 // ---------------------------------------------------------------------------------------------
 
 /// Whether this machine lets us run a command as PID 1 of a new PID namespace.
-fn pid_namespaces() -> bool {
+pub(crate) fn pid_namespaces() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         let ok = Command::new("unshare")

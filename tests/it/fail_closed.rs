@@ -69,3 +69,161 @@ fn a_run_step_killed_by_a_real_time_signal_is_reported_as_killed_by_it() {
     assert_eq!(step["signal"], "SIGRTMIN", "{report}");
     assert_eq!(step["ended"], false, "{report}");
 }
+
+/// A pipe whose write end is full and whose read end nobody reads: (read end, write end).
+fn full_pipe() -> (std::fs::File, std::fs::File) {
+    let (reader, writer) = pipe();
+    let fd = std::os::fd::AsFd::as_fd(&writer);
+    let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL).expect("flags");
+    let nonblocking = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(nonblocking)).expect("O_NONBLOCK");
+    while nix::unistd::write(fd, &[0; 4096]).is_ok() {}
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::from_bits_truncate(flags)),
+    )
+    .expect("blocking again");
+    (reader, writer)
+}
+
+#[test]
+fn a_report_to_a_stderr_nobody_reads_is_given_up_within_a_bound_and_the_status_stands() {
+    let sandbox = Sandbox::new("report-unread-stderr");
+    let (_reader, writer) = full_pipe();
+    let mut command = sandbox.agentpipe(&["--report", "-"], ["sh", "-c", "exit 3"]);
+    command.stdin(Stdio::null()).stderr(writer);
+    let mut run = Run::start(sandbox, command);
+    let done = run.finish_within(Duration::from_secs(5));
+    done.assert_code(3);
+}
+
+#[test]
+fn a_report_to_a_fifo_without_a_reader_is_one_line_and_the_status_stands() {
+    let sandbox = Sandbox::new("report-fifo");
+    let fifo = sandbox.path("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let fifo = fifo.to_str().expect("UTF-8").to_string();
+    let mut command = sandbox.agentpipe(&["--report", &fifo], ["sh", "-c", "exit 3"]);
+    command.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, command);
+    let done = run.finish_within(Duration::from_secs(5));
+    done.assert_code(3);
+    done.assert_one_error_line();
+    assert!(
+        done.stderr.contains("no process reads it"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn a_trace_on_a_full_disk_says_so() {
+    let mut run = Run::agentpipe(
+        "trace-full",
+        &["--trace", "/dev/full"],
+        ["sh", "-c", "echo hi"],
+    );
+    let done = run.finish();
+    done.assert_code(0);
+    assert_eq!(done.stdout_text(), "hi\n");
+    done.assert_one_error_line();
+    assert!(
+        done.stderr.contains("the trace stopped early"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn end_with_parent_refuses_with_one_line_when_the_parent_is_init_or_agentpipe_is_pid_1() {
+    if !crate::containment::pid_namespaces() {
+        return;
+    }
+    let sandbox = Sandbox::new("end-with-parent-init");
+    // sh is PID 1 of the namespace, and agentpipe's parent: what an orphan is handed to.
+    let script = format!("{BIN} --end-with-parent -- sleep 20; echo status $?");
+    for (inner, wanted) in [
+        (
+            vec!["sh", "-c", script.as_str()],
+            "its parent is already init",
+        ),
+        (
+            vec![BIN, "--end-with-parent", "--", "sleep", "20"],
+            "agentpipe is PID 1 here",
+        ),
+    ] {
+        let mut command = sandbox.command("unshare");
+        command
+            .args(["--pid", "--fork", "--mount-proc"])
+            .args(&inner);
+        command.stdin(Stdio::null());
+        let output = command.output().expect("run unshare");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("agentpipe: ") && stderr.contains(wanted),
+            "{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let refused = stdout.contains("status 125") || output.status.code() == Some(125);
+        assert!(refused, "{stdout} {:?}", output.status);
+    }
+    sandbox.assert_nothing_left();
+}
+
+/// A directory of the sandbox that any user can write to, sticky as /tmp is.
+fn shared_directory(sandbox: &Sandbox) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sandbox.path("shared");
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    dir
+}
+
+#[test]
+fn a_trace_or_report_prepared_by_another_user_in_a_shared_directory_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid takes nothing and cannot fail.
+    if unsafe { nix::libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: giving a file to another user needs root");
+        return;
+    }
+    let sandbox = Sandbox::new("private-files");
+    let dir = shared_directory(&sandbox);
+    let theirs = dir.join("theirs");
+    std::fs::write(&theirs, "").expect("create");
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).expect("chown to nobody");
+    let victim = sandbox.path("victim");
+    std::fs::write(&victim, "keep me\n").expect("victim");
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    for flag in ["--trace", "--report"] {
+        for path in [&theirs, &link] {
+            let path = path.to_str().expect("UTF-8");
+            let command = sandbox.agentpipe(&[flag, path], ["sh", "-c", "echo ran"]);
+            let mut run = Run::start(Sandbox::new("private-run"), command);
+            let done = run.finish();
+            done.assert_code(125);
+            done.assert_one_error_line();
+            assert_eq!(done.stdout_text(), "", "nothing ran");
+        }
+    }
+    let meta = std::fs::metadata(&theirs).expect("still there");
+    assert_eq!(
+        (meta.uid(), meta.len()),
+        (65534, 0),
+        "their file is untouched"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+    // A file of one's own there is narrowed to 0600.
+    let mine = dir.join("mine");
+    std::fs::write(&mine, "old").expect("create");
+    std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let path = mine.to_str().expect("UTF-8");
+    let command = sandbox.agentpipe(&["--trace", path], ["true"]);
+    Run::start(Sandbox::new("private-mine"), command)
+        .finish()
+        .assert_code(0);
+    assert_eq!(std::fs::metadata(&mine).unwrap().mode() & 0o777, 0o600);
+}
