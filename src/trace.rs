@@ -179,6 +179,9 @@ struct Book {
     /// Bytes relayed and not recorded, per direction, and events not recorded, since the last
     /// record taken.
     skipped: [u64; 2],
+    /// Some of those were skipped because no pipe could be made to copy them (EMFILE), not
+    /// because the destination was slow.
+    untapped: [bool; 2],
     lost: u64,
     /// The record being rendered (kept for its memory).
     record: Vec<u8>,
@@ -208,6 +211,7 @@ impl Recorder {
             written: 0,
             stopped: false,
             skipped: [0; 2],
+            untapped: [false; 2],
             lost: 0,
             record: Vec::new(),
         })));
@@ -240,11 +244,13 @@ impl Recorder {
         }
     }
 
-    /// Counts bytes relayed toward `direction` as skipped without looking at them.
-    pub fn skip(&self, direction: Direction, count: usize) {
+    /// Counts bytes relayed toward `direction` as skipped without looking at them; `untapped`
+    /// when that is because no pipe could be made to copy them.
+    pub fn skip(&self, direction: Direction, count: usize, untapped: bool) {
         let mut book = self.book();
         if !book.stopped {
             book.skipped[direction.index()] += count as u64;
+            book.untapped[direction.index()] |= untapped && count > 0;
         }
     }
 
@@ -302,6 +308,8 @@ impl Recorder {
 pub(crate) enum Accepts {
     Data,
     Count,
+    /// Counted, since the tap could not make its pipe (set by the tap, never by the trace).
+    Untapped,
     Nothing,
 }
 
@@ -327,11 +335,13 @@ impl Book {
     fn record_skipped(&mut self, at: Instant) -> bool {
         for direction in [Direction::ToChild, Direction::FromChild] {
             let count = self.skipped[direction.index()];
+            let untapped = self.untapped[direction.index()];
             if count > 0 {
-                if !self.take(at, &Record::Skipped(direction, count)) {
+                if !self.take(at, &Record::Skipped(direction, count, untapped)) {
                     return false;
                 }
                 self.skipped[direction.index()] = 0;
+                self.untapped[direction.index()] = false;
             }
         }
         if self.lost > 0 {

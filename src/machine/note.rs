@@ -113,6 +113,8 @@ pub(crate) enum Note {
         cause: Cause,
         /// The step taken before it, if any.
         previous: Option<TakenStep>,
+        /// The sequence was stated with `--sequence`: its steps are named, not the step flags.
+        listed: bool,
     },
     TimeoutElapsed,
     /// `--eof-grace inf`: the input's end started nothing.
@@ -207,9 +209,10 @@ impl fmt::Display for Note {
                 trigger,
                 cause,
                 previous,
+                listed,
             } => {
                 write!(f, "sent {signal} to {}", target_words(target))?;
-                sent_why(f, *trigger, *cause, *previous)
+                sent_why(f, *trigger, *cause, *previous, *listed)
             }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
             Note::DataEnded => f.write_str(
@@ -384,8 +387,18 @@ fn sent_why(
     trigger: Trigger,
     cause: Cause,
     previous: Option<TakenStep>,
+    listed: bool,
 ) -> fmt::Result {
     let waited = |step: TakenStep| format_limit(step.wait);
+    // What changes the wait: the step flag, or the step of a --sequence that refuses them.
+    let changed_by = |flag: &str, step: TakenStep| match listed {
+        true => format!(
+            "step {} of --sequence waits {}",
+            step.index + 1,
+            waited(step)
+        ),
+        false => format!("{flag} {}", waited(step)),
+    };
     match (cause, previous) {
         (Cause::Interrupt(signal), _) => write!(
             f,
@@ -404,18 +417,28 @@ fn sent_why(
             ),
             Action::CloseStdin => write!(
                 f,
-                " {} after its stdin was closed on {trigger} (--grace {0})",
-                waited(step)
+                " {} after its stdin was closed on {trigger} ({})",
+                waited(step),
+                changed_by("--grace", step)
             ),
-            Action::Wait => write!(f, " {} after {trigger} (--wait {0})", waited(step)),
+            Action::Wait => write!(
+                f,
+                " {} after {trigger} ({})",
+                waited(step),
+                changed_by("--wait", step)
+            ),
             Action::Run(_) => write!(
                 f,
-                " {} after its stop command ran (--term-grace {0})",
-                waited(step)
+                " {} after its stop command ran ({})",
+                waited(step),
+                changed_by("--term-grace", step)
             ),
-            Action::Signal(sent) => {
-                write!(f, " {} after {sent} (--term-grace {0})", waited(step))
-            }
+            Action::Signal(sent) => write!(
+                f,
+                " {} after {sent} ({})",
+                waited(step),
+                changed_by("--term-grace", step)
+            ),
             Action::Kill => write!(f, " {} later", waited(step)),
         },
     }

@@ -108,6 +108,7 @@ impl Machine {
             trigger: self.trigger.unwrap_or(Trigger::Close),
             cause,
             previous: self.steps.last().copied(),
+            listed: self.config.sequence.listed(),
         }));
     }
 }

@@ -227,3 +227,70 @@ fn a_trace_or_report_prepared_by_another_user_in_a_shared_directory_is_refused()
         .assert_code(0);
     assert_eq!(std::fs::metadata(&mine).unwrap().mode() & 0o777, 0o600);
 }
+
+/// The lowest descriptor number `pid` has free: the next one it would open.
+fn lowest_free_fd(pid: i32) -> u64 {
+    let open: Vec<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list the descriptors")
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    (0..).find(|fd| !open.contains(fd)).expect("a free number")
+}
+
+/// Lowers the descriptor limit of the running `pid` so that it can open nothing more.
+fn exhaust_descriptors(pid: i32) {
+    let limit = lowest_free_fd(pid);
+    let status = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={limit}:{limit}"),
+        ])
+        .status()
+        .expect("run prlimit");
+    assert!(status.success(), "prlimit failed");
+}
+
+#[test]
+fn bytes_a_trace_skips_for_want_of_a_descriptor_say_so_not_a_slow_destination() {
+    let sandbox = Sandbox::new("trace-untapped");
+    let trace = sandbox.path_str("trace");
+    let script = "pidfile child; while [ ! -e \"$D/go\" ]; do sleep 0.01; done; echo hello";
+    let options = ["--scope", "child", "--trace", &trace];
+    let mut command = sandbox.agentpipe(&options, sh(script));
+    command.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, command);
+    run.sandbox.wait_pid("child");
+    exhaust_descriptors(run.pid());
+    std::fs::write(run.sandbox.path("go"), "").expect("go");
+    let done = run.finish();
+    done.assert_code(0);
+    assert_eq!(done.stdout_text(), "hello\n");
+    let text = std::fs::read_to_string(&trace).expect("the trace");
+    assert!(
+        text.contains("could not create the pipe that copies them"),
+        "{text}"
+    );
+    assert!(!text.contains("slower than the relay"), "{text}");
+}
+
+#[test]
+fn with_sequence_the_signal_lines_name_its_steps_not_the_flags_it_refuses() {
+    let sequence = ["--sequence", "stdin 0s, TERM 300ms, KILL"];
+    let command = sh("trap '' TERM; pidfile child; exec sleep 20");
+    let mut run = Run::agentpipe("sequence-words", &sequence, command);
+    run.sandbox.wait_pid("child");
+    run.signal(Signal::SIGTERM);
+    let done = run.finish();
+    let kill_line = done
+        .stderr_lines()
+        .into_iter()
+        .find(|line| line.contains("sent SIGKILL"));
+    let kill_line = kill_line.unwrap_or_else(|| panic!("no SIGKILL line: {}", done.stderr));
+    assert!(
+        kill_line.contains("(step 2 of --sequence waits 300ms)"),
+        "{kill_line}"
+    );
+    assert!(!done.stderr.contains("--term-grace") && !done.stderr.contains("--grace"));
+}
