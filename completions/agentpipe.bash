@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --scope --report --trace --trace-format --trace-limit --verbose --quiet --help --version"
+            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --pty --scope --report --trace --trace-format --trace-limit --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

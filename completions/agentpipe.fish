@@ -62,7 +62,7 @@ complete -c agentpipe -l drain -d 'How long output that arrives after the comman
 5s\t'five seconds'
 1m30s\t'a minute and a half'
 inf\t'no limit'"
-complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file' -r -f -a "inherit\t''
+complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file [default: inherit; with --pty: the terminal]' -r -f -a "inherit\t''
 null\t''
 -\t''"
 complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
@@ -79,6 +79,7 @@ complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last
 complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
+complete -c agentpipe -l pty -d 'Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'
 complete -c agentpipe -s q -l quiet -d 'Do not print agentpipe\'s warnings, nor the line that says a signal was sent'
 complete -c agentpipe -s h -l help -d 'Print help (see more with \'--help\')'

@@ -1,13 +1,17 @@
 //! The command line: the one definition behind `-h`, `--help`, the man page and the completions,
-//! and the program that runs it ([`run`]).
+//! and the program that runs it (`run.rs`).
 //!
 //! Each flag's doc comment is its help: the first paragraph is the one line `-h` shows, the
 //! whole comment is what `--help` and agentpipe(1) show. The examples that end `--help` are in
 //! [`manual`].
 
-pub mod completion;
+// Read only to generate the completions, by the drift test.
+#[cfg(test)]
+mod completion;
 mod destination;
-pub mod manual;
+#[cfg(test)]
+mod generated;
+mod manual;
 mod run;
 mod size;
 mod spawn_error;
@@ -20,8 +24,9 @@ use std::path::PathBuf;
 use clap::builder::{OsStringValueParser, PossibleValue, TypedValueParser};
 use clap::{Parser, ValueEnum, ValueHint};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duration::{self, Limit};
+use crate::parse_error::ParseError;
 use crate::platform;
 use crate::scope::Scope;
 use crate::sequence::Sequence;
@@ -176,14 +181,16 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "1s", value_parser = text(duration))]
     pub drain: Wait,
 
-    /// Where the command's stderr goes: inherit (or -), null, or a file.
+    /// Where the command's stderr goes: inherit (or -), null, or a file [default: inherit; with
+    /// --pty: the terminal].
     ///
     /// inherit and - are agentpipe's own stderr; null is /dev/null; anything else is a file,
     /// created if needed and appended to. agentpipe's own messages always go to its own stderr.
-    /// Example: --stderr agent.log.
-    #[arg(long, value_name = "inherit|null|PATH", default_value = "inherit",
+    /// With --pty and without this flag, the command's stderr is its terminal, as a terminal
+    /// program expects: its errors are then part of the output. Example: --stderr agent.log.
+    #[arg(long, value_name = "inherit|null|PATH",
           value_parser = OsStringValueParser::new().try_map(stderr_target), value_hint = ValueHint::FilePath)]
-    pub stderr: StderrTarget,
+    pub stderr: Option<StderrTarget>,
 
     /// Pass the command's stderr through agentpipe, and put its last SIZE bytes in the report.
     ///
@@ -203,6 +210,34 @@ pub struct Cli {
     /// without keys. Implies --scope child; --foreground --scope group is a usage error.
     #[arg(long)]
     pub foreground: bool,
+
+    /// Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do.
+    ///
+    /// The terminal is the command's stdin, stdout and controlling terminal (and its stderr,
+    /// unless --stderr or --stderr-tail says otherwise), in a session of its own of which it is
+    /// the leader: line editing, colours, job control, and programs that buffer their output
+    /// when it is not a terminal work as in a terminal window (python3 -i, bash -i, a REPL, an
+    /// agent's interactive mode). agentpipe relays its stdin to the terminal and the terminal to
+    /// its stdout, so the output has a terminal's line endings (CR LF) and what is relayed to
+    /// the command is echoed unless it turns echo off. The scope's group is the command's own.
+    ///
+    /// When agentpipe's stdin is a terminal, it is put in raw mode for the run and restored
+    /// however the run ends: every key, Ctrl-C, Ctrl-D and Ctrl-Z included, goes to the
+    /// command's terminal, whose program decides what it means (signal agentpipe to end it
+    /// from outside). The command's window size follows agentpipe's terminal.
+    ///
+    /// The end of input on a terminal: the sequence's stdin step, and the end of agentpipe's
+    /// own stdin, write the terminal's EOF character (stty's eof, Ctrl-D by default) after what
+    /// was already relayed, twice after an unfinished line; a program reading lines takes it as
+    /// the end of its input. When the step's wait ends with the command still there, agentpipe
+    /// hangs the terminal up: the command's session gets SIGHUP, its output ends, and the next
+    /// step follows at once. To give SIGHUP time, put a wait step after stdin: --sequence
+    /// 'stdin 1s, wait 2s, TERM 1s, KILL'.
+    ///
+    /// --pty --foreground is a usage error: the command has a terminal of its own. Example:
+    /// agentpipe --pty -v -- python3 -i.
+    #[arg(long, conflicts_with = "foreground")]
+    pub pty: bool,
 
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
     ///
@@ -289,8 +324,8 @@ pub struct Cli {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wait(pub Limit);
 
-fn duration(text: &str) -> Result<Wait, String> {
-    duration::parse_duration(text).map(Wait)
+fn duration(text: &str) -> Result<Wait, ParseError> {
+    duration::parse_limit(text).map(Wait)
 }
 
 /// Where the command's stderr goes.
@@ -354,11 +389,11 @@ fn trace_limit(text: &str) -> Result<u64, String> {
 
 /// Parses a value as text, over the raw argument: a value that is not UTF-8 then gets an error
 /// that names its flag, as any other invalid value does.
-fn text<T: Clone + Send + Sync + 'static>(
-    parse: fn(&str) -> Result<T, String>,
+fn text<T: Clone + Send + Sync + 'static, E: std::fmt::Display + 'static>(
+    parse: fn(&str) -> Result<T, E>,
 ) -> impl TypedValueParser<Value = T> {
     OsStringValueParser::new().try_map(move |value: OsString| match value.to_str() {
-        Some(text) => parse(text),
+        Some(text) => parse(text).map_err(|error| error.to_string()),
         None => Err(format!("'{}' is not valid UTF-8", value.to_string_lossy())),
     })
 }
@@ -385,7 +420,7 @@ impl ValueEnum for ScopeArg {
 
 impl Cli {
     /// The sequence settings the flags describe.
-    pub fn config(&self) -> Config {
+    pub fn config(&self) -> Settings {
         let sequence = self.sequence.clone().unwrap_or_else(|| {
             Sequence::standard(self.wait.0, self.grace.0, self.signal, self.term_grace.0)
         });
@@ -395,7 +430,7 @@ impl Cli {
         };
         // 0 disables a timeout, as in timeout(1); so does inf.
         let enabled = |wait: Option<Wait>| wait.and_then(|wait| wait.0).filter(|d| !d.is_zero());
-        Config {
+        Settings {
             sequence,
             eof_grace: self.eof_grace.map(|wait| wait.0),
             timeout: enabled(self.timeout),

@@ -5,7 +5,7 @@
 //! timeline and inputs for the state machine; the event loop passes them on and carries out
 //! what the machine orders back.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crate::machine::Input;
 use crate::machine::note::Note;
@@ -30,6 +30,11 @@ pub(crate) struct Duplex {
     /// Close the child's stdin as soon as the input ended and was written (the command line);
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
+    /// The master of the child's pseudo-terminal, if it runs on one: held open until the child
+    /// exited or the terminal is hung up, so that the end of its output (EIO on the master once
+    /// no process holds the terminal) does not hang the terminal up under a command still
+    /// exiting.
+    terminal: Option<OwnedFd>,
     seen: Vec<Seen>,
 }
 
@@ -45,18 +50,24 @@ pub(crate) enum End {
 }
 
 impl Duplex {
-    /// The relay between the child's `stdin` and `stdout` pipes and agentpipe's `input` and
-    /// `output`, recorded in `trace` if there is one.
+    /// The relay between the child's `stdin` and `stdout` pipes (or two descriptors of the
+    /// master `terminal` of its pseudo-terminal) and agentpipe's `input` and `output`, recorded
+    /// in `trace` if there is one.
     pub fn new(
-        stdin: Option<OwnedFd>,
-        stdout: Option<OwnedFd>,
+        [stdin, stdout]: [Option<OwnedFd>; 2],
+        terminal: Option<OwnedFd>,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
         trace: Option<&Recorder>,
     ) -> Duplex {
         let forward_eof = input.is_some();
-        let mut to_child = Pump::new(input, stdin.map(Endpoint::own));
-        let mut from_child = Pump::new(stdout.map(Endpoint::own), output);
+        let child_end = if terminal.is_some() {
+            Endpoint::terminal
+        } else {
+            Endpoint::own
+        };
+        let mut to_child = Pump::new(input, stdin.map(child_end));
+        let mut from_child = Pump::new(stdout.map(child_end), output);
         if let Some(trace) = trace {
             to_child.set_tap(Tap::new(trace.clone(), Direction::ToChild));
             from_child.set_tap(Tap::new(trace.clone(), Direction::FromChild));
@@ -65,6 +76,7 @@ impl Duplex {
             to_child,
             from_child,
             forward_eof,
+            terminal,
             seen: Vec::new(),
         }
     }
@@ -138,6 +150,7 @@ impl Duplex {
             self.tell(Note::InputDiscarded(discarded));
         }
         self.from_child.mark_owed();
+        self.terminal = None; // the output's own descriptor of the master keeps it open
         std::mem::take(&mut self.seen)
     }
 
@@ -160,12 +173,35 @@ impl Duplex {
     /// the child may be finishing what the EOF asked of it.
     pub fn close_child_stdin(&mut self, flush: bool) -> Vec<Seen> {
         self.to_child.close_source();
-        if !flush && self.to_child.destination().is_some() {
+        if !flush && let Some(destination) = self.to_child.destination() {
+            let terminal = destination.is_master();
             let discarded = self.to_child.buffered();
             self.to_child.close_destination();
-            self.tell(Note::ClosedChildStdin { discarded });
+            self.tell(match terminal {
+                true => Note::SentTerminalEof { discarded },
+                false => Note::ClosedChildStdin { discarded },
+            });
         }
         std::mem::take(&mut self.seen)
+    }
+
+    /// The end of the stdin step on a pseudo-terminal: agentpipe closes its master, which hangs
+    /// the terminal up (the kernel sends SIGHUP to the command's session) and ends its output.
+    /// Pipes have nothing more to close.
+    pub fn hang_up(&mut self) -> Vec<Seen> {
+        if self.terminal.take().is_some() {
+            let unread = self.from_child.source().map_or(0, Endpoint::queued);
+            self.from_child.discarded += unread;
+            let discarded = self.to_child.shut();
+            self.from_child.close_source();
+            self.tell(Note::HungUp { discarded, unread });
+        }
+        std::mem::take(&mut self.seen)
+    }
+
+    /// The master of the child's pseudo-terminal, until it is hung up.
+    pub fn terminal(&self) -> Option<BorrowedFd<'_>> {
+        self.terminal.as_ref().map(AsFd::as_fd)
     }
 
     /// Passes an ended source on as the end of the destination, once everything read is
@@ -174,8 +210,12 @@ impl Duplex {
         if self.from_child.forward_end() {
             self.tell(Note::ClosedOutput);
         }
+        let terminal = self.to_child.destination().is_some_and(Endpoint::is_master);
         if self.forward_eof && self.to_child.forward_end() {
-            self.tell(Note::ForwardedEof);
+            self.tell(match terminal {
+                true => Note::SentTerminalEof { discarded: 0 },
+                false => Note::ForwardedEof,
+            });
         }
         if self.from_child.stop_if_spent() {
             self.tell(Note::DrainOver);

@@ -11,12 +11,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Outcome, Trigger};
+use crate::platform;
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
 use crate::relay::Endpoint;
@@ -38,7 +39,7 @@ enum Token {
     /// agentpipe's parent's pidfd (`--end-with-parent`).
     Parent,
     /// agentpipe's own lines, while a slow reader holds them back.
-    Messages,
+    OwnStderr,
     /// The trace, likewise.
     Trace,
     Relay(End),
@@ -55,7 +56,7 @@ impl From<Token> for usize {
             Token::Signals => 0,
             Token::ChildExit => 1,
             Token::Parent => 2,
-            Token::Messages => 3,
+            Token::OwnStderr => 3,
             Token::Trace => 4,
             Token::Relay(End::Input) => 5,
             Token::Relay(End::ChildStdin) => 6,
@@ -91,6 +92,8 @@ pub(crate) struct EventLoop {
     signals: Option<SignalSource>,
     /// Readable when agentpipe's parent exits (`--end-with-parent`).
     parent: Option<OwnedFd>,
+    /// agentpipe's own terminal, whose window size the child's pseudo-terminal follows.
+    window: Option<OwnedFd>,
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
@@ -104,7 +107,7 @@ impl EventLoop {
         pipes: ChildPipes,
         input: Option<Endpoint>,
         output: Option<Endpoint>,
-        config: Config,
+        config: Settings,
         timeline: Timeline,
     ) -> EventLoop {
         let target = Target {
@@ -113,7 +116,13 @@ impl EventLoop {
             scope: child.scope(),
         };
         let machine = Machine::new(config, target, timeline.start());
-        let duplex = Duplex::new(pipes.stdin, pipes.stdout, input, output, timeline.trace());
+        let duplex = Duplex::new(
+            [pipes.stdin, pipes.stdout],
+            pipes.terminal,
+            input,
+            output,
+            timeline.trace(),
+        );
         EventLoop {
             duplex,
             stderr: StderrRelay::Untouched,
@@ -121,6 +130,7 @@ impl EventLoop {
             machine,
             signals: None,
             parent: None,
+            window: None,
             runs: Runs::default(),
             timeline,
             poller: Poller::default(),
@@ -142,6 +152,13 @@ impl EventLoop {
             Some(parent) => self.parent = Some(parent),
             None => self.input(Input::ParentExited),
         }
+        self
+    }
+
+    /// Gives the child's pseudo-terminal the window size of `terminal` (agentpipe's own) each
+    /// time agentpipe gets SIGWINCH.
+    pub fn with_window(mut self, terminal: OwnedFd) -> EventLoop {
+        self.window = Some(terminal);
         self
     }
 
@@ -176,7 +193,7 @@ impl EventLoop {
     fn turn(&mut self) -> io::Result<()> {
         let found = self.wait()?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
-        if found.get(Token::Messages).ready || found.get(Token::Trace).ready || due {
+        if found.get(Token::OwnStderr).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
         }
         let moved = self.duplex.counts();
@@ -235,7 +252,8 @@ impl EventLoop {
             .flatten()
             .min();
         // agentpipe's own lines and the trace, while a slow reader holds them back.
-        let [messages, trace] = self.timeline.waiting();
+        let own_stderr = self.timeline.own_stderr_waiting();
+        let trace = self.timeline.trace_waiting();
         let mut wanted = Wanted::new();
         let signals = self.signals.as_ref().map(|s| (s.fd(), Interest::Read));
         wanted.set(Token::Signals, signals);
@@ -243,7 +261,7 @@ impl EventLoop {
         wanted.set(Token::ChildExit, exit);
         let parent = self.parent.as_ref().map(|fd| (fd.as_fd(), Interest::Read));
         wanted.set(Token::Parent, parent);
-        wanted.set(Token::Messages, messages.as_ref().map(waiting));
+        wanted.set(Token::OwnStderr, own_stderr.as_ref().map(waiting));
         wanted.set(Token::Trace, trace.as_ref().map(waiting));
         for (end, want) in self.duplex.wants() {
             wanted.set(end, want);
@@ -264,6 +282,10 @@ impl EventLoop {
             match order {
                 Order::CloseStdin { flush } => {
                     let seen = self.duplex.close_child_stdin(flush);
+                    self.pass_on(seen);
+                }
+                Order::HangUp => {
+                    let seen = self.duplex.hang_up();
                     self.pass_on(seen);
                 }
                 Order::Signal(signal) => self.child.signal_scope(signal),
@@ -338,11 +360,31 @@ impl EventLoop {
                     self.tell(Note::Resumed);
                     self.child.signal_group(Signal::CONT);
                 }
+                Role::Forward if signal == Signal::WINCH && self.duplex.terminal().is_some() => {
+                    self.follow_window();
+                }
                 Role::Forward => {
                     self.tell(Note::Forwarding(signal));
                     self.child.signal_child(signal);
                 }
             }
+        }
+    }
+
+    /// agentpipe's terminal was resized: the child's pseudo-terminal takes its size, and the
+    /// kernel tells the terminal's foreground group (SIGWINCH) as a terminal emulator's would.
+    fn follow_window(&self) {
+        let size = self
+            .window
+            .as_ref()
+            .and_then(|own| platform::window_size(own.as_fd()));
+        if let (Some(size), Some(master)) = (size, self.duplex.terminal())
+            && platform::set_window_size(master, size).is_ok()
+        {
+            self.tell(Note::Resized {
+                rows: size.rows,
+                columns: size.columns,
+            });
         }
     }
 
@@ -411,7 +453,7 @@ mod tests {
             Token::Signals,
             Token::ChildExit,
             Token::Parent,
-            Token::Messages,
+            Token::OwnStderr,
             Token::Trace,
         ];
         slots.extend(ends.map(Token::from));

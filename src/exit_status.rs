@@ -47,7 +47,7 @@ impl Status {
         }
         match outcome.exit {
             Exit::Code(code) => Status::Code(code),
-            Exit::Signal(signal) => Status::Signal(signal),
+            Exit::Signal(signal) => Status::Signal(signal.number()),
             Exit::Unknown => Status::Code(USAGE),
         }
     }
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_table_first_match_wins() {
-        let kill = Exit::Signal(libc::SIGKILL);
+        let kill = Exit::Signal(Signal::KILL);
         let (timeout, idle) = (Some(Trigger::Timeout), Some(Trigger::OutputIdleTimeout));
         let sigint = Some(Trigger::Signal(Signal::INT));
         let eof = Some(Trigger::Eof);
@@ -134,7 +134,7 @@ mod tests {
         #[rustfmt::skip]
         let cases = [
             (None,    Exit::Code(3),    false, false, false, false, Status::Code(3)),
-            (None,    Exit::Signal(15), false, false, false, false, Status::Signal(15)),
+            (None,    Exit::Signal(Signal::TERM), false, false, false, false, Status::Signal(15)),
             (sigint,  Exit::Code(0),    true,  false, false, false, Status::Signal(libc::SIGINT)),
             (sigint,  Exit::Unknown,    true,  true,  true,  false, Status::Code(USAGE)),
             (timeout, Exit::Code(0),    false, false, false, false, Status::Code(TIMED_OUT)),

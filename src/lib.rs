@@ -2,29 +2,82 @@
 //! sequence (wait, close its stdin, signal, SIGKILL), always reaping it.
 //!
 //! The library's entry point is [`Stream`]: a child seen as a byte stream (`Read` from its
-//! stdout, `Write` to its stdin) whose `close` guarantees, when it returns, that the child has
-//! terminated and every handle is closed. The `agentpipe` command line drives the same event
-//! loop and close sequence with its own stdin and stdout.
+//! stdout, `Write` to its stdin) whose [`close`](Stream::close) guarantees, when it returns, that
+//! the child has terminated and every handle is closed, and says how it went ([`Outcome`]). The
+//! `agentpipe` command line drives the same event loop and close sequence with its own stdin and
+//! stdout.
+//!
+//! # Quick start
+//!
+//! A client of an agent that speaks a line protocol on stdio (an MCP server, say): start it, send
+//! a request, read the answer, close it.
+//!
+//! ```
+//! use std::io::{BufRead, BufReader, Write};
+//! use std::process::Command;
+//! use agentpipe::{Config, Exit, Stream};
+//!
+//! // A stand-in server: answers one line, then waits for its stdin to end.
+//! let mut command = Command::new("sh");
+//! command.args(["-c", r#"read request; echo "{\"answer\":42}"; cat >/dev/null"#]);
+//! let mut stream = Stream::spawn(&mut command)?;
+//! stream.write_all(b"{\"question\":\"?\"}\n")?;
+//! let mut answer = String::new();
+//! BufReader::new(&stream).read_line(&mut answer)?;
+//! assert_eq!(answer, "{\"answer\":42}\n");
+//! // wait 0s, stdin 1s, TERM 1s, KILL: the server exits at the end of its input.
+//! let outcome = stream.close(&Config::default())?;
+//! assert_eq!(outcome.exit, Exit::Code(0));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! [`Config`] chooses the close sequence ([`Sequence`]: `"stdin 5s, TERM 2s, KILL".parse()`)
+//! and how long descendants' output is still read after the child exits; [`StreamOptions`]
+//! chooses the child's stderr, a trace, idle timeouts and the [`Scope`] of processes the
+//! sequence ends.
+//!
+//! # Features
+//!
+//! - `cli` (default): the `agentpipe` program, with its argument parser and JSON report
+//!   (clap, anyhow, serde, serde_json). A library user turns it off:
+//!   `agentpipe = { version = "0.1", default-features = false }` builds on nix and signal-hook
+//!   alone.
+//! - `json` (part of `cli`): [`TraceFormat::JsonLines`], written by serde_json.
+//!
+//! # Dropping a stream
+//!
+//! Dropping a [`Stream`] that was not closed runs the default close sequence before `drop`
+//! returns: the caller waits (up to about 2 s for a child that ignores SIGTERM) rather than
+//! leave a child running that nobody reaps. See [`Stream`] for why.
 
 #![cfg(unix)]
+#![warn(missing_docs)]
+// Without the command line, its parts of the event loop, the relay and the platform layer (its
+// own stdin and stdout, the parent watch, the signal source) are compiled but unused. Dead code
+// is found in the full build, which has every user; this one is a subset of it.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
-#[doc(hidden)]
-pub mod cli;
+#[cfg(feature = "cli")]
+mod cli;
 mod config;
 mod duplex;
 mod duration;
 mod event_loop;
+#[cfg(feature = "cli")]
 mod exit_status;
 mod hook;
 mod machine;
 mod outcome;
 mod outlet;
+mod parse_error;
 mod platform;
 mod poller;
 mod private;
 mod process;
 mod relay;
+#[cfg(feature = "cli")]
 mod report;
+mod rfc3339;
 mod scope;
 mod sequence;
 mod signals;
@@ -37,9 +90,21 @@ mod trace;
 mod proptests;
 
 pub use config::Config;
-pub use outcome::{Bytes, Exit, Outcome, TakenStep, Trigger};
+pub use duration::parse_limit;
+pub use outcome::{Bytes, CommandRun, Exit, Outcome, TakenStep, Trigger};
+pub use parse_error::{ParseError, ParseErrorKind};
 pub use scope::{CgroupUsage, Scope};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
 pub use stream::{Closer, Stream, StreamOptions};
 pub use trace::{Trace, TraceFormat};
+
+/// The `agentpipe` program (src/main.rs), which is the command line's only user: not part of
+/// the library's API, and absent without the `cli` feature. The command line stays private to
+/// the crate because it drives the event loop, the report and the timeline, which the library
+/// does not expose.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub fn __cli_main() -> ! {
+    cli::main()
+}

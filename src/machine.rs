@@ -17,7 +17,7 @@ mod tests;
 
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::outcome::{Exit, TakenStep, Trigger};
 use note::{Note, Received};
 
@@ -67,7 +67,7 @@ enum Drain {
 /// The close sequence's state. See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Machine {
-    config: Config,
+    config: Settings,
     target: Target,
     start: Instant,
     phase: Phase,
@@ -91,7 +91,7 @@ pub(crate) struct Machine {
 
 impl Machine {
     /// A machine for the child `target`, started (and timed from) `start`.
-    pub fn new(config: Config, target: Target, start: Instant) -> Machine {
+    pub fn new(config: Settings, target: Target, start: Instant) -> Machine {
         let timeout_at = config
             .timeout
             .and_then(|timeout| start.checked_add(timeout));

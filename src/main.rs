@@ -7,5 +7,5 @@
 unsafe extern "C" {}
 
 fn main() {
-    agentpipe::cli::main()
+    agentpipe::__cli_main()
 }

@@ -13,11 +13,12 @@ use crate::scope::CgroupUsage;
 
 /// How the child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Exit {
     /// It exited with this code.
     Code(i32),
-    /// It was killed by this signal number.
-    Signal(i32),
+    /// It was killed by this signal.
+    Signal(Signal),
     /// Not known: agentpipe gave up on a child that SIGKILL did not remove, or another part of
     /// the program collected the child's exit (a SIGCHLD handler calling `waitpid(-1)`).
     Unknown,
@@ -27,9 +28,9 @@ impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(number) => match Signal::from_number(number) {
+            Exit::Signal(signal) => match Signal::from_number(signal.number()) {
                 Some(signal) => write!(f, "was killed by {signal}"),
-                None => write!(f, "was killed by signal {number}"),
+                None => write!(f, "was killed by signal {}", signal.number()),
             },
             Exit::Unknown => f.write_str(
                 "has an unknown exit status (given up on, or collected by another part of the program)",
@@ -40,6 +41,7 @@ impl fmt::Display for Exit {
 
 /// What started the close sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Trigger {
     /// agentpipe's own stdin ended.
     Eof,
@@ -106,10 +108,13 @@ impl fmt::Display for Trigger {
 
 /// A step of the sequence that was taken, and when (since start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TakenStep {
     /// Its place in the sequence, from 0.
     pub index: usize,
+    /// What it did.
     pub action: Action,
+    /// When it was taken, since the child started.
     pub at: Duration,
     /// How long it waited at most (for a stdin step, `--eof-grace` when the input's end
     /// started the sequence).
@@ -118,6 +123,7 @@ pub struct TakenStep {
 
 /// Bytes moved in one direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Bytes {
     /// Written to the destination.
     pub relayed: u64,
@@ -127,6 +133,7 @@ pub struct Bytes {
 
 /// The command of a `run` step, and how it went.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CommandRun {
     /// The step's place in the sequence, from 0.
     pub index: usize,
@@ -140,13 +147,18 @@ pub struct CommandRun {
     pub ended: bool,
 }
 
-/// Everything that happened, for the exit status and the report.
+/// Everything that happened: what [`Stream::close`](crate::Stream::close) returns, and what
+/// the command line's exit status and report are made of.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Outcome {
+    /// The child's process id.
     pub pid: u32,
+    /// How the child ended.
     pub exit: Exit,
     /// What started the sequence, if anything did.
     pub trigger: Option<Trigger>,
+    /// The steps of the sequence that were taken, in order (none when the child exited first).
     pub steps: Vec<TakenStep>,
     /// The commands the `run` steps started.
     pub commands: Vec<CommandRun>,

@@ -72,6 +72,9 @@ pub(crate) struct Outlet {
     oldest: Option<Instant>,
     /// The last write left bytes the destination did not take: they wait for POLLOUT.
     stalled: bool,
+    /// Each newline goes out as CR LF: the destination is a terminal in raw mode (`--pty`),
+    /// which no longer returns the carriage at a newline.
+    crlf: bool,
 }
 
 impl Outlet {
@@ -98,7 +101,14 @@ impl Outlet {
             behind: false,
             oldest: None,
             stalled: false,
+            crlf: false,
         }
+    }
+
+    /// From now on, each newline goes out as CR LF: the destination is a terminal put in raw
+    /// mode.
+    pub fn end_lines_with_crlf(&mut self) {
+        self.crlf = true;
     }
 
     /// Writes records behind, in batches (see [`BATCH`]).
@@ -119,6 +129,18 @@ impl Outlet {
     /// Takes `record` whole, or drops it whole (counted) when the queue has no room for it;
     /// writes what the destination takes without waiting. Returns whether it was taken.
     pub fn push(&mut self, record: &[u8]) -> bool {
+        let mut crlf = Vec::new();
+        let record = if self.crlf && record.contains(&b'\n') {
+            for &byte in record {
+                if byte == b'\n' {
+                    crlf.push(b'\r');
+                }
+                crlf.push(byte);
+            }
+            &crlf[..]
+        } else {
+            record
+        };
         if !self.behind || self.queued() + record.len() > BATCH || self.due_now() {
             self.flush();
         }

@@ -1,19 +1,23 @@
 //! The child process: how it is started, which processes its scope covers, how they are
 //! signalled, and how its exit is observed without giving up its process id.
 
+mod setup;
+
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal, kill, killpg};
+use nix::sys::signal::{Signal as NixSignal, kill, killpg};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::Exit;
 use crate::platform::{self, Cgroup, ChildState, ChildStatus};
 use crate::scope::{CgroupUsage, Scope};
 use crate::signals::Signal;
+pub use setup::PtyOptions;
+use setup::{Prepare, prepare_child, release_terminal, set_stdio};
 
 /// How to start the child.
 #[derive(Debug)]
@@ -31,6 +35,8 @@ pub struct SpawnOptions {
     pub stdin: Option<OwnedFd>,
     /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
     pub pipe_stderr: bool,
+    /// Run the child on a pseudo-terminal of its own (`--pty`) instead of pipes.
+    pub pty: Option<PtyOptions>,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -72,6 +78,9 @@ impl std::error::Error for ScopeUnavailable {}
 pub struct ChildPipes {
     pub stdin: Option<OwnedFd>,
     pub stdout: Option<OwnedFd>,
+    /// With [`SpawnOptions::pty`]: the master of the child's pseudo-terminal, of which `stdin`
+    /// and `stdout` are two more descriptors rather than pipes.
+    pub terminal: Option<OwnedFd>,
     /// Non-blocking too; only with [`SpawnOptions::pipe_stderr`], for the caller's stderr relay.
     pub stderr: Option<OwnedFd>,
 }
@@ -83,16 +92,10 @@ impl ChildProcess {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
-        match &options.stdin {
-            Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
-            None => command.stdin(Stdio::piped()),
-        };
-        command.stdout(Stdio::piped());
-        if options.pipe_stderr {
-            command.stderr(Stdio::piped());
-        }
+        let terminal = set_stdio(command, options)?;
         let group = !options.foreground;
-        if group {
+        // A session leader has a group of its own already (and setsid fails in a group leader).
+        if group && terminal.is_none() {
             command.process_group(0);
         }
         if options.scope == Scope::Tree {
@@ -110,16 +113,30 @@ impl ChildProcess {
             _ => None,
         };
         let procs = cgroup.as_ref().map(Cgroup::procs_fd);
-        let death_signal = options.parent_death_signal;
-        let parent = nix::unistd::getpid();
+        let prepare = Prepare {
+            death_signal: options.parent_death_signal,
+            parent: nix::unistd::getpid(),
+            procs,
+            session: terminal.is_some(),
+        };
         // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
         unsafe {
-            command.pre_exec(move || prepare_child(&keep_ignored, death_signal, parent, procs));
+            command.pre_exec(move || prepare_child(&keep_ignored, &prepare));
         }
-        let mut child = command.spawn()?;
+        let spawned = command.spawn();
+        if terminal.is_some() {
+            release_terminal(command, options);
+        }
+        let mut child = spawned?;
         let pid = Pid::from_raw(child.id() as i32);
-        let stdin: Option<OwnedFd> = child.stdin.take().map(Into::into);
-        let stdout: OwnedFd = child.stdout.take().expect("stdout is piped").into();
+        let (stdin, stdout, terminal) = match terminal {
+            Some([input, output, master]) => (Some(input), Some(output), Some(master)),
+            None => (
+                child.stdin.take().map(Into::into),
+                child.stdout.take().map(Into::into),
+                None,
+            ),
+        };
         // Grown by the relay once a stream flows through them (see relay::Pump).
         let stderr: Option<OwnedFd> = options
             .pipe_stderr
@@ -142,9 +159,14 @@ impl ChildProcess {
             cgroup,
             usage: None,
         };
-        for pipe in [stdin.as_ref(), Some(&stdout), stderr.as_ref()]
-            .into_iter()
-            .flatten()
+        for pipe in [
+            stdin.as_ref(),
+            stdout.as_ref(),
+            stderr.as_ref(),
+            terminal.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
         {
             platform::set_nonblocking(pipe.as_fd(), true)?;
         }
@@ -152,8 +174,9 @@ impl ChildProcess {
             process,
             ChildPipes {
                 stdin,
-                stdout: Some(stdout),
+                stdout,
                 stderr,
+                terminal,
             },
         ))
     }
@@ -359,34 +382,8 @@ impl Drop for ChildProcess {
 pub(crate) fn exit_of(status: ChildState) -> Option<Exit> {
     match status {
         ChildState::Exited(code) => Some(Exit::Code(code)),
-        ChildState::Killed(signal) => Some(Exit::Signal(signal)),
+        ChildState::Killed(signal) => Some(Exit::Signal(Signal::raw(signal))),
         ChildState::Gone => Some(Exit::Unknown),
         ChildState::Stopped(_) => None,
     }
-}
-
-/// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
-/// allocate. With `procs`, the child first moves itself into its cgroup, and fails to start if
-/// it cannot; other failures are ignored, since each call only restores a default.
-fn prepare_child(
-    keep_ignored: &[NixSignal],
-    death_signal: bool,
-    parent: Pid,
-    procs: Option<RawFd>,
-) -> io::Result<()> {
-    if let Some(procs) = procs {
-        platform::enter_cgroup(procs)?;
-    }
-    let _ = SigSet::empty().thread_set_mask();
-    // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
-    unsafe {
-        let _ = nix::sys::signal::signal(NixSignal::SIGPIPE, SigHandler::SigDfl);
-        for &signal in keep_ignored {
-            let _ = nix::sys::signal::signal(signal, SigHandler::SigIgn);
-        }
-    }
-    if death_signal {
-        platform::arm_parent_death_signal(parent);
-    }
-    Ok(())
 }

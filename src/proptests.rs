@@ -6,11 +6,13 @@
 use std::time::Duration;
 
 use crate::signals::Signal;
+#[cfg(feature = "cli")]
 use clap::Parser;
 use proptest::prelude::*;
 
+#[cfg(feature = "cli")]
 use crate::cli::Cli;
-use crate::duration::{Limit, format_limit, parse_duration};
+use crate::duration::{Limit, format_limit, parse_limit};
 use crate::sequence::{Action, Sequence, Step};
 
 #[path = "../tests/it/inputs.rs"]
@@ -203,7 +205,7 @@ proptest! {
     fn sequence_text_of_any_shape_gives_a_valid_sequence_or_a_clear_error(text in sequence_soup()) {
         match Sequence::parse(&text) {
             Ok(sequence) => check_valid(&sequence, &text, true)?,
-            Err(message) => check_clear(&message, &text)?,
+            Err(error) => check_clear(&error.to_string(), &text)?,
         }
     }
 
@@ -211,11 +213,11 @@ proptest! {
     fn any_unicode_text_gives_a_valid_sequence_or_a_clear_error(text in any::<String>()) {
         match Sequence::parse(&text) {
             Ok(sequence) => check_valid(&sequence, &text, true)?,
-            Err(message) => check_clear(&message, &text)?,
+            Err(error) => check_clear(&error.to_string(), &text)?,
         }
-        match parse_duration(&text) {
+        match parse_limit(&text) {
             Ok(_) => {}
-            Err(message) => check_clear(&message, &text)?,
+            Err(error) => check_clear(&error.to_string(), &text)?,
         }
     }
 
@@ -231,35 +233,36 @@ proptest! {
     fn duration_text_of_any_shape_parses_or_gives_a_clear_error(
         text in prop::collection::vec(sequence_token(), 0..4).prop_map(|t| t.concat())
     ) {
-        match parse_duration(&text) {
+        match parse_limit(&text) {
             // Whatever is accepted is shown as a duration that reads back the same, to the
             // half millisecond.
             Ok(limit) => {
                 let shown = format_limit(limit);
-                let again = parse_duration(&shown)
+                let again = parse_limit(&shown)
                     .unwrap_or_else(|error| panic!("{text:?} shows as {shown:?}: {error}"));
                 prop_assert!(close_enough(again, limit), "{:?} shows as {:?}", text, shown);
             }
-            Err(message) => check_clear(&message, &text)?,
+            Err(error) => check_clear(&error.to_string(), &text)?,
         }
     }
 
     #[test]
     fn valid_durations_parse_to_their_value((text, value) in duration_text()) {
-        prop_assert_eq!(parse_duration(&text), Ok(value), "{:?}", text);
-        prop_assert_eq!(parse_duration(&format_limit(value)), Ok(value));
+        prop_assert_eq!(parse_limit(&text), Ok(value), "{:?}", text);
+        prop_assert_eq!(parse_limit(&format_limit(value)), Ok(value));
     }
 
     #[test]
     fn bare_numbers_are_seconds_and_never_panic(seconds in any::<f64>()) {
         let text = seconds.to_string();
-        match parse_duration(&text) {
+        match parse_limit(&text) {
             Ok(Some(duration)) => {
                 prop_assert!(seconds >= 0.0);
                 prop_assert!((duration.as_secs_f64() - seconds).abs() <= seconds * 1e-9 + 1e-9);
             }
             Ok(None) => prop_assert!(seconds == f64::INFINITY, "{} read as inf", text),
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 prop_assert!(seconds < 0.0 || !seconds.is_finite() || seconds > u64::MAX as f64
                     || seconds.is_nan(), "{text} refused");
                 check_clear(&message, &text)?;
@@ -268,6 +271,7 @@ proptest! {
     }
 }
 
+#[cfg(feature = "cli")]
 proptest! {
     #![proptest_config(config(3000))]
 

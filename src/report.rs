@@ -167,7 +167,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             .map(|arg| arg.to_string_lossy().into_owned())
             .collect(),
         pid: None,
-        start: humantime::format_rfc3339_micros(facts.start.time).to_string(),
+        start: crate::rfc3339::rfc3339_micros(facts.start.time),
         elapsed: seconds(facts.start.instant.elapsed()),
         scope: facts.scope.name(),
         sequence: facts.sequence.to_string(),
@@ -225,7 +225,7 @@ fn supervised(report: &mut Report, facts: &RunFacts<'_>, outcome: &Outcome) {
         .collect();
     match outcome.exit {
         Exit::Code(code) => report.exit.code = Some(code),
-        Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal)),
+        Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal.number())),
         Exit::Unknown => {}
     }
     report.exit.error = outcome
@@ -284,7 +284,7 @@ fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
     };
     let (code, signal) = match run.exit {
         Some(Exit::Code(code)) => (Some(code), None),
-        Some(Exit::Signal(signal)) => (None, Some(signal_name(signal))),
+        Some(Exit::Signal(signal)) => (None, Some(signal_name(signal.number()))),
         Some(Exit::Unknown) | None => (None, None),
     };
     CommandReport {

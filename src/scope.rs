@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 /// Which processes the close sequence's signals reach, and which may not outlive agentpipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Scope {
     /// The child alone.
     Child,
@@ -94,10 +95,13 @@ mod tests {
 /// The CPU time and memory of the processes of a cgroup (`--scope cgroup`), from its
 /// `cpu.stat` and `memory.peak`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CgroupUsage {
     /// CPU time, user and system, in microseconds.
     pub cpu_usec: u64,
+    /// CPU time in user mode, in microseconds.
     pub user_usec: u64,
+    /// CPU time in the kernel, in microseconds.
     pub system_usec: u64,
     /// The most memory in use at once, in bytes; `None` where the memory controller is not
     /// enabled for the cgroup.

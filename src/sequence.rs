@@ -14,6 +14,7 @@ use crate::signals::Signal;
 
 /// What a step does before it waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Action {
     /// Nothing: the child may exit on its own while its stdin stays open.
     Wait,
@@ -30,8 +31,11 @@ pub enum Action {
 
 /// One step: an action, then a wait that ends early when no process of the scope is left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Step {
+    /// What it does.
     pub action: Action,
+    /// How long it waits at most for the scope to be gone; `None`: without limit (`KILL`).
     pub wait: Limit,
 }
 
@@ -97,6 +101,7 @@ impl Sequence {
         self
     }
 
+    /// The steps, in order; the last is always `KILL`.
     pub fn steps(&self) -> &[Step] {
         &self.steps
     }

@@ -12,6 +12,8 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::SignalOnly;
 
+use crate::parse_error::ParseError;
+
 /// A signal, by number.
 ///
 /// The crate's own type rather than a dependency's, so that a signal the platform numbers but no
@@ -21,21 +23,41 @@ use signal_hook::iterator::exfiltrator::SignalOnly;
 pub struct Signal(i32);
 
 impl Signal {
+    /// SIGHUP: Hangup: the terminal or the controller went away.
     pub const HUP: Signal = Signal(libc::SIGHUP);
+    /// SIGINT: Interrupt: Ctrl-C.
     pub const INT: Signal = Signal(libc::SIGINT);
+    /// SIGQUIT: quit (`Ctrl-\` at a terminal), often a thread dump.
     pub const QUIT: Signal = Signal(libc::SIGQUIT);
+    /// SIGKILL: Kill: cannot be caught or ignored.
     pub const KILL: Signal = Signal(libc::SIGKILL);
+    /// SIGUSR1: User-defined signal 1.
     pub const USR1: Signal = Signal(libc::SIGUSR1);
+    /// SIGUSR2: User-defined signal 2.
     pub const USR2: Signal = Signal(libc::SIGUSR2);
+    /// SIGPIPE: Broken pipe: a write to a pipe nobody reads.
     pub const PIPE: Signal = Signal(libc::SIGPIPE);
+    /// SIGTERM: Terminate: the polite stop request.
     pub const TERM: Signal = Signal(libc::SIGTERM);
+    /// SIGCHLD: A child stopped or exited.
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    /// SIGCONT: Continue a stopped process.
     pub const CONT: Signal = Signal(libc::SIGCONT);
+    /// SIGSTOP: Stop: cannot be caught or ignored.
     pub const STOP: Signal = Signal(libc::SIGSTOP);
+    /// SIGTSTP: Terminal stop: Ctrl-Z.
     pub const TSTP: Signal = Signal(libc::SIGTSTP);
+    /// SIGTTIN: A background process read from its terminal.
     pub const TTIN: Signal = Signal(libc::SIGTTIN);
+    /// SIGTTOU: A background process wrote to its terminal.
     pub const TTOU: Signal = Signal(libc::SIGTTOU);
+    /// SIGWINCH: The terminal window changed size.
     pub const WINCH: Signal = Signal(libc::SIGWINCH);
+
+    /// The signal numbered `number`, whatever it is: for a number the kernel reported.
+    pub(crate) const fn raw(number: i32) -> Signal {
+        Signal(number)
+    }
 
     /// The signal numbered `number`, if this platform has one: real-time signals included, so
     /// that a child killed by one is recognised.
@@ -45,6 +67,7 @@ impl Signal {
         known.then_some(Signal(number))
     }
 
+    /// Its number, as kill(2) takes it.
     pub fn number(self) -> i32 {
         self.0
     }
@@ -75,16 +98,16 @@ impl fmt::Display for Signal {
 }
 
 impl FromStr for Signal {
-    type Err = String;
+    type Err = ParseError;
 
     /// Parses `TERM`, `SIGTERM`, `term` or `15`.
-    fn from_str(text: &str) -> Result<Signal, String> {
+    fn from_str(text: &str) -> Result<Signal, ParseError> {
         let invalid = || {
             let text = text.escape_debug();
-            format!(
+            ParseError::signal(format!(
                 "unknown signal '{text}': use a name like TERM or INT, or the number of one \
                  (real-time signals are not supported)"
-            )
+            ))
         };
         if let Ok(number) = text.parse::<i32>() {
             // Real-time signals are recognised in exits, not sent by a step.

@@ -15,7 +15,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 mod idle;
 mod options;
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::event_loop::EventLoop;
 use crate::machine::note::Note;
 use crate::outcome::{Outcome, Trigger};
@@ -35,10 +35,18 @@ pub use options::StreamOptions;
 /// [`io::ErrorKind::ConnectionAborted`]) when the stream is closed, from any thread. `Read` and
 /// `Write` are also implemented for `&Stream`, so one thread can write while another reads.
 ///
-/// Dropping a stream that was not closed runs the default close sequence, so that no child is
-/// ever left behind; call [`Stream::close`] to choose the sequence and learn the exit status.
-/// The drop returns once the child's process group is gone: when a close is already under way
-/// (an idle timeout's, a [`Closer`]'s), it waits for that one to end.
+/// Dropping a stream that was not closed runs the default close sequence
+/// (`wait 0s, stdin 1s, TERM 1s, KILL`) before `drop` returns, so that no child is ever left
+/// behind; call [`Stream::close`] to choose the sequence and learn the exit status.
+///
+/// The drop blocks on purpose: up to about 2 s for a child that ignores its stdin's end and
+/// SIGTERM (plus the 1 s drain if a descendant holds its output), and at once for a child that
+/// exits at the end of its input. A blocking program has no runtime that would carry a close on
+/// after the drop: a sequence handed to a thread would be cut short when `main` returns or the
+/// program exits, leaving that child running, in a process group of its own, unreaped. To bound
+/// the wait, close explicitly with a shorter sequence (`"KILL".parse()` ends it at once), or
+/// from another thread with a [`Closer`]. When a close is already under way (an idle
+/// timeout's, a [`Closer`]'s), the drop waits for that one to end.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -85,8 +93,9 @@ struct Inner {
     stderr: Mutex<StderrRelay>,
     stdin: Slot,
     stdout: Slot,
-    /// The first close's result, handed to every later caller.
-    outcome: Mutex<Option<Result<Outcome, (io::ErrorKind, String)>>>,
+    /// The first close's result, handed to every later caller: an error is shared, since an
+    /// `io::Error` cannot be cloned.
+    outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
     /// Set once, right after the spawn, by [`StreamOptions::trace`].
     trace: OnceLock<Recorder>,
     /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
@@ -125,12 +134,13 @@ impl Stream {
             ));
         }
         let spawn_options = SpawnOptions {
-            scope: Scope::Group,
+            scope: options.scope.unwrap_or(Scope::Group),
             foreground: false,
             parent_death_signal: false,
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),
+            pty: None,
         };
         // The trace's times count from here.
         let trace = options
@@ -209,6 +219,9 @@ impl Stream {
 impl Closer {
     /// Unblocks pending reads and writes, then runs the close sequence as [`Stream::close`]
     /// does. Every call after the first returns the first one's result.
+    ///
+    /// An error is the first close's error, shared by every caller: of its kind, and holding the
+    /// original as an `Arc<io::Error>` (`error.get_ref()`), with its source.
     pub fn close(&self, config: &Config) -> io::Result<Outcome> {
         self.inner.close(config)
     }
@@ -233,16 +246,12 @@ impl Inner {
                 stdin: self.stdin.take(),
                 stdout: self.stdout.take(),
                 stderr: None,
+                terminal: None,
             };
-            let result = self
-                .supervise(pipes, config, trigger)
-                .map_err(|error| (error.kind(), error.to_string()));
+            let result = self.supervise(pipes, config, trigger).map_err(Arc::new);
             *outcome = Some(result);
         }
-        match outcome.as_ref().expect("set above") {
-            Ok(outcome) => Ok(outcome.clone()),
-            Err((kind, message)) => Err(io::Error::new(*kind, message.clone())),
-        }
+        shared(outcome.as_ref().expect("set above"))
     }
 
     fn supervise(
@@ -259,7 +268,7 @@ impl Inner {
         let timeline = Timeline::new(Instant::now(), false)
             .quiet(true)
             .traced(self.trace.get().cloned());
-        EventLoop::new(child, pipes, None, None, config.clone(), timeline)
+        EventLoop::new(child, pipes, None, None, Settings::from(config), timeline)
             .with_stderr(stderr)
             .close(trigger)
     }
@@ -393,7 +402,36 @@ impl Write for Stream {
     }
 }
 
+/// The first close's result as each caller gets it: the outcome, or an error of the same kind
+/// that holds the original.
+fn shared(result: &Result<Outcome, Arc<io::Error>>) -> io::Result<Outcome> {
+    match result {
+        Ok(outcome) => Ok(outcome.clone()),
+        Err(error) => Err(io::Error::new(error.kind(), Arc::clone(error))),
+    }
+}
+
 /// Locks a mutex, going on after a panic elsewhere: the data are descriptors, always consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_caller_gets_the_first_close_error_itself() {
+        let first = Err(Arc::new(io::Error::from_raw_os_error(nix::libc::EMFILE)));
+        for _ in 0..2 {
+            let error = shared(&first).expect_err("the first close failed");
+            let original = error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<Arc<io::Error>>())
+                .expect("the original error");
+            assert_eq!(original.raw_os_error(), Some(nix::libc::EMFILE));
+            assert_eq!(error.kind(), original.kind());
+            assert_eq!(error.to_string(), original.to_string());
+        }
+    }
 }

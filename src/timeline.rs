@@ -114,12 +114,14 @@ impl Timeline {
         }
     }
 
-    /// The descriptors to wait for (POLLOUT) while lines wait for them: stderr's, the trace's.
-    pub fn waiting(&self) -> [Option<Arc<OwnedFd>>; 2] {
-        [
-            own_stderr().waiting(),
-            self.trace.as_ref().and_then(Recorder::waiting),
-        ]
+    /// agentpipe's own stderr, to wait for (POLLOUT) while lines wait for it.
+    pub fn own_stderr_waiting(&self) -> Option<Arc<OwnedFd>> {
+        own_stderr().waiting()
+    }
+
+    /// The trace's descriptor, to wait for while records wait for it.
+    pub fn trace_waiting(&self) -> Option<Arc<OwnedFd>> {
+        self.trace.as_ref().and_then(Recorder::waiting)
     }
 
     /// When the trace's records written behind are due: [`Timeline::flush`] then.

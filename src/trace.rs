@@ -33,6 +33,7 @@ const STOP_RESERVE: u64 = 256;
 
 /// How a trace is written: see "Seeing what an agent said" in the README.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TraceFormat {
     /// One header line per event, as the `-v` timeline writes it; below a chunk's header, its
     /// bytes as text, indented, with control characters and invalid UTF-8 escaped.
@@ -40,7 +41,8 @@ pub enum TraceFormat {
     Text,
     /// As `Text`, with each chunk's bytes as a hex dump.
     Hex,
-    /// One JSON object per event, on one line.
+    /// One JSON object per event, on one line (feature `json`, part of the default `cli`).
+    #[cfg(feature = "json")]
     JsonLines,
 }
 
@@ -53,7 +55,7 @@ pub enum TraceFormat {
 /// let dir = std::env::temp_dir().join(format!("agentpipe-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
 /// let trace = Trace::create(dir.join("agent.trace"))?
-///     .format(TraceFormat::JsonLines)
+///     .format(TraceFormat::Hex)
 ///     .limit(1 << 20);
 /// # drop(trace);
 /// # std::fs::remove_dir_all(&dir)?;
@@ -223,7 +225,8 @@ impl Recorder {
     /// own stderr: each note is then written once, by the trace.
     pub fn replaces_timeline(&self) -> bool {
         let book = self.book();
-        matches!(book.outlet, Writer::OwnStderr) && book.format != TraceFormat::JsonLines
+        matches!(book.outlet, Writer::OwnStderr)
+            && matches!(book.format, TraceFormat::Text | TraceFormat::Hex)
     }
 
     /// Records `note`; returns whether it was recorded.

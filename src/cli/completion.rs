@@ -65,7 +65,7 @@ fn signal_examples() -> Vec<PossibleValue> {
     .collect()
 }
 
-/// The definition that the shell completions are generated from (tests/it/generated.rs): the
+/// The definition that the shell completions are generated from (src/cli/generated.rs): the
 /// command line's, with example values offered after the durations and signal names after --signal.
 /// The definition that parses has no such list: clap would present it as the only values
 /// possible, in its help and errors.
@@ -144,7 +144,7 @@ mod tests {
     fn completion_examples_are_accepted() {
         for example in duration_examples() {
             let name = example.get_name();
-            assert!(crate::duration::parse_duration(name).is_ok(), "{example:?}");
+            assert!(crate::duration::parse_limit(name).is_ok(), "{example:?}");
         }
         for example in signal_examples() {
             assert!(example.get_name().parse::<Signal>().is_ok(), "{example:?}");

@@ -1,5 +1,5 @@
 //! The examples that end `--help`. agentpipe(1) shows them too, each with more about it, in its
-//! EXAMPLES section (man/agentpipe.1.in); tests/it/generated.rs checks that each is there.
+//! EXAMPLES section (man/agentpipe.1.in); src/cli/generated.rs checks that each is there.
 
 /// An example: what it shows, and the command line.
 pub struct Example {
@@ -27,6 +27,10 @@ pub const EXAMPLES: &[Example] = &[
     Example {
         what: "Watch a stubborn agent (it ignores SIGTERM and its input) end, step by step",
         command: "agentpipe -v -- sh -c 'trap \"\" TERM; sleep 100'",
+    },
+    Example {
+        what: "A program that needs a terminal (line editing, job control), on a pseudo-terminal of its own",
+        command: "agentpipe --pty -v -- python3 -i",
     },
     Example {
         what: "Keep a record of how a run ended",
@@ -57,6 +61,7 @@ mod tests {
             "GIT_SSH_COMMAND",
             "| consumer",
             "-v --",
+            "--pty",
         ] {
             assert!(help.contains(wanted), "{wanted} missing from {help}");
         }

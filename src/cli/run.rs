@@ -3,7 +3,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsFd;
+use std::io::IsTerminal;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 
@@ -12,14 +13,14 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use super::{Cli, Destination, StderrTarget, spawn_error};
-use crate::config::Config;
+use crate::config::Settings;
 use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
 use crate::outcome::Outcome;
 use crate::outlet::own_stderr;
 use crate::platform;
-use crate::process::{ChildProcess, SpawnOptions};
+use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
 use crate::report::{self, Ending, RunFacts};
 use crate::scope::Scope;
@@ -127,7 +128,7 @@ enum Supervised {
 /// Starts the command and supervises it to the end. `pid` is the command's, once it started.
 fn supervise(
     cli: &Cli,
-    config: &Config,
+    config: &Settings,
     scope: Scope,
     start: Start,
     pid: &mut Option<u32>,
@@ -157,6 +158,10 @@ fn supervise(
         },
         stdin: None,
         pipe_stderr: stderr_destination.is_some(),
+        pty: cli.pty.then(|| PtyOptions {
+            size: terminal([Some(&input), Some(&output)]).and_then(platform::window_size),
+            stderr: cli.stderr.is_none() && cli.stderr_tail.is_none(),
+        }),
     };
     // With --foreground, a terminal as stdin goes to the command itself: agentpipe never reads
     // it, so it never takes what the command reads from the terminal (a password, a yes).
@@ -186,13 +191,24 @@ fn supervise(
         }
         _ => StderrRelay::Untouched,
     };
+    // Raw from here on, restored when `own_terminal` drops, whichever way this function
+    // returns (an error, a panic, a signal that ended the run: agentpipe dies of one only later).
+    let (own_terminal, window) = match cli.pty {
+        true => own_terminal(input.as_ref(), &output)?,
+        false => (None, None),
+    };
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = match window {
+        Some(own) => event_loop.with_window(own),
+        None => event_loop,
+    };
     let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),
         None => event_loop,
     };
     let outcome = event_loop.run().context("supervising the command failed")?;
+    drop(own_terminal);
     Ok(Supervised::Ended(Box::new(outcome)))
 }
 
@@ -200,7 +216,7 @@ fn supervise(
 /// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
 /// `None` is returned.
 fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
-    let stderr_file = open_stderr(&cli.stderr)?;
+    let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
     Ok(match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
             Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
@@ -219,7 +235,7 @@ fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoin
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.
-fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
+fn tell_started(timeline: &Timeline, config: &Settings, name: &str, pid: u32) {
     let started = Note::Started {
         name: name.to_string(),
         pid,
@@ -232,6 +248,40 @@ fn tell_started(timeline: &Timeline, config: &Config, name: &str, pid: u32) {
         output_idle_timeout: config.output_idle_timeout,
     };
     timeline.say(&armed);
+}
+
+/// Under --pty: agentpipe's stdin, if it is a terminal, in raw mode until the guard drops; and
+/// agentpipe's own terminal (its stdin's, else its stdout's), whose size the command's follows.
+fn own_terminal(
+    input: Option<&Endpoint>,
+    output: &Endpoint,
+) -> Result<(Option<platform::RawMode>, Option<OwnedFd>)> {
+    let raw = match input.filter(|input| input.is_terminal()) {
+        Some(input) => Some(platform::RawMode::set(input.fd()).context(
+            "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
+             terminal it may set",
+        )?),
+        None => None,
+    };
+    // A terminal stderr is taken to be the same terminal: agentpipe's lines then return the
+    // carriage themselves (and harmlessly so after the terminal is restored).
+    if raw.is_some() && io::stderr().is_terminal() {
+        own_stderr().end_lines_with_crlf();
+    }
+    let window = match terminal([input, Some(output)]) {
+        Some(own) => Some(own.try_clone_to_owned()?),
+        None => None,
+    };
+    Ok((raw, window))
+}
+
+/// agentpipe's own terminal, whose size the command's follows under --pty: its stdin's, else its
+/// stdout's.
+fn terminal(ends: [Option<&Endpoint>; 2]) -> Option<BorrowedFd<'_>> {
+    ends.into_iter()
+        .flatten()
+        .find(|end| end.is_terminal())
+        .map(Endpoint::fd)
 }
 
 /// clap's message in one line, pointing at --help.

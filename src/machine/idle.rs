@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::Settings;
 use crate::outcome::Trigger;
 
 /// One idle trigger: how long quiet may last, and when bytes last moved.
@@ -34,7 +34,7 @@ pub(super) struct Idle {
 }
 
 impl Idle {
-    pub fn new(config: &Config, start: Instant) -> Idle {
+    pub fn new(config: &Settings, start: Instant) -> Idle {
         Idle {
             both: Quiet::new(config.idle_timeout, start),
             output: Quiet::new(config.output_idle_timeout, start),

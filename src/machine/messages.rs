@@ -37,6 +37,9 @@ pub(crate) enum Order {
     /// Stop reading agentpipe's input and close the child's stdin: once what was read is
     /// written (`flush`, when the input's end started the sequence), or at once, dropping it.
     CloseStdin { flush: bool },
+    /// The `stdin` step's wait ended with the child still there, and another step follows: a
+    /// child on a pseudo-terminal has it hung up (a pipe was closed at the step already).
+    HangUp,
     /// Start `command` through `sh -c`, outside the scope, for step number `step` (from 1).
     Run {
         command: String,

@@ -32,6 +32,23 @@ pub(crate) enum Note {
     },
     /// The input ended and everything read was written: its end was passed on.
     ForwardedEof,
+    /// The end of the child's input on its pseudo-terminal: the terminal's EOF character was
+    /// written, after what was read for it (or instead, dropping `discarded` bytes).
+    SentTerminalEof {
+        discarded: usize,
+    },
+    /// The stdin step ended with the child still there: agentpipe closed its terminal's master
+    /// (the kernel sends SIGHUP to its session), dropping `discarded` bytes of input and
+    /// `unread` bytes of output that were still in the terminal.
+    HungUp {
+        discarded: usize,
+        unread: u64,
+    },
+    /// agentpipe's terminal changed size: so did the child's.
+    Resized {
+        rows: u16,
+        columns: u16,
+    },
     /// The child closed its stdin: agentpipe stopped reading its own.
     ChildClosedStdin {
         discarded: usize,
@@ -267,6 +284,24 @@ impl fmt::Display for Note {
                 "closed the child's stdin ({discarded} bytes of input discarded)"
             ),
             Note::ForwardedEof => f.write_str("closed the child's stdin"),
+            Note::SentTerminalEof { discarded: 0 } => {
+                f.write_str("sent the terminal's EOF character to the child")
+            }
+            Note::SentTerminalEof { discarded } => write!(
+                f,
+                "sent the terminal's EOF character to the child ({discarded} bytes of input discarded)"
+            ),
+            Note::HungUp { discarded, unread } => write!(
+                f,
+                "hung up the child's terminal: its session gets SIGHUP ({discarded} bytes of \
+                 input and {unread} of output discarded)"
+            ),
+            Note::Resized { rows, columns } => {
+                write!(
+                    f,
+                    "the child's terminal is now {rows} rows by {columns} columns"
+                )
+            }
             Note::ChildClosedStdin { discarded } => write!(
                 f,
                 "the child closed its stdin; stopped reading input ({discarded} bytes discarded)"

@@ -37,12 +37,18 @@ impl Machine {
     }
 
     /// Moves to `phase`, ending the command of a `run` step being left: it is bounded by its
-    /// step.
+    /// step; a `stdin` step left for another step hangs the child's terminal up, if it has one.
     pub(super) fn enter(&mut self, phase: Phase) {
-        if let Phase::Step { index, .. } = self.phase
-            && let Action::Run(_) = self.config.sequence.steps()[index].action
-        {
-            self.orders.push(Order::EndRun);
+        if let Phase::Step { index, .. } = self.phase {
+            match self.config.sequence.steps()[index].action {
+                Action::Run(_) => self.orders.push(Order::EndRun),
+                Action::CloseStdin
+                    if matches!(phase, Phase::Step { .. } | Phase::Killed { .. }) =>
+                {
+                    self.orders.push(Order::HangUp);
+                }
+                _ => {}
+            }
         }
         self.phase = phase;
     }

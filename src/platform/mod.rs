@@ -6,6 +6,9 @@
 //! by pid, nothing beyond the child and its group can be listed, there are no cgroups, and bytes
 //! are copied.
 //!
+//! Terminals (`terminal`: the pseudo-terminal of `--pty`, window sizes, raw mode) are POSIX on
+//! every Unix.
+//!
 //! The relay's own calls (the wait, splice, pipe sizing, non-blocking access to inherited
 //! descriptors) are in the `io_linux` / `io_other` pair, with the same rule.
 
@@ -13,6 +16,8 @@
 mod io_linux;
 #[cfg(not(target_os = "linux"))]
 mod io_other;
+
+mod terminal;
 
 #[cfg(target_os = "linux")]
 mod cgroup;
@@ -31,6 +36,7 @@ pub use io_other::*;
 pub use linux::*;
 #[cfg(not(target_os = "linux"))]
 pub use other::*;
+pub use terminal::*;
 
 /// Sets or clears O_NONBLOCK, on a description agentpipe opened itself: an inherited one is
 /// shared, and never changed.

@@ -22,6 +22,9 @@ pub(super) enum Kind {
     Pipe,
     /// A terminal or another character device.
     Device,
+    /// The master of the child's pseudo-terminal (`--pty`): its end, as the child's input, is
+    /// the terminal's EOF character.
+    Master,
 }
 
 /// How an endpoint's reads and writes avoid blocking, without O_NONBLOCK on an open file
@@ -55,6 +58,8 @@ pub struct Endpoint {
     inherited: Option<OwnedFd>,
     pub(super) kind: Kind,
     access: Cell<Access>,
+    /// A master: the last byte written left a line open (not a newline or a carriage return).
+    line_open: Cell<bool>,
 }
 
 impl Endpoint {
@@ -65,6 +70,16 @@ impl Endpoint {
             inherited: None,
             kind: Kind::Pipe,
             access: Cell::new(Access::Private),
+            line_open: Cell::new(false),
+        }
+    }
+
+    /// A descriptor of the master of the child's pseudo-terminal, made non-blocking: agentpipe
+    /// created it, so nobody else shares its description.
+    pub fn terminal(fd: OwnedFd) -> Endpoint {
+        Endpoint {
+            kind: Kind::Master,
+            ..Endpoint::own(fd)
         }
     }
 
@@ -86,17 +101,20 @@ impl Endpoint {
                 refuse_message_socket(fd.as_fd(), if write { "stdout" } else { "stdin" })?;
                 (fd, None, Access::Socket)
             }
-            Kind::Pipe | Kind::Device => match platform::reopen_nonblocking(fd.as_fd(), write) {
-                Some(private) => (private, Some(fd), Access::Private),
-                None if kind == Kind::Pipe => (fd, None, Access::NoWait),
-                None => (fd, None, Access::Guarded),
-            },
+            Kind::Pipe | Kind::Device | Kind::Master => {
+                match platform::reopen_nonblocking(fd.as_fd(), write) {
+                    Some(private) => (private, Some(fd), Access::Private),
+                    None if kind == Kind::Pipe => (fd, None, Access::NoWait),
+                    None => (fd, None, Access::Guarded),
+                }
+            }
         };
         Ok(Endpoint {
             fd,
             inherited,
             kind,
             access: Cell::new(access),
+            line_open: Cell::new(false),
         })
     }
 
@@ -116,6 +134,15 @@ impl Endpoint {
     }
 
     pub(super) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.write_nowait(buf)?;
+        if self.kind == Kind::Master && written > 0 {
+            self.line_open
+                .set(!matches!(buf[written - 1], b'\n' | b'\r'));
+        }
+        Ok(written)
+    }
+
+    fn write_nowait(&self, buf: &[u8]) -> io::Result<usize> {
         let result = match self.access.get() {
             Access::Private | Access::File => nix::unistd::write(&self.fd, buf),
             Access::Socket => send(
@@ -145,11 +172,26 @@ impl Endpoint {
     }
 
     /// Ends the stream for the peer of a socket: other copies of the descriptor (in the child, or
-    /// in agentpipe's parent) would otherwise keep it open.
+    /// in agentpipe's parent) would otherwise keep it open. A terminal has no half-close: its
+    /// reader is sent the terminal's EOF character (twice after an unfinished line: the first
+    /// only ends the line), which a program reading lines takes as the end of its input.
     pub(super) fn shutdown_write(&self) {
-        if self.kind == Kind::Socket {
-            let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Write);
+        match self.kind {
+            Kind::Socket => {
+                let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Write);
+            }
+            Kind::Master => {
+                let eof = platform::eof_character(self.fd());
+                let count = if self.line_open.get() { 2 } else { 1 };
+                let _ = nix::unistd::write(&self.fd, &[eof, eof][..count]);
+            }
+            _ => {}
         }
+    }
+
+    /// Whether it is the master of the child's pseudo-terminal.
+    pub fn is_master(&self) -> bool {
+        self.kind == Kind::Master
     }
 
     /// Whether it is a terminal.
@@ -169,7 +211,7 @@ impl Endpoint {
         match self.kind {
             Kind::File => false,
             Kind::Device => self.is_terminal(),
-            Kind::Pipe | Kind::Socket => true,
+            Kind::Pipe | Kind::Socket | Kind::Master => true,
         }
     }
 

@@ -3,8 +3,18 @@
 use std::time::Duration;
 
 use super::{Action, Sequence, Step};
-use crate::duration::parse_duration;
+use crate::duration::parse_limit;
+use crate::parse_error::ParseError;
 use crate::signals::Signal;
+
+impl std::str::FromStr for Sequence {
+    type Err = ParseError;
+
+    /// As [`Sequence::parse`].
+    fn from_str(text: &str) -> Result<Sequence, ParseError> {
+        Sequence::parse(text)
+    }
+}
 
 /// What every error about a step's kind ends with: the kinds there are.
 const KINDS: &str = "a step is 'wait D', 'stdin D', 'run \"COMMAND\" D', 'SIGNAL D' (a signal \
@@ -15,8 +25,13 @@ impl Sequence {
     ///
     /// Steps are separated by commas (a comma inside quotes belongs to a command); each is
     /// `wait D`, `stdin D`, `run "COMMAND" D` or `SIGNAL D`, and the last is `KILL` (which takes
-    /// no duration). Durations are as in `--timeout`.
-    pub fn parse(text: &str) -> Result<Sequence, String> {
+    /// no duration). Durations are as in `--timeout` (see [`parse_limit`](crate::parse_limit)).
+    /// `text.parse::<Sequence>()` does the same.
+    pub fn parse(text: &str) -> Result<Sequence, ParseError> {
+        Sequence::parse_steps(text).map_err(ParseError::sequence)
+    }
+
+    fn parse_steps(text: &str) -> Result<Sequence, String> {
         let items = split_steps(text)?;
         let mut sequence = Sequence {
             steps: Vec::with_capacity(items.len() + 1),
@@ -81,7 +96,7 @@ impl Sequence {
                 let (item, name) = (item.trim().escape_debug(), name.escape_debug());
                 return Err(format!("step '{item}' needs a duration, e.g. '{name} 5s'"));
             };
-            let wait = parse_duration(duration)?;
+            let wait = parse_limit(duration).map_err(|error| error.to_string())?;
             sequence.steps.push(Step { action, wait });
         }
         if !sequence
@@ -182,13 +197,15 @@ mod tests {
 
     #[test]
     fn steps_run_together_get_a_hint_about_commas() {
-        let error = Sequence::parse("stdin 2s INT 2s KILL").unwrap_err();
+        let error = Sequence::parse("stdin 2s INT 2s KILL")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("separate steps with commas"), "{error}");
     }
 
     #[test]
     fn an_unknown_step_lists_the_kinds() {
-        let error = Sequence::parse("pause 2s, KILL").unwrap_err();
+        let error = Sequence::parse("pause 2s, KILL").unwrap_err().to_string();
         assert!(error.contains("unknown step 'pause'"), "{error}");
         assert!(error.contains("'run \"COMMAND\" D'"), "{error}");
     }
@@ -206,11 +223,13 @@ mod tests {
         assert!(
             Sequence::parse("run, KILL")
                 .unwrap_err()
+                .to_string()
                 .contains("needs a command")
         );
         assert!(
             Sequence::parse("run \"x 1s, KILL")
                 .unwrap_err()
+                .to_string()
                 .contains("unclosed quote")
         );
     }

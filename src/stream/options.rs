@@ -4,16 +4,21 @@ use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::Stream;
+use crate::scope::Scope;
 use crate::trace::Trace;
+#[cfg(doc)]
+use crate::{config::Config, outcome::Outcome};
 
 /// How to start a [`Stream`](super::Stream), beyond its command: what becomes of the child's
-/// stderr, a trace, and idle timeouts.
+/// stderr, a trace, idle timeouts, and which processes the close sequence ends.
 ///
 /// By default the child's stderr is what the command says (inherited, unless
-/// [`Command::stderr`] set it). With a receiver or a tail, it is a pipe that a thread of the
+/// [`Command::stderr`](std::process::Command::stderr) set it). With a receiver or a tail, it is a pipe that a thread of the
 /// stream copies, as `os/exec` copies to a writer in Go, but without ever waiting for a
 /// descendant that holds it: after the child exits, what it wrote is always delivered, and
-/// what comes later for at most [`Config::drain`], after which the pipe is closed.
+/// what comes later for at most [`Config::drain`](crate::Config::drain), after which the pipe is closed.
 ///
 /// ```
 /// use std::process::Command;
@@ -30,12 +35,15 @@ use crate::trace::Trace;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Default)]
+#[non_exhaustive]
 pub struct StreamOptions {
     pub(super) stderr: Option<Box<dyn Write + Send>>,
     pub(super) stderr_tail: usize,
     pub(super) trace: Option<Trace>,
     pub(super) idle_timeout: Option<Duration>,
     pub(super) output_idle_timeout: Option<Duration>,
+    /// `None`: the child's process group.
+    pub(super) scope: Option<Scope>,
 }
 
 impl StreamOptions {
@@ -47,7 +55,7 @@ impl StreamOptions {
     /// Copies the child's stderr to `receiver`, byte for byte as it comes.
     ///
     /// The receiver is called from the stream's own thread only, and dropped there (after a
-    /// flush) when the copy ends, at the latest during [`Stream::close`], which waits for its
+    /// flush) when the copy ends, at the latest during [`Stream::close`](super::Stream::close), which waits for its
     /// last write: a receiver that blocks holds `close` up. A write that fails drops it; the
     /// rest of stderr is then only counted (`discarded`) and kept in the tail.
     pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
@@ -55,7 +63,7 @@ impl StreamOptions {
         self
     }
 
-    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`]. Without a
+    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`](crate::Outcome::stderr_tail). Without a
     /// receiver, stderr is then read and dropped, and only its tail is kept.
     pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
         self.stderr_tail = size;
@@ -64,7 +72,7 @@ impl StreamOptions {
 
     /// Records in `trace` every chunk written to the child's stdin and read from its stdout,
     /// with the time since the start, in order with what happens to it: its start and pid, and
-    /// during [`Stream::close`] each step, the signals sent and its exit. The trace is written
+    /// during [`Stream::close`](super::Stream::close) each step, the signals sent and its exit. The trace is written
     /// as `agentpipe --trace` writes it, and never holds a read or a write up: when its
     /// destination falls behind, the bytes are counted as skipped instead (see "Seeing what an
     /// agent said" in the README). Records are written in batches, when the next read, write or
@@ -112,6 +120,37 @@ impl StreamOptions {
         self
     }
 
+    /// Which processes the close sequence's signals reach, and which may not outlive the
+    /// stream: [`Scope::Group`] by default (the child is started in a process group of its own).
+    ///
+    /// - [`Scope::Child`]: the child alone; what it started is left running.
+    /// - [`Scope::Tree`] (Linux): every descendant, including those that left the group
+    ///   (setsid, a double fork). It makes the whole program a child subreaper
+    ///   (`PR_SET_CHILD_SUBREAPER`), for good: orphans of any of its children are then
+    ///   reparented to it rather than to init, and only those of a stream's tree are reaped by
+    ///   the stream; a program that reaps its own children (`waitpid(-1)`) keeps doing so.
+    /// - [`Scope::Cgroup`] (Linux, cgroup v2 with a delegated subtree): the processes of a cgroup
+    ///   created for the child, whatever they do; [`Outcome::cgroup`](crate::Outcome::cgroup)
+    ///   then holds what it accounted for.
+    ///
+    /// A scope the platform cannot give fails [`Stream::spawn_with`](super::Stream::spawn_with):
+    /// `Tree` and `Cgroup` elsewhere than on Linux, `Cgroup` where no cgroup can be created.
+    ///
+    /// ```
+    /// use std::process::Command;
+    /// use agentpipe::{Config, Scope, Stream, StreamOptions};
+    ///
+    /// let options = StreamOptions::new().scope(Scope::Child);
+    /// let stream = Stream::spawn_with(&mut Command::new("cat"), options)?;
+    /// let outcome = stream.close(&Config::default())?;
+    /// assert!(outcome.leftovers.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn scope(mut self, scope: Scope) -> StreamOptions {
+        self.scope = Some(scope);
+        self
+    }
+
     /// Whether the child's stderr must pass through the stream.
     pub(super) fn pipes_stderr(&self) -> bool {
         self.stderr.is_some() || self.stderr_tail > 0
@@ -126,6 +165,7 @@ impl fmt::Debug for StreamOptions {
             .field("trace", &self.trace)
             .field("idle_timeout", &self.idle_timeout)
             .field("output_idle_timeout", &self.output_idle_timeout)
+            .field("scope", &self.scope)
             .finish()
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "json")]
 use serde::Serialize;
 
 use super::{Direction, TraceFormat};
@@ -37,6 +38,7 @@ pub(crate) fn line(at: Duration, message: impl fmt::Display) -> String {
 /// Appends `event` at `at` (since agentpipe's start) to `out`, as `format` writes it.
 pub(super) fn render(format: TraceFormat, at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     match format {
+        #[cfg(feature = "json")]
         TraceFormat::JsonLines => json(at, event, out),
         TraceFormat::Text | TraceFormat::Hex => {
             out.extend(line(at, Header(event)).as_bytes());
@@ -58,7 +60,7 @@ impl fmt::Display for Header<'_, '_> {
             Record::Begin(time) => write!(
                 f,
                 "trace started; agentpipe started at {}",
-                humantime::format_rfc3339_micros(*time)
+                crate::rfc3339::rfc3339_micros(*time)
             ),
             Record::Note(note) => write!(f, "{note}"),
             Record::Data(direction, bytes) => {
@@ -180,6 +182,7 @@ fn hex(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+#[cfg(feature = "json")]
 /// One JSON object per event, on one line; see the README's "Seeing what an agent said".
 #[derive(Serialize)]
 struct JsonRecord<'a> {
@@ -201,6 +204,7 @@ struct JsonRecord<'a> {
     version: Option<u32>,
 }
 
+#[cfg(feature = "json")]
 fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     let mut record = JsonRecord {
         // To the microsecond, as the report gives times.
@@ -218,7 +222,7 @@ fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
         Record::Begin(time) => {
             record.event = "trace";
             record.version = Some(1);
-            record.start = Some(humantime::format_rfc3339_micros(*time).to_string());
+            record.start = Some(crate::rfc3339::rfc3339_micros(*time));
         }
         Record::Note(note) => {
             record.event = kind(note);
@@ -256,11 +260,13 @@ fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
     let _ = out.write_all(b"\n");
 }
 
+#[cfg(feature = "json")]
 /// Whether the JSON record carries the text header as its `message`: every event but data.
 fn event_is_text(event: &Record<'_>) -> bool {
     !matches!(event, Record::Data(..))
 }
 
+#[cfg(feature = "json")]
 /// The `event` name of a note in JSON lines: its variant, in snake case.
 fn kind(note: &Note) -> &'static str {
     match note {
@@ -269,6 +275,9 @@ fn kind(note: &Note) -> &'static str {
         Note::EndOfInput => "end_of_input",
         Note::ClosedChildStdin { .. } => "closed_child_stdin",
         Note::ForwardedEof => "forwarded_eof",
+        Note::SentTerminalEof { .. } => "sent_terminal_eof",
+        Note::HungUp { .. } => "hung_up",
+        Note::Resized { .. } => "resized",
         Note::ChildClosedStdin { .. } => "child_closed_stdin",
         Note::ChildOutputEnded => "child_output_ended",
         Note::ClosedOutput => "closed_output",
@@ -303,6 +312,7 @@ fn kind(note: &Note) -> &'static str {
     }
 }
 
+#[cfg(feature = "json")]
 /// Standard base64 (RFC 4648, with padding): a dozen lines, where a crate would add a dependency
 /// for one call.
 fn base64(bytes: &[u8]) -> String {
@@ -328,6 +338,7 @@ fn base64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "json")]
     #[test]
     fn base64_matches_rfc_4648() {
         for (input, expected) in [

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::common::*;
-use agentpipe::{Config, Exit, Sequence, Stream, StreamOptions};
+use agentpipe::{Config, Exit, Stream, StreamOptions};
 
 /// Runs `work` on another thread and fails the test if it does not return within [`LIMIT`].
 fn within<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
@@ -28,10 +28,7 @@ fn spawn(mut command: Command, options: StreamOptions) -> (Stream, i32) {
 }
 
 fn short() -> Config {
-    Config {
-        sequence: Sequence::parse("stdin 1s, TERM 1s, KILL").expect("valid"),
-        ..Config::default()
-    }
+    Config::new().sequence("stdin 1s, TERM 1s, KILL".parse().expect("valid"))
 }
 
 #[test]
@@ -42,7 +39,8 @@ fn close_recognises_a_child_killed_by_a_real_time_signal() {
     let (stream, pid) = spawn(command, StreamOptions::new());
     wait_state(pid, "a zombie", |state| state == 'Z');
     let outcome = within("close", move || stream.close(&short())).expect("close");
-    assert_eq!(outcome.exit, Exit::Signal(34));
+    let signal = agentpipe::Signal::from_number(34).expect("a real-time signal");
+    assert_eq!(outcome.exit, Exit::Signal(signal));
     assert!(stat(pid).is_none(), "the child was reaped");
 }
 

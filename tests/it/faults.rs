@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::robust::{Deadline, Watchdog, set_nonblocking};
-use agentpipe::{Config, Exit, Sequence, Stream};
+use agentpipe::{Config, Exit, Stream};
 use nix::libc;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -760,10 +760,9 @@ fn the_library_retries_every_call_a_signal_interrupts() {
             thread::sleep(Duration::from_millis(1));
         }
         // The close, on this thread, is interrupted too.
-        let outcome = stream.closer().close(&Config {
-            sequence: Sequence::parse("stdin 1s, TERM 1s, KILL").unwrap(),
-            ..Config::default()
-        });
+        let outcome = stream
+            .closer()
+            .close(&Config::new().sequence("stdin 1s, TERM 1s, KILL".parse().unwrap()));
         done[0].store(true, Ordering::SeqCst);
         stop.store(true, Ordering::SeqCst);
         let sent = hose.join().unwrap();

@@ -20,6 +20,7 @@ mod load;
 mod never_blocks;
 mod own_messages;
 mod processes;
+mod pty;
 mod relay;
 mod report;
 mod sequence;

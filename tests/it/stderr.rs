@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use agentpipe::{Config, Exit, Sequence, Stream, StreamOptions};
+use agentpipe::{Config, Exit, Stream, StreamOptions};
 
 /// A receiver that collects what it gets, for the test to look at.
 #[derive(Clone, Default)]
@@ -34,11 +34,9 @@ impl Collector {
 
 /// Lets the child exit on its own (a long first step), with `drain`.
 fn patient(drain: Duration) -> Config {
-    Config {
-        sequence: Sequence::parse("wait 10s, stdin 1s, TERM 1s, KILL").unwrap(),
-        drain: Some(drain),
-        ..Config::default()
-    }
+    Config::new()
+        .sequence("wait 10s, stdin 1s, TERM 1s, KILL".parse().unwrap())
+        .drain(Some(drain))
 }
 
 /// `sh -c SCRIPT` with the sandbox's `$D`, the prelude and the tag.

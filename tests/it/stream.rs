@@ -9,15 +9,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use agentpipe::{Config, Exit, Sequence, Stream, StreamOptions, Trigger};
-use nix::sys::signal::Signal;
+use agentpipe::{Config, Exit, Scope, Stream, StreamOptions, Trigger};
 
 /// A sequence short enough for tests.
 fn config(sequence: &str) -> Config {
-    Config {
-        sequence: Sequence::parse(sequence).expect("valid sequence"),
-        ..Config::default()
-    }
+    Config::new().sequence(sequence.parse().expect("valid sequence"))
 }
 
 /// Runs `work` on another thread and fails the test if it does not return within [`LIMIT`].
@@ -122,7 +118,7 @@ fn close_from_another_thread_unblocks_a_pending_read() {
     let error = result.expect_err("the read was unblocked with an error");
     assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
     // sleep ignores EOF and ends on TERM, 100 ms later.
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
     assert_due(start.elapsed(), 0.1, "close");
     assert_reaped(pid);
     let second = within("a second close", move || again.close(&Config::default()))
@@ -156,7 +152,7 @@ fn close_from_another_thread_unblocks_a_pending_write() {
     .expect("close");
     let (error, _stream) = within("the pending write", move || writer.join().unwrap());
     assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted, "{error}");
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
     assert_reaped(pid);
 }
 
@@ -175,7 +171,7 @@ fn close_returns_with_the_child_and_its_group_gone() {
         stream.close(&config("stdin 100ms, TERM 200ms, KILL"))
     })
     .expect("close");
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGKILL as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::KILL));
     assert!(outcome.killed, "the KILL step was taken");
     assert_due(start.elapsed(), 0.3, "close of a TERM-ignoring group");
     assert_reaped(pid);
@@ -184,11 +180,94 @@ fn close_returns_with_the_child_and_its_group_gone() {
 }
 
 #[test]
+fn the_scope_option_chooses_which_processes_the_sequence_ends() {
+    // (scope, whether a helper left in the child's group outlives the close)
+    for (scope, survives) in [(Scope::Child, true), (Scope::Group, false)] {
+        let sandbox = Sandbox::new("stream-scope");
+        let script = sh("sleep 30 >/dev/null &\necho $! > \"$D/helper.pid\"\npidfile child\nwait");
+        let mut command = sandbox.command(&script[0]);
+        command.args(&script[1..]).stderr(Stdio::null());
+        let options = StreamOptions::new().scope(scope);
+        let stream = Stream::spawn_with(&mut command, options).expect("spawn the stream");
+        let pid = stream.id().expect("a pid") as i32;
+        let helper = sandbox.wait_pid("helper");
+        sandbox.wait_pid("child");
+        let outcome = within("close", move || {
+            stream.close(&config("stdin 100ms, TERM 5s, KILL"))
+        })
+        .expect("close");
+        assert_eq!(
+            outcome.exit,
+            Exit::Signal(agentpipe::Signal::TERM),
+            "{scope:?}"
+        );
+        assert!(!outcome.killed, "{scope:?}: TERM was enough");
+        assert_reaped(pid);
+        assert_eq!(sandbox.live(helper), survives, "{scope:?}: the helper");
+    }
+}
+
+#[test]
+fn a_timeout_bounds_the_graceful_steps_of_a_close() {
+    let sandbox = Sandbox::new("stream-timeout");
+    let mut command = sandbox.command("sleep");
+    command.arg("30");
+    let (stream, pid) = spawn(command);
+    let config = Config::new()
+        .sequence("wait 30s, stdin 30s, TERM 5s, KILL".parse().unwrap())
+        .timeout(Duration::from_millis(300));
+    let start = Instant::now();
+    let outcome = within("close", move || stream.close(&config)).expect("close");
+    assert_within(
+        start.elapsed(),
+        0.3,
+        3.0,
+        "TERM at the timeout, not after 60 s",
+    );
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
+    let actions: Vec<String> = outcome
+        .steps
+        .iter()
+        .map(|step| step.action.to_string())
+        .collect();
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("TERM"),
+        "{actions:?}"
+    );
+    assert_reaped(pid);
+}
+
+#[test]
 fn dropping_a_stream_ends_its_child() {
     let sandbox = Sandbox::new("stream-drop");
     let (stream, pid) = spawn(sandbox.command("cat"));
     within("drop", move || drop(stream));
     assert_reaped(pid);
+}
+
+/// The drop blocks (see `Stream`'s docs): when it returns, even a child that ignores its stdin's
+/// end and SIGTERM is gone, after the default sequence's two waits.
+#[test]
+fn dropping_a_stream_runs_the_whole_default_sequence_before_returning() {
+    let sandbox = Sandbox::new("stream-drop-stubborn");
+    let script =
+        sh("trap '' TERM\nsleep 30 >/dev/null &\necho $! > \"$D/helper.pid\"\npidfile child\nwait");
+    let mut command = sandbox.command(&script[0]);
+    command.args(&script[1..]);
+    let (stream, pid) = spawn(command);
+    let helper = sandbox.wait_pid("helper");
+    sandbox.wait_pid("child");
+    let start = Instant::now();
+    within("drop", move || drop(stream));
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1900),
+        "drop returned after {elapsed:?}"
+    );
+    assert_reaped(pid);
+    sandbox.assert_gone(&[helper]);
+    sandbox.assert_nothing_left();
 }
 
 #[test]
@@ -232,7 +311,7 @@ fn close_stdin_does_not_wait_for_a_pending_write() {
         ),
         "{error}"
     );
-    assert_eq!(outcome.exit, Exit::Signal(Signal::SIGTERM as i32));
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
 }
 
 #[test]

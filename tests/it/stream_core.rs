@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::robust::Watchdog;
-use agentpipe::{Config, Exit, Sequence, Stream};
+use agentpipe::{Config, Exit, Stream};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
 
@@ -28,10 +28,7 @@ fn config(cases: u32) -> ProptestConfig {
 
 /// A close sequence short enough for hundreds of cases, with every kind of step.
 fn quick() -> Config {
-    Config {
-        sequence: Sequence::parse("wait 0s, stdin 30ms, TERM 30ms, KILL").unwrap(),
-        ..Config::default()
-    }
+    Config::new().sequence("wait 0s, stdin 30ms, TERM 30ms, KILL".parse().unwrap())
 }
 
 /// Starts `argv` as a stream, tagged with the sandbox's tag, stderr discarded.

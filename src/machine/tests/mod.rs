@@ -22,7 +22,7 @@ struct Clock {
 }
 
 impl Clock {
-    fn new(config: Config) -> Clock {
+    fn new(config: Settings) -> Clock {
         let start = Instant::now();
         Clock {
             machine: Machine::new(config, target(), start),
@@ -32,13 +32,13 @@ impl Clock {
     }
 
     fn default() -> Clock {
-        Clock::new(Config::default())
+        Clock::new(Settings::default())
     }
 
     fn with_sequence(text: &str) -> Clock {
-        Clock::new(Config {
+        Clock::new(Settings {
             sequence: Sequence::parse(text).expect("valid sequence"),
-            ..Config::default()
+            ..Settings::default()
         })
     }
 

@@ -42,9 +42,9 @@ fn every_trigger_but_eof_starts_at_step_one_and_the_default_list_runs_to_sigkill
 
 #[test]
 fn timeout_starts_the_sequence_at_step_one_at_its_time() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         timeout: Some(Duration::from_millis(300)),
-        ..Config::default()
+        ..Settings::default()
     });
     assert_eq!(clock.machine.deadline(), Some(clock.instant(300)));
     let orders = clock.until(299);
@@ -58,9 +58,9 @@ fn timeout_starts_the_sequence_at_step_one_at_its_time() {
 #[test]
 fn eof_starts_at_the_stdin_step_with_eof_grace_and_flushes_what_was_read() {
     for (eof_grace, term_at) in [(None, 1100), (Some(Some(Duration::from_millis(300))), 400)] {
-        let mut clock = Clock::new(Config {
+        let mut clock = Clock::new(Settings {
             eof_grace,
-            ..Config::default()
+            ..Settings::default()
         });
         let orders = clock.at(100, Input::Eof { hangup: true });
         assert!(
@@ -79,9 +79,9 @@ fn eof_starts_at_the_stdin_step_with_eof_grace_and_flushes_what_was_read() {
 
 #[test]
 fn eof_grace_inf_makes_the_end_of_input_a_plain_half_close() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         eof_grace: Some(None),
-        ..Config::default()
+        ..Settings::default()
     });
     let orders = clock.at(100, Input::Eof { hangup: true });
     assert_eq!(orders, [Order::Tell(Note::EofGraceInf)]);
@@ -109,10 +109,10 @@ fn each_interrupt_skips_to_the_next_step_and_three_reach_sigkill() {
 
 #[test]
 fn timeout_during_the_sequence_jumps_to_the_first_signal_step_not_taken() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         sequence: Sequence::parse("wait 10s, stdin 10s, INT 10s, TERM 10s, KILL").unwrap(),
         timeout: Some(Duration::from_secs(1)),
-        ..Config::default()
+        ..Settings::default()
     });
     clock.at(100, Input::Interrupt(Signal::HUP));
     let orders = clock.until(1000);
@@ -123,10 +123,10 @@ fn timeout_during_the_sequence_jumps_to_the_first_signal_step_not_taken() {
 
 #[test]
 fn timeout_at_the_kill_step_takes_no_second_kill() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         sequence: Sequence::parse("KILL").unwrap(),
         timeout: Some(Duration::from_secs(1)),
-        ..Config::default()
+        ..Settings::default()
     });
     clock.at(100, Input::Interrupt(Signal::TERM));
     let before = clock.steps();
@@ -214,9 +214,9 @@ fn output_after_the_exit_drains_for_drain_then_is_cut() {
         (None, None),
     ];
     for (drain, cut_at) in cases {
-        let mut clock = Clock::new(Config {
+        let mut clock = Clock::new(Settings {
             drain,
-            ..Config::default()
+            ..Settings::default()
         });
         let mut orders = clock.at(100, exited(0, &[]));
         orders.extend(clock.until(60 * S));
@@ -224,9 +224,9 @@ fn output_after_the_exit_drains_for_drain_then_is_cut() {
         assert_eq!(cut, cut_at.is_some(), "--drain {drain:?}");
         assert_eq!(clock.machine.drain_cut(), cut_at.is_some());
         if let Some(at) = cut_at.filter(|&at| at > 100) {
-            let mut again = Clock::new(Config {
+            let mut again = Clock::new(Settings {
                 drain,
-                ..Config::default()
+                ..Settings::default()
             });
             again.at(100, exited(0, &[]));
             assert_eq!(again.machine.deadline(), Some(again.instant(at)));
@@ -236,9 +236,9 @@ fn output_after_the_exit_drains_for_drain_then_is_cut() {
 
 #[test]
 fn an_interrupt_after_the_exit_ends_the_drain_at_once() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         drain: None,
-        ..Config::default()
+        ..Settings::default()
     });
     clock.at(100, exited(0, &[]));
     let orders = clock.at(200, Input::Interrupt(Signal::INT));
@@ -353,4 +353,36 @@ fn processes_killed_with_the_child_are_not_left_behind_but_watched_and_killed_ag
     assert!(clock.machine.settled());
     assert_eq!(clock.machine.left_behind(), [] as [u32; 0]);
     assert_eq!(clock.machine.trigger(), Some(Trigger::Signal(Signal::TERM)));
+}
+
+/// The stdin step left for the next step orders the hangup (the loop hangs a terminal up, and
+/// has nothing more to close on a pipe), before that step's signal; an interrupt skipping it
+/// does the same. A child gone during the step leaves no terminal to hang up.
+#[test]
+fn leaving_the_stdin_step_for_another_orders_the_hangup_first() {
+    let hangup_then_term = |orders: &[Order]| {
+        let hangup = orders.iter().position(|order| *order == Order::HangUp);
+        let term = orders
+            .iter()
+            .position(|order| *order == Order::Signal(Signal::TERM));
+        matches!((hangup, term), (Some(hangup), Some(term)) if hangup < term)
+    };
+    let mut clock = Clock::default();
+    let orders = clock.at(100, Input::Eof { hangup: true });
+    assert!(!has(&orders, &Order::HangUp), "{orders:?}");
+    let orders = clock.until(1100);
+    assert!(hangup_then_term(&orders), "{orders:?}");
+    assert_eq!(orders.iter().filter(|o| **o == Order::HangUp).count(), 1);
+
+    let mut clock = Clock::default();
+    clock.at(100, Input::Interrupt(Signal::TERM));
+    let orders = clock.at(200, Input::Interrupt(Signal::TERM));
+    assert!(hangup_then_term(&orders), "{orders:?}");
+
+    let mut clock = Clock::default();
+    clock.at(100, Input::Eof { hangup: true });
+    let orders = clock.at(200, exited(0, &[]));
+    assert!(!has(&orders, &Order::HangUp), "{orders:?}");
+    let orders = clock.until(3000);
+    assert!(!has(&orders, &Order::HangUp), "{orders:?}");
 }

@@ -11,9 +11,9 @@ fn the_end_of_a_file_starts_nothing_unless_eof_grace_is_given() {
     let orders = clock.at(100, Input::Eof { hangup: false });
     assert_eq!(orders, [Order::Tell(Note::DataEnded)]);
     assert_eq!(clock.machine.trigger(), None);
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         eof_grace: Some(Some(Duration::from_millis(200))),
-        ..Config::default()
+        ..Settings::default()
     });
     clock.at(100, Input::Eof { hangup: false });
     assert_eq!(clock.machine.trigger(), Some(Trigger::Eof));
@@ -33,10 +33,10 @@ fn parent_exit_starts_at_step_one_and_changes_nothing_later() {
 
 #[test]
 fn idle_timeouts_count_from_the_last_activity_in_their_direction() {
-    let config = |both: Option<u64>, output: Option<u64>| Config {
+    let config = |both: Option<u64>, output: Option<u64>| Settings {
         idle_timeout: both.map(Duration::from_millis),
         output_idle_timeout: output.map(Duration::from_millis),
-        ..Config::default()
+        ..Settings::default()
     };
     // Either way: input moving keeps it from firing.
     let mut clock = Clock::new(config(Some(500), None));
@@ -76,10 +76,10 @@ fn idle_timeouts_count_from_the_last_activity_in_their_direction() {
 
 #[test]
 fn an_idle_timeout_does_nothing_once_the_sequence_runs_or_the_child_exited() {
-    let idle = Config {
+    let idle = Settings {
         idle_timeout: Some(Duration::from_millis(500)),
         drain: None,
-        ..Config::default()
+        ..Settings::default()
     };
     let mut clock = Clock::new(idle.clone());
     clock.at(100, Input::Interrupt(Signal::TERM));
@@ -146,9 +146,9 @@ fn every_signal_sent_is_said_even_without_verbose_with_why_and_the_flag() {
         lines[0].contains("each interrupt skips a step"),
         "{lines:?}"
     );
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         timeout: Some(Duration::from_secs(1)),
-        ..Config::default()
+        ..Settings::default()
     });
     let lines = sent(&clock.until(2000));
     assert!(
@@ -165,9 +165,9 @@ fn every_signal_sent_is_said_even_without_verbose_with_why_and_the_flag() {
 
 #[test]
 fn a_second_interrupt_after_the_exit_drops_the_output_a_stalled_reader_left() {
-    let mut clock = Clock::new(Config {
+    let mut clock = Clock::new(Settings {
         drain: None,
-        ..Config::default()
+        ..Settings::default()
     });
     clock.at(100, exited(0, &[]));
     let first = clock.at(200, Input::Interrupt(Signal::TERM));

@@ -9,8 +9,6 @@
 //!   every wait has a deadline, and dropping a run SIGKILLs an agentpipe still running.
 //! - Process, signal-log and exit-status checks.
 
-pub mod definition;
-
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
