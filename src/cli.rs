@@ -12,6 +12,7 @@ mod destination;
 #[cfg(test)]
 mod generated;
 mod manual;
+pub(crate) mod oom;
 mod run;
 mod size;
 mod spawn_error;
@@ -166,7 +167,9 @@ pub struct Cli {
     ///
     /// For stdio servers started by editors, MCP clients and CI runners: when the client dies,
     /// the server and what it started end too, even if something else still holds the pipes.
-    /// The parent is watched through a pidfd; its threads exiting do not count. Example:
+    /// The parent is watched through a pidfd; its threads exiting do not count. Refused (125)
+    /// when the parent is init already (the process that started agentpipe is gone) and when
+    /// agentpipe is PID 1: there is no parent that could exit. Example:
     /// --scope tree --end-with-parent -- npx -y some-server.
     #[arg(long)]
     pub end_with_parent: bool,

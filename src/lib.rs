@@ -108,3 +108,9 @@ pub use trace::{Trace, TraceFormat};
 pub fn __cli_main() -> ! {
     cli::main()
 }
+
+/// The program's allocator (src/main.rs installs it): out of memory ends the command's scope and
+/// exits 125 with one line, instead of aborting. Not part of the library's API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub use cli::oom::FailClosed as __CliAllocator;

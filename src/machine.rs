@@ -29,6 +29,11 @@ pub(crate) use messages::{Cause, Input, Order, Target};
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
 
+/// How soon after a step its wait's end took, an interrupt still counts for that step instead of
+/// skipping the next one: a supervisor's signal and the step's own deadline that arrive together
+/// (nested agentpipes on the same schedule) are one reason to move on, not two.
+pub(crate) const INTERRUPT_MERGE: Duration = Duration::from_millis(100);
+
 /// How often the scope is looked at while processes other than the child remain in it: they are
 /// not agentpipe's children, so nothing announces their exit.
 pub(crate) const LEFTOVER_CHECK: Duration = Duration::from_millis(10);
@@ -86,6 +91,9 @@ pub(crate) struct Machine {
     looked_at: Option<Instant>,
     /// Every process ever found left in the scope, in the order found.
     left_behind: Vec<u32>,
+    /// When the last step was taken because the previous one's wait ended, until an interrupt
+    /// counts for it (see [`INTERRUPT_MERGE`]).
+    waited_at: Option<Instant>,
     orders: Vec<Order>,
 }
 
@@ -112,6 +120,7 @@ impl Machine {
             left: Vec::new(),
             looked_at: None,
             left_behind: Vec::new(),
+            waited_at: None,
             orders: Vec::new(),
         }
     }
@@ -159,7 +168,13 @@ impl Machine {
         } = self.phase
             && now >= deadline
         {
+            // Only a wait that lasted counts: an interrupt that a zero wait's end follows at
+            // once (the default `wait 0s`) is a person's, and skips as always.
+            let waited = self.steps.last().and_then(|step| step.wait);
             self.take(index + 1, None, Cause::Waited, now);
+            if waited.is_some_and(|wait| wait >= INTERRUPT_MERGE) {
+                self.waited_at = Some(now);
+            }
         }
         if let Phase::Killed { at, named: false } = self.phase
             && now >= at + UNKILLABLE_AFTER
@@ -296,6 +311,10 @@ impl Machine {
                     .push(Order::Tell(Note::Received(signal, Received::Starts)));
                 return self.begin(Trigger::Signal(signal), 0, None, now);
             }
+            Phase::Step { .. } if self.merges(now) => {
+                self.waited_at = None;
+                Received::CountsForStep
+            }
             Phase::Step { index, .. } => {
                 self.orders
                     .push(Order::Tell(Note::Received(signal, Received::Skips)));
@@ -325,6 +344,12 @@ impl Machine {
         };
         self.orders
             .push(Order::Tell(Note::Received(signal, received)));
+    }
+
+    /// Whether an interrupt at `now` counts for the step its wait's end just took.
+    fn merges(&self, now: Instant) -> bool {
+        self.waited_at
+            .is_some_and(|at| now.saturating_duration_since(at) < INTERRUPT_MERGE)
     }
 
     /// `--timeout`: starts the sequence, or jumps to its first signal step not yet taken.

@@ -37,6 +37,10 @@ pub struct SpawnOptions {
     pub pipe_stderr: bool,
     /// Run the child on a pseudo-terminal of its own (`--pty`) instead of pipes.
     pub pty: Option<PtyOptions>,
+    /// `--scope group` on the command line: become the subreaper of the child's descendants, so
+    /// that a process orphaned by the scope's SIGKILL (a nested agentpipe's command, whose
+    /// supervisor was killed) comes to agentpipe and goes with the scope (decision (bc)).
+    pub adopt_orphans: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -59,6 +63,12 @@ pub struct ChildProcess {
     cgroup: Option<Cgroup>,
     /// What the cgroup accounted for, read just before it was removed.
     usage: Option<CgroupUsage>,
+    /// agentpipe adopts the orphans of the child's descendants (see
+    /// [`SpawnOptions::adopt_orphans`]).
+    adopts: bool,
+    /// The orphans it had adopted when it first sent SIGKILL: they left on their own before (a
+    /// daemon), and are not the scope's; every one adopted after is.
+    adopted_before_kill: Option<Vec<Pid>>,
 }
 
 /// `--scope cgroup` where agentpipe cannot create a cgroup: the message says what to do.
@@ -98,7 +108,8 @@ impl ChildProcess {
         if group && terminal.is_none() {
             command.process_group(0);
         }
-        if options.scope == Scope::Tree {
+        let adopts = options.adopt_orphans && options.scope == Scope::Group;
+        if options.scope == Scope::Tree || adopts {
             platform::become_subreaper()?;
         }
         let keep_ignored: Vec<NixSignal> = options
@@ -158,6 +169,8 @@ impl ChildProcess {
             pidfd: platform::open_pidfd(pid),
             cgroup,
             usage: None,
+            adopts,
+            adopted_before_kill: None,
         };
         for pipe in [
             stdin.as_ref(),
@@ -252,10 +265,13 @@ impl ChildProcess {
     /// Sends `signal` to every process of the scope. The child gets it whatever group or cgroup
     /// it moved to since it started (but not through a group it moved to, which may be
     /// agentpipe's own).
-    pub fn signal_scope(&self, signal: Signal) {
+    pub fn signal_scope(&mut self, signal: Signal) {
         let Some(signal) = signal.to_nix().filter(|_| !self.reaped) else {
             return;
         };
+        if signal == NixSignal::SIGKILL && self.adopts {
+            self.kill_casualties();
+        }
         let reached_child = match (self.scope, self.group, &self.cgroup) {
             (Scope::Cgroup, _, Some(cgroup)) => {
                 if signal == NixSignal::SIGKILL {
@@ -318,11 +334,34 @@ impl ChildProcess {
             return Vec::new();
         }
         let exited = self.exit.is_some();
-        let pids = match &self.cgroup {
+        let mut pids = match &self.cgroup {
             Some(cgroup) => cgroup.members(self.pid, exited),
             None => platform::leftovers(self.scope, self.pid, self.group, exited),
         };
+        pids.extend(self.casualties());
         pids.into_iter().map(|pid| pid.as_raw() as u32).collect()
+    }
+
+    /// The orphans handed to agentpipe since its first SIGKILL: descendants whose parent that
+    /// SIGKILL ended (see [`SpawnOptions::adopt_orphans`]).
+    fn casualties(&self) -> Vec<Pid> {
+        let Some(before) = &self.adopted_before_kill else {
+            return Vec::new();
+        };
+        let mut adopted = platform::adopted(self.pid);
+        adopted.retain(|pid| !before.contains(pid));
+        adopted
+    }
+
+    /// SIGKILL to the casualties (their pids are safe: they are agentpipe's unreaped children),
+    /// noting at the first SIGKILL which orphans were adopted before it.
+    fn kill_casualties(&mut self) {
+        if self.adopted_before_kill.is_none() {
+            self.adopted_before_kill = Some(platform::adopted(self.pid));
+        }
+        for pid in self.casualties() {
+            let _ = kill(pid, NixSignal::SIGKILL);
+        }
     }
 
     /// `--scope cgroup`: the CPU time and peak memory of the cgroup's processes, final once the
@@ -335,7 +374,7 @@ impl ChildProcess {
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
     /// orphans that exited. The child itself stays unreaped.
     pub fn reap_adopted(&self) {
-        if self.scope == Scope::Tree || nix::unistd::getpid().as_raw() == 1 {
+        if self.scope == Scope::Tree || self.adopts || nix::unistd::getpid().as_raw() == 1 {
             platform::reap_adopted(self.pid);
         }
     }

@@ -137,6 +137,7 @@ impl Stream {
             scope: options.scope.unwrap_or(Scope::Group),
             foreground: false,
             parent_death_signal: false,
+            adopt_orphans: false,
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),

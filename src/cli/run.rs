@@ -151,6 +151,7 @@ fn supervise(
         scope,
         foreground: cli.foreground,
         parent_death_signal: true,
+        adopt_orphans: true,
         keep_ignored: if signals.chld_was_ignored {
             vec![Signal::CHLD]
         } else {
@@ -184,6 +185,8 @@ fn supervise(
         }
     };
     *pid = Some(child.pid());
+    // From here an allocation that fails ends the command's group with it (see cli::oom).
+    super::oom::watch(child.pid(), !cli.foreground);
     tell_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {

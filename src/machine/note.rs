@@ -163,6 +163,8 @@ pub(crate) enum Received {
     DropsOutput,
     AlreadyKilled,
     GivesUp,
+    /// It came as the previous step's wait ended, and counts for the step that took.
+    CountsForStep,
 }
 
 /// The step that follows one just taken.
@@ -218,6 +220,9 @@ impl fmt::Display for Note {
                         ": SIGKILL already sent, waiting for the processes to go"
                     }
                     Received::GivesUp => ": exiting without the unkillable process",
+                    Received::CountsForStep => {
+                        ": it came as the last step was taken, and counts for that step"
+                    }
                 })
             }
             Note::Sent {

@@ -55,6 +55,7 @@ impl Machine {
 
     /// Takes step `index`: its action now, then its wait.
     pub(super) fn take(&mut self, index: usize, wait: Option<Limit>, cause: Cause, now: Instant) {
+        self.waited_at = None;
         let steps = self.config.sequence.steps();
         let (step, count) = (steps[index], steps.len());
         let following = steps.get(index + 1).map(|next| next.action);

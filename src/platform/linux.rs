@@ -277,6 +277,14 @@ pub fn reap_adopted(child: Pid) {
     }
 }
 
+/// The live processes handed to agentpipe as their subreaper: its children but `child` and the
+/// spared (the commands of `run` steps).
+pub fn adopted(child: Pid) -> Vec<Pid> {
+    let mut adopted = own_children();
+    adopted.retain(|&pid| pid != child && read(pid).is_some_and(|entry| !entry.zombie));
+    adopted
+}
+
 /// Keeps the kernel from dumping core even where core_pattern pipes to a program, which
 /// RLIMIT_CORE alone does not stop.
 pub fn set_undumpable() {

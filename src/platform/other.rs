@@ -53,6 +53,11 @@ fn seen(status: ChildState) -> ChildStatus {
     ChildStatus { status, reaped }
 }
 
+/// Nothing is adopted: there is no subreaper.
+pub fn adopted(_child: Pid) -> Vec<Pid> {
+    Vec::new()
+}
+
 /// Members cannot be listed without /proc: the group is signalled as a whole and only the child
 /// is waited for.
 pub fn leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _exited: bool) -> Vec<Pid> {

@@ -256,14 +256,18 @@ fn exhaust_descriptors(pid: i32) {
 fn bytes_a_trace_skips_for_want_of_a_descriptor_say_so_not_a_slow_destination() {
     let sandbox = Sandbox::new("trace-untapped");
     let trace = sandbox.path_str("trace");
-    let script = "pidfile child; while [ ! -e \"$D/go\" ]; do sleep 0.01; done; echo hello";
+    // It runs on after its output, so that the output is spliced (and teed), not drained.
+    let script =
+        "pidfile child; while [ ! -e \"$D/go\" ]; do sleep 0.01; done; echo hello; cat >/dev/null";
     let options = ["--scope", "child", "--trace", &trace];
-    let mut command = sandbox.agentpipe(&options, sh(script));
-    command.stdin(Stdio::null());
+    // stdin stays open: no descriptor of agentpipe's closes while the limit is computed.
+    let command = sandbox.agentpipe(&options, sh(script));
     let mut run = Run::start(sandbox, command);
     run.sandbox.wait_pid("child");
     exhaust_descriptors(run.pid());
     std::fs::write(run.sandbox.path("go"), "").expect("go");
+    run.wait_stdout("hello");
+    run.close_stdin();
     let done = run.finish();
     done.assert_code(0);
     assert_eq!(done.stdout_text(), "hello\n");
@@ -293,4 +297,78 @@ fn with_sequence_the_signal_lines_name_its_steps_not_the_flags_it_refuses() {
         "{kill_line}"
     );
     assert!(!done.stderr.contains("--term-grace") && !done.stderr.contains("--grace"));
+}
+
+#[test]
+fn nested_agentpipes_with_defaults_leave_nothing_alive_after_one_sigterm_to_the_outermost() {
+    let sandbox = Sandbox::new("nested");
+    let script = "trap '' TERM\nsleep 20 &\necho $! > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \
+                  \"$D/sleep.pid\"\npidfile command\nwait";
+    let mut inner = vec![BIN.to_string(), "--".into(), BIN.into(), "--".into()];
+    inner.extend(sh(script));
+    let command = sandbox.agentpipe(&[], inner);
+    let mut run = Run::start(sandbox, command);
+    let sleep = run.sandbox.wait_pid("sleep");
+    let shell = run.sandbox.wait_pid("command");
+    run.signal(Signal::SIGTERM);
+    let done = run.finish();
+    // Every level ends by its command's SIGKILL, and dies by it.
+    assert_eq!(
+        done.status.signal(),
+        Some(Signal::SIGKILL as i32),
+        "{}",
+        done.stderr
+    );
+    run.sandbox.assert_gone(&[shell, sleep]);
+    run.sandbox.assert_nothing_left();
+}
+
+/// The address space `pid` has mapped now, in bytes.
+fn address_space(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmSize:"))
+        .expect("VmSize");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("kB");
+    kib * 1024
+}
+
+#[test]
+fn out_of_memory_ends_the_scope_says_one_line_and_exits_125_without_a_core() {
+    let sandbox = Sandbox::new("oom");
+    let script = "sleep 20 &\necho $! > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \"$D/sleep.pid\"\n\
+                  pidfile child\nwhile [ ! -e \"$D/go\" ]; do sleep 0.01; done\n\
+                  head -c 4000000 /dev/zero >&2\nwait";
+    let options = ["--stderr-tail", "1M", "--stderr", "null"];
+    let mut command = sandbox.agentpipe(&options, sh(script));
+    command.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, command);
+    let sleep = run.sandbox.wait_pid("sleep");
+    let child = run.sandbox.wait_pid("child");
+    // Room for what it holds now, not for the tail it grows as stderr comes.
+    let limit = address_space(run.pid()) + 64 * 1024;
+    let status = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &run.pid().to_string(),
+            &format!("--as={limit}:{limit}"),
+        ])
+        .status()
+        .expect("run prlimit");
+    assert!(status.success(), "prlimit failed");
+    std::fs::write(run.sandbox.path("go"), "").expect("go");
+    let done = run.finish();
+    done.assert_code(125);
+    assert!(!done.status.core_dumped());
+    done.assert_one_error_line();
+    assert!(done.stderr.contains("out of memory"), "{}", done.stderr);
+    for pid in [child, sleep] {
+        run.sandbox.wait_gone(pid, Duration::from_secs(5));
+    }
+    run.sandbox.assert_nothing_left();
 }
