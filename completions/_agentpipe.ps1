@@ -42,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'agentpipe' -ScriptBlock {
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)')
             [CompletionResult]::new('--trace-format', '--trace-format', [CompletionResultType]::ParameterName, 'How --trace writes: text, hex or jsonl')
             [CompletionResult]::new('--trace-limit', '--trace-limit', [CompletionResultType]::ParameterName, 'The most bytes --trace writes; its last line then says that it stopped')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Read the command''s stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length headers, also DAP)')
+            [CompletionResult]::new('--response-timeout', '--response-timeout', [CompletionResultType]::ParameterName, 'With --protocol: start the close sequence when a request has had no response for this long')
             [CompletionResult]::new('--preserve-status', '--preserve-status', [CompletionResultType]::ParameterName, 'With --timeout or an idle timeout, exit with the command''s own status instead of 124 or 137')
             [CompletionResult]::new('--end-with-parent', '--end-with-parent', [CompletionResultType]::ParameterName, 'Start the close sequence when agentpipe''s parent process exits (Linux)')
             [CompletionResult]::new('--foreground', '--foreground', [CompletionResultType]::ParameterName, 'Keep the command in agentpipe''s process group, so that it can use the terminal')

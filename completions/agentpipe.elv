@@ -39,6 +39,8 @@ set edit:completion:arg-completer[agentpipe] = {|@words|
             cand --trace 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)'
             cand --trace-format 'How --trace writes: text, hex or jsonl'
             cand --trace-limit 'The most bytes --trace writes; its last line then says that it stopped'
+            cand --protocol 'Read the command''s stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length headers, also DAP)'
+            cand --response-timeout 'With --protocol: start the close sequence when a request has had no response for this long'
             cand --preserve-status 'With --timeout or an idle timeout, exit with the command''s own status instead of 124 or 137'
             cand --end-with-parent 'Start the close sequence when agentpipe''s parent process exits (Linux)'
             cand --foreground 'Keep the command in agentpipe''s process group, so that it can use the terminal'

@@ -76,6 +76,14 @@ complete -c agentpipe -l trace-format -d 'How --trace writes: text, hex or jsonl
 hex\t'As text, with each chunk\'s bytes as a hex dump'
 jsonl\t'One JSON object per line and event'"
 complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r
+complete -c agentpipe -l protocol -d 'Read the command\'s stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length headers, also DAP)' -r -f -a "mcp\t'Newline-delimited JSON-RPC: MCP\'s stdio transport'
+lsp\t'Content-Length-framed JSON-RPC: LSP, DAP'"
+complete -c agentpipe -l response-timeout -d 'With --protocol: start the close sequence when a request has had no response for this long' -r -f -a "0s\t'at once'
+250ms\t'a quarter of a second'
+1s\t'one second'
+5s\t'five seconds'
+1m30s\t'a minute and a half'
+inf\t'no limit'"
 complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
 complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'

@@ -29,6 +29,7 @@ use crate::config::Settings;
 use crate::duration::{self, Limit};
 use crate::parse_error::ParseError;
 use crate::platform;
+use crate::protocol::Protocol;
 use crate::scope::Scope;
 use crate::sequence::Sequence;
 use crate::signals::Signal;
@@ -296,6 +297,30 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = text(trace_limit))]
     pub trace_limit: u64,
 
+    /// Read the command's stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length
+    /// headers, also DAP).
+    ///
+    /// Bytes pass unchanged and at once, both ways. The trace then records messages, not chunks
+    /// (see MESSAGES in agentpipe(1)); -v and the report name requests left unanswered; bytes on
+    /// the command's stdout that are no frame (a log line) go to stderr, or the --stderr file,
+    /// never to agentpipe's stdout. With lsp, the sequence gets a step 'shutdown 2s' before its
+    /// stdin step: agentpipe sends the server shutdown (its own id; the answer is not relayed),
+    /// then exit, as editors do, unless the client sent them itself. Example: --protocol mcp
+    /// --trace mcp.trace.
+    #[arg(long, value_enum, value_name = "PROTOCOL")]
+    pub protocol: Option<ProtocolArg>,
+
+    /// With --protocol: start the close sequence when a request has had no response for this
+    /// long.
+    ///
+    /// The request is named in the line that says why; agentpipe then exits with 124, or 137 if
+    /// SIGKILL was sent, as with --timeout. An MCP progress notification for the request
+    /// (notifications/progress with its progressToken) restarts its clock. Requests either way
+    /// count: the client's, and the command's own (sampling, workspace/configuration). Example:
+    /// --response-timeout 2m.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, requires = "protocol", value_parser = text(duration))]
+    pub response_timeout: Option<Wait>,
+
     /// Print a timeline of what happens, and what comes next, on stderr.
     ///
     /// Each line is stamped with the time since agentpipe started: the command's start and pid,
@@ -348,6 +373,10 @@ fn stderr_target(value: OsString) -> Result<StderrTarget, String> {
     })
 }
 
+/// How long the LSP shutdown step waits for the server to answer and end: what
+/// vscode-languageclient gives it.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The most `--stderr-tail` keeps: a report is read by scripts, and agentpipe's memory stays
 /// small whatever the volume.
 const MAX_TAIL: u64 = 1 << 20;
@@ -356,6 +385,24 @@ fn tail_size(text: &str) -> Result<usize, String> {
     match size::parse_size(text)? {
         size if size <= MAX_TAIL => Ok(size as usize),
         _ => Err("at most 1MiB (1048576 bytes) of stderr is kept".to_string()),
+    }
+}
+
+/// `--protocol`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// Newline-delimited JSON-RPC: MCP's stdio transport.
+    Mcp,
+    /// Content-Length-framed JSON-RPC: LSP, DAP.
+    Lsp,
+}
+
+impl ProtocolArg {
+    pub fn protocol(self) -> Protocol {
+        match self {
+            ProtocolArg::Mcp => Protocol::Mcp,
+            ProtocolArg::Lsp => Protocol::Lsp,
+        }
     }
 }
 
@@ -431,6 +478,12 @@ impl Cli {
             Some(command) => sequence.run_before_signal(command.clone(), self.term_grace.0),
             None => sequence,
         };
+        // An explicit --sequence is taken as written: it may name its own shutdown step.
+        let lsp = self.protocol == Some(ProtocolArg::Lsp) && self.sequence.is_none();
+        let sequence = match lsp {
+            true => sequence.shutdown_first(Some(SHUTDOWN_WAIT)),
+            false => sequence,
+        };
         // 0 disables a timeout, as in timeout(1); so does inf.
         let enabled = |wait: Option<Wait>| wait.and_then(|wait| wait.0).filter(|d| !d.is_zero());
         Settings {
@@ -439,6 +492,7 @@ impl Cli {
             timeout: enabled(self.timeout),
             idle_timeout: enabled(self.idle_timeout),
             output_idle_timeout: enabled(self.output_idle_timeout),
+            response_timeout: enabled(self.response_timeout),
             drain: self.drain.0,
         }
     }

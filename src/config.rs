@@ -83,6 +83,8 @@ pub(crate) struct Settings {
     pub idle_timeout: Option<Duration>,
     /// Start the sequence when the child has written nothing for this long.
     pub output_idle_timeout: Option<Duration>,
+    /// With a protocol: start the sequence when a request has had no response for this long.
+    pub response_timeout: Option<Duration>,
     /// How long output from the child's descendants is still relayed after the child exits.
     pub drain: Limit,
 }
@@ -97,6 +99,7 @@ impl From<&Config> for Settings {
             timeout: config.timeout,
             idle_timeout: None,
             output_idle_timeout: None,
+            response_timeout: None,
             drain: config.drain,
         }
     }

@@ -5,6 +5,9 @@
 //! timeline and inputs for the state machine; the event loop passes them on and carries out
 //! what the machine orders back.
 
+#[cfg(feature = "json")]
+mod talk;
+
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crate::machine::Input;
@@ -13,11 +16,15 @@ use crate::outcome::Bytes;
 use crate::poller::{Readiness, Want};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::trace::{Direction, Recorder, Tap};
+#[cfg(feature = "json")]
+use talk::Talk;
 
 /// What a move of the relay showed.
 #[derive(Debug)]
 pub(crate) enum Seen {
     Tell(Note),
+    /// Said even without `-v`.
+    Warn(Note),
     Input(Input),
 }
 
@@ -30,6 +37,9 @@ pub(crate) struct Duplex {
     /// Close the child's stdin as soon as the input ended and was written (the command line);
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
+    /// With a protocol: the messages each way.
+    #[cfg(feature = "json")]
+    talk: Option<Talk>,
     /// The master of the child's pseudo-terminal, if it runs on one: held open until the child
     /// exited or the terminal is hung up, so that the end of its output (EIO on the master once
     /// no process holds the terminal) does not hang the terminal up under a command still
@@ -76,6 +86,8 @@ impl Duplex {
             to_child,
             from_child,
             forward_eof,
+            #[cfg(feature = "json")]
+            talk: None,
             terminal,
             seen: Vec::new(),
         }
@@ -173,6 +185,7 @@ impl Duplex {
     /// the child may be finishing what the EOF asked of it.
     pub fn close_child_stdin(&mut self, flush: bool) -> Vec<Seen> {
         self.to_child.close_source();
+        self.forward_eof = true; // held back for a shutdown step, if there was one: no more
         if !flush && let Some(destination) = self.to_child.destination() {
             let terminal = destination.is_master();
             let discarded = self.to_child.buffered();
@@ -229,6 +242,8 @@ impl Duplex {
 
     fn read_child_output(&mut self) {
         let event = self.from_child.fill();
+        #[cfg(feature = "json")]
+        self.watched(Direction::FromChild);
         if self.from_child.destination().is_none() {
             self.from_child.discard_buffer();
         }
@@ -257,7 +272,10 @@ impl Duplex {
     }
 
     fn read_input(&mut self) {
-        match self.to_child.fill() {
+        let event = self.to_child.fill();
+        #[cfg(feature = "json")]
+        self.watched(Direction::ToChild);
+        match event {
             Event::SourceEnded => {
                 let source = self.to_child.source();
                 let hangup = source.is_some_and(Endpoint::ends_with_hangup);

@@ -8,6 +8,8 @@ mod finish;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+#[cfg(feature = "tokio")]
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,11 +17,17 @@ use crate::config::Settings;
 use crate::duplex::{Duplex, End, Seen};
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
+#[cfg(not(feature = "json"))]
+use crate::machine::note::Said;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Outcome, Trigger};
-use crate::platform;
+#[cfg(feature = "json")]
+use crate::outlet::Outlet;
+use crate::platform::{self, RawMode};
 use crate::poller::{Found, Interest, Poller, Wanted};
 use crate::process::{ChildPipes, ChildProcess};
+#[cfg(feature = "json")]
+use crate::protocol::Protocol;
 use crate::relay::Endpoint;
 use crate::signals::{Role, Signal, SignalSource};
 use crate::stderr::{StderrEnd, StderrRelay};
@@ -27,6 +35,16 @@ use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);
+
+/// How a turn waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// In the loop's own wait, until a descriptor is ready or the next deadline.
+    Block,
+    /// Not at all: the caller waited already (see [`EventLoop::wanted_fds`]).
+    #[cfg(feature = "tokio")]
+    Look,
+}
 
 /// The registrations of the loop's wait, each the token of a slot of its own (as mio's `Token`):
 /// a descriptor is registered, and what the wait found for it asked for, by the same name.
@@ -94,6 +112,8 @@ pub(crate) struct EventLoop {
     parent: Option<OwnedFd>,
     /// agentpipe's own terminal, whose window size the child's pseudo-terminal follows.
     window: Option<OwnedFd>,
+    /// agentpipe's own terminal in raw mode (`--pty`): cooked while agentpipe is stopped.
+    raw: Option<Arc<RawMode>>,
     /// The commands of `run` steps.
     runs: Runs,
     timeline: Timeline,
@@ -131,6 +151,7 @@ impl EventLoop {
             signals: None,
             parent: None,
             window: None,
+            raw: None,
             runs: Runs::default(),
             timeline,
             poller: Poller::default(),
@@ -162,6 +183,13 @@ impl EventLoop {
         self
     }
 
+    /// Gives agentpipe's terminal its own settings back while agentpipe is stopped, and makes
+    /// it raw again when it continues. The caller keeps the guard that restores it for good.
+    pub fn with_raw_mode(mut self, raw: Arc<RawMode>) -> EventLoop {
+        self.raw = Some(raw);
+        self
+    }
+
     /// Relays the child's stderr too (its pipe is the caller's, from [`ChildPipes::stderr`]):
     /// drained as its stdout is, and the run ends when both are.
     pub fn with_stderr(mut self, stderr: StderrRelay) -> EventLoop {
@@ -169,10 +197,20 @@ impl EventLoop {
         self
     }
 
+    /// Watches the messages of `protocol` both ways (`--protocol`); the child's stdout bytes
+    /// that are no frame go to `stray` (`None`: agentpipe's own stderr).
+    #[cfg(feature = "json")]
+    pub fn with_protocol(mut self, protocol: Protocol, stray: Option<Outlet>) -> EventLoop {
+        let hold_eof = self.machine.has_shutdown_step();
+        let trace = self.timeline.trace();
+        self.duplex.speak(protocol, stray, trace, hold_eof);
+        self
+    }
+
     /// Relays until the child and its scope are gone and the output is drained.
     pub fn run(mut self) -> io::Result<Outcome> {
         while !self.finished() {
-            self.turn()?;
+            self.turn(Wait::Block)?;
         }
         self.finish()
     }
@@ -180,18 +218,25 @@ impl EventLoop {
     /// Runs the close sequence from its first step, `trigger` starting it, discarding the child's
     /// output meanwhile.
     pub fn close(mut self, trigger: Trigger) -> io::Result<Outcome> {
-        self.input(Input::Close(trigger));
+        self.begin_close(trigger);
         self.run()
     }
 
-    fn finished(&self) -> bool {
+    /// Starts the close sequence, `trigger` starting it: its first orders are carried out now.
+    pub fn begin_close(&mut self, trigger: Trigger) {
+        self.input(Input::Close(trigger));
+    }
+
+    /// Whether the run is over: [`EventLoop::finish`] is what is left to do.
+    pub fn finished(&self) -> bool {
         self.machine.abandoned()
             || (self.machine.settled() && self.duplex.drained() && self.stderr.drained())
     }
 
-    /// One round: wait for the next event or deadline, then handle everything that is due.
-    fn turn(&mut self) -> io::Result<()> {
-        let found = self.wait()?;
+    /// One round: wait for the next event or deadline (or, with [`Wait::Look`], only look at
+    /// what is ready now), then handle everything that is due.
+    pub fn turn(&mut self, wait: Wait) -> io::Result<()> {
+        let found = self.wait(wait)?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
         if found.get(Token::OwnStderr).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
@@ -235,13 +280,47 @@ impl EventLoop {
         for seen in seen {
             match seen {
                 Seen::Tell(note) => self.tell(note),
+                Seen::Warn(note) => self.warn(note),
                 Seen::Input(input) => self.input(input),
             }
         }
     }
 
-    /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&mut self) -> io::Result<Found<Token, { Token::COUNT }>> {
+    /// Waits for any descriptor that matters now, or the next deadline (not at all with
+    /// [`Wait::Look`]).
+    fn wait(&mut self, wait: Wait) -> io::Result<Found<Token, { Token::COUNT }>> {
+        // The poller is out of `self` for the wait, which borrows the descriptors from `self`;
+        // a default one holds nothing (no descriptor, no allocation).
+        let mut poller = std::mem::take(&mut self.poller);
+        let found = self.wanted(|wanted, deadline| {
+            let deadline = match wait {
+                Wait::Block => deadline,
+                #[cfg(feature = "tokio")]
+                Wait::Look => Some(Instant::now()),
+            };
+            poller.wait(wanted, deadline)
+        });
+        self.poller = poller;
+        found
+    }
+
+    /// What a front end that waits by itself (the tokio stream) waits for before a
+    /// [`Wait::Look`] turn: a descriptor of the next turn ready, or the instant given.
+    #[cfg(feature = "tokio")]
+    pub fn wanted_fds(&self) -> (Vec<(RawFd, Interest)>, Option<Instant>) {
+        self.wanted(|wanted, deadline| {
+            let fds = wanted
+                .fds()
+                .map(|(fd, interest)| (fd.as_raw_fd(), interest));
+            (fds.collect(), deadline)
+        })
+    }
+
+    /// Hands `then` the descriptors that matter now, each in its slot, and the next deadline.
+    fn wanted<T>(
+        &self,
+        then: impl FnOnce(Wanted<'_, Token, { Token::COUNT }>, Option<Instant>) -> T,
+    ) -> T {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
         let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
@@ -269,7 +348,7 @@ impl EventLoop {
         for (end, want) in self.stderr.wants() {
             wanted.set(end, want);
         }
-        self.poller.wait(wanted, deadline)
+        then(wanted, deadline)
     }
 
     fn input(&mut self, input: Input) {
@@ -329,6 +408,18 @@ impl EventLoop {
                         self.tell(note);
                     }
                 }
+                #[cfg(feature = "json")]
+                Order::SendShutdown => {
+                    let seen = self.duplex.send_shutdown();
+                    self.pass_on(seen);
+                }
+                #[cfg(feature = "json")]
+                Order::SendExit => self.duplex.send_exit(),
+                // Without JSON there are no messages: a shutdown step has nothing to send.
+                #[cfg(not(feature = "json"))]
+                Order::SendShutdown | Order::SendExit => {
+                    self.tell(Note::Protocol(Said::ShutdownUnsendable));
+                }
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }
@@ -354,10 +445,16 @@ impl EventLoop {
                 Role::Suspend => {
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
+                    if let Some(raw) = &self.raw {
+                        raw.suspend();
+                    }
                     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
                 }
                 Role::Resume => {
                     self.tell(Note::Resumed);
+                    if let Some(raw) = &self.raw {
+                        let _ = raw.resume();
+                    }
                     self.child.signal_group(Signal::CONT);
                 }
                 Role::Forward if signal == Signal::WINCH && self.duplex.terminal().is_some() => {

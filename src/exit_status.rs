@@ -121,6 +121,7 @@ mod tests {
             quiet_since: None,
             commands: Vec::new(),
             cgroup: None,
+            unanswered: Vec::new(),
         }
     }
 

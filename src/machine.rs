@@ -11,6 +11,7 @@
 mod idle;
 mod messages;
 pub(crate) mod note;
+mod replies;
 mod steps;
 #[cfg(test)]
 mod tests;
@@ -24,7 +25,7 @@ use note::{Note, Received};
 use crate::signals::Signal;
 use idle::Idle;
 
-pub(crate) use messages::{Cause, Input, Order, Target};
+pub(crate) use messages::{Awaiting, Cause, Input, Order, Target};
 
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
@@ -95,6 +96,10 @@ pub(crate) struct Machine {
     /// counts for it (see [`INTERRUPT_MERGE`]).
     waited_at: Option<Instant>,
     orders: Vec<Order>,
+    /// With a protocol: the request that has waited longest for its response.
+    awaiting: Option<Awaiting>,
+    /// The client sent the LSP `shutdown` or `exit` itself.
+    client_shut: bool,
 }
 
 impl Machine {
@@ -122,6 +127,8 @@ impl Machine {
             left_behind: Vec::new(),
             waited_at: None,
             orders: Vec::new(),
+            awaiting: None,
+            client_shut: false,
         }
     }
 
@@ -148,6 +155,9 @@ impl Machine {
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
             Input::ExitUnread { left } => self.child_exited(Exit::Unknown, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
+            Input::Awaiting(awaiting) => self.awaiting(awaiting),
+            Input::ClientShutdown => self.client_shut = true,
+            Input::ShutdownAnswered => self.shutdown_answered(),
         }
         self.tick(now)
     }
@@ -162,6 +172,7 @@ impl Machine {
             self.quiet_since = Some(since);
             self.begin(trigger, 0, None, now);
         }
+        self.check_response(now);
         while let Phase::Step {
             index,
             deadline: Some(deadline),
@@ -210,6 +221,7 @@ impl Machine {
             step,
             self.timeout_at,
             self.idle.due(),
+            self.response_due(),
             drain,
             self.look_due(),
         ]
@@ -226,6 +238,14 @@ impl Machine {
 
     pub fn abandoned(&self) -> bool {
         self.phase == Phase::Abandoned
+    }
+
+    /// Whether the sequence has a shutdown step, which writes to the child's stdin.
+    pub fn has_shutdown_step(&self) -> bool {
+        let steps = self.config.sequence.steps();
+        steps
+            .iter()
+            .any(|step| step.action == crate::sequence::Action::Shutdown)
     }
 
     /// Whether the child has exited.
@@ -288,6 +308,7 @@ impl Machine {
             return; // the sequence runs, or the child is gone: the end changes nothing
         }
         let stdin_step = self.config.sequence.stdin_step();
+        let eof_step = self.config.sequence.eof_step();
         let wait = match (self.config.eof_grace, hangup) {
             (Some(wait), _) => wait,
             (None, true) => self.config.sequence.steps()[stdin_step].wait,
@@ -296,7 +317,9 @@ impl Machine {
         if wait.is_none() {
             self.orders.push(Order::Tell(Note::EofGraceInf));
         } else {
-            self.begin(Trigger::Eof, stdin_step, Some(wait), now);
+            // A shutdown step before the stdin step keeps its own wait.
+            let wait = (eof_step == stdin_step).then_some(wait);
+            self.begin(Trigger::Eof, eof_step, wait, now);
         }
     }
 

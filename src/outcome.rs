@@ -61,6 +61,8 @@ pub enum Trigger {
     Close,
     /// The child exited and left other processes in its scope.
     ChildExit,
+    /// A request had no response for `--response-timeout`.
+    ResponseTimeout,
 }
 
 impl Trigger {
@@ -68,7 +70,10 @@ impl Trigger {
     pub fn is_timeout(self) -> bool {
         matches!(
             self,
-            Trigger::Timeout | Trigger::IdleTimeout | Trigger::OutputIdleTimeout
+            Trigger::Timeout
+                | Trigger::IdleTimeout
+                | Trigger::OutputIdleTimeout
+                | Trigger::ResponseTimeout
         )
     }
 
@@ -85,6 +90,7 @@ impl Trigger {
             Trigger::DownstreamClosed => "downstream-closed",
             Trigger::Close => "close",
             Trigger::ChildExit => "child-exit",
+            Trigger::ResponseTimeout => "response-timeout",
         }
     }
 }
@@ -102,6 +108,7 @@ impl fmt::Display for Trigger {
             Trigger::DownstreamClosed => f.write_str("output closed by its reader"),
             Trigger::Close => f.write_str("close requested"),
             Trigger::ChildExit => f.write_str("child exit with processes left in its scope"),
+            Trigger::ResponseTimeout => f.write_str("response timeout: a request had no answer"),
         }
     }
 }
@@ -147,6 +154,21 @@ pub struct CommandRun {
     pub ended: bool,
 }
 
+/// A JSON-RPC request still without a response when the run ended (with a protocol: see
+/// `StreamOptions::protocol`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unanswered {
+    /// Its id as JSON text, as it appeared: `3`, `"a"`.
+    pub id: String,
+    /// Its method: `tools/call`.
+    pub method: String,
+    /// Sent to the child (`true`), or by the child to agentpipe's side.
+    pub to_child: bool,
+    /// When it was sent, since start.
+    pub since: Duration,
+}
+
 /// Everything that happened: what [`Stream::close`](crate::Stream::close) returns, and what
 /// the command line's exit status and report are made of.
 #[derive(Clone, Debug)]
@@ -190,4 +212,6 @@ pub struct Outcome {
     pub quiet_since: Option<Duration>,
     /// `--scope cgroup`: what the cgroup accounted for.
     pub cgroup: Option<CgroupUsage>,
+    /// With a protocol: the requests still without a response, in the order sent.
+    pub unanswered: Vec<Unanswered>,
 }

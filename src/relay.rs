@@ -10,11 +10,17 @@ use nix::errno::Errno;
 
 use crate::platform;
 use crate::poller::{Interest, Want};
+#[cfg(feature = "json")]
+use crate::protocol::RESERVE;
 use crate::trace::{Refused, Tap};
 
 mod endpoint;
+#[cfg(feature = "json")]
+mod watched;
 use endpoint::Kind;
 pub use endpoint::{Endpoint, fill_closed_std_fds, take_std_fds};
+#[cfg(feature = "json")]
+use watched::Watched;
 
 /// Bytes held between a read and its write: the relay's whole memory, per direction.
 pub const BUFFER_SIZE: usize = 64 * 1024;
@@ -61,6 +67,9 @@ pub struct Pump {
     grown: bool,
     /// The trace's copy of what this direction relays, if there is a trace.
     tap: Option<Tap>,
+    /// With a protocol: its frames, watched as they pass through the buffer.
+    #[cfg(feature = "json")]
+    watched: Option<Box<Watched>>,
     /// Bytes written to the destination.
     pub relayed: u64,
     /// Bytes read from the source and then dropped because the destination was gone or closed.
@@ -76,6 +85,8 @@ impl Pump {
             room: true,
             grown: false,
             tap: None,
+            #[cfg(feature = "json")]
+            watched: None,
             source,
             destination,
             buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
@@ -101,6 +112,21 @@ impl Pump {
         pump
     }
 
+    /// Moves the buffered bytes to the buffer's start.
+    fn compact(&mut self) {
+        self.buffer.copy_within(self.start..self.end, 0);
+        (self.start, self.end) = (0, self.end - self.start);
+    }
+
+    /// Room the buffer keeps free before a read: what a watch may release beyond it.
+    fn reserve(&self) -> usize {
+        #[cfg(feature = "json")]
+        if self.watched.is_some() {
+            return RESERVE;
+        }
+        0
+    }
+
     pub fn source(&self) -> Option<&Endpoint> {
         self.source.as_ref()
     }
@@ -119,7 +145,7 @@ impl Pump {
         let room = if self.splice {
             self.room
         } else {
-            self.buffered() < self.buffer.len()
+            self.buffered() + self.reserve() < self.buffer.len()
         };
         self.source.is_some() && room && self.budget != Some(0)
     }
@@ -163,25 +189,22 @@ impl Pump {
         if self.splice {
             return self.splice_once();
         }
-        let Some(source) = &self.source else {
-            return Event::Progress;
-        };
-        if self.end == self.buffer.len() {
-            self.buffer.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, self.end - self.start);
+        if self.buffer.len() - self.end <= self.reserve() {
+            self.compact();
         }
-        let room = self.buffer.len() - self.end;
+        if self.source.is_none() {
+            return Event::Progress;
+        }
+        let room = (self.buffer.len() - self.end).saturating_sub(self.reserve());
         let room = self
             .budget
             .map_or(room, |budget| budget.min(room as u64) as usize);
         if room == 0 {
             return Event::Progress; // a spent budget, not an end: a read of nothing would say 0
         }
-        let room = &mut self.buffer[self.end..self.end + room];
-        match source.read(room) {
+        match self.read_into(room) {
             Ok(0) => Event::SourceEnded,
             Ok(count) => {
-                self.end += count;
                 self.consume(count);
                 self.note_transfer(count);
                 Event::Progress
@@ -189,6 +212,21 @@ impl Pump {
             Err(error) if retry(&error) => Event::Progress,
             Err(_) => Event::SourceEnded,
         }
+    }
+
+    /// Reads at most `room` bytes from the source into the buffer: through the watch, if there is
+    /// one, which puts in the buffer those to relay.
+    fn read_into(&mut self, room: usize) -> io::Result<usize> {
+        #[cfg(feature = "json")]
+        if self.watched.is_some() {
+            return self.read_watched(room);
+        }
+        let Some(source) = &self.source else {
+            return Ok(0);
+        };
+        let count = source.read(&mut self.buffer[self.end..self.end + room])?;
+        self.end += count;
+        Ok(count)
     }
 
     /// A transfer of at least [`STREAMING`] bytes says a stream flows: see [`Pump::grow`].

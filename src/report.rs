@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::exit_status::Status;
 use crate::outcome::Exit;
-use crate::outcome::{CommandRun, Outcome, TakenStep};
+use crate::outcome::{CommandRun, Outcome, TakenStep, Unanswered};
 use crate::scope::Scope;
 use crate::sequence::{Action, Limit, Sequence};
 use crate::signals::Signal;
@@ -69,6 +69,8 @@ pub struct Report {
     pub quiet_since: Option<f64>,
     /// The commands of `run` steps.
     pub commands: Vec<CommandReport>,
+    /// With `--protocol`: the requests still without a response at exit.
+    pub unanswered: Vec<UnansweredReport>,
     /// `--stderr-tail`: the last bytes of the command's stderr as text (see [`tail_text`]);
     /// `None` without the flag, or when the command did not start.
     pub stderr_tail: Option<String>,
@@ -95,6 +97,18 @@ pub struct StepReport {
     /// What it sent; `None` for `wait` and `stdin`.
     pub signal: Option<&'static str>,
     pub at: f64,
+}
+
+/// A request still without a response at exit (`--protocol`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnansweredReport {
+    /// As it appeared: a number or a string.
+    pub id: serde_json::Value,
+    pub method: String,
+    /// `to_child` (the client's request) or `from_child` (the command's own).
+    pub dir: &'static str,
+    /// When it was sent, since start.
+    pub since: f64,
 }
 
 /// The command a `run` step started.
@@ -153,6 +167,19 @@ pub struct Leftovers {
     pub signals: Vec<&'static str>,
 }
 
+fn unanswered(request: &Unanswered) -> UnansweredReport {
+    UnansweredReport {
+        id: serde_json::from_str(&request.id).unwrap_or(serde_json::Value::Null),
+        method: request.method.clone(),
+        dir: if request.to_child {
+            "to_child"
+        } else {
+            "from_child"
+        },
+        since: seconds(request.since),
+    }
+}
+
 /// The report on a run that ended as `ending`, agentpipe ending with `status`.
 pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Report {
     let (status, status_signal) = match status {
@@ -175,6 +202,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
         quiet_since: None,
         steps: Vec::new(),
         commands: Vec::new(),
+        unanswered: Vec::new(),
         exit: ExitReport {
             code: None,
             signal: None,
@@ -237,6 +265,7 @@ fn supervised(report: &mut Report, facts: &RunFacts<'_>, outcome: &Outcome) {
         stderr: outcome.stderr.map(direction),
     });
     report.stderr_tail = outcome.stderr.map(|_| tail_text(&outcome.stderr_tail));
+    report.unanswered = outcome.unanswered.iter().map(unanswered).collect();
     report.drain = Some(drain(facts.drain, outcome.drain_cut));
     report.cgroup = outcome.cgroup.map(|usage| CgroupReport {
         cpu: micros(usage.cpu_usec),
@@ -300,7 +329,7 @@ fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
 
 fn step(step: &TakenStep) -> StepReport {
     let signal = match step.action {
-        Action::Wait | Action::CloseStdin | Action::Run(_) => None,
+        Action::Wait | Action::CloseStdin | Action::Run(_) | Action::Shutdown => None,
         Action::Signal(signal) => Some(signal.full_name()),
         Action::Kill => Some(Signal::KILL.full_name()),
     };

@@ -27,6 +27,9 @@ pub enum Action {
     Signal(Signal),
     /// Send SIGKILL and wait until the scope is gone.
     Kill,
+    /// Send the LSP `shutdown` request as agentpipe, then `exit` once it is answered
+    /// (`--protocol lsp`), and wait for the server to end.
+    Shutdown,
 }
 
 /// One step: an action, then a wait that ends early when no process of the scope is left.
@@ -111,7 +114,31 @@ impl Sequence {
         &self.commands
     }
 
-    /// Where an EOF trigger starts: the `stdin` step.
+    /// Adds a `shutdown` step before the `stdin` step (`--protocol lsp`), unless there is one.
+    pub fn shutdown_first(mut self, wait: Limit) -> Sequence {
+        if !self
+            .steps
+            .iter()
+            .any(|step| step.action == Action::Shutdown)
+        {
+            let at = self.stdin_step();
+            let action = Action::Shutdown;
+            self.steps.insert(at, Step { action, wait });
+        }
+        self
+    }
+
+    /// Where an EOF trigger starts: the `stdin` step, or the `shutdown` step right before it
+    /// (the server is asked to end before its stdin closes).
+    pub fn eof_step(&self) -> usize {
+        let stdin = self.stdin_step();
+        match stdin.checked_sub(1) {
+            Some(at) if self.steps[at].action == Action::Shutdown => at,
+            _ => stdin,
+        }
+    }
+
+    /// The `stdin` step.
     pub fn stdin_step(&self) -> usize {
         self.steps
             .iter()
@@ -136,6 +163,7 @@ impl Action {
             Action::Run(_) => "run",
             Action::Signal(_) => "signal",
             Action::Kill => "kill",
+            Action::Shutdown => "shutdown",
         }
     }
 
@@ -143,7 +171,7 @@ impl Action {
     /// so that a stopped process acts on it.
     pub fn signals(self) -> Vec<Signal> {
         match self {
-            Action::Wait | Action::CloseStdin | Action::Run(_) => Vec::new(),
+            Action::Wait | Action::CloseStdin | Action::Run(_) | Action::Shutdown => Vec::new(),
             Action::Signal(Signal::CONT) => vec![Signal::CONT],
             Action::Signal(signal) => vec![signal, Signal::CONT],
             Action::Kill => vec![Signal::KILL],
@@ -160,6 +188,7 @@ impl fmt::Display for Action {
             Action::Run(_) => f.write_str("run"),
             Action::Signal(signal) => f.write_str(signal.name()),
             Action::Kill => f.write_str("KILL"),
+            Action::Shutdown => f.write_str("shutdown"),
         }
     }
 }

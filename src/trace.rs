@@ -8,6 +8,8 @@
 //! On the relay's zero-copy path the bytes reach the trace by tee(2) (see [`Tap`]).
 
 mod format;
+#[cfg(feature = "json")]
+mod message;
 mod tap;
 
 use std::io;
@@ -20,6 +22,8 @@ use crate::machine::note::Note;
 use crate::outlet::{Outlet, own_stderr};
 use format::Record;
 pub(crate) use format::line;
+#[cfg(feature = "json")]
+pub(crate) use message::Spoken;
 pub(crate) use tap::{Refused, Tap};
 
 /// The trace's size limit unless one is given: 64 MiB.
@@ -141,14 +145,14 @@ impl Direction {
     }
 
     /// The JSON lines name.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Direction::ToChild => "to_child",
             Direction::FromChild => "from_child",
         }
     }
 
-    fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Direction::ToChild => "to the child",
             Direction::FromChild => "from the child",
@@ -156,7 +160,7 @@ impl Direction {
     }
 
     /// `>` toward the child, `<` from it, as in a diff or a shell redirection.
-    fn arrow(self) -> char {
+    pub(crate) fn arrow(self) -> char {
         match self {
             Direction::ToChild => '>',
             Direction::FromChild => '<',
@@ -244,6 +248,18 @@ impl Recorder {
             && book.record(Instant::now(), &Record::Data(direction, bytes));
         if !recorded && !book.stopped {
             book.skipped[direction.index()] += bytes.len() as u64;
+        }
+    }
+
+    #[cfg(feature = "json")]
+    /// Records a message of a protocol that went toward `direction`, or counts its bytes as
+    /// skipped.
+    pub fn message(&self, direction: Direction, message: &Spoken<'_>) {
+        let mut book = self.book();
+        let recorded = book.outlet().has_room(message.body.len())
+            && book.record(Instant::now(), &Record::Message(direction, *message));
+        if !recorded && !book.stopped {
+            book.skipped[direction.index()] += message.len;
         }
     }
 

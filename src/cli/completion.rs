@@ -15,7 +15,7 @@ const FIXED_VALUES: [(&str, &[&str]); 3] = [
 ];
 
 /// The arguments that take a duration.
-const DURATION_ARGS: [&str; 8] = [
+const DURATION_ARGS: [&str; 9] = [
     "wait",
     "grace",
     "eof_grace",
@@ -23,6 +23,7 @@ const DURATION_ARGS: [&str; 8] = [
     "timeout",
     "idle_timeout",
     "output_idle_timeout",
+    "response_timeout",
     "drain",
 ];
 
@@ -167,6 +168,7 @@ mod tests {
         let mut expected: Vec<String> = DURATION_ARGS.iter().map(|id| id.to_string()).collect();
         expected.extend(
             [
+                "protocol",
                 "report",
                 "scope",
                 "signal",
@@ -178,8 +180,11 @@ mod tests {
         );
         expected.sort_unstable();
         assert_eq!(with_examples(command()), expected);
-        // The definition that parses lists possible values for --scope and --trace-format only.
-        assert_eq!(with_examples(Cli::command()), ["scope", "trace_format"]);
+        // The definition that parses lists possible values for its enumerations only.
+        assert_eq!(
+            with_examples(Cli::command()),
+            ["protocol", "scope", "trace_format"]
+        );
         let order = |command: clap::Command| -> Vec<String> {
             command
                 .get_arguments()

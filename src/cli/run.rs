@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -18,7 +19,7 @@ use crate::event_loop::EventLoop;
 use crate::exit_status::{Status, USAGE};
 use crate::machine::note::Note;
 use crate::outcome::Outcome;
-use crate::outlet::own_stderr;
+use crate::outlet::{Outlet, own_stderr};
 use crate::platform;
 use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
@@ -28,6 +29,9 @@ use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::{Start, Timeline};
 use crate::trace::{Recorder, Trace};
+
+/// Bytes of stray output held back for a `--stderr` file that is slow to take them.
+const STRAY_QUEUE: usize = 256 * 1024;
 
 /// The program: runs agentpipe as its command line says and ends with the status it comes to.
 pub fn main() -> ! {
@@ -146,7 +150,7 @@ fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let stderr_destination = stderr_destination(cli, &mut command)?;
+    let (stderr_destination, stray) = stderr_destination(cli, &mut command)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -205,9 +209,17 @@ fn supervise(
         Some(own) => event_loop.with_window(own),
         None => event_loop,
     };
+    let event_loop = match &own_terminal {
+        Some(raw) => event_loop.with_raw_mode(Arc::clone(raw)),
+        None => event_loop,
+    };
     let event_loop = event_loop.with_signals(signals).with_stderr(stderr);
     let event_loop = match parent {
         Some(parent) => event_loop.with_parent(parent),
+        None => event_loop,
+    };
+    let event_loop = match cli.protocol {
+        Some(protocol) => event_loop.with_protocol(protocol.protocol(), stray),
         None => event_loop,
     };
     let outcome = event_loop.run().context("supervising the command failed")?;
@@ -218,9 +230,22 @@ fn supervise(
 /// Where the command's stderr goes through agentpipe (`--stderr-tail`): the `--stderr` file or
 /// agentpipe's own stderr. Without `--stderr-tail`, a `--stderr` file is the command's own, and
 /// `None` is returned.
-fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoint>> {
+///
+/// With `--protocol`, also where stray output goes: the `--stderr` file, else (`None`)
+/// agentpipe's own stderr.
+fn stderr_destination(
+    cli: &Cli,
+    command: &mut Command,
+) -> Result<(Option<Endpoint>, Option<Outlet>)> {
     let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
-    Ok(match (cli.stderr_tail, stderr_file) {
+    let stray = match (&cli.protocol, &stderr_file) {
+        (Some(_), Some(file)) => {
+            let file = file.try_clone().context("cannot set up stderr")?;
+            Some(Outlet::new(file.into(), STRAY_QUEUE, false))
+        }
+        _ => None,
+    };
+    let destination = match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
             Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
         }
@@ -234,7 +259,8 @@ fn stderr_destination(cli: &Cli, command: &mut Command) -> Result<Option<Endpoin
             None
         }
         (None, None) => None,
-    })
+    };
+    Ok((destination, stray))
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.
@@ -258,12 +284,12 @@ fn tell_started(timeline: &Timeline, config: &Settings, name: &str, pid: u32) {
 fn own_terminal(
     input: Option<&Endpoint>,
     output: &Endpoint,
-) -> Result<(Option<platform::RawMode>, Option<OwnedFd>)> {
+) -> Result<(Option<Arc<platform::RawMode>>, Option<OwnedFd>)> {
     let raw = match input.filter(|input| input.is_terminal()) {
-        Some(input) => Some(platform::RawMode::set(input.fd()).context(
+        Some(input) => Some(Arc::new(platform::RawMode::set(input.fd()).context(
             "cannot put the terminal in raw mode for --pty; leave --pty out, or give agentpipe a \
              terminal it may set",
-        )?),
+        )?)),
         None => None,
     };
     // A terminal stderr is taken to be the same terminal: agentpipe's lines then return the

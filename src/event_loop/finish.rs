@@ -5,10 +5,40 @@ use std::io;
 
 use super::EventLoop;
 use crate::machine::note::Note;
+#[cfg(feature = "json")]
+use crate::machine::note::Said;
+#[cfg(feature = "json")]
+use crate::outcome::Unanswered;
 use crate::outcome::{Exit, Outcome};
+#[cfg(feature = "json")]
+use crate::protocol::describe;
+#[cfg(feature = "json")]
+use crate::trace::Direction;
 
 impl EventLoop {
-    pub(super) fn finish(mut self) -> io::Result<Outcome> {
+    /// With a protocol: the stray output and the requests still waiting, said at the end; the
+    /// requests, for the outcome.
+    #[cfg(feature = "json")]
+    fn protocol_end(&mut self) -> Vec<Unanswered> {
+        let stray = self.duplex.stray_total();
+        if stray > 0 {
+            self.warn(Note::Protocol(Said::StrayTotal(stray)));
+        }
+        let unanswered = self.duplex.unanswered(self.timeline.start());
+        if !unanswered.is_empty() {
+            let requests = unanswered.iter().map(|request| {
+                let dir = match request.to_child {
+                    true => Direction::ToChild,
+                    false => Direction::FromChild,
+                };
+                describe(&request.id, &request.method, dir)
+            });
+            self.tell(Note::Protocol(Said::Unanswered(requests.collect())));
+        }
+        unanswered
+    }
+
+    pub(crate) fn finish(mut self) -> io::Result<Outcome> {
         // Orphans are reaped for the command line only: a library's host may be PID 1 with
         // children of its own.
         if self.signals.is_some() {
@@ -20,6 +50,10 @@ impl EventLoop {
         } else {
             self.child.reap()?
         };
+        #[cfg(feature = "json")]
+        let unanswered = self.protocol_end();
+        #[cfg(not(feature = "json"))]
+        let unanswered = Vec::new();
         let stderr = self.stderr.finish();
         let stderr_cut = stderr.as_ref().is_some_and(|stderr| stderr.cut);
         let (to_child, from_child) = self.duplex.bytes();
@@ -45,6 +79,7 @@ impl EventLoop {
             exited_at: self.machine.exited_at(),
             cgroup: self.child.usage(),
             quiet_since: self.machine.quiet_since(),
+            unanswered,
         };
         if let Some(bytes) = outcome.stderr {
             let kept = outcome.stderr_tail.len();

@@ -1,6 +1,8 @@
 //! The machine's whole interface with the event loop: the inputs it takes and the orders it
 //! gives.
 
+use std::time::Instant;
+
 use super::note::Note;
 use crate::outcome::{Exit, Trigger};
 use crate::scope::Scope;
@@ -29,6 +31,20 @@ pub(crate) enum Input {
     ExitUnread { left: Vec<u32> },
     /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
     ScopeLooked(Vec<u32>),
+    /// With a protocol: the request that has waited longest for its response, or none.
+    Awaiting(Option<Awaiting>),
+    /// The client sent the LSP `shutdown` request or `exit` notification itself.
+    ClientShutdown,
+    /// The response to agentpipe's own `shutdown` request came.
+    ShutdownAnswered,
+}
+
+/// A request waiting for its response: since when (its last sign of life: sent, or a progress
+/// notification about it), and how the timeline names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Awaiting {
+    pub since: Instant,
+    pub request: String,
 }
 
 /// What the machine asks the event loop to do.
@@ -58,6 +74,10 @@ pub(crate) enum Order {
     LookAtScope,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
     NameSurvivors,
+    /// Send the LSP `shutdown` request to the child, as agentpipe (see [`Input::ShutdownAnswered`]).
+    SendShutdown,
+    /// Send the LSP `exit` notification to the child.
+    SendExit,
     /// Tell the `-v` timeline.
     Tell(Note),
     /// Tell even without `-v` (not with `-q`): something the person must know.

@@ -1,6 +1,10 @@
 //! What agentpipe tells: every event of the `-v` timeline and every warning, with its wording,
 //! whether the state machine or the event loop saw it.
 
+mod said;
+
+pub(crate) use said::Said;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -152,6 +156,8 @@ pub(crate) enum Note {
     /// The trace's destination failed (a full disk): the trace stopped there, perhaps in the
     /// middle of a record.
     TraceFailed(nix::errno::Errno),
+    /// About the messages of a protocol.
+    Protocol(Said),
 }
 
 /// What an interrupt did.
@@ -182,6 +188,7 @@ pub(crate) struct Next {
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Note::Protocol(said) => write!(f, "{said}"),
             Note::SequenceStarted { sequence, trigger } => {
                 write!(f, "close sequence: {sequence} (started by {trigger})")
             }
@@ -196,6 +203,7 @@ impl fmt::Display for Note {
                     Action::Wait => f.write_str("waiting for the child to exit")?,
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
                     Action::Run(_) => f.write_str("running its command outside the scope")?,
+                    Action::Shutdown => f.write_str("asking the server to shut down")?,
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
@@ -379,6 +387,7 @@ impl fmt::Display for Next {
             Action::Wait => f.write_str("waiting")?,
             Action::CloseStdin => f.write_str("closing stdin")?,
             Action::Run(_) => f.write_str("running a command")?,
+            Action::Shutdown => f.write_str("asking the server to shut down")?,
             Action::Signal(signal) => write!(f, "{signal}")?,
             Action::Kill => write!(f, "{}", Signal::KILL)?,
         }
@@ -480,6 +489,11 @@ fn sent_why(
                 changed_by("--term-grace", step)
             ),
             Action::Kill => write!(f, " {} later", waited(step)),
+            Action::Shutdown => write!(
+                f,
+                " {} after it was asked to shut down (the shutdown step)",
+                waited(step)
+            ),
         },
     }
 }

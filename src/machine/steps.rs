@@ -33,6 +33,7 @@ impl Machine {
             sequence: self.config.sequence.to_string(),
             trigger,
         }));
+        self.tell_waiting(now);
         self.take(step, wait, Cause::Trigger, now);
     }
 
@@ -59,7 +60,11 @@ impl Machine {
         let steps = self.config.sequence.steps();
         let (step, count) = (steps[index], steps.len());
         let following = steps.get(index + 1).map(|next| next.action);
-        let wait = wait.unwrap_or(step.wait);
+        let nothing_to_do = match step.action {
+            Action::Shutdown => self.shutdown().map(Some),
+            _ => None,
+        };
+        let wait = nothing_to_do.or(wait).unwrap_or(step.wait);
         let deadline = wait.and_then(|wait| now.checked_add(wait));
         self.enter(if step.action == Action::Kill {
             Phase::Killed {
@@ -82,6 +87,7 @@ impl Machine {
             }),
             Action::Signal(signal) => self.send(signal, index, cause),
             Action::Kill => self.send(Signal::KILL, index, cause),
+            Action::Shutdown => {} // ordered above, before the wait was known
         }
         self.steps.push(TakenStep {
             index,

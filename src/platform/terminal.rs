@@ -114,10 +114,14 @@ pub fn take_controlling_terminal() -> io::Result<()> {
 /// A terminal in raw mode, restored to its settings as they were when dropped: every key
 /// reaches the command's terminal as typed (Ctrl-C, Ctrl-D and Ctrl-Z included), and what it
 /// writes reaches the screen unchanged.
+///
+/// The settings are kept as plain data, so that the guard can be shared with the event loop
+/// (which suspends and resumes it around a stop) from any thread.
 #[derive(Debug)]
 pub struct RawMode {
     fd: OwnedFd,
-    saved: Termios,
+    saved: libc::termios,
+    raw: libc::termios,
 }
 
 impl RawMode {
@@ -128,13 +132,30 @@ impl RawMode {
         let saved = tcgetattr(&fd)?;
         let mut raw = saved.clone();
         cfmakeraw(&mut raw);
-        tcsetattr(&fd, SetArg::TCSANOW, &raw)?;
-        Ok(RawMode { fd, saved })
+        let mode = RawMode {
+            fd,
+            saved: saved.into(),
+            raw: raw.into(),
+        };
+        mode.resume()?;
+        Ok(mode)
+    }
+
+    /// Gives the terminal its own settings back while agentpipe is stopped (job control), so
+    /// that the shell gets it as it was.
+    pub fn suspend(&self) {
+        let _ = tcsetattr(&self.fd, SetArg::TCSANOW, &Termios::from(self.saved));
+    }
+
+    /// Raw again: at the start, and when agentpipe continues after a stop.
+    pub fn resume(&self) -> io::Result<()> {
+        tcsetattr(&self.fd, SetArg::TCSANOW, &Termios::from(self.raw))?;
+        Ok(())
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        let _ = tcsetattr(&self.fd, SetArg::TCSANOW, &self.saved);
+        self.suspend();
     }
 }

@@ -17,8 +17,8 @@ impl std::str::FromStr for Sequence {
 }
 
 /// What every error about a step's kind ends with: the kinds there are.
-const KINDS: &str = "a step is 'wait D', 'stdin D', 'run \"COMMAND\" D', 'SIGNAL D' (a signal \
-                     name or number: TERM 5s) or the final 'KILL'";
+const KINDS: &str = "a step is 'wait D', 'stdin D', 'run \"COMMAND\" D', 'shutdown D' (LSP), \
+                     'SIGNAL D' (a signal name or number: TERM 5s) or the final 'KILL'";
 
 impl Sequence {
     /// Parses a list such as `stdin 5s, run "pkill -INT agent" 2s, TERM 5s, KILL`.
@@ -50,6 +50,7 @@ impl Sequence {
             let action = match name.to_ascii_lowercase().as_str() {
                 "wait" => Action::Wait,
                 "stdin" => Action::CloseStdin,
+                "shutdown" => Action::Shutdown,
                 "run" => Action::Run(sequence.commands.len()),
                 _ => match name.parse::<Signal>() {
                     Ok(Signal::KILL) => Action::Kill,

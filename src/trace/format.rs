@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 #[cfg(feature = "json")]
 use serde::Serialize;
 
+#[cfg(feature = "json")]
+use super::message::{self, Spoken};
 use super::{Direction, TraceFormat};
 use crate::machine::note::Note;
 
@@ -18,6 +20,9 @@ pub(super) enum Record<'a> {
     Note(&'a Note),
     /// Bytes relayed in one move.
     Data(Direction, &'a [u8]),
+    /// A message of a protocol, in the direction it went.
+    #[cfg(feature = "json")]
+    Message(Direction, Spoken<'a>),
     /// Bytes relayed and not recorded: the trace's destination was slower than the relay.
     /// Bytes relayed but not recorded; `true` when (some) no pipe could be made to copy them.
     Skipped(Direction, u64, bool),
@@ -37,10 +42,19 @@ pub(crate) fn line(at: Duration, message: impl fmt::Display) -> String {
 
 /// Appends `event` at `at` (since agentpipe's start) to `out`, as `format` writes it.
 pub(super) fn render(format: TraceFormat, at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
-    match format {
+    match (format, event) {
         #[cfg(feature = "json")]
-        TraceFormat::JsonLines => json(at, event, out),
-        TraceFormat::Text | TraceFormat::Hex => {
+        (TraceFormat::JsonLines, Record::Message(direction, spoken)) => {
+            message::json(at, *direction, spoken, out);
+        }
+        #[cfg(feature = "json")]
+        (TraceFormat::JsonLines, _) => json(at, event, out),
+        #[cfg(feature = "json")]
+        (_, Record::Message(direction, spoken)) => {
+            out.extend(line(at, message::Header(*direction, spoken)).as_bytes());
+            message::text(spoken, out);
+        }
+        (TraceFormat::Text | TraceFormat::Hex, _) => {
             out.extend(line(at, Header(event)).as_bytes());
             match event {
                 Record::Data(_, bytes) if format == TraceFormat::Hex => hex(bytes, out),
@@ -88,6 +102,10 @@ impl fmt::Display for Header<'_, '_> {
             Record::Stopped(limit) => {
                 write!(f, "trace stopped: --trace-limit of {limit} bytes reached")
             }
+            #[cfg(feature = "json")]
+            Record::Message(direction, spoken) => {
+                write!(f, "{}", message::Header(*direction, spoken))
+            }
         }
     }
 }
@@ -97,7 +115,7 @@ impl fmt::Display for Header<'_, '_> {
 /// `\n` the text goes on on a new line; the last line ends with a newline that is not in the
 /// data (the header's length says where the data ends). Runs that need no escape are copied
 /// whole: tracing a text protocol costs little more than copying it.
-fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
+pub(super) fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() + bytes.len() / 8 + 8);
     out.extend_from_slice(b"  ");
     for chunk in bytes.utf8_chunks() {
@@ -250,6 +268,7 @@ fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
             record.event = "stopped";
             record.len = Some(*limit);
         }
+        Record::Message(..) => unreachable!("written by message::json"),
     }
     if event_is_text(event) {
         record
@@ -309,6 +328,7 @@ fn kind(note: &Note) -> &'static str {
         Note::ScopeEmpty => "scope_empty",
         Note::LinesDropped(_) => "lines_dropped",
         Note::TraceFailed(_) => "trace_failed",
+        Note::Protocol(said) => said.kind(),
     }
 }
 

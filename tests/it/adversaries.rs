@@ -205,11 +205,15 @@ fn scope_cgroup_without_a_cgroup_to_create_is_one_line_and_status_125() {
         ])
         .args(["--scope", "cgroup", "--", "true"]);
     if fs::metadata("/proc/self").map(|me| me.uid()).ok() != Some(0) {
-        return eprintln!("skipped: needs root to drop to an unprivileged user");
+        return skipped(
+            "scope cgroup unprivileged",
+            "needs root to drop to an unprivileged user",
+        );
     }
-    let Ok(output) = command.stdin(Stdio::null()).output() else {
-        return eprintln!("skipped: no setpriv");
-    };
+    if !have_tools("scope cgroup unprivileged", &["setpriv"]) {
+        return;
+    }
+    let output = command.stdin(Stdio::null()).output().expect("setpriv");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(125), "stderr: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
@@ -239,8 +243,7 @@ fn scope_cgroup_puts_the_command_in_a_cgroup_of_its_own_and_reports_its_usage() 
         "a cgroup of its own: {cgroup}"
     );
     assert_ne!(cgroup.trim(), own, "not agentpipe's cgroup");
-    let json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&report).expect("report")).expect("JSON");
+    let json = Report::read(&report);
     assert_eq!(json["scope"], "cgroup");
     let usage = &json["cgroup"];
     assert!(

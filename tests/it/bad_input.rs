@@ -343,24 +343,35 @@ fn the_guarantees_name_tests_that_exist() {
         .map_or(section.len(), |end| end + 3)];
     let mut named = 0;
     for quoted in section.split('`').skip(1).step_by(2) {
-        let Some((file, test)) = quoted.split_once("::") else {
+        // MODULE::TEST, or MODULE::SUBMODULE::TEST for a module in a folder of its own.
+        let path: Vec<&str> = quoted.split("::").collect();
+        let Some((test, modules)) = path.split_last() else {
             continue;
         };
-        if !file.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        if modules.is_empty()
+            || !modules.iter().all(|module| {
+                !module.is_empty() && module.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
             || !test.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             continue;
         }
-        // The parsers' property tests are in the crate; every other test is in tests/it.
-        let path = match file {
-            "proptests" => "src/proptests.rs".to_string(),
-            _ => format!("tests/it/{file}.rs"),
+        // A name through a `tests` module is a unit test in src/, the parsers' property tests
+        // are in the crate; every other test is in tests/it.
+        if modules.contains(&"tests") {
+            continue;
+        }
+        let path = match modules {
+            ["proptests"] => "src/proptests.rs".to_string(),
+            [file] => format!("tests/it/{file}.rs"),
+            [folder @ .., file] => format!("tests/it/{}/{file}.rs", folder.join("/")),
+            [] => unreachable!("not empty"),
         };
         let source = std::fs::read_to_string(format!("{root}/{path}"))
             .unwrap_or_else(|error| panic!("the Guarantees name {path}: {error}"));
         assert!(
             source.contains(&format!("fn {test}(")),
-            "the Guarantees name {file}::{test}, which {path} does not define"
+            "the Guarantees name {quoted}, which {path} does not define"
         );
         named += 1;
     }

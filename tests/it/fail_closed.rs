@@ -136,7 +136,7 @@ fn a_trace_on_a_full_disk_says_so() {
 
 #[test]
 fn end_with_parent_refuses_with_one_line_when_the_parent_is_init_or_agentpipe_is_pid_1() {
-    if !crate::containment::pid_namespaces() {
+    if !crate::containment::pid1::pid_namespaces() {
         return;
     }
     let sandbox = Sandbox::new("end-with-parent-init");

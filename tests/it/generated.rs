@@ -1,10 +1,45 @@
-//! The shell completions at work: the scripts generated from the clap definition (checked in,
-//! kept in step with it by the drift test in src/cli/generated.rs), loaded in a real shell.
+//! The generated files at work: the shell completions (checked in, kept in step with the clap
+//! definition by the drift test in src/cli/generated.rs) loaded in a real shell, and the man
+//! page through mandoc's lint.
+
+use std::path::Path;
+
+use crate::common::have_tools;
+
+/// The checked-in page passes `mandoc -Tlint -W warning` with nothing to say (CI also runs the
+/// lint on its own, so that its message is the lint's).
+#[test]
+fn the_man_page_has_no_mandoc_warning() {
+    if !have_tools("mandoc lint", &["mandoc"]) {
+        return;
+    }
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("man/agentpipe.1");
+    let output = std::process::Command::new("mandoc")
+        .args(["-Tlint", "-W", "warning"])
+        .arg(&page)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("mandoc");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.is_empty() && output.status.success(),
+        "mandoc -Tlint -W warning man/agentpipe.1 ({}):\n{said}fix man/agentpipe.1.in or the \
+         flags' text in src/cli.rs, then `AGENTPIPE_REGENERATE=1 cargo test --lib generated`",
+        output.status
+    );
+}
 
 /// bash itself, with the generated script loaded: the command after `--` completes as a command
 /// line of its own, signal names in any case, and the fixed values of --stderr and --report.
 #[test]
 fn bash_completes_the_command_after_dashdash_and_fixed_values() {
+    if !have_tools("bash completion", &["bash"]) {
+        return;
+    }
     let script = r#"
 source completions/agentpipe.bash
 complete_line() {

@@ -20,7 +20,9 @@ mod load;
 mod never_blocks;
 mod own_messages;
 mod processes;
+mod protocol;
 mod pty;
+mod real_servers;
 mod relay;
 mod report;
 mod sequence;
@@ -29,6 +31,8 @@ mod stderr;
 mod stream;
 mod stream_core;
 mod surprises;
+#[cfg(feature = "tokio")]
+mod tokio_stream;
 mod trace;
 mod transport;
 mod usage;

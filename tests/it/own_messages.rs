@@ -1,5 +1,5 @@
 //! agentpipe's own messages (the `-v` timeline, warnings, a trace on stderr) never hold back the
-//! relay or the close sequence, whatever its stderr does.
+//! relay or the close sequence, whatever its stderr does; `-q` silences the warnings.
 
 use std::io;
 use std::process::Stdio;
@@ -45,4 +45,34 @@ fn an_unread_stderr_flooded_by_the_command_delays_neither_signals_nor_the_exit()
         1.5,
         "exit after the second SIGTERM",
     );
+}
+
+#[test]
+fn quiet_silences_warnings() {
+    // The warning agentpipe gives for a command stopped by SIGTTIN, which -q silences.
+    let sandbox = Sandbox::new("quiet");
+    let (_master, slave) = open_pty();
+    let mut command = sandbox.agentpipe(
+        &["-q", "--grace", "100ms"],
+        sh("pidfile child\nread line < /dev/tty"),
+    );
+    controlling_tty(&mut command, &slave);
+    let mut run = Run::start(sandbox, command);
+    let child = run.sandbox.wait_pid("child");
+    wait_state(child, "stopped", |state| state == 'T');
+    run.signal(Signal::SIGTERM);
+    let done = run.finish();
+    run.sandbox.assert_nothing_left();
+    done.assert_signal(Signal::SIGTERM);
+    assert_eq!(done.stderr, "", "-q printed something");
+}
+
+#[test]
+fn quiet_and_verbose_are_a_usage_error() {
+    let mut run = Run::agentpipe("quiet-verbose", &["-q", "-v"], ["true"]);
+    let done = run.finish();
+    done.assert_code(125);
+    let lines = done.stderr_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("agentpipe: "), "{lines:?}");
 }

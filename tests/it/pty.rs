@@ -351,8 +351,16 @@ fn the_scope_is_the_commands_group() {
     let finished = run.finish_within(LIMIT);
     assert!(finished.since(started) < Duration::from_secs(8));
     run.sandbox.assert_gone(&[child, grandchild]);
-    let report = std::fs::read_to_string(&report).expect("the report");
-    assert!(report.contains("\"pid\""), "{report}");
+    let text = std::fs::read_to_string(&report).expect("the report");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("a JSON report");
+    assert_eq!(report["pid"], child, "{text}");
+    assert!(
+        report["trigger"]
+            .as_str()
+            .is_some_and(|t| t.contains("TERM")),
+        "{text}"
+    );
+    assert_eq!(report["steps"][1]["action"], "stdin", "{text}");
 }
 
 /// agentpipe's own lines on the terminal it made raw return the carriage themselves: each ends
@@ -410,4 +418,27 @@ fn the_triggers_work_on_a_terminal() {
     finished.assert_signal(Signal::SIGINT);
     assert_eq!(run.sandbox.log().first().map(String::as_str), Some("HUP"));
     run.sandbox.assert_nothing_left();
+}
+
+/// agentpipe stopped (SIGTSTP from outside; the terminal's own Ctrl-Z is the command's) gives
+/// its terminal back as it found it, so that the shell gets a sane terminal, and makes it raw
+/// again when it continues.
+#[test]
+fn a_stopped_agentpipe_gives_its_terminal_back_until_it_continues() {
+    let window = Window::start("pty-stop", &["--pty"], &sh("pidfile child\nspin"), (24, 80));
+    window.run.sandbox.wait_pid("child");
+    let agentpipe = window.run.pid();
+    let raw = |window: &Window| !window.settings().local_flags.contains(LocalFlags::ICANON);
+    assert!(raw(&window));
+    window.run.signal(Signal::SIGTSTP);
+    wait_state(agentpipe, "agentpipe stopped", |state| state == 'T');
+    wait_until("the terminal restored while stopped", LIMIT, || {
+        (window.settings() == window.before).then_some(())
+    });
+    window.run.signal(Signal::SIGCONT);
+    wait_until("the terminal raw again", LIMIT, || {
+        raw(&window).then_some(())
+    });
+    window.run.signal(Signal::SIGTERM);
+    window.finish();
 }

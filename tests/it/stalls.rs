@@ -2,7 +2,7 @@
 //! `run` steps (`--stop-command`) and `--end-with-parent`.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,8 @@ use crate::common::*;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-fn report(done: &Finished) -> serde_json::Value {
-    let line = done.stderr.lines().last().expect("a report line");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", done.stderr))
+fn report(done: &Finished) -> Report {
+    Report::on_stderr(&done.stderr)
 }
 
 /// Writes a byte to agentpipe every 50 ms until `until`, keeping its input flowing.
@@ -242,8 +241,7 @@ fn the_parent_killed_ends_the_run_even_with_stdin_held_open() {
 
 #[test]
 fn a_parent_thread_that_exits_is_no_trigger() {
-    if Command::new("python3").arg("-c").arg("").status().is_err() {
-        eprintln!("skipped: no python3");
+    if !have_tools("a parent's thread that exits", &["python3"]) {
         return;
     }
     let sandbox = Sandbox::new("parent-thread");

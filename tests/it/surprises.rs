@@ -215,8 +215,7 @@ fn processes_sigkill_reached_with_the_child_are_never_reported_as_left_behind() 
                     );
                     let done = run.finish();
                     done.assert_code(137);
-                    let report: serde_json::Value =
-                        serde_json::from_str(done.stderr.trim()).expect("one JSON line");
+                    let report = Report::parse(done.stderr.trim());
                     assert_eq!(
                         report["leftovers"]["pids"],
                         serde_json::json!([]),

@@ -4,8 +4,8 @@
 //! TERM, `git push` and `git clone` with `GIT_SSH_COMMAND`, `rsync -e` copying a tree, and the
 //! reason of a failing ssh in the report's stderr tail.
 //!
-//! When sshd, ssh, git or rsync is missing, the tests fail under CI (`CI=true`: `.ci/run`
-//! installs them) and are skipped with a message elsewhere.
+//! When sshd, ssh, git or rsync is missing, the tests fail under CI (`CI` set: `.ci/run`
+//! installs them) and are skipped with a message elsewhere ([`have_tools`]).
 
 use std::fs;
 use std::net::TcpListener;
@@ -38,37 +38,6 @@ fn watch(sshd: &Sshd) -> Watchdog {
 
 /// How long one ssh, git or rsync command may take.
 const TRANSPORT_LIMIT: Duration = Duration::from_secs(60);
-
-/// Whether the tools are there. Missing under CI is a failure; elsewhere the test is skipped.
-fn available(test: &str, tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|tool| {
-            if tool.starts_with('/') {
-                !Path::new(tool).exists()
-            } else {
-                !Command::new("sh")
-                    .args(["-c", &format!("command -v {tool}")])
-                    .stdout(Stdio::null())
-                    .status()
-                    .is_ok_and(|status| status.success())
-            }
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "{test}: {} not installed (Debian: apt-get install openssh-server openssh-client rsync git)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("{message}; CI must install them (.ci/run does)");
-    }
-    eprintln!("skipped: {message}");
-    false
-}
 
 /// An sshd of this test: its own keys, config and port; stopped (by pid) when dropped, and the
 /// sessions' processes with it (they carry the sandbox's tag through `SetEnv`).
@@ -281,13 +250,13 @@ fn git_ok(sshd: &Sshd, ssh_command: &str, dir: &Path, args: &[&str], what: &str)
     run_to_end(sshd, sandbox, command, what).stdout_text()
 }
 
-fn report(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+fn report(path: &Path) -> Report {
+    Report::read(path)
 }
 
 #[test]
 fn a_relay_through_ssh_cat_passes_exact_bytes_both_ways() {
-    if !available("ssh relay", &[SSHD, "ssh", "ssh-keygen"]) {
+    if !have_tools("ssh relay", &[SSHD, "ssh", "ssh-keygen"]) {
         return;
     }
     let sshd = Sshd::start("ssh-relay");
@@ -307,13 +276,13 @@ fn a_relay_through_ssh_cat_passes_exact_bytes_both_ways() {
     assert_eq!(done.stdout.len(), data.len(), "bytes lost or added");
     assert!(done.stdout == data, "the bytes differ");
     let report = report(&report_path);
-    assert!(report.contains(r#""trigger":"eof""#), "{report}");
+    assert_eq!(report.at("trigger").str(), "eof", "{report}");
     drop(sshd);
 }
 
 #[test]
 fn a_failing_ssh_leaves_its_reason_in_the_reports_stderr_tail() {
-    if !available("ssh stderr tail", &[SSHD, "ssh", "ssh-keygen"]) {
+    if !have_tools("ssh stderr tail", &[SSHD, "ssh", "ssh-keygen"]) {
         return;
     }
     let sshd = Sshd::start("ssh-stderr-tail");
@@ -337,8 +306,7 @@ fn a_failing_ssh_leaves_its_reason_in_the_reports_stderr_tail() {
     let reason = "Permission denied (publickey)";
     assert!(done.stderr.contains(reason), "{}", done.stderr);
     let report = report(&report_path);
-    let tail = report.split(r#""stderr_tail":"#).nth(1).unwrap_or_default();
-    assert!(tail.contains(reason), "{report}");
+    assert!(report.at("stderr_tail").str().contains(reason), "{report}");
     drop(sshd);
 }
 
@@ -351,7 +319,7 @@ fn stubborn_remote(name: &str) -> String {
 
 #[test]
 fn a_remote_command_ignoring_eof_and_term_does_not_hang_the_wrapper_past_its_sequence() {
-    if !available("stubborn remote", &[SSHD, "ssh", "ssh-keygen"]) {
+    if !have_tools("stubborn remote", &[SSHD, "ssh", "ssh-keygen"]) {
         return;
     }
     let sshd = Sshd::start("ssh-stubborn");
@@ -381,7 +349,7 @@ fn a_remote_command_ignoring_eof_and_term_does_not_hang_the_wrapper_past_its_seq
 
 #[test]
 fn an_ssh_that_ignores_term_too_is_killed_at_the_end_of_the_sequence() {
-    if !available("stubborn ssh", &[SSHD, "ssh", "ssh-keygen"]) {
+    if !have_tools("stubborn ssh", &[SSHD, "ssh", "ssh-keygen"]) {
         return;
     }
     let sshd = Sshd::start("ssh-stubborn-kill");
@@ -410,18 +378,22 @@ fn an_ssh_that_ignores_term_too_is_killed_at_the_end_of_the_sequence() {
     done.assert_signal(Signal::SIGKILL);
     assert_within(done.since(eof), 0.75, 0.8 + 1.5, "exit after EOF");
     let report = report(&report_path);
-    for step in [
-        r#""action":"stdin""#,
-        r#""action":"signal","signal":"SIGTERM""#,
-        r#""action":"kill""#,
-    ] {
-        assert!(report.contains(step), "{step} missing: {report}");
+    let steps = report.steps();
+    // (action, the signal it sent when that matters)
+    for step in [("stdin", None), ("signal", Some("SIGTERM")), ("kill", None)] {
+        assert!(
+            steps.iter().any(|(_, action, signal)| action == step.0
+                && step
+                    .1
+                    .is_none_or(|wanted| signal.as_deref() == Some(wanted))),
+            "{step:?} missing: {report}"
+        );
     }
 }
 
 #[test]
 fn agentpipe_on_the_remote_side_too_bounds_the_remote_command() {
-    if !available("remote agentpipe", &[SSHD, "ssh", "ssh-keygen"]) {
+    if !have_tools("remote agentpipe", &[SSHD, "ssh", "ssh-keygen"]) {
         return;
     }
     let sshd = Sshd::start("ssh-remote-agentpipe");
@@ -453,7 +425,7 @@ fn agentpipe_on_the_remote_side_too_bounds_the_remote_command() {
 
 #[test]
 fn git_push_and_clone_through_agentpipe_as_git_ssh_command() {
-    if !available("git over ssh", &[SSHD, "ssh", "ssh-keygen", "git"]) {
+    if !have_tools("git over ssh", &[SSHD, "ssh", "ssh-keygen", "git"]) {
         return;
     }
     let sshd = Sshd::start("git");
@@ -512,7 +484,7 @@ fn git_push_and_clone_through_agentpipe_as_git_ssh_command() {
     );
 
     // Every transport went through agentpipe, and each ended with ssh's own exit 0.
-    let runs: Vec<String> = fs::read_dir(&reports)
+    let runs: Vec<Report> = fs::read_dir(&reports)
         .unwrap()
         .flatten()
         .map(|entry| report(&entry.path()))
@@ -523,7 +495,7 @@ fn git_push_and_clone_through_agentpipe_as_git_ssh_command() {
         runs.len()
     );
     for run in &runs {
-        assert!(run.contains(r#""exit":{"code":0,"#), "{run}");
+        assert_eq!(run.at("exit.code").opt_number(), Some(0.0), "{run}");
     }
 }
 
@@ -560,7 +532,7 @@ fn tree(root: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn rsync_through_agentpipe_copies_a_tree_intact() {
-    if !available("rsync over ssh", &[SSHD, "ssh", "ssh-keygen", "rsync"]) {
+    if !have_tools("rsync over ssh", &[SSHD, "ssh", "ssh-keygen", "rsync"]) {
         return;
     }
     let sshd = Sshd::start("rsync");

@@ -3,6 +3,7 @@
 //! interrupts, `triggers` the triggers that came later (file EOF, idle, parent exit, run steps).
 
 mod fail_closed;
+mod replies;
 mod sequence;
 mod triggers;
 

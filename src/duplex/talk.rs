@@ -1,0 +1,227 @@
+//! The relay's messages, with `--protocol`: each frame that ended is paired, recorded in the
+//! trace and checked for what the machine must know (a request waiting, the client's own
+//! shutdown, the answer to agentpipe's); stray output goes to stderr; agentpipe's own LSP
+//! `shutdown` and `exit` are made here.
+
+use std::process;
+use std::time::Instant;
+
+use super::{Duplex, Seen};
+use crate::machine::note::{Note, Said};
+use crate::machine::{Awaiting, Input};
+use crate::outcome::Unanswered;
+use crate::outlet::{Outlet, own_stderr};
+use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol, Watch};
+use crate::trace::{Direction, Recorder, Spoken};
+
+/// The messages each way. See the module documentation.
+pub(crate) struct Talk {
+    protocol: Protocol,
+    conversation: Conversation,
+    trace: Option<Recorder>,
+    /// Where stray output goes: the `--stderr` file, or agentpipe's own stderr (`None`).
+    stray: Option<Outlet>,
+    stray_told: bool,
+    stray_bytes: usize,
+    /// The oldest request waiting, as the machine last heard of it.
+    told: Option<Awaiting>,
+    client_shut: bool,
+}
+
+impl Talk {
+    pub fn new(protocol: Protocol, stray: Option<Outlet>, trace: Option<Recorder>) -> Talk {
+        Talk {
+            protocol,
+            conversation: Conversation::default(),
+            trace,
+            stray,
+            stray_told: false,
+            stray_bytes: 0,
+            told: None,
+            client_shut: false,
+        }
+    }
+
+    /// Takes in the frames that ended going `dir`.
+    pub fn frames(&mut self, dir: Direction, frames: Vec<Frame>, seen: &mut Vec<Seen>) {
+        let now = Instant::now();
+        for frame in frames {
+            self.frame(dir, &frame, now, seen);
+        }
+        let oldest = self.conversation.oldest();
+        let oldest = oldest.map(|(since, request)| Awaiting { since, request });
+        if oldest != self.told {
+            self.told.clone_from(&oldest);
+            seen.push(Seen::Input(Input::Awaiting(oldest)));
+        }
+    }
+
+    fn frame(&mut self, dir: Direction, frame: &Frame, now: Instant, seen: &mut Vec<Seen>) {
+        let message = &frame.message;
+        let observed = self.conversation.observe(dir, message, now);
+        let method = message.method.as_deref();
+        let shuts = match message.kind() {
+            Kind::Request => method == Some("shutdown"),
+            Kind::Notification => method == Some("exit"),
+            _ => false,
+        };
+        if dir == Direction::ToChild && shuts && !frame.own && !self.client_shut {
+            self.client_shut = true;
+            seen.push(Seen::Input(Input::ClientShutdown));
+        }
+        if frame.own && dir == Direction::FromChild {
+            seen.push(Seen::Input(Input::ShutdownAnswered));
+        }
+        if let Some(trace) = &self.trace {
+            let spoken = Spoken {
+                kind: message.kind().name(),
+                id: message.id.as_deref(),
+                method: observed.method.as_deref(),
+                latency: observed.latency,
+                error: message.error,
+                len: frame.len,
+                body: &frame.head,
+                valid: message.valid,
+                cut: !message.checked,
+                own: frame.own,
+            };
+            trace.message(dir, &spoken);
+        }
+    }
+
+    /// Bytes of the child's stdout that are no frame: to stderr, said once the first line of
+    /// them ended (the warning never cuts it in two).
+    pub fn stray(&mut self, bytes: &[u8], seen: &mut Vec<Seen>) {
+        match &mut self.stray {
+            Some(outlet) => drop(outlet.push(bytes)),
+            None => drop(own_stderr().push(bytes)),
+        }
+        self.stray_bytes += bytes.len();
+        if !self.stray_told && bytes.contains(&b'\n') {
+            self.stray_told = true;
+            let protocol = self.protocol.name();
+            let bytes = self.stray_bytes;
+            let said = Said::Stray { protocol, bytes };
+            seen.push(Seen::Warn(Note::Protocol(said)));
+        }
+    }
+
+    /// Writes what waits for the `--stderr` file, as far as it takes it now.
+    pub fn flush(&mut self) {
+        if let Some(outlet) = &mut self.stray {
+            outlet.flush();
+        }
+    }
+
+    /// agentpipe's own `shutdown` request: its frame, and its id (JSON text), recorded as sent.
+    pub fn shutdown(&mut self) -> (Vec<u8>, String) {
+        let id = format!("\"agentpipe-shutdown-{}\"", process::id());
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
+        self.own(&body);
+        (self.protocol.frame(&body), id)
+    }
+
+    /// agentpipe's own `exit` notification, recorded as sent.
+    pub fn exit(&mut self) -> Vec<u8> {
+        let body = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+        self.own(body);
+        self.protocol.frame(body)
+    }
+
+    /// Records a message of agentpipe's own, sent to the child, as any other.
+    fn own(&mut self, body: &str) {
+        let frame = Frame {
+            message: Message::parse(body.as_bytes(), true),
+            head: body.as_bytes()[..body.len().min(HEAD)].to_vec(),
+            len: body.len() as u64,
+            own: true,
+        };
+        let mut unused = Vec::new();
+        self.frame(Direction::ToChild, &frame, Instant::now(), &mut unused);
+    }
+
+    pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
+        self.conversation.unanswered(start)
+    }
+}
+
+impl Duplex {
+    /// Watches the messages of `protocol` both ways, recorded in `trace` instead of the chunks;
+    /// the child's stdout bytes that are no frame go to `stray` (`None`: agentpipe's stderr).
+    /// With `hold_eof`, the end of the input does not close the child's stdin: the sequence's
+    /// steps do, after the shutdown step wrote to it.
+    pub fn speak(
+        &mut self,
+        protocol: Protocol,
+        stray: Option<Outlet>,
+        trace: Option<&Recorder>,
+        hold_eof: bool,
+    ) {
+        self.to_child.set_watch(Watch::new(protocol, false));
+        self.from_child.set_watch(Watch::new(protocol, true));
+        self.forward_eof &= !hold_eof;
+        self.talk = Some(Talk::new(protocol, stray, trace.cloned()));
+    }
+
+    /// Takes in what the watch of `dir` saw: the frames that ended, and stray output.
+    pub(super) fn watched(&mut self, dir: Direction) {
+        let Some(talk) = &mut self.talk else {
+            return;
+        };
+        let pump = match dir {
+            Direction::ToChild => &mut self.to_child,
+            Direction::FromChild => &mut self.from_child,
+        };
+        let Some(watch) = pump.watch() else {
+            return;
+        };
+        let frames = watch.take_frames();
+        watch.take_stray(|bytes| talk.stray(bytes, &mut self.seen));
+        talk.frames(dir, frames, &mut self.seen);
+        talk.flush();
+    }
+
+    /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read
+    /// for it is written; the answer is not relayed. Nothing more is read from agentpipe's input.
+    pub fn send_shutdown(&mut self) -> Vec<Seen> {
+        self.to_child.close_source();
+        let at_boundary = self
+            .to_child
+            .watch()
+            .is_some_and(|watch| watch.at_boundary());
+        if let Some(talk) = self.talk.as_mut().filter(|_| at_boundary) {
+            let (frame, id) = talk.shutdown();
+            if self.to_child.inject(&frame) {
+                if let Some(watch) = self.from_child.watch() {
+                    watch.swallow(id.clone());
+                }
+                self.tell(Note::Protocol(Said::ShutdownSent { id }));
+                return std::mem::take(&mut self.seen);
+            }
+        }
+        self.tell(Note::Protocol(Said::ShutdownUnsendable));
+        std::mem::take(&mut self.seen)
+    }
+
+    /// The `exit` notification that follows the answer to agentpipe's `shutdown`.
+    pub fn send_exit(&mut self) {
+        if let Some(talk) = &mut self.talk {
+            let frame = talk.exit();
+            self.to_child.inject(&frame);
+        }
+    }
+
+    /// The requests still without a response, times counted from `start`.
+    pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
+        self.talk
+            .as_ref()
+            .map_or_else(Vec::new, |talk| talk.unanswered(start))
+    }
+
+    /// Bytes of the child's stdout that were no frame.
+    pub fn stray_total(&mut self) -> u64 {
+        self.from_child
+            .watch()
+            .map_or(0, |watch| watch.stray_total())
+    }
+}
