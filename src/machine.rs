@@ -31,9 +31,11 @@ pub(crate) use messages::{Awaiting, Cause, Input, Order, Target};
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
 
 /// How soon after a step its wait's end took, an interrupt still counts for that step instead of
-/// skipping the next one: a supervisor's signal and the step's own deadline that arrive together
-/// (nested agentpipes on the same schedule) are one reason to move on, not two.
-pub(crate) const INTERRUPT_MERGE: Duration = Duration::from_millis(100);
+/// skipping the next one: a supervisor's signal and the step's own deadline that land together
+/// (nested agentpipes on the same schedule, 0.1 ms apart) are one reason to move on, not two.
+/// Short enough that an interrupt sent in answer to the step (a script that saw the child react
+/// to SIGTERM) still skips.
+pub(crate) const INTERRUPT_MERGE: Duration = Duration::from_millis(2);
 
 /// How often the scope is looked at while processes other than the child remain in it: they are
 /// not agentpipe's children, so nothing announces their exit.

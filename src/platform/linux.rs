@@ -60,50 +60,6 @@ pub fn signal_pidfd(pidfd: BorrowedFd<'_>, signal: Signal) {
     }
 }
 
-/// The names of the signals above the classic 31, which no crate names: 32 and 33 (glibc keeps
-/// them for its threads), then SIGRTMIN (34) to SIGRTMAX (64), spelt as kill(1) lists them.
-const REALTIME_NAMES: [&str; 33] = [
-    "SIG32",
-    "SIG33",
-    "SIGRTMIN",
-    "SIGRTMIN+1",
-    "SIGRTMIN+2",
-    "SIGRTMIN+3",
-    "SIGRTMIN+4",
-    "SIGRTMIN+5",
-    "SIGRTMIN+6",
-    "SIGRTMIN+7",
-    "SIGRTMIN+8",
-    "SIGRTMIN+9",
-    "SIGRTMIN+10",
-    "SIGRTMIN+11",
-    "SIGRTMIN+12",
-    "SIGRTMIN+13",
-    "SIGRTMIN+14",
-    "SIGRTMIN+15",
-    "SIGRTMAX-14",
-    "SIGRTMAX-13",
-    "SIGRTMAX-12",
-    "SIGRTMAX-11",
-    "SIGRTMAX-10",
-    "SIGRTMAX-9",
-    "SIGRTMAX-8",
-    "SIGRTMAX-7",
-    "SIGRTMAX-6",
-    "SIGRTMAX-5",
-    "SIGRTMAX-4",
-    "SIGRTMAX-3",
-    "SIGRTMAX-2",
-    "SIGRTMAX-1",
-    "SIGRTMAX",
-];
-
-/// The name of a real-time signal (32 to 64); `None` for any other number.
-pub fn realtime_signal_name(number: i32) -> Option<&'static str> {
-    let index = usize::try_from(number.checked_sub(32)?).ok()?;
-    REALTIME_NAMES.get(index).copied()
-}
-
 /// Looks, without waiting and without reaping (WNOWAIT), whether the child has exited.
 pub fn check_exit(child: Pid) -> Option<ChildStatus> {
     wait_id(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)

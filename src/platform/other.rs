@@ -10,8 +10,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::{ChildState, ChildStatus, wait_pid};
-use crate::outcome::CgroupUsage;
-use crate::scope::Scope;
+use crate::scope::{CgroupUsage, Scope};
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;
@@ -31,11 +30,6 @@ pub fn open_pidfd(_pid: Pid) -> Option<OwnedFd> {
 
 /// Never called, since [`open_pidfd`] opens none.
 pub fn signal_pidfd(_pidfd: BorrowedFd<'_>, _signal: Signal) {}
-
-/// Real-time signals are Linux's here: none has a name of its own.
-pub fn realtime_signal_name(_number: i32) -> Option<&'static str> {
-    None
-}
 
 /// There is no waitid(WNOWAIT) to look without reaping: the child is reaped as soon as it exits,
 /// and its group is no longer signalled after that.
