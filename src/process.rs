@@ -1,6 +1,7 @@
 //! The child process: how it is started, which processes its scope covers, how they are
 //! signalled, and how its exit is observed without giving up its process id.
 
+mod ended;
 mod setup;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use crate::outcome::Exit;
 use crate::platform::{self, Cgroup, ChildState, ChildStatus};
 use crate::scope::{CgroupUsage, Scope};
 use crate::signals::Signal;
+use ended::Ended;
 pub use setup::PtyOptions;
 use setup::{Prepare, prepare_child, release_terminal, set_stdio};
 
@@ -39,7 +41,7 @@ pub struct SpawnOptions {
     pub pty: Option<PtyOptions>,
     /// `--scope group` on the command line: become the subreaper of the child's descendants, so
     /// that a process orphaned by the scope's SIGKILL (a nested agentpipe's command, whose
-    /// supervisor was killed) comes to agentpipe and goes with the scope (decision (bh)).
+    /// supervisor was killed) comes to agentpipe and goes with the scope (decision (bl)).
     pub adopt_orphans: bool,
 }
 
@@ -63,12 +65,14 @@ pub struct ChildProcess {
     cgroup: Option<Cgroup>,
     /// What the cgroup accounted for, read just before it was removed.
     usage: Option<CgroupUsage>,
+    /// The other processes of the scope seen so far, with the signals they got.
+    ended: std::cell::RefCell<Ended>,
     /// agentpipe adopts the orphans of the child's descendants (see
     /// [`SpawnOptions::adopt_orphans`]).
     adopts: bool,
     /// The orphans it had adopted when it first sent SIGKILL: they left on their own before (a
     /// daemon), and are not the scope's; every one adopted after is.
-    adopted_before_kill: Option<Vec<Pid>>,
+    adopted_before_kill: std::cell::RefCell<Option<Vec<Pid>>>,
 }
 
 /// `--scope cgroup` where agentpipe cannot create a cgroup: the message says what to do.
@@ -169,8 +173,9 @@ impl ChildProcess {
             pidfd: platform::open_pidfd(pid),
             cgroup,
             usage: None,
+            ended: Default::default(),
             adopts,
-            adopted_before_kill: None,
+            adopted_before_kill: Default::default(),
         };
         for pipe in [
             stdin.as_ref(),
@@ -265,10 +270,15 @@ impl ChildProcess {
     /// Sends `signal` to every process of the scope. The child gets it whatever group or cgroup
     /// it moved to since it started (but not through a group it moved to, which may be
     /// agentpipe's own).
-    pub fn signal_scope(&mut self, signal: Signal) {
-        let Some(signal) = signal.to_nix().filter(|_| !self.reaped) else {
+    pub fn signal_scope(&self, signal: Signal) {
+        let Some(nix_signal) = signal.to_nix().filter(|_| !self.reaped) else {
             return;
         };
+        // SIGCONT follows a stop signal to wake a stopped process: it ends nothing.
+        let ending = (signal != Signal::CONT).then_some(signal);
+        let members = self.members();
+        self.ended.borrow_mut().saw(members, ending);
+        let signal = nix_signal;
         if signal == NixSignal::SIGKILL && self.adopts {
             self.kill_casualties();
         }
@@ -339,13 +349,38 @@ impl ChildProcess {
             None => platform::leftovers(self.scope, self.pid, self.group, exited),
         };
         pids.extend(self.casualties());
+        let ended = &mut *self.ended.borrow_mut();
+        let new: Vec<Pid> = pids
+            .iter()
+            .copied()
+            .filter(|pid| !ended.knows(pid.as_raw() as u32))
+            .collect();
+        ended.saw(platform::named(&new), None);
         pids.into_iter().map(|pid| pid.as_raw() as u32).collect()
+    }
+
+    /// The live processes of the scope other than the child, named.
+    fn members(&self) -> Vec<platform::Member> {
+        match (&self.cgroup, self.scope) {
+            (Some(cgroup), _) => {
+                let pids = cgroup.members(self.pid, self.exit.is_some());
+                platform::named(&pids)
+            }
+            (None, Scope::Child) => Vec::new(),
+            (None, scope) => platform::members_named(scope, self.pid, self.group),
+        }
+    }
+
+    /// Every process of the scope other than the child seen so far, with the last signal it got.
+    pub fn ended(&self) -> Vec<crate::outcome::EndedProcess> {
+        self.ended.borrow().list()
     }
 
     /// The orphans handed to agentpipe since its first SIGKILL: descendants whose parent that
     /// SIGKILL ended (see [`SpawnOptions::adopt_orphans`]).
     fn casualties(&self) -> Vec<Pid> {
-        let Some(before) = &self.adopted_before_kill else {
+        let before = self.adopted_before_kill.borrow();
+        let Some(before) = before.as_ref() else {
             return Vec::new();
         };
         let mut adopted = platform::adopted(self.pid);
@@ -355,10 +390,10 @@ impl ChildProcess {
 
     /// SIGKILL to the casualties (their pids are safe: they are agentpipe's unreaped children),
     /// noting at the first SIGKILL which orphans were adopted before it.
-    fn kill_casualties(&mut self) {
-        if self.adopted_before_kill.is_none() {
-            self.adopted_before_kill = Some(platform::adopted(self.pid));
-        }
+    fn kill_casualties(&self) {
+        self.adopted_before_kill
+            .borrow_mut()
+            .get_or_insert_with(|| platform::adopted(self.pid));
         for pid in self.casualties() {
             let _ = kill(pid, NixSignal::SIGKILL);
         }
@@ -369,6 +404,23 @@ impl ChildProcess {
     pub fn usage(&self) -> Option<CgroupUsage> {
         self.usage
             .or_else(|| self.cgroup.as_ref().map(Cgroup::usage))
+    }
+
+    /// The CPU time the scope's processes have used so far (`--scope cgroup`: all that ran in
+    /// the cgroup), and how long they waited on a run queue for a CPU: what tells a command
+    /// that still works from one that lingers.
+    pub fn work(&self) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
+        if self.reaped {
+            return (None, None);
+        }
+        let (cpu, waited) = platform::work(self.scope, self.pid, self.group);
+        match &self.cgroup {
+            Some(cgroup) => {
+                let cpu = std::time::Duration::from_micros(cgroup.usage().cpu_usec);
+                (Some(cpu), waited)
+            }
+            None => (cpu, waited),
+        }
     }
 
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:

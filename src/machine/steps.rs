@@ -52,6 +52,7 @@ impl Machine {
             }
         }
         self.phase = phase;
+        self.work = None;
     }
 
     /// Takes step `index`: its action now, then its wait.
@@ -105,6 +106,7 @@ impl Machine {
             number: index + 1,
             action: step.action,
             scope: self.target.scope,
+            stdin_owned: self.target.stdin_owned,
             next,
         }));
     }
@@ -122,6 +124,10 @@ impl Machine {
             cause,
             previous: self.steps.last().copied(),
             listed: self.config.sequence.listed(),
+            left: match cause {
+                Cause::Left => self.left.clone(),
+                _ => Vec::new(),
+            },
         }));
     }
 }

@@ -6,6 +6,7 @@ mod fail_closed;
 mod replies;
 mod sequence;
 mod triggers;
+mod work;
 
 use std::time::{Duration, Instant};
 
@@ -88,6 +89,7 @@ fn target() -> Target {
         pid: 42,
         name: "agent".into(),
         scope: Scope::Group,
+        stdin_owned: true,
     }
 }
 
@@ -97,6 +99,17 @@ fn signals(orders: &[Order]) -> Vec<Signal> {
         .iter()
         .filter_map(|order| match order {
             Order::Signal(signal) => Some(*signal),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The lines that say a signal was sent, among `orders`.
+fn sent(orders: &[Order]) -> Vec<String> {
+    orders
+        .iter()
+        .filter_map(|order| match order {
+            Order::Warn(note @ Note::Sent { .. }) => Some(note.to_string()),
             _ => None,
         })
         .collect()
