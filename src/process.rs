@@ -41,7 +41,7 @@ pub struct SpawnOptions {
     pub pty: Option<PtyOptions>,
     /// `--scope group` on the command line: become the subreaper of the child's descendants, so
     /// that a process orphaned by the scope's SIGKILL (a nested agentpipe's command, whose
-    /// supervisor was killed) comes to agentpipe and goes with the scope (decision (bl)).
+    /// supervisor was killed) comes to agentpipe and goes with the scope (decision (bv)).
     pub adopt_orphans: bool,
 }
 
