@@ -12,6 +12,8 @@ mod destination;
 #[cfg(test)]
 mod generated;
 mod manual;
+#[cfg(agentpipe_poll)]
+pub(crate) mod oom;
 mod program;
 mod size;
 // The supervision itself: the event loop on Unix, the threaded driver on Windows.
@@ -188,7 +190,9 @@ pub struct Cli {
     ///
     /// For stdio servers started by editors, MCP clients and CI runners: when the client dies,
     /// the server and what it started end too, even if something else still holds the pipes.
-    /// The parent is watched through a pidfd; its threads exiting do not count. Example:
+    /// The parent is watched through a pidfd; its threads exiting do not count. Refused (125)
+    /// when the parent is init already (the process that started agentpipe is gone) and when
+    /// agentpipe is PID 1: there is no parent that could exit. Example:
     /// --scope tree --end-with-parent -- npx -y some-server.
     #[arg(long)]
     pub end_with_parent: bool,

@@ -20,7 +20,7 @@ use crate::machine::note::Note;
 #[cfg(not(feature = "json"))]
 use crate::machine::note::Said;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
-use crate::outcome::{Exit, Outcome, Trigger};
+use crate::outcome::{Outcome, Trigger};
 #[cfg(feature = "json")]
 use crate::outlet::Outlet;
 use crate::platform::{self, RawMode};
@@ -254,8 +254,9 @@ impl EventLoop {
         if signals {
             self.handle_signals();
         }
-        if found.get(Token::ChildExit).ready || signals || self.child.exit_fd().is_none() {
-            self.check_child();
+        let exited = found.get(Token::ChildExit).ready;
+        if exited || signals || self.child.exit_fd().is_none() {
+            self.check_child(exited);
         }
         if let Some(note) = self.runs.check() {
             self.tell(note);
@@ -517,21 +518,27 @@ impl EventLoop {
         }
     }
 
-    fn check_child(&mut self) {
+    /// Looks at the child; `readable` when its exit descriptor said it ended, which a look that
+    /// reads nothing cannot take back.
+    fn check_child(&mut self, readable: bool) {
         if self.machine.exited() {
             return;
         }
-        if let Some(exit) = self.child.check_exit() {
-            self.child_exited(exit);
+        let read = self.child.check_exit();
+        if read.is_none() && !readable {
+            return;
         }
-    }
-
-    fn child_exited(&mut self, exit: Exit) {
+        if read.is_none() {
+            self.child.ended_unread();
+        }
         let seen = self.duplex.child_exited();
         self.pass_on(seen);
         self.stderr.mark_owed();
         let left = self.left();
-        self.input(Input::ChildExited { exit, left });
+        self.input(match read {
+            Some(exit) => Input::ChildExited { exit, left },
+            None => Input::ExitUnread { left },
+        });
     }
 
     /// The live processes of the scope other than the child, by pid.

@@ -130,6 +130,8 @@ mod outlet;
 #[cfg(agentpipe_poll)]
 mod poller;
 #[cfg(agentpipe_poll)]
+mod private;
+#[cfg(agentpipe_poll)]
 mod process;
 #[cfg(agentpipe_poll)]
 mod relay;
@@ -176,3 +178,9 @@ pub use trace::{Trace, TraceFormat};
 pub fn __cli_main() -> ! {
     cli::main()
 }
+
+/// The program's allocator (src/main.rs installs it): out of memory ends the command's scope and
+/// exits 125 with one line, instead of aborting. Not part of the library's API.
+#[cfg(all(feature = "cli", agentpipe_poll))]
+#[doc(hidden)]
+pub use cli::oom::FailClosed as __CliAllocator;

@@ -34,6 +34,13 @@ pub(crate) use messages::{Awaiting, Cause, Input, Order, Target};
 /// How long after SIGKILL a process may stay unreaped before agentpipe names it.
 pub(crate) const UNKILLABLE_AFTER: Duration = Duration::from_secs(5);
 
+/// How soon after a step its wait's end took, an interrupt still counts for that step instead of
+/// skipping the next one: a supervisor's signal and the step's own deadline that land together
+/// (nested agentpipes on the same schedule, 0.1 ms apart) are one reason to move on, not two.
+/// Short enough that an interrupt sent in answer to the step (a script that saw the child react
+/// to SIGTERM) still skips.
+pub(crate) const INTERRUPT_MERGE: Duration = Duration::from_millis(2);
+
 /// How often the scope is looked at while processes other than the child remain in it: they are
 /// not agentpipe's children, so nothing announces their exit.
 pub(crate) const LEFTOVER_CHECK: Duration = Duration::from_millis(10);
@@ -94,6 +101,9 @@ pub(crate) struct Machine {
     /// During the `stdin` step the end of input started: the command's work in the current
     /// grace period.
     work: Option<Work>,
+    /// When the last step was taken because the previous one's wait ended, until an interrupt
+    /// counts for it (see [`INTERRUPT_MERGE`]).
+    waited_at: Option<Instant>,
     orders: Vec<Order>,
     /// With a protocol: the request that has waited longest for its response.
     awaiting: Option<Awaiting>,
@@ -125,6 +135,7 @@ impl Machine {
             looked_at: None,
             left_behind: Vec::new(),
             work: None,
+            waited_at: None,
             orders: Vec::new(),
             awaiting: None,
             client_shut: false,
@@ -157,6 +168,7 @@ impl Machine {
                 }
             }
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
+            Input::ExitUnread { left } => self.child_exited(Exit::Unknown, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
             Input::WorkLooked { cpu, waited } => self.work_looked(cpu, waited, now),
             Input::Awaiting(awaiting) => self.awaiting(awaiting),
@@ -190,7 +202,13 @@ impl Machine {
                 self.orders.push(Order::LookAtWork);
                 break;
             }
+            // Only a wait that lasted counts: an interrupt that a zero wait's end follows at
+            // once (the default `wait 0s`) is a person's, and skips as always.
+            let waited = self.steps.last().and_then(|step| step.wait);
             self.take(index + 1, None, Cause::Waited, now);
+            if waited.is_some_and(|wait| wait >= INTERRUPT_MERGE) {
+                self.waited_at = Some(now);
+            }
         }
         if let Phase::Killed { at, named: false } = self.phase
             && now >= at + UNKILLABLE_AFTER
@@ -349,6 +367,10 @@ impl Machine {
                     .push(Order::Tell(Note::Received(signal, Received::Starts)));
                 return self.begin(Trigger::Signal(signal), 0, None, now);
             }
+            Phase::Step { .. } if self.merges(now) => {
+                self.waited_at = None;
+                Received::CountsForStep
+            }
             Phase::Step { index, .. } => {
                 self.orders
                     .push(Order::Tell(Note::Received(signal, Received::Skips)));
@@ -378,6 +400,12 @@ impl Machine {
         };
         self.orders
             .push(Order::Tell(Note::Received(signal, received)));
+    }
+
+    /// Whether an interrupt at `now` counts for the step its wait's end just took.
+    fn merges(&self, now: Instant) -> bool {
+        self.waited_at
+            .is_some_and(|at| now.saturating_duration_since(at) < INTERRUPT_MERGE)
     }
 
     /// `--timeout`: starts the sequence, or jumps to its first signal step not yet taken.

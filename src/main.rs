@@ -6,6 +6,12 @@
 #[link(name = "gcc_eh", kind = "static", modifiers = "-bundle")]
 unsafe extern "C" {}
 
+/// Out of memory fails closed: the command's scope is ended, one line said, status 125. The poll
+/// front end's (Unix) for now: the threaded one keeps the standard library's abort.
+#[cfg(agentpipe_poll)]
+#[global_allocator]
+static ALLOCATOR: agentpipe::__CliAllocator = agentpipe::__CliAllocator;
+
 fn main() {
     agentpipe::__cli_main()
 }

@@ -19,7 +19,8 @@ pub enum Exit {
     Code(i32),
     /// It was killed by this signal.
     Signal(Signal),
-    /// Not known: agentpipe gave up on a child that SIGKILL did not remove.
+    /// Not known: agentpipe gave up on a child that SIGKILL did not remove, or another part of
+    /// the program collected the child's exit (a SIGCHLD handler calling `waitpid(-1)`).
     Unknown,
 }
 
@@ -31,7 +32,9 @@ impl fmt::Display for Exit {
                 Some(signal) => write!(f, "was killed by {signal}"),
                 None => write!(f, "was killed by signal {}", signal.number()),
             },
-            Exit::Unknown => f.write_str("had not exited when agentpipe gave up on it"),
+            Exit::Unknown => f.write_str(
+                "has an unknown exit status (given up on, or collected by another part of the program)",
+            ),
         }
     }
 }

@@ -64,6 +64,8 @@ pub(crate) struct Outlet {
     dropped: u64,
     /// The destination failed (EPIPE, ENOSPC...): nothing more is written.
     broken: bool,
+    /// Why it failed, for the line that says so.
+    error: Option<Errno>,
     /// Written behind (see [`BATCH`]): a trace's file, not agentpipe's stderr.
     behind: bool,
     /// When the oldest byte waiting was queued.
@@ -98,6 +100,7 @@ impl Outlet {
             capacity,
             dropped: 0,
             broken: false,
+            error: None,
             behind: false,
             oldest: None,
             stalled: false,
@@ -196,8 +199,8 @@ impl Outlet {
         let (written, failed) = write(&self.fd, self.way, &self.queue[self.sent..]);
         self.sent += written;
         self.stalled = self.queued() > 0;
-        if failed {
-            self.fail();
+        if let Some(errno) = failed {
+            self.fail(errno);
         } else if self.queued() == 0 {
             self.queue.clear();
             self.sent = 0;
@@ -243,17 +246,38 @@ impl Outlet {
         }
     }
 
+    /// At exit: writes `record` whole and drains (see [`Outlet::drain`]); fails when the
+    /// destination failed, or did not take all of it within the bound.
+    pub fn write_at_exit(&mut self, record: &[u8]) -> std::io::Result<()> {
+        let taken = self.push(record);
+        self.drain();
+        match self.error {
+            Some(errno) => Err(errno.into()),
+            None if taken && self.queued() == 0 => Ok(()),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                "nothing read it within a second",
+            )),
+        }
+    }
+
+    /// Why the destination failed, once it did (a full disk, a reader gone).
+    pub fn error(&self) -> Option<Errno> {
+        self.error
+    }
+
     /// Writes from `bytes` what the destination takes now.
     fn write(&mut self, bytes: &[u8]) -> usize {
         let (written, failed) = write(&self.fd, self.way, bytes);
-        if failed {
-            self.fail();
+        if let Some(errno) = failed {
+            self.fail(errno);
         }
         written
     }
 
     /// The destination failed: what waits is lost, and nothing more is written.
-    fn fail(&mut self) {
+    fn fail(&mut self, errno: Errno) {
+        self.error.get_or_insert(errno);
         self.broken = true;
         self.queue = Vec::new();
         self.sent = 0;
@@ -261,8 +285,8 @@ impl Outlet {
     }
 }
 
-/// Writes from `bytes` what `fd` takes without waiting; returns how much, and whether `fd` failed.
-fn write(fd: &OwnedFd, way: Way, bytes: &[u8]) -> (usize, bool) {
+/// Writes from `bytes` what `fd` takes without waiting; returns how much, and how `fd` failed.
+fn write(fd: &OwnedFd, way: Way, bytes: &[u8]) -> (usize, Option<Errno>) {
     let mut written = 0;
     while written < bytes.len() {
         let rest = &bytes[written..];
@@ -282,10 +306,10 @@ fn write(fd: &OwnedFd, way: Way, bytes: &[u8]) -> (usize, bool) {
             Ok(count) => written += count,
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => break,
-            Err(_) => return (written, true),
+            Err(errno) => return (written, Some(errno)),
         }
     }
-    (written, false)
+    (written, None)
 }
 
 /// How a descriptor of this kind is written; [`Way::Gated`] for the kinds that can block.

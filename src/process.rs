@@ -10,16 +10,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use nix::errno::Errno;
 use nix::sys::signal::{Signal as NixSignal, kill, killpg};
-
-use crate::signals::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpgid};
 
 use crate::outcome::Exit;
-use crate::platform::{self, Cgroup, ChildStatus};
+use crate::platform::{self, Cgroup, ChildState, ChildStatus};
 use crate::scope::{CgroupUsage, Scope};
+use crate::signals::Signal;
 use ended::Ended;
 pub use setup::PtyOptions;
 use setup::{Prepare, prepare_child, release_terminal, set_stdio};
@@ -42,6 +39,10 @@ pub struct SpawnOptions {
     pub pipe_stderr: bool,
     /// Run the child on a pseudo-terminal of its own (`--pty`) instead of pipes.
     pub pty: Option<PtyOptions>,
+    /// `--scope group` on the command line: become the subreaper of the child's descendants, so
+    /// that a process orphaned by the scope's SIGKILL (a nested agentpipe's command, whose
+    /// supervisor was killed) comes to agentpipe and goes with the scope (decision (bv)).
+    pub adopt_orphans: bool,
 }
 
 /// A started child whose stdin and stdout are pipes held by the caller.
@@ -66,6 +67,12 @@ pub struct ChildProcess {
     usage: Option<CgroupUsage>,
     /// The other processes of the scope seen so far, with the signals they got.
     ended: std::cell::RefCell<Ended>,
+    /// agentpipe adopts the orphans of the child's descendants (see
+    /// [`SpawnOptions::adopt_orphans`]).
+    adopts: bool,
+    /// The orphans it had adopted when it first sent SIGKILL: they left on their own before (a
+    /// daemon), and are not the scope's; every one adopted after is.
+    adopted_before_kill: std::cell::RefCell<Option<Vec<Pid>>>,
 }
 
 /// `--scope cgroup` where agentpipe cannot create a cgroup: the message says what to do.
@@ -105,7 +112,8 @@ impl ChildProcess {
         if group && terminal.is_none() {
             command.process_group(0);
         }
-        if options.scope == Scope::Tree {
+        let adopts = options.adopt_orphans && options.scope == Scope::Group;
+        if options.scope == Scope::Tree || adopts {
             platform::become_subreaper()?;
         }
         let keep_ignored: Vec<NixSignal> = options
@@ -166,6 +174,8 @@ impl ChildProcess {
             cgroup,
             usage: None,
             ended: Default::default(),
+            adopts,
+            adopted_before_kill: Default::default(),
         };
         for pipe in [
             stdin.as_ref(),
@@ -227,21 +237,22 @@ impl ChildProcess {
         self.exit
     }
 
-    /// The signal that stopped the child, if it stopped since the last call (consumes the report).
-    pub fn check_stopped(&mut self) -> Option<Signal> {
-        self.check_stopped_nix()
-            .and_then(|signal| Signal::from_number(signal as i32))
+    /// The kernel said the child ended (its pidfd is readable) but no look could read how: its
+    /// exit is unknown, and it is no longer waited for.
+    pub fn ended_unread(&mut self) {
+        self.exit.get_or_insert(Exit::Unknown);
     }
 
-    fn check_stopped_nix(&mut self) -> Option<NixSignal> {
+    /// The signal that stopped the child, if it stopped since the last call (consumes the report).
+    pub fn check_stopped(&mut self) -> Option<Signal> {
         if self.reaped {
             return None;
         }
         match platform::check_stopped(self.pid)? {
             ChildStatus {
-                status: WaitStatus::Stopped(_, signal),
+                status: ChildState::Stopped(signal),
                 ..
-            } => Some(signal),
+            } => Signal::from_number(signal),
             seen => {
                 self.note(seen);
                 None
@@ -268,6 +279,9 @@ impl ChildProcess {
         let members = self.members();
         self.ended.borrow_mut().saw(members, ending);
         let signal = nix_signal;
+        if signal == NixSignal::SIGKILL && self.adopts {
+            self.kill_casualties();
+        }
         let reached_child = match (self.scope, self.group, &self.cgroup) {
             (Scope::Cgroup, _, Some(cgroup)) => {
                 if signal == NixSignal::SIGKILL {
@@ -330,10 +344,11 @@ impl ChildProcess {
             return Vec::new();
         }
         let exited = self.exit.is_some();
-        let pids = match &self.cgroup {
+        let mut pids = match &self.cgroup {
             Some(cgroup) => cgroup.members(self.pid, exited),
             None => platform::leftovers(self.scope, self.pid, self.group, exited),
         };
+        pids.extend(self.casualties());
         let ended = &mut *self.ended.borrow_mut();
         let new: Vec<Pid> = pids
             .iter()
@@ -359,6 +374,29 @@ impl ChildProcess {
     /// Every process of the scope other than the child seen so far, with the last signal it got.
     pub fn ended(&self) -> Vec<crate::outcome::EndedProcess> {
         self.ended.borrow().list()
+    }
+
+    /// The orphans handed to agentpipe since its first SIGKILL: descendants whose parent that
+    /// SIGKILL ended (see [`SpawnOptions::adopt_orphans`]).
+    fn casualties(&self) -> Vec<Pid> {
+        let before = self.adopted_before_kill.borrow();
+        let Some(before) = before.as_ref() else {
+            return Vec::new();
+        };
+        let mut adopted = platform::adopted(self.pid);
+        adopted.retain(|pid| !before.contains(pid));
+        adopted
+    }
+
+    /// SIGKILL to the casualties (their pids are safe: they are agentpipe's unreaped children),
+    /// noting at the first SIGKILL which orphans were adopted before it.
+    fn kill_casualties(&self) {
+        self.adopted_before_kill
+            .borrow_mut()
+            .get_or_insert_with(|| platform::adopted(self.pid));
+        for pid in self.casualties() {
+            let _ = kill(pid, NixSignal::SIGKILL);
+        }
     }
 
     /// `--scope cgroup`: the CPU time and peak memory of the cgroup's processes, final once the
@@ -388,7 +426,7 @@ impl ChildProcess {
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:
     /// orphans that exited. The child itself stays unreaped.
     pub fn reap_adopted(&self) {
-        if self.scope == Scope::Tree || nix::unistd::getpid().as_raw() == 1 {
+        if self.scope == Scope::Tree || self.adopts || nix::unistd::getpid().as_raw() == 1 {
             platform::reap_adopted(self.pid);
         }
     }
@@ -396,14 +434,14 @@ impl ChildProcess {
     /// Collects the child's exit status, freeing its pid. Call once the scope is empty.
     pub fn reap(&mut self) -> io::Result<Exit> {
         if !self.reaped {
-            let status = loop {
-                match waitpid(self.pid, None) {
-                    Err(Errno::EINTR) => continue,
-                    other => break other?,
-                }
+            // An exit read from the kernel is collected at once; an unknown one is not waited for.
+            let flags = match self.exit {
+                Some(Exit::Unknown) => nix::libc::WNOHANG,
+                _ => 0,
             };
+            let status = platform::wait_pid(self.pid, flags).unwrap_or(ChildState::Gone);
             self.reaped = true;
-            self.exit = exit_of(status).or(self.exit);
+            self.exit = self.exit.or(exit_of(status));
             if let Some(cgroup) = self.cgroup.take() {
                 self.usage = Some(cgroup.usage());
             }
@@ -431,10 +469,12 @@ impl Drop for ChildProcess {
     }
 }
 
-pub(crate) fn exit_of(status: WaitStatus) -> Option<Exit> {
+/// The exit a status reports, if it reports one: a child collected elsewhere ended unknown.
+pub(crate) fn exit_of(status: ChildState) -> Option<Exit> {
     match status {
-        WaitStatus::Exited(_, code) => Some(Exit::Code(code)),
-        WaitStatus::Signaled(_, signal, _) => Some(Exit::Signal(Signal::raw(signal as i32))),
-        _ => None,
+        ChildState::Exited(code) => Some(Exit::Code(code)),
+        ChildState::Killed(signal) => Some(Exit::Signal(Signal::raw(signal))),
+        ChildState::Gone => Some(Exit::Unknown),
+        ChildState::Stopped(_) => None,
     }
 }

@@ -50,6 +50,9 @@ pub struct Sequence {
     steps: Vec<Step>,
     /// The commands of the `run` steps, in order.
     commands: Vec<String>,
+    /// Stated as a list (`--sequence`), not by the step flags: messages then name its steps,
+    /// not flags that `--sequence` refuses.
+    listed: bool,
 }
 
 impl Default for Sequence {
@@ -78,7 +81,13 @@ impl Sequence {
         Sequence {
             steps,
             commands: Vec::new(),
+            listed: false,
         }
+    }
+
+    /// Whether the sequence was stated as a list (`--sequence`) rather than by the step flags.
+    pub(crate) fn listed(&self) -> bool {
+        self.listed
     }
 
     /// Adds a `run "command" wait` step before the first signal step (`--stop-command`).

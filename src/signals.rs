@@ -62,7 +62,8 @@ impl Signal {
         Signal(number)
     }
 
-    /// The signal numbered `number`, if this platform has one.
+    /// The signal numbered `number`, if this platform has one: real-time signals included, so
+    /// that a child killed by one is recognised.
     pub fn from_number(number: i32) -> Option<Signal> {
         platform::signal_name(number).map(|_| Signal(number))
     }
@@ -102,7 +103,12 @@ impl FromStr for Signal {
             ))
         };
         let signal = if let Ok(number) = text.parse::<i32>() {
-            Signal::from_number(number).ok_or_else(invalid)?
+            // Real-time signals are recognised in exits, not sent by a step: their names are
+            // not among those a step parses, so a number is taken only if its name parses back.
+            platform::signal_name(number)
+                .and_then(platform::signal_number)
+                .map(Signal)
+                .ok_or_else(invalid)?
         } else {
             let upper = text.to_ascii_uppercase();
             let name = if upper.starts_with("SIG") {
@@ -198,5 +204,30 @@ mod tests {
         assert_eq!(Signal::INT.name(), "INT");
         assert_eq!(Signal::INT.full_name(), "SIGINT");
         assert_eq!(Signal::INT.to_string(), "SIGINT");
+    }
+
+    #[test]
+    #[cfg(agentpipe_poll)]
+    fn every_signal_a_child_can_die_of_has_a_number_and_a_name() {
+        for number in 1..=31 {
+            assert!(Signal::from_number(number).is_some(), "{number}");
+        }
+        let names = [
+            (34, "SIGRTMIN"),
+            (35, "SIGRTMIN+1"),
+            (50, "SIGRTMAX-14"),
+            (64, "SIGRTMAX"),
+        ];
+        for (number, name) in names {
+            assert_eq!(
+                Signal::from_number(number).map(Signal::full_name),
+                Some(name)
+            );
+        }
+        assert_eq!(Signal::from_number(65), None);
+        assert!(
+            "34".parse::<Signal>().is_err(),
+            "a step sends only named signals"
+        );
     }
 }

@@ -45,7 +45,8 @@ pub(crate) use start::{Started, closing_loop};
 /// after the drop: a sequence handed to a thread would be cut short when `main` returns or the
 /// program exits, leaving that child running, in a process group of its own, unreaped. To bound
 /// the wait, close explicitly with a shorter sequence (`"KILL".parse()` ends it at once), or
-/// from another thread with a [`Closer`].
+/// from another thread with a [`Closer`]. When a close is already under way (an idle
+/// timeout's, a [`Closer`]'s), the drop waits for that one to end.
 ///
 /// An async program uses `agentpipe::tokio::Stream` (feature `tokio`), whose drop returns at
 /// once and leaves the sequence to the runtime.
@@ -321,6 +322,16 @@ impl Slot {
             Ok(_) | Err(Errno::EINTR) => Ok(()),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+impl Drop for Stream {
+    /// Dropping a stream closes it as [`Stream::close`] does with the default sequence, and
+    /// returns once the child's process group is gone: also when a close is already under way
+    /// elsewhere (an idle timeout's, a [`Closer`]'s), which it waits for, so that no handle
+    /// held out of sight (an idle timeout's watchdog) lets the child outlive the stream.
+    fn drop(&mut self) {
+        let _ = self.inner.close(&Config::default());
     }
 }
 

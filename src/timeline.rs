@@ -121,8 +121,8 @@ impl Timeline {
         if dropped > 0 {
             self.tell(&Note::LinesDropped(dropped), true);
         }
-        if let Some(trace) = &self.trace {
-            trace.finish();
+        if let Some(errno) = self.trace.as_ref().and_then(Recorder::finish) {
+            self.tell(&Note::TraceFailed(errno as i32), !self.quiet);
         }
         own_stderr().drain();
     }

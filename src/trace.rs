@@ -12,10 +12,8 @@ mod format;
 mod message;
 mod tap;
 
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -87,16 +85,11 @@ impl Trace {
     /// A trace written to the file at `path`, created with mode 0600 (it holds whatever the
     /// protocol carries) or truncated, its mode then narrowed to 0600.
     ///
-    /// A FIFO is opened without waiting: it fails if no process reads it.
+    /// A FIFO is opened without waiting: it fails if no process reads it. In a directory other
+    /// users can write to with its sticky bit set (/tmp), a symbolic link or a file another user
+    /// owns is refused ([`io::ErrorKind::PermissionDenied`]): it may have been planted there.
     pub fn create(path: impl AsRef<Path>) -> io::Result<Trace> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
-            .open(path)?;
-        narrow(&file);
+        let file = crate::private::open(path.as_ref())?;
         Ok(Trace::with(Sink::Fd {
             fd: file.into(),
             private: true,
@@ -139,13 +132,6 @@ impl Trace {
     }
 }
 
-/// A regular file's permissions narrowed to 0600, where its owner may; anything else as it is.
-fn narrow(file: &File) {
-    if file.metadata().is_ok_and(|meta| meta.is_file()) {
-        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
-    }
-}
-
 pub(crate) use crate::direction::Direction;
 
 /// A trace being recorded: cheap to clone, shared by both directions of the relay and the
@@ -165,6 +151,9 @@ struct Book {
     /// Bytes relayed and not recorded, per direction, and events not recorded, since the last
     /// record taken.
     skipped: [u64; 2],
+    /// Some of those were skipped because no pipe could be made to copy them (EMFILE), not
+    /// because the destination was slow.
+    untapped: [bool; 2],
     lost: u64,
     /// The record being rendered (kept for its memory).
     record: Vec<u8>,
@@ -194,6 +183,7 @@ impl Recorder {
             written: 0,
             stopped: false,
             skipped: [0; 2],
+            untapped: [false; 2],
             lost: 0,
             record: Vec::new(),
         })));
@@ -239,11 +229,13 @@ impl Recorder {
         }
     }
 
-    /// Counts bytes relayed toward `direction` as skipped without looking at them.
-    pub fn skip(&self, direction: Direction, count: usize) {
+    /// Counts bytes relayed toward `direction` as skipped without looking at them; `untapped`
+    /// when that is because no pipe could be made to copy them.
+    pub fn skip(&self, direction: Direction, count: usize, untapped: bool) {
         let mut book = self.book();
         if !book.stopped {
             book.skipped[direction.index()] += count as u64;
+            book.untapped[direction.index()] |= untapped && count > 0;
         }
     }
 
@@ -281,11 +273,14 @@ impl Recorder {
     }
 
     /// At the end: records what was skipped since the last record, then writes what waits,
-    /// waiting a little for a destination that still takes bytes.
-    pub fn finish(&self) {
+    /// waiting a little for a destination that still takes bytes. Returns how the destination
+    /// failed, if it did: the trace stopped there.
+    pub fn finish(&self) -> Option<nix::errno::Errno> {
         let mut book = self.book();
         book.record_skipped(Instant::now());
-        book.outlet().drain();
+        let mut outlet = book.outlet();
+        outlet.drain();
+        outlet.error()
     }
 
     fn book(&self) -> MutexGuard<'_, Book> {
@@ -298,6 +293,8 @@ impl Recorder {
 pub(crate) enum Accepts {
     Data,
     Count,
+    /// Counted, since the tap could not make its pipe (set by the tap, never by the trace).
+    Untapped,
     Nothing,
 }
 
@@ -323,11 +320,13 @@ impl Book {
     fn record_skipped(&mut self, at: Instant) -> bool {
         for direction in [Direction::ToChild, Direction::FromChild] {
             let count = self.skipped[direction.index()];
+            let untapped = self.untapped[direction.index()];
             if count > 0 {
-                if !self.take(at, &Record::Skipped(direction, count)) {
+                if !self.take(at, &Record::Skipped(direction, count, untapped)) {
                     return false;
                 }
                 self.skipped[direction.index()] = 0;
+                self.untapped[direction.index()] = false;
             }
         }
         if self.lost > 0 {

@@ -2,12 +2,12 @@
 //! platform's supervisor: `run` on Unix, `run_windows` on Windows), write the report, and tell
 //! `main` the status to end with.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::Cli;
 use super::supervisor::supervise;
+use super::{Cli, Destination};
 use crate::exit_status::{Status, USAGE};
 use crate::outcome::Outcome;
 use crate::platform;
@@ -17,7 +17,7 @@ use crate::report::{self, Ending, RunFacts, Start};
 pub fn main() -> ! {
     let start = Start::now();
     let status = run(start).unwrap_or_else(|error| {
-        eprintln!("agentpipe: {error:#}");
+        say(&format!("agentpipe: {error:#}"));
         Status::Code(USAGE)
     });
     status.exit()
@@ -58,6 +58,11 @@ fn run(start: Start) -> Result<Status> {
     if cli.end_with_parent && !platform::HAS_PARENT_WATCH {
         anyhow::bail!("--end-with-parent needs Linux (a pidfd on the parent); leave it out here");
     }
+    if let Some(report) = &cli.report {
+        report
+            .check()
+            .with_context(|| format!("cannot use --report file {report}"))?;
+    }
     let config = cli.config();
 
     let mut pid = None;
@@ -66,7 +71,7 @@ fn run(start: Start) -> Result<Status> {
         Ok(Supervised::Ended(outcome)) => (Status::of(outcome, cli.preserve_status), None),
         Ok(Supervised::NotStarted { status, error }) => (*status, Some(error.clone())),
         Err(error) => {
-            eprintln!("agentpipe: {error:#}");
+            say(&format!("agentpipe: {error:#}"));
             (Status::Code(USAGE), Some(format!("{error:#}")))
         }
     };
@@ -89,12 +94,18 @@ fn run(start: Start) -> Result<Status> {
         let json = report::report(&facts, ending, status);
         if let Err(error) = report::line(&json).and_then(|line| target.write_all(&line)) {
             // The run's status stands: the report is about it, not part of it.
-            eprintln!(
+            say(&format!(
                 "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
-            );
+            ));
         }
     }
     Ok(status)
+}
+
+/// One line on agentpipe's stderr at exit, as the report goes there: never blocks, even when
+/// nobody reads stderr (see [`Destination::write_all`]).
+pub(super) fn say(line: &str) {
+    let _ = Destination::Stderr.write_all(format!("{line}\n").as_bytes());
 }
 
 /// How supervising the command ended.

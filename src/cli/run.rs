@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::program::Supervised;
+use super::program::{Supervised, say};
 use super::{Cli, Destination, StderrTarget, spawn_error};
 use crate::config::Settings;
 use crate::event_loop::EventLoop;
@@ -64,6 +64,7 @@ pub(super) fn supervise(
         scope,
         foreground: cli.foreground,
         parent_death_signal: true,
+        adopt_orphans: true,
         keep_ignored: if signals.chld_was_ignored {
             vec![Signal::CHLD]
         } else {
@@ -89,7 +90,7 @@ pub(super) fn supervise(
         Ok(started) => started,
         Err(error) => {
             let message = spawn_error::explain(&cli.command[0], &error);
-            eprintln!("agentpipe: {message}");
+            say(&format!("agentpipe: {message}"));
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
                 error: message,
@@ -97,6 +98,8 @@ pub(super) fn supervise(
         }
     };
     *pid = Some(child.pid());
+    // From here an allocation that fails ends the command's group with it (see cli::oom).
+    super::oom::watch(child.pid(), !cli.foreground);
     tell_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {

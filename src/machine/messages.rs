@@ -25,6 +25,10 @@ pub(crate) enum Input {
     Close(Trigger),
     /// The child exited; `left` are the other processes still alive in its scope.
     ChildExited { exit: Exit, left: Vec<u32> },
+    /// The kernel says the child ended (its exit descriptor is readable), but no exit could be
+    /// read: it ended with an unknown status. Never "still running", so that no turn of the loop
+    /// can repeat without progress.
+    ExitUnread { left: Vec<u32> },
     /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
     ScopeLooked(Vec<u32>),
     /// The answer to [`Order::LookAtWork`]: the CPU time the scope's processes have used so

@@ -150,6 +150,8 @@ pub(crate) enum Note {
         cause: Cause,
         /// The step taken before it, if any.
         previous: Option<TakenStep>,
+        /// The sequence was stated with `--sequence`: its steps are named, not the step flags.
+        listed: bool,
         /// With [`Cause::Left`]: the processes the child left in its scope.
         left: Vec<u32>,
     },
@@ -172,6 +174,10 @@ pub(crate) enum Note {
     ScopeEmpty,
     /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
     LinesDropped(u64),
+    /// The trace's destination failed (a full disk): the trace stopped there, perhaps in the
+    /// middle of a record. By the system's error number, since the machine is every front
+    /// end's.
+    TraceFailed(i32),
     /// About the messages of a protocol.
     Protocol(Said),
 }
@@ -185,6 +191,8 @@ pub(crate) enum Received {
     DropsOutput,
     AlreadyKilled,
     GivesUp,
+    /// It came as the previous step's wait ended, and counts for the step that took.
+    CountsForStep,
 }
 
 /// The step that follows one just taken.
@@ -247,6 +255,9 @@ impl fmt::Display for Note {
                         ": SIGKILL already sent, waiting for the processes to go"
                     }
                     Received::GivesUp => ": exiting without the unkillable process",
+                    Received::CountsForStep => {
+                        ": it came as the last step was taken, and counts for that step"
+                    }
                 })
             }
             Note::Sent {
@@ -255,13 +266,14 @@ impl fmt::Display for Note {
                 trigger,
                 cause,
                 previous,
+                listed,
                 left,
             } => {
                 if *cause == Cause::Left {
                     return sent_to_left(f, *signal, target, left);
                 }
                 write!(f, "sent {signal} to {}", target_words(target))?;
-                sent_why(f, *trigger, *cause, *previous, target.stdin_owned)
+                sent_why(f, *trigger, *cause, *previous, target.stdin_owned, *listed)
             }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
             Note::StillWorking(busy) => {
@@ -302,6 +314,11 @@ impl fmt::Display for Note {
             Note::LinesDropped(count) => write!(
                 f,
                 "{count} of agentpipe's own lines were dropped: its stderr was not read in time"
+            ),
+            Note::TraceFailed(code) => write!(
+                f,
+                "the trace stopped early, perhaps mid-record: its destination failed: {}",
+                std::io::Error::from_raw_os_error(*code)
             ),
             Note::Started { name, pid } => write!(f, "started '{name}' as pid {pid}"),
             Note::Armed {

@@ -57,6 +57,7 @@ impl Machine {
 
     /// Takes step `index`: its action now, then its wait.
     pub(super) fn take(&mut self, index: usize, wait: Option<Limit>, cause: Cause, now: Instant) {
+        self.waited_at = None;
         let steps = self.config.sequence.steps();
         let (step, count) = (steps[index], steps.len());
         let following = steps.get(index + 1).map(|next| next.action);
@@ -122,6 +123,7 @@ impl Machine {
             trigger: self.trigger.unwrap_or(Trigger::Close),
             cause,
             previous: self.steps.last().copied(),
+            listed: self.config.sequence.listed(),
             left: match cause {
                 Cause::Left => self.left.clone(),
                 _ => Vec::new(),

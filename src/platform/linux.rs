@@ -11,10 +11,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use nix::libc;
 use nix::sys::prctl;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{Id, WaitPidFlag, waitid, waitpid};
+use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{Pid, getpgid, getpid, getppid};
 
-use super::ChildStatus;
+use super::{ChildState, ChildStatus};
 use crate::scope::Scope;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
@@ -62,23 +62,50 @@ pub fn signal_pidfd(pidfd: BorrowedFd<'_>, signal: Signal) {
 
 /// Looks, without waiting and without reaping (WNOWAIT), whether the child has exited.
 pub fn check_exit(child: Pid) -> Option<ChildStatus> {
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    let status = waitid(Id::Pid(child), flags).ok()?;
-    Some(ChildStatus {
-        status,
-        reaped: false,
-    })
+    wait_id(child, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
 }
 
 /// Looks whether the child stopped (consuming the report); waitid without WEXITED leaves an exit
 /// for [`check_exit`], unreaped.
 pub fn check_stopped(child: Pid) -> Option<ChildStatus> {
-    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
-    let status = waitid(Id::Pid(child), flags).ok()?;
-    Some(ChildStatus {
-        status,
-        reaped: false,
-    })
+    wait_id(child, libc::WSTOPPED | libc::WNOHANG)
+        .filter(|seen| matches!(seen.status, ChildState::Stopped(_)))
+}
+
+/// waitid(2) on `child`, its report read by number: nix's own waitid fails on a signal its
+/// `Signal` does not name (every real-time one), which would read as "still running" while the
+/// child's pidfd stays readable. A failure other than EINTR (ECHILD: someone else reaped it)
+/// means the child is gone.
+fn wait_id(child: Pid, flags: libc::c_int) -> Option<ChildStatus> {
+    loop {
+        // SAFETY: a zeroed siginfo_t is valid, and waitid only writes into it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: P_PID with a pid, and a pointer to the local siginfo_t.
+        let result =
+            unsafe { libc::waitid(libc::P_PID, child.as_raw() as libc::id_t, &mut info, flags) };
+        if result == -1 {
+            if nix::errno::Errno::last() == nix::errno::Errno::EINTR {
+                continue;
+            }
+            let status = ChildState::Gone;
+            return Some(ChildStatus {
+                status,
+                reaped: true,
+            });
+        }
+        // SAFETY: waitid filled in a SIGCHLD report, or left it zeroed (si_pid 0: nothing).
+        let (pid, number) = unsafe { (info.si_pid(), info.si_status()) };
+        if pid == 0 {
+            return None;
+        }
+        let status = match info.si_code {
+            libc::CLD_EXITED => ChildState::Exited(number),
+            libc::CLD_KILLED | libc::CLD_DUMPED => ChildState::Killed(number),
+            _ => ChildState::Stopped(number),
+        };
+        let reaped = flags & libc::WNOWAIT == 0 && flags & libc::WEXITED != 0;
+        return Some(ChildStatus { status, reaped });
+    }
 }
 
 /// The live (not zombie) processes of `scope` other than the child, which the caller tracks.
@@ -260,6 +287,14 @@ pub fn reap_adopted(child: Pid) {
     for entry in zombies {
         let _ = waitpid(entry.pid, Some(WaitPidFlag::WNOHANG));
     }
+}
+
+/// The live processes handed to agentpipe as their subreaper: its children but `child` and the
+/// spared (the commands of `run` steps).
+pub fn adopted(child: Pid) -> Vec<Pid> {
+    let mut adopted = own_children();
+    adopted.retain(|&pid| pid != child && read(pid).is_some_and(|entry| !entry.zombie));
+    adopted
 }
 
 /// Keeps the kernel from dumping core even where core_pattern pipes to a program, which
@@ -455,8 +490,25 @@ pub const HAS_PARENT_WATCH: bool = true;
 /// A pidfd on agentpipe's parent process, readable once it exits; `None` when the parent is
 /// already gone (it changed between reading it and opening the pidfd). A pidfd follows the
 /// process, not the thread that started agentpipe, unlike the parent-death signal.
+///
+/// Refused where there is no parent to watch: as PID 1 (a container's init, whose "parent" is
+/// outside its namespace), and when the parent is init already, which is what a process whose
+/// starter exited is handed to: watching init would never fire.
 pub fn watch_parent() -> io::Result<Option<OwnedFd>> {
+    if getpid().as_raw() == 1 {
+        return Err(io::Error::other(
+            "agentpipe is PID 1 here (a container's init): it has no parent to end with, and \
+             the namespace ends when it does; leave --end-with-parent out",
+        ));
+    }
     let parent = getppid();
+    if parent.as_raw() == 1 {
+        return Err(io::Error::other(
+            "its parent is already init (pid 1): the process that started agentpipe has exited, \
+             or init started it, and init never exits; start agentpipe from the process it \
+             should end with, or leave --end-with-parent out",
+        ));
+    }
     let pidfd = open_pidfd(parent).ok_or_else(io::Error::last_os_error)?;
     Ok((getppid() == parent).then_some(pidfd))
 }

@@ -63,9 +63,6 @@ mod unix_signals;
 pub use unix_signals::*;
 
 #[cfg(unix)]
-use nix::sys::wait::WaitStatus;
-
-#[cfg(unix)]
 /// Sets or clears O_NONBLOCK, on a description agentpipe opened itself: an inherited one is
 /// shared, and never changed.
 pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> std::io::Result<()> {
@@ -76,14 +73,55 @@ pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> st
     Ok(())
 }
 
-/// What a look at the child's state found.
+/// What a look at a child's state found.
 #[cfg(unix)]
 #[derive(Clone, Copy, Debug)]
 pub struct ChildStatus {
-    pub status: WaitStatus,
+    pub status: ChildState,
     /// Whether looking reaped the child: where the system cannot report an exit without
     /// collecting it, the child's pid (and group id) may be reused from then on.
     pub reaped: bool,
+}
+
+/// A child's state as the kernel reports it, by raw numbers: every signal a process can be
+/// killed or stopped by (real-time ones included) is carried, named or not.
+#[cfg(unix)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildState {
+    Exited(i32),
+    Killed(i32),
+    Stopped(i32),
+    /// The child is no longer there to be waited for (ECHILD): another part of the program
+    /// collected its exit, so it is gone and its status is unknown.
+    Gone,
+}
+
+/// Waits for `child` as waitpid(2) does with `flags`, retrying when interrupted; `None` when
+/// WNOHANG finds nothing to report.
+#[cfg(unix)]
+pub fn wait_pid(child: nix::unistd::Pid, flags: nix::libc::c_int) -> Option<ChildState> {
+    use nix::libc;
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid writes the status into a local integer.
+        let pid = unsafe { libc::waitpid(child.as_raw(), &mut status, flags) };
+        if pid > 0 {
+            break;
+        }
+        if pid == 0 {
+            return None;
+        }
+        if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+            return Some(ChildState::Gone);
+        }
+    }
+    Some(if libc::WIFEXITED(status) {
+        ChildState::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        ChildState::Killed(libc::WTERMSIG(status))
+    } else {
+        ChildState::Stopped(libc::WSTOPSIG(status))
+    })
 }
 
 /// A process of a scope, as the report names it: its pid, its start time (which with the pid

@@ -5,11 +5,11 @@ use std::convert::Infallible;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
+use nix::libc;
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::ChildStatus;
+use super::{ChildState, ChildStatus, wait_pid};
 use crate::scope::{CgroupUsage, Scope};
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
@@ -34,19 +34,22 @@ pub fn signal_pidfd(_pidfd: BorrowedFd<'_>, _signal: Signal) {}
 /// There is no waitid(WNOWAIT) to look without reaping: the child is reaped as soon as it exits,
 /// and its group is no longer signalled after that.
 pub fn check_exit(child: Pid) -> Option<ChildStatus> {
-    let status = waitpid(child, Some(WaitPidFlag::WNOHANG)).ok()?;
-    Some(seen(status))
+    wait_pid(child, libc::WNOHANG).map(seen)
 }
 
 /// waitpid(WUNTRACED) may report the exit too, which is then reaped here.
 pub fn check_stopped(child: Pid) -> Option<ChildStatus> {
-    let status = waitpid(child, Some(WaitPidFlag::WUNTRACED | WaitPidFlag::WNOHANG)).ok()?;
-    Some(seen(status))
+    wait_pid(child, libc::WUNTRACED | libc::WNOHANG).map(seen)
 }
 
-fn seen(status: WaitStatus) -> ChildStatus {
-    let reaped = matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..));
+fn seen(status: ChildState) -> ChildStatus {
+    let reaped = !matches!(status, ChildState::Stopped(_));
     ChildStatus { status, reaped }
+}
+
+/// Nothing is adopted: there is no subreaper.
+pub fn adopted(_child: Pid) -> Vec<Pid> {
+    Vec::new()
 }
 
 /// Members cannot be listed without /proc: the group is signalled as a whole and only the child

@@ -1,4 +1,4 @@
-//! Signal numbers and names as this Unix has them (nix's table).
+//! Signal numbers and names as this Unix has them (nix's table, and the real-time ones).
 
 use std::str::FromStr;
 
@@ -25,14 +25,63 @@ pub const SIGFPE: i32 = libc::SIGFPE;
 pub const SIGILL: i32 = libc::SIGILL;
 pub const SIGABRT: i32 = libc::SIGABRT;
 
-/// `SIGTERM` for 15: the name of the signal numbered `number`, if this system has one.
+/// `SIGTERM` for 15: the name of the signal numbered `number`, if this system has one,
+/// real-time signals included (`SIGRTMIN+1` for 35), so that a child killed by one is
+/// recognised.
 pub fn signal_name(number: i32) -> Option<&'static str> {
     nix::sys::signal::Signal::try_from(number)
         .ok()
         .map(nix::sys::signal::Signal::as_str)
+        .or_else(|| realtime_signal_name(number))
 }
 
-/// 15 for `SIGTERM`: the number of the signal named `name` (upper case, with its prefix).
+/// The names of the signals above the classic 31, which no crate names: Linux numbers them 32 to
+/// 64, of which the C library keeps 32 and 33 for its threads; then SIGRTMIN (34) to SIGRTMAX
+/// (64), spelt as kill(1) lists them. No other system reports a number above 31.
+const REALTIME_NAMES: [&str; 33] = [
+    "SIG32",
+    "SIG33",
+    "SIGRTMIN",
+    "SIGRTMIN+1",
+    "SIGRTMIN+2",
+    "SIGRTMIN+3",
+    "SIGRTMIN+4",
+    "SIGRTMIN+5",
+    "SIGRTMIN+6",
+    "SIGRTMIN+7",
+    "SIGRTMIN+8",
+    "SIGRTMIN+9",
+    "SIGRTMIN+10",
+    "SIGRTMIN+11",
+    "SIGRTMIN+12",
+    "SIGRTMIN+13",
+    "SIGRTMIN+14",
+    "SIGRTMIN+15",
+    "SIGRTMAX-14",
+    "SIGRTMAX-13",
+    "SIGRTMAX-12",
+    "SIGRTMAX-11",
+    "SIGRTMAX-10",
+    "SIGRTMAX-9",
+    "SIGRTMAX-8",
+    "SIGRTMAX-7",
+    "SIGRTMAX-6",
+    "SIGRTMAX-5",
+    "SIGRTMAX-4",
+    "SIGRTMAX-3",
+    "SIGRTMAX-2",
+    "SIGRTMAX-1",
+    "SIGRTMAX",
+];
+
+/// The name of a real-time signal (32 to 64); `None` for any other number.
+fn realtime_signal_name(number: i32) -> Option<&'static str> {
+    let index = usize::try_from(number.checked_sub(32)?).ok()?;
+    REALTIME_NAMES.get(index).copied()
+}
+
+/// 15 for `SIGTERM`: the number of the signal named `name` (upper case, with its prefix). Not
+/// for a real-time signal, which a step does not send.
 pub fn signal_number(name: &str) -> Option<i32> {
     nix::sys::signal::Signal::from_str(name)
         .ok()
@@ -48,18 +97,21 @@ pub fn undeliverable(_number: i32) -> Option<&'static str> {
 pub const NOT_EXECUTABLE_ERRORS: [i32; 2] = [libc::ENOEXEC, libc::EISDIR];
 
 /// Dies of `signal`: default action restored and unblocked, no core dump; where the signal does
-/// not kill (PID 1, SIGSTOP), exits 128+S instead.
+/// not kill (PID 1, SIGSTOP), exits 128+S instead. By number, so that a child killed by a
+/// real-time signal is followed by the same one.
 pub fn die_by_signal(signal: i32) -> ! {
     use nix::sys::resource::{Resource, setrlimit};
-    use nix::sys::signal::{SigHandler, SigSet, Signal, raise};
     super::set_undumpable();
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    // Every status comes from nix's wait, whose Signal names every signal a child can die of.
-    if let Ok(signal) = Signal::try_from(signal) {
-        // SAFETY: restores the default action, which runs no code of ours.
-        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
-        let _ = SigSet::from(signal).thread_unblock();
-        let _ = raise(signal);
+    // SAFETY: restores the default action, which runs no code of ours, and unblocks the signal
+    // in a set built on the stack; an invalid number only makes each call fail.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(signal);
     }
     std::process::exit(128 + signal)
 }

@@ -36,6 +36,7 @@ impl Sequence {
         let mut sequence = Sequence {
             steps: Vec::with_capacity(items.len() + 1),
             commands: Vec::new(),
+            listed: true,
         };
         for (index, item) in items.iter().enumerate() {
             let words = words(item);
@@ -168,7 +169,8 @@ fn split_steps(text: &str) -> Result<Vec<&str>, String> {
 }
 
 /// The words of one step: whitespace-separated, where a quoted part ("..." with `\"` and `\\`
-/// escapes, or '...' taken as it is) is one word without its quotes.
+/// escapes and every other backslash kept, or '...' taken as it is) is one word without its
+/// quotes.
 fn words(item: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut chars = item.trim().chars().peekable();
@@ -189,7 +191,11 @@ fn words(item: &str) -> Vec<String> {
                     while let Some(c) = chars.next() {
                         match c {
                             '"' => break,
-                            '\\' => word.extend(chars.next()),
+                            // Only `\"` and `\\` are escapes; any other backslash is the
+                            // command's own (`printf 'a\n'`), kept as in a shell's "...".
+                            '\\' if matches!(chars.peek(), Some('"' | '\\')) => {
+                                word.extend(chars.next())
+                            }
                             c => word.push(c),
                         }
                     }
@@ -225,6 +231,14 @@ mod tests {
         let error = Sequence::parse("pause 2s, KILL").unwrap_err().to_string();
         assert!(error.contains("unknown step 'pause'"), "{error}");
         assert!(error.contains("'run \"COMMAND\" D'"), "{error}");
+    }
+
+    #[test]
+    fn a_backslash_that_escapes_nothing_is_kept_for_the_command() {
+        let sequence = Sequence::parse(r#"run "printf 'a\n' \"q\" \\" 1s, KILL"#).unwrap();
+        assert_eq!(sequence.commands()[0], r#"printf 'a\n' "q" \"#);
+        let again = Sequence::parse(&sequence.to_string()).unwrap();
+        assert_eq!(again.commands(), sequence.commands(), "{sequence}");
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl Started {
             scope: options.scope.unwrap_or(Scope::Group),
             foreground: false,
             parent_death_signal: false,
+            adopt_orphans: false,
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),

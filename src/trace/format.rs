@@ -24,7 +24,8 @@ pub(super) enum Record<'a> {
     #[cfg(feature = "json")]
     Message(Direction, Spoken<'a>),
     /// Bytes relayed and not recorded: the trace's destination was slower than the relay.
-    Skipped(Direction, u64),
+    /// Bytes relayed but not recorded; `true` when (some) no pipe could be made to copy them.
+    Skipped(Direction, u64, bool),
     /// Events not recorded, for the same reason.
     Lost(u64),
     /// The trace reached its size limit: the last record.
@@ -85,10 +86,14 @@ impl fmt::Display for Header<'_, '_> {
                     direction.words()
                 )
             }
-            Record::Skipped(direction, count) => write!(
+            Record::Skipped(direction, count, untapped) => write!(
                 f,
-                "skipped {count} bytes {}: the trace's destination was slower than the relay",
-                direction.words()
+                "skipped {count} bytes {}: {}",
+                direction.words(),
+                match untapped {
+                    true => "agentpipe could not create the pipe that copies them for the trace",
+                    false => "the trace's destination was slower than the relay",
+                }
             ),
             Record::Lost(count) => write!(
                 f,
@@ -250,7 +255,7 @@ fn json(at: Duration, event: &Record<'_>, out: &mut Vec<u8>) {
                 Err(_) => record.base64 = Some(base64(bytes)),
             }
         }
-        Record::Skipped(direction, count) => {
+        Record::Skipped(direction, count, _) => {
             record.event = "skipped";
             record.dir = Some(direction.name());
             record.len = Some(*count);
@@ -325,6 +330,7 @@ fn kind(note: &Note) -> &'static str {
         Note::StillInScope(_) => "still_in_scope",
         Note::ScopeEmpty => "scope_empty",
         Note::LinesDropped(_) => "lines_dropped",
+        Note::TraceFailed(_) => "trace_failed",
         Note::Protocol(said) => said.kind(),
     }
 }

@@ -60,7 +60,7 @@ impl Tap {
             return Ok(length);
         }
         let Some((_, write)) = self.pipe().ok() else {
-            self.accepts = Accepts::Count;
+            self.accepts = Accepts::Untapped;
             return Ok(length);
         };
         match platform::tee(source, write.as_fd(), length) {
@@ -85,12 +85,13 @@ impl Tap {
         match self.accepts {
             _ if count == 0 && self.teed == 0 => {}
             Accepts::Nothing => {}
-            Accepts::Count => self.recorder.skip(self.direction, count),
+            Accepts::Count => self.recorder.skip(self.direction, count, false),
+            Accepts::Untapped => self.recorder.skip(self.direction, count, true),
             Accepts::Data => {
                 let got = self.take_teed();
                 let recorded = count.min(got);
                 self.recorder.data(self.direction, &self.buffer[..recorded]);
-                self.recorder.skip(self.direction, count - recorded);
+                self.recorder.skip(self.direction, count - recorded, false);
             }
         }
         self.accepts = Accepts::Nothing;

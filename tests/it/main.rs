@@ -12,6 +12,8 @@ mod bad_input;
 mod containment;
 mod ended;
 mod exit_status;
+mod fail_closed;
+mod fail_closed_lib;
 mod faults;
 mod generated;
 mod import_graph;

@@ -74,8 +74,18 @@ pub(super) fn sent_why(
     cause: Cause,
     previous: Option<TakenStep>,
     stdin_owned: bool,
+    listed: bool,
 ) -> fmt::Result {
     let waited = |step: TakenStep| format_limit(step.wait);
+    // What changes the wait: the step flag, or the step of a --sequence that refuses them.
+    let changed_by = |flag: &str, step: TakenStep| match listed {
+        true => format!(
+            "step {} of --sequence waits {}",
+            step.index + 1,
+            waited(step)
+        ),
+        false => format!("{flag} {}", waited(step)),
+    };
     match (cause, previous) {
         (Cause::Interrupt(signal), _) => write!(
             f,
@@ -108,24 +118,30 @@ pub(super) fn sent_why(
             ),
             Action::CloseStdin => write!(
                 f,
-                " {} after its stdin was closed, when {} (--grace {0})",
+                " {} after its stdin was closed, when {} ({})",
                 waited(step),
-                trigger_clause(trigger)
+                trigger_clause(trigger),
+                changed_by("--grace", step)
             ),
             Action::Wait => write!(
                 f,
-                " {} after {} (--wait {0})",
+                " {} after {} ({})",
                 waited(step),
-                trigger_clause(trigger)
+                trigger_clause(trigger),
+                changed_by("--wait", step)
             ),
             Action::Run(_) => write!(
                 f,
-                " {} after its stop command ran (--term-grace {0})",
-                waited(step)
+                " {} after its stop command ran ({})",
+                waited(step),
+                changed_by("--term-grace", step)
             ),
-            Action::Signal(sent) => {
-                write!(f, " {} after {sent} (--term-grace {0})", waited(step))
-            }
+            Action::Signal(sent) => write!(
+                f,
+                " {} after {sent} ({})",
+                waited(step),
+                changed_by("--term-grace", step)
+            ),
             Action::Kill => write!(f, " {} later", waited(step)),
             Action::Shutdown => write!(
                 f,

@@ -2,6 +2,7 @@
 //! state machine with a fake clock: no process, no sleep. `sequence` holds the steps and the
 //! interrupts, `triggers` the triggers that came later (file EOF, idle, parent exit, run steps).
 
+mod fail_closed;
 mod replies;
 mod sequence;
 mod triggers;

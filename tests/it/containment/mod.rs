@@ -9,7 +9,7 @@
 
 mod clean;
 mod job_control;
-mod pid1;
+pub(crate) mod pid1;
 mod signalling;
 mod tree;
 

@@ -4,7 +4,7 @@
 use super::*;
 
 /// Whether this machine lets us run a command as PID 1 of a new PID namespace.
-fn pid_namespaces() -> bool {
+pub(crate) fn pid_namespaces() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         if !have_tools("the PID 1 tests", &["unshare"]) {
