@@ -7,11 +7,14 @@
 //!
 //! - `AGENTPIPE_BENCH_BYTES`: bytes per throughput run (default 4G; suffixes K, M, G);
 //! - `AGENTPIPE_BENCH_REPS`: throughput repetitions (default 5);
-//! - `AGENTPIPE_BENCH_ROUNDS`: 64-byte round trips per ping-pong repetition (default 10000).
+//! - `AGENTPIPE_BENCH_ROUNDS`: 64-byte round trips per ping-pong repetition (default 10000);
+//! - `AGENTPIPE_BENCH_INSTANCES`: idle agentpipes run at once for the many-instances measure
+//!   (default 200).
 //!
 //! It needs `head`, `cat`, `true`, `sh` and `sleep`; `taskset`, `socat` and `cc` are used when
 //! found. The "minimal" columns are the reference relay (`benches/reference/relay.c`: poll(2)
-//! over two descriptors and splice, its own and its inherited pipes grown to 1 MiB) and spawner
+//! over two descriptors and splice, its own and its inherited pipes grown to 1 MiB; in the round
+//! trip also its copy mode, `relay -c`, read(2) and write(2)) and spawner
 //! (`benches/reference/spawn.c`: posix_spawn and wait). How to read the results:
 //! `benches/README.md`.
 
@@ -97,6 +100,7 @@ mod linux {
         let startup = startup(spawner.as_deref());
         let small_rss = small_volume_rss();
         let idle = idle_wakeups();
+        let many = many_instances(settings.instances);
         let lateness = step_lateness();
         trace::section(&settings, taskset.as_deref());
         notes.push(format!(
@@ -111,6 +115,7 @@ mod linux {
         table.startup(&startup);
         table.rss(&settings, &throughput, small_rss);
         table.idle(idle);
+        table.instances(&many);
         table.lateness(&lateness);
         println!();
         println!("{}", table.render());
@@ -124,6 +129,7 @@ mod linux {
         bytes: u64,
         reps: usize,
         rounds: usize,
+        instances: usize,
     }
 
     impl Settings {
@@ -148,6 +154,7 @@ mod linux {
                 bytes,
                 reps: number("AGENTPIPE_BENCH_REPS", 5),
                 rounds: number("AGENTPIPE_BENCH_ROUNDS", 10_000),
+                instances: number("AGENTPIPE_BENCH_INSTANCES", 200),
             }
         }
     }
@@ -249,6 +256,7 @@ mod linux {
 
     include!("relay/throughput.rs");
     include!("relay/startup.rs");
+    include!("relay/instances.rs");
     include!("relay/lateness.rs");
     include!("relay/table.rs");
 }
