@@ -54,7 +54,7 @@ fn thirty_two_mib_of_binary_data_pass_intact_both_ways() {
 fn messages_a_stream_and_messages_again_pass_intact_across_copy_and_splice() {
     let mut run = Run::agentpipe("switch", &[], ["cat"]);
     let mut expected = Vec::new();
-    let mut message = |run: &mut Run, expected: &mut Vec<u8>, n: usize| {
+    let message = |run: &mut Run, expected: &mut Vec<u8>, n: usize| {
         let line = format!("message {n:04}\n");
         run.write(line.as_bytes());
         expected.extend_from_slice(line.as_bytes());
