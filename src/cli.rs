@@ -235,9 +235,10 @@ pub struct Cli {
     /// step follows at once. To give SIGHUP time, put a wait step after stdin: --sequence
     /// 'stdin 1s, wait 2s, TERM 1s, KILL'.
     ///
-    /// --pty --foreground is a usage error: the command has a terminal of its own. Example:
-    /// agentpipe --pty -v -- python3 -i.
-    #[arg(long, conflicts_with = "foreground")]
+    /// Not with --foreground (the command has a terminal of its own) nor --protocol (a
+    /// terminal echoes and rewrites what passes, so messages do not pass intact): both are usage
+    /// errors. Example: agentpipe --pty -v -- python3 -i.
+    #[arg(long, conflicts_with_all = ["foreground", "protocol"])]
     pub pty: bool,
 
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
