@@ -2,8 +2,6 @@
 //! scope accounted for. Listing, signalling and reading them is platform code, which imports
 //! these types from here.
 
-use std::str::FromStr;
-
 /// Which processes the close sequence's signals reach, and which may not outlive agentpipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -46,7 +44,7 @@ const SCOPES: [(Scope, &str, &str, &str); 4] = [
 
 impl Scope {
     /// Every scope, in the order `--help` lists them.
-    pub const ALL: [Scope; 4] = [Scope::Child, Scope::Group, Scope::Tree, Scope::Cgroup];
+    pub(crate) const ALL: [Scope; 4] = [Scope::Child, Scope::Group, Scope::Tree, Scope::Cgroup];
 
     fn entry(self) -> (Scope, &'static str, &'static str, &'static str) {
         SCOPES[self as usize]
@@ -58,24 +56,13 @@ impl Scope {
     }
 
     /// `child's process group`: what the scope's signals reach, in a sentence.
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         self.entry().2
     }
 
     /// One line of help, for `--help` and the completions.
-    pub fn help(self) -> &'static str {
+    pub(crate) fn help(self) -> &'static str {
         self.entry().3
-    }
-}
-
-impl FromStr for Scope {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Scope, String> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.name() == name)
-            .ok_or_else(|| format!("unknown scope '{name}': use child, group, tree or cgroup"))
     }
 }
 
@@ -84,10 +71,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_is_in_declaration_order_and_names_read_back() {
-        for scope in Scope::ALL {
+    fn the_table_is_in_declaration_order_and_names_are_unique() {
+        for (index, scope) in Scope::ALL.into_iter().enumerate() {
             assert_eq!(scope.entry().0, scope);
-            assert_eq!(scope.name().parse(), Ok(scope));
+            assert!(
+                !Scope::ALL[..index]
+                    .iter()
+                    .any(|other| other.name() == scope.name())
+            );
         }
     }
 }

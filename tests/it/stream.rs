@@ -208,6 +208,30 @@ fn the_scope_option_chooses_which_processes_the_sequence_ends() {
 }
 
 #[test]
+fn a_cgroup_scope_ends_a_process_that_left_the_group_and_reports_its_usage() {
+    let sandbox = Sandbox::new("stream-cgroup");
+    let script = "setsid sleep 30 >/dev/null 2>&1 </dev/null &\n\
+                  echo $! > \"$D/escaped.pid\"\npidfile child\nexec sleep 30";
+    let script = sh(script);
+    let mut command = sandbox.command(&script[0]);
+    command.args(&script[1..]).stderr(Stdio::null());
+    let options = StreamOptions::new().scope(Scope::Cgroup);
+    let stream = Stream::spawn_with(&mut command, options).expect("spawn in a cgroup");
+    let pid = stream.id().expect("a pid") as i32;
+    let escaped = sandbox.wait_pid("escaped");
+    sandbox.wait_pid("child");
+    let outcome = within("close", move || {
+        stream.close(&config("stdin 100ms, TERM 5s, KILL"))
+    })
+    .expect("close");
+    assert_eq!(outcome.exit, Exit::Signal(agentpipe::Signal::TERM));
+    assert!(outcome.cgroup.is_some(), "the cgroup's usage: {outcome:?}");
+    assert_reaped(pid);
+    sandbox.assert_gone(&[escaped]);
+    sandbox.assert_nothing_left();
+}
+
+#[test]
 fn a_timeout_bounds_the_graceful_steps_of_a_close() {
     let sandbox = Sandbox::new("stream-timeout");
     let mut command = sandbox.command("sleep");
