@@ -8,6 +8,8 @@ mod finish;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+#[cfg(feature = "tokio")]
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,16 @@ use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
 const BLIND_CHECK: Duration = Duration::from_millis(10);
+
+/// How a turn waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// In the loop's own wait, until a descriptor is ready or the next deadline.
+    Block,
+    /// Not at all: the caller waited already (see [`EventLoop::wanted_fds`]).
+    #[cfg(feature = "tokio")]
+    Look,
+}
 
 /// The registrations of the loop's wait, each the token of a slot of its own (as mio's `Token`):
 /// a descriptor is registered, and what the wait found for it asked for, by the same name.
@@ -198,7 +210,7 @@ impl EventLoop {
     /// Relays until the child and its scope are gone and the output is drained.
     pub fn run(mut self) -> io::Result<Outcome> {
         while !self.finished() {
-            self.turn()?;
+            self.turn(Wait::Block)?;
         }
         self.finish()
     }
@@ -206,18 +218,25 @@ impl EventLoop {
     /// Runs the close sequence from its first step, `trigger` starting it, discarding the child's
     /// output meanwhile.
     pub fn close(mut self, trigger: Trigger) -> io::Result<Outcome> {
-        self.input(Input::Close(trigger));
+        self.begin_close(trigger);
         self.run()
     }
 
-    fn finished(&self) -> bool {
+    /// Starts the close sequence, `trigger` starting it: its first orders are carried out now.
+    pub fn begin_close(&mut self, trigger: Trigger) {
+        self.input(Input::Close(trigger));
+    }
+
+    /// Whether the run is over: [`EventLoop::finish`] is what is left to do.
+    pub fn finished(&self) -> bool {
         self.machine.abandoned()
             || (self.machine.settled() && self.duplex.drained() && self.stderr.drained())
     }
 
-    /// One round: wait for the next event or deadline, then handle everything that is due.
-    fn turn(&mut self) -> io::Result<()> {
-        let found = self.wait()?;
+    /// One round: wait for the next event or deadline (or, with [`Wait::Look`], only look at
+    /// what is ready now), then handle everything that is due.
+    pub fn turn(&mut self, wait: Wait) -> io::Result<()> {
+        let found = self.wait(wait)?;
         let due = self.timeline.due().is_some_and(|due| due <= Instant::now());
         if found.get(Token::OwnStderr).ready || found.get(Token::Trace).ready || due {
             self.timeline.flush();
@@ -266,8 +285,41 @@ impl EventLoop {
         }
     }
 
-    /// Waits for any descriptor that matters now, or the next deadline.
-    fn wait(&mut self) -> io::Result<Found<Token, { Token::COUNT }>> {
+    /// Waits for any descriptor that matters now, or the next deadline (not at all with
+    /// [`Wait::Look`]).
+    fn wait(&mut self, wait: Wait) -> io::Result<Found<Token, { Token::COUNT }>> {
+        // The poller is out of `self` for the wait, which borrows the descriptors from `self`;
+        // a default one holds nothing (no descriptor, no allocation).
+        let mut poller = std::mem::take(&mut self.poller);
+        let found = self.wanted(|wanted, deadline| {
+            let deadline = match wait {
+                Wait::Block => deadline,
+                #[cfg(feature = "tokio")]
+                Wait::Look => Some(Instant::now()),
+            };
+            poller.wait(wanted, deadline)
+        });
+        self.poller = poller;
+        found
+    }
+
+    /// What a front end that waits by itself (the tokio stream) waits for before a
+    /// [`Wait::Look`] turn: a descriptor of the next turn ready, or the instant given.
+    #[cfg(feature = "tokio")]
+    pub fn wanted_fds(&self) -> (Vec<(RawFd, Interest)>, Option<Instant>) {
+        self.wanted(|wanted, deadline| {
+            let fds = wanted
+                .fds()
+                .map(|(fd, interest)| (fd.as_raw_fd(), interest));
+            (fds.collect(), deadline)
+        })
+    }
+
+    /// Hands `then` the descriptors that matter now, each in its slot, and the next deadline.
+    fn wanted<T>(
+        &self,
+        then: impl FnOnce(Wanted<'_, Token, { Token::COUNT }>, Option<Instant>) -> T,
+    ) -> T {
         // Where nothing announces an exit (no pidfd, no SIGCHLD), the child and a step's command
         // are looked at.
         let unseen = !self.machine.exited() && self.child.exit_fd().is_none();
@@ -295,7 +347,7 @@ impl EventLoop {
         for (end, want) in self.stderr.wants() {
             wanted.set(end, want);
         }
-        self.poller.wait(wanted, deadline)
+        then(wanted, deadline)
     }
 
     fn input(&mut self, input: Input) {

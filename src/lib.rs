@@ -43,12 +43,47 @@
 //!   `agentpipe = { version = "0.1", default-features = false }` builds on nix and signal-hook
 //!   alone.
 //! - `json` (part of `cli`): [`TraceFormat::JsonLines`], written by serde_json.
+//! - `tokio`: `agentpipe::tokio::Stream`, the same stream for an async program (below); it adds
+//!   tokio (with its `net`, `rt` and `time` features) and nothing else:
+//!   `agentpipe = { version = "0.1", default-features = false, features = ["tokio"] }`.
+//!
+//! # With tokio
+//!
+//! `agentpipe::tokio::Stream` is to [`Stream`] what `tokio::process` is to `std::process`:
+//! `AsyncRead` from the child's stdout, `AsyncWrite` to its stdin (`shutdown` closes it), halves
+//! two tasks can own, and an `async` close that runs the same sequence, driven by the same state
+//! machine, without ever blocking a runtime thread.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use std::process::Command;
+//! use agentpipe::{Config, Exit};
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! let mut command = Command::new("sh");
+//! command.args(["-c", r#"read request; echo "{\"answer\":42}"; cat >/dev/null"#]);
+//! let mut stream = agentpipe::tokio::Stream::spawn(&mut command)?;
+//! stream.write_all(b"{\"question\":\"?\"}\n").await?;
+//! let mut lines = BufReader::new(stream);
+//! let mut answer = String::new();
+//! lines.read_line(&mut answer).await?;
+//! assert_eq!(answer, "{\"answer\":42}\n");
+//! let outcome = lines.into_inner().close(&Config::default()).await?;
+//! assert_eq!(outcome.exit, Exit::Code(0));
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
 //!
 //! # Dropping a stream
 //!
 //! Dropping a [`Stream`] that was not closed runs the default close sequence before `drop`
 //! returns: the caller waits (up to about 2 s for a child that ignores SIGTERM) rather than
-//! leave a child running that nobody reaps. See [`Stream`] for why.
+//! leave a child running that nobody reaps. See [`Stream`] for why. A tokio stream's drop
+//! returns at once and leaves the sequence to the runtime (see `agentpipe::tokio`).
 
 #![cfg(unix)]
 #![warn(missing_docs)]
@@ -85,6 +120,8 @@ mod signals;
 mod stderr;
 mod stream;
 mod timeline;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod trace;
 
 #[cfg(test)]

@@ -43,6 +43,12 @@ impl<'a, S: Into<usize>, const N: usize> Wanted<'a, S, N> {
     pub fn set(&mut self, slot: impl Into<S>, want: Want<'a>) {
         self.wants[slot.into().into()] = want;
     }
+
+    /// Every descriptor waited for, whatever its slot.
+    #[cfg(feature = "tokio")]
+    pub fn fds(&self) -> impl Iterator<Item = (BorrowedFd<'a>, Interest)> + '_ {
+        self.wants.iter().flatten().copied()
+    }
 }
 
 /// What a wait found, by slot.

@@ -6,28 +6,24 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 mod idle;
 mod options;
+mod start;
 
-use crate::config::{Config, Settings};
-use crate::event_loop::EventLoop;
-use crate::machine::note::Note;
+use crate::config::Config;
 use crate::outcome::{Outcome, Trigger};
-use crate::process::{ChildPipes, ChildProcess, SpawnOptions};
-use crate::scope::Scope;
-use crate::signals::{self, Signal};
+use crate::process::{ChildPipes, ChildProcess};
 use crate::stderr::StderrRelay;
-use crate::timeline::Timeline;
 use crate::trace::{Direction, Recorder};
 
 use idle::{Activity, Watchdog};
 pub use options::StreamOptions;
+pub(crate) use start::{Started, closing_loop};
 
 /// A running child process with piped stdin and stdout.
 ///
@@ -46,6 +42,9 @@ pub use options::StreamOptions;
 /// program exits, leaving that child running, in a process group of its own, unreaped. To bound
 /// the wait, close explicitly with a shorter sequence (`"KILL".parse()` ends it at once), or
 /// from another thread with a [`Closer`].
+///
+/// An async program uses `agentpipe::tokio::Stream` (feature `tokio`), whose drop returns at
+/// once and leaves the sequence to the runtime.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -95,8 +94,8 @@ struct Inner {
     /// The first close's result, handed to every later caller: an error is shared, since an
     /// `io::Error` cannot be cloned.
     outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
-    /// Set once, right after the spawn, by [`StreamOptions::trace`].
-    trace: OnceLock<Recorder>,
+    /// Set by [`StreamOptions::trace`].
+    trace: Option<Recorder>,
     /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
     activity: Option<Arc<Activity>>,
 }
@@ -125,64 +124,35 @@ impl Stream {
     /// would then reap the child by itself, and its pid and group could be reused while the
     /// stream still signals them.
     pub fn spawn_with(command: &mut Command, options: StreamOptions) -> io::Result<Stream> {
-        if signals::is_ignored(Signal::CHLD) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "SIGCHLD is ignored in this program, so its children are reaped by the kernel; \
-                 restore its default action before starting a stream",
-            ));
-        }
-        let spawn_options = SpawnOptions {
-            scope: options.scope.unwrap_or(Scope::Group),
-            foreground: false,
-            parent_death_signal: false,
-            keep_ignored: Vec::new(),
-            stdin: None,
-            pipe_stderr: options.pipes_stderr(),
-            pty: None,
-        };
-        // The trace's times count from here.
-        let trace = options
-            .trace
-            .map(|trace| Recorder::new(trace, Instant::now(), SystemTime::now()));
-        let (child, mut pipes) = ChildProcess::spawn(command, &spawn_options)?;
-        let source = pipes.stderr.take();
         let watchdog = Watchdog {
             idle: options.idle_timeout,
             output_idle: options.output_idle_timeout,
         };
+        let started = Started::spawn(command, options)?;
         let activity = watchdog.armed().then(|| Arc::new(Activity::new()));
-        let stream = Stream::from_child(child, pipes, activity.clone())?;
+        let stream = Stream::from_started(started, activity.clone())?;
         if let Some(activity) = activity {
             // On failure (no thread), dropping the stream ends the child.
             watchdog.start(activity, Arc::downgrade(&stream.inner))?;
         }
-        if let Some(source) = source {
-            // On failure (no thread), dropping the stream ends the child.
-            *lock(&stream.inner.stderr) =
-                StderrRelay::to_receiver(source, options.stderr, options.stderr_tail)?;
-        }
-        if let Some(recorder) = trace {
-            let name = command.get_program().to_string_lossy().to_string();
-            let pid = stream.id().unwrap_or_default();
-            recorder.note(Instant::now(), &Note::Started { name, pid });
-            let _ = stream.inner.trace.set(recorder); // a new stream has none
-        }
         Ok(stream)
     }
 
-    fn from_child(
-        child: ChildProcess,
-        pipes: ChildPipes,
-        activity: Option<Arc<Activity>>,
-    ) -> io::Result<Stream> {
+    fn from_started(started: Started, activity: Option<Arc<Activity>>) -> io::Result<Stream> {
+        let Started {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            trace,
+        } = started;
         let inner = Inner {
             child: Mutex::new(Some(child)),
-            stderr: Mutex::new(StderrRelay::Untouched),
-            stdin: Slot::new(pipes.stdin)?,
-            stdout: Slot::new(pipes.stdout)?,
+            stderr: Mutex::new(stderr),
+            stdin: Slot::new(stdin)?,
+            stdout: Slot::new(stdout)?,
             outcome: Mutex::new(None),
-            trace: OnceLock::new(),
+            trace,
             activity,
         };
         Ok(Stream {
@@ -263,18 +233,12 @@ impl Inner {
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
         let stderr = std::mem::replace(&mut *lock(&self.stderr), StderrRelay::Untouched);
-        // A library says nothing on its host's stderr.
-        let timeline = Timeline::new(Instant::now(), false)
-            .quiet(true)
-            .traced(self.trace.get().cloned());
-        EventLoop::new(child, pipes, None, None, Settings::from(config), timeline)
-            .with_stderr(stderr)
-            .close(trigger)
+        closing_loop(child, pipes, stderr, self.trace.clone(), config).close(trigger)
     }
 
     /// Bytes moved `direction`: they go into the trace, and are activity for the idle timeouts.
     fn moved(&self, direction: Direction, bytes: &[u8]) {
-        if let Some(trace) = self.trace.get() {
+        if let Some(trace) = &self.trace {
             trace.data(direction, bytes);
         }
         if let Some(activity) = self.activity.as_ref().filter(|_| !bytes.is_empty()) {

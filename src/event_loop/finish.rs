@@ -38,7 +38,7 @@ impl EventLoop {
         unanswered
     }
 
-    pub(super) fn finish(mut self) -> io::Result<Outcome> {
+    pub(crate) fn finish(mut self) -> io::Result<Outcome> {
         // Orphans are reaped for the command line only: a library's host may be PID 1 with
         // children of its own.
         if self.signals.is_some() {

@@ -151,6 +151,12 @@ impl StreamOptions {
         self
     }
 
+    /// Whether an idle timeout is set.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn has_idle_timeout(&self) -> bool {
+        self.idle_timeout.is_some() || self.output_idle_timeout.is_some()
+    }
+
     /// Whether the child's stderr must pass through the stream.
     pub(super) fn pipes_stderr(&self) -> bool {
         self.stderr.is_some() || self.stderr_tail > 0

@@ -29,6 +29,8 @@ mod stderr;
 mod stream;
 mod stream_core;
 mod surprises;
+#[cfg(feature = "tokio")]
+mod tokio_stream;
 mod trace;
 mod transport;
 mod usage;

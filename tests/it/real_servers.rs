@@ -3,8 +3,8 @@
 //! stdin closes without a shutdown: agentpipe's own shutdown and exit end it, with no signal.
 //!
 //! They run in the Python virtual environment `.ci/run` creates (`target/venv`, with `pip
-//! install mcp python-lsp-server`). When it is missing, the tests fail under CI (`CI=true`) and
-//! are skipped with a message elsewhere.
+//! install mcp python-lsp-server`). When it is missing, the tests fail under CI (`CI` set) and
+//! are skipped with a message elsewhere, as [`have_tools`] does.
 
 use std::fs;
 use std::path::PathBuf;
@@ -27,14 +27,13 @@ fn venv(test: &str) -> Option<PathBuf> {
     if ready {
         return Some(bin);
     }
-    let message = format!(
-        "{test}: no target/venv with mcp and python-lsp-server (python3 -m venv target/venv && \
-         target/venv/bin/pip install mcp python-lsp-server)"
+    let why = "no target/venv with mcp and python-lsp-server (python3 -m venv target/venv && \
+               target/venv/bin/pip install mcp python-lsp-server)";
+    assert!(
+        !under_ci(),
+        "{test}: {why}; CI must install them (.ci/run does)"
     );
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("{message}; CI must install them (.ci/run does)");
-    }
-    eprintln!("skipped: {message}");
+    skipped(test, why);
     None
 }
 
