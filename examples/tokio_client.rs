@@ -3,7 +3,7 @@
 //! its stdin, wait, SIGTERM, wait, SIGKILL), learning how it ended.
 //!
 //! ```sh
-//! cargo run --example tokio_client --features tokio                  # a built-in toy server
+//! cargo run --example tokio_client --features tokio                  # a stand-in server
 //! cargo run --example tokio_client --features tokio -- npx -y @modelcontextprotocol/server-everything
 //! ```
 
@@ -15,8 +15,8 @@ use agentpipe::tokio::Stream;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A server that answers the first request and then waits for its stdin to end.
-const TOY_SERVER: &str = r#"read -r request
-printf '%s\n' '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"toy","version":"0"}}}'
+const STAND_IN: &str = r#"read -r request
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"stand-in","version":"0"}}}'
 cat >/dev/null"#;
 
 const INITIALIZE: &str = concat!(
@@ -37,20 +37,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut command = match args.split_first() {
-        Some((program, rest)) => {
-            let mut command = Command::new(program);
-            command.args(rest);
-            command
-        }
-        None => {
-            let mut command = Command::new("sh");
-            command.args(["-c", TOY_SERVER]);
-            command
-        }
-    };
-    let stream = Stream::spawn(&mut command)?;
+    // The server's command line, or the stand-in's.
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.is_empty() {
+        argv = ["sh", "-c", STAND_IN].map(String::from).to_vec();
+    }
+    let stream = Stream::spawn(Command::new(&argv[0]).args(&argv[1..]))?;
     eprintln!("started the server, pid {}", stream.pid());
     let (read, mut write) = stream.into_split();
     write.write_all(INITIALIZE.as_bytes()).await?;

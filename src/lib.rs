@@ -42,7 +42,8 @@
 //!   (clap, anyhow, serde, serde_json). A library user turns it off:
 //!   `agentpipe = { version = "0.1", default-features = false }` builds on nix and signal-hook
 //!   alone.
-//! - `json` (part of `cli`): [`TraceFormat::JsonLines`], written by serde_json.
+//! - `json` (part of `cli`): [`TraceFormat::JsonLines`], written by serde_json, and
+//!   [`Protocol`], the JSON-RPC framings (MCP, LSP), whose messages serde_json reads.
 //! - `tokio`: `agentpipe::tokio::Stream`, the same stream for an async program (below); it adds
 //!   tokio (with its `net`, `rt` and `time` features) and nothing else:
 //!   `agentpipe = { version = "0.1", default-features = false, features = ["tokio"] }`.

@@ -22,6 +22,7 @@ pub(crate) use watch::{Frame, RESERVE, Watch};
 
 /// The framing of the JSON-RPC messages a child speaks on its stdin and stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Protocol {
     /// Newline-delimited JSON-RPC 2.0: MCP's stdio transport, and many agents'.
     Mcp,

@@ -45,6 +45,9 @@ fn read_report(run: &Run) -> serde_json::Value {
 
 #[test]
 fn protocol_mode_relays_every_byte_unchanged_in_pieces_and_a_large_frame_as_it_comes() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     for protocol in ["mcp", "lsp"] {
         // A sequence without the LSP shutdown step: cat would echo agentpipe's own request.
         let options = [
@@ -96,6 +99,9 @@ fn protocol_mode_relays_every_byte_unchanged_in_pieces_and_a_large_frame_as_it_c
 
 #[test]
 fn the_trace_shows_the_conversation_with_pairs_both_ways_and_json_as_sent() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let sandbox = Sandbox::new("conversation");
     let text = sandbox.path_str("trace.txt");
     let jsonl = sandbox.path_str("trace.jsonl");
@@ -176,6 +182,9 @@ fn the_trace_shows_the_conversation_with_pairs_both_ways_and_json_as_sent() {
 
 #[test]
 fn a_noisy_servers_stray_output_goes_to_stderr_and_stdout_stays_frames() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let mut run = Run::agentpipe("noisy", &["--protocol", "mcp"], mcp("noisy"));
     for id in 1..=3 {
         run.write(request(id, "tools/list", "{}").as_bytes());
@@ -222,6 +231,9 @@ fn a_noisy_servers_stray_output_goes_to_stderr_and_stdout_stays_frames() {
 
 #[test]
 fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let sandbox = Sandbox::new("unanswered");
     let report = sandbox.path_str("report.json");
     let options = ["--protocol", "mcp", "-v", "--report", &report];
@@ -251,6 +263,9 @@ fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
 
 #[test]
 fn a_response_timeout_ends_a_server_that_hangs_on_one_tool_and_names_the_request() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let sandbox = Sandbox::new("response-timeout");
     let report = sandbox.path_str("report.json");
     let options = [
@@ -291,6 +306,9 @@ fn a_response_timeout_ends_a_server_that_hangs_on_one_tool_and_names_the_request
 
 #[test]
 fn progress_notifications_keep_a_long_request_alive_past_the_response_timeout() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let options = ["--protocol", "mcp", "--response-timeout", "1.5s"];
     let mut run = Run::agentpipe("progress", &options, mcp("hang"));
     // Three seconds of work, with progress every quarter of a second.
@@ -309,6 +327,9 @@ fn progress_notifications_keep_a_long_request_alive_past_the_response_timeout() 
 
 #[test]
 fn lsp_a_closed_stdin_gets_agentpipes_own_shutdown_and_exit_and_no_signal() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let sandbox = Sandbox::new("lsp-shutdown");
     let trace = sandbox.path_str("trace");
     let options = ["--protocol", "lsp", "-v", "--trace", &trace];
@@ -350,6 +371,9 @@ fn lsp_a_closed_stdin_gets_agentpipes_own_shutdown_and_exit_and_no_signal() {
 
 #[test]
 fn lsp_a_client_that_shut_down_itself_gets_no_second_shutdown() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
     let mut run = Run::agentpipe(
         "lsp-client-shutdown",
         &["--protocol", "lsp"],

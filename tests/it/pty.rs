@@ -126,6 +126,9 @@ fn set_size(terminal: &File, (rows, columns): (u16, u16)) {
 /// cooked again after the run.
 #[test]
 fn python_gets_a_prompt_and_line_editing() {
+    if !have_tools("python on a pty", &["python3"]) {
+        return;
+    }
     let mut window = Window::start("pty-python", &["--pty"], &["python3", "-i"], (24, 80));
     window.wait_screen(0, ">>> ");
     assert!(
@@ -151,6 +154,9 @@ fn python_gets_a_prompt_and_line_editing() {
 /// goes on, and agentpipe runs no sequence. Ctrl-D at the prompt ends python.
 #[test]
 fn ctrl_c_and_ctrl_d_are_the_commands_keys() {
+    if !have_tools("python on a pty", &["python3"]) {
+        return;
+    }
     let mut window = Window::start("pty-keys", &["--pty", "-v"], &["python3", "-i"], (24, 80));
     window.wait_screen(0, ">>> ");
     let from = window.shown();
@@ -247,6 +253,9 @@ fn end_of_input_is_the_terminals_eof_character() {
     finished.assert_code(0);
     assert_within(finished.since(t0), 0.0, 5.0, "cat ending on VEOF");
 
+    if !have_tools("python on a pty", &["python3"]) {
+        return;
+    }
     let options = ["--pty", "--eof-grace", "20s", "-v"];
     let mut run = Run::agentpipe("pty-eof-python", &options, ["python3", "-i"]);
     run.wait_stdout(">>> ");
