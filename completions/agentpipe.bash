@@ -23,7 +23,7 @@ _agentpipe() {
 
     case "${cmd}" in
         agentpipe)
-            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --pty --scope --report --trace --trace-format --trace-limit --protocol --response-timeout --verbose --quiet --help --version"
+            opts="-k -s -v -q -h -V --wait --grace --eof-grace --kill-after --term-grace --signal --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --forward --pty --scope --report --trace --trace-format --trace-limit --protocol --response-timeout --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,10 @@ _agentpipe() {
                     return 0
                     ;;
                 --stderr-tail)
+                    COMPREPLY=($(compgen -W "4k 64k 1M" -- "${cur}"))
+                    return 0
+                    ;;
+                --forward)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -98,11 +102,33 @@ _agentpipe() {
                     return 0
                     ;;
                 --report)
-                    COMPREPLY=($(compgen -W "-" -- "${cur}"))
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --trace)
-                    COMPREPLY=($(compgen -W "-" -- "${cur}"))
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --trace-format)
@@ -110,7 +136,7 @@ _agentpipe() {
                     return 0
                     ;;
                 --trace-limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "1M 64M 1G" -- "${cur}"))
                     return 0
                     ;;
                 --protocol)
@@ -154,6 +180,18 @@ _agentpipe_command_line() {
     if [[ $prev == -s || $prev == --signal ]]; then
         cur="${cur^^}"
     fi
+    if ((COMP_CWORD > 1)) && [[ -z $cur && " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --sequence --stop-command --timeout --idle-timeout --output-idle-timeout --drain --stderr --stderr-tail --forward --scope --report --trace --trace-format --trace-limit --protocol --response-timeout " != *" $prev "* ]]; then
+        COMPREPLY=($(compgen -c -- "$cur"))
+        return 0
+    fi
     _agentpipe "$1" "$cur" "$3"
+    case $prev in
+        --report|--trace)
+            [[ - == "$cur"* ]] && COMPREPLY+=(-)
+            ;;
+    esac
+    if [[ " --wait --grace --eof-grace --term-grace --kill-after -k --signal -s --timeout --idle-timeout --output-idle-timeout --preserve-status --end-with-parent --drain --stderr --stderr-tail --foreground --pty --scope --trace-format --trace-limit --protocol --response-timeout --verbose -v --quiet -q " == *" $prev "* ]]; then
+        compopt +o default +o bashdefault 2>/dev/null
+    fi
 }
 complete -F _agentpipe_command_line -o bashdefault -o default agentpipe

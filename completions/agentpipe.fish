@@ -38,7 +38,7 @@ VTALRM\t'virtual alarm clock'
 PROF\t'profiling timer'"
 complete -c agentpipe -l sequence -d 'The whole close sequence, instead of --wait, --grace, --signal and --term-grace' -r
 complete -c agentpipe -l stop-command -d 'Run CMD as a step between closing stdin and the stop signal, to stop the command from outside' -r -f -a "(__fish_complete_command)"
-complete -c agentpipe -l timeout -d 'Start the close sequence this long after agentpipe started' -r -f -a "0s\t'at once'
+complete -c agentpipe -l timeout -d 'Start the close sequence this long after agentpipe started: the stop signal comes --grace later' -r -f -a "0s\t'at once'
 250ms\t'a quarter of a second'
 1s\t'one second'
 5s\t'five seconds'
@@ -65,17 +65,22 @@ inf\t'no limit'"
 complete -c agentpipe -l stderr -d 'Where the command\'s stderr goes: inherit (or -), null, or a file [default: inherit; with --pty: the terminal]' -r -f -a "inherit\t''
 null\t''
 -\t''"
-complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r
+complete -c agentpipe -l stderr-tail -d 'Pass the command\'s stderr through agentpipe, and put its last SIZE bytes in the report' -r -f -a "4k\t'4 KiB'
+64k\t'64 KiB'
+1M\t'1 MiB, the most kept'"
+complete -c agentpipe -l forward -d 'Signals passed on to the command instead of starting the close sequence: SIG[,SIG...]' -r
 complete -c agentpipe -l scope -d 'What the sequence\'s signals reach, and what may not outlive agentpipe [default: group]' -r -f -a "child\t'The command alone.'
 group\t'The command\'s process group.'
 tree\t'Every descendant of the command (Linux).'
 cgroup\t'Every process of a cgroup created for the command (Linux, cgroup v2).'"
-complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -f -a "-\t''"
-complete -c agentpipe -l trace -d 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)' -r -f -a "-\t''"
+complete -c agentpipe -l report -d 'Write a JSON report of the run to PATH when agentpipe exits (-: stderr)' -r -F
+complete -c agentpipe -l trace -d 'Record every chunk relayed each way, and every event, in a trace at PATH (-: stderr)' -r -F
 complete -c agentpipe -l trace-format -d 'How --trace writes: text, hex or jsonl' -r -f -a "text\t'Readable text: a header line per event, a chunk\'s bytes below it, escaped'
 hex\t'As text, with each chunk\'s bytes as a hex dump'
 jsonl\t'One JSON object per line and event'"
-complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r
+complete -c agentpipe -l trace-limit -d 'The most bytes --trace writes; its last line then says that it stopped' -r -f -a "1M\t'1 MiB'
+64M\t'64 MiB, the default'
+1G\t'1 GiB'"
 complete -c agentpipe -l protocol -d 'Read the command\'s stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length headers, also DAP)' -r -f -a "mcp\t'Newline-delimited JSON-RPC: MCP\'s stdio transport'
 lsp\t'Content-Length-framed JSON-RPC: LSP, DAP'"
 complete -c agentpipe -l response-timeout -d 'With --protocol: start the close sequence when a request has had no response for this long' -r -f -a "0s\t'at once'
@@ -103,3 +108,5 @@ function __agentpipe_command_line
     complete -C (string join -- ' ' (string escape -- $rest))
 end
 complete -c agentpipe -n __agentpipe_after_dashdash -f -a '(__agentpipe_command_line)'
+complete -c agentpipe -l report -r -a '-' -d 'agentpipe\'s stderr'
+complete -c agentpipe -l trace -r -a '-' -d 'agentpipe\'s stderr'

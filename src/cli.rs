@@ -31,7 +31,7 @@ use crate::platform;
 use crate::protocol::Protocol;
 use crate::scope::Scope;
 use crate::sequence::Sequence;
-use crate::signals::Signal;
+use crate::signals::{self, Handling, Signal};
 use crate::trace::TraceFormat;
 
 pub use run::main;
@@ -83,8 +83,13 @@ pub struct Cli {
     /// `cmd &` in scripts) only means the data ended: it is passed on to the command and starts
     /// nothing, unless --eof-grace is given. The value inf makes the end of input a plain
     /// half-close whatever stdin is: the command's stdin is closed and it runs on until it exits or
-    /// another trigger comes, as a pipeline stage or git over ssh needs (git closes ssh's stdin
-    /// after sending a pack, then waits for the answer). Example: --eof-grace inf.
+    /// another trigger comes, as git over ssh needs (git closes ssh's stdin after sending a
+    /// pack, then waits for the answer). The wait counts quiet time: while the command uses the
+    /// CPU (a tenth of the wait or more, or waits for it half the time) or writes output, the
+    /// wait starts again, so that a pipeline stage that works after its input ended (sort, a
+    /// compressor) keeps its output; -v says so once. An idle command is ended after the wait.
+    /// Only the end of input's sequence is extended this way, never a signal's or a timeout's.
+    /// Example: --eof-grace inf.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub eof_grace: Option<Wait>,
 
@@ -103,7 +108,7 @@ pub struct Cli {
     /// A name with or without SIG, in any case, or a number: TERM, SIGTERM, int, 15. SIGCONT
     /// follows it, so that a stopped process acts on it. Example: -s INT for an agent that shuts
     /// down cleanly on Ctrl-C only.
-    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(str::parse::<Signal>))]
+    #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(stop_signal))]
     pub signal: Signal,
 
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
@@ -131,13 +136,16 @@ pub struct Cli {
     #[arg(long, value_name = "CMD", allow_hyphen_values = true, value_hint = ValueHint::CommandString)]
     pub stop_command: Option<String>,
 
-    /// Start the close sequence this long after agentpipe started.
+    /// Start the close sequence this long after agentpipe started: the stop signal comes
+    /// --grace later.
     ///
-    /// The sequence starts at step 1, so unlike timeout(1) the command's stdin is closed first
-    /// and the stop signal follows --grace later; when the sequence already runs, the timeout
-    /// takes its first signal step not yet taken. agentpipe then exits with status 124, or 137 if
-    /// SIGKILL was sent (unless --preserve-status). 0 disables it, as in timeout(1). Default: no
-    /// timeout. Example: --timeout 10m.
+    /// The timeout is when the ending starts, not when the command is gone: the sequence starts
+    /// at step 1, so unlike timeout(1) the command's stdin is closed first and the stop signal
+    /// follows --grace later (SIGKILL --term-grace after that): with the defaults a command that
+    /// ignores all but SIGKILL is gone about --timeout + 2s after start. When the sequence
+    /// already runs, the timeout takes its first signal step not yet taken. agentpipe then exits
+    /// with status 124, or 137 if SIGKILL was sent (unless --preserve-status). 0 disables it, as
+    /// in timeout(1). Default: no timeout. Example: --timeout 10m.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = text(duration))]
     pub timeout: Option<Wait>,
 
@@ -206,11 +214,25 @@ pub struct Cli {
 
     /// Keep the command in agentpipe's process group, so that it can use the terminal.
     ///
-    /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself, as well as from
-    /// agentpipe. Use it for a command that asks for a password on the terminal, such as ssh
-    /// without keys. Implies --scope child; --foreground --scope group is a usage error.
+    /// The command then gets the terminal's signals (Ctrl-C, Ctrl-\) itself: a Ctrl-C the
+    /// terminal sent to the whole group is the command's (python's KeyboardInterrupt), and
+    /// agentpipe waits for the command as a shell would; a kill aimed at agentpipe's pid still
+    /// starts the close sequence. Use it for a command that asks for a password on the terminal,
+    /// such as ssh without keys, or for a REPL. Implies --scope child; --foreground --scope group
+    /// is a usage error.
     #[arg(long)]
     pub foreground: bool,
+
+    /// Signals passed on to the command instead of starting the close sequence: SIG[,SIG...].
+    ///
+    /// Each signal named is sent to the command alone whenever agentpipe receives it, with -v
+    /// saying so; the others keep their meaning (SIGINT, SIGTERM and SIGHUP start the close
+    /// sequence unless named here). --forward INT makes Ctrl-C an interrupt for an agent being
+    /// tested by hand, as dumb-init's --rewrite or watchexec's --map-signal do; SIGTERM still
+    /// stops it. Signals agentpipe needs itself (CHLD, TSTP, CONT, TTIN, TTOU, PIPE) or cannot
+    /// catch (KILL, STOP) are refused. Example: --forward INT,USR1.
+    #[arg(long, value_name = "SIG[,SIG...]", value_delimiter = ',', value_parser = text(forward_signal))]
+    pub forward: Vec<Signal>,
 
     /// Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do.
     ///
@@ -386,6 +408,14 @@ fn tail_size(text: &str) -> Result<usize, String> {
     }
 }
 
+fn stop_signal(text: &str) -> Result<Signal, String> {
+    signals::step_signal(text.trim().parse::<Signal>().map_err(|e| e.to_string())?)
+}
+
+fn forward_signal(text: &str) -> Result<Signal, String> {
+    signals::forwardable(text.trim().parse::<Signal>().map_err(|e| e.to_string())?)
+}
+
 /// `--protocol`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProtocolArg {
@@ -492,6 +522,14 @@ impl Cli {
             output_idle_timeout: enabled(self.output_idle_timeout),
             response_timeout: enabled(self.response_timeout),
             drain: self.drain.0,
+        }
+    }
+
+    /// How agentpipe handles the signals it receives.
+    pub(crate) fn handling(&self) -> Handling {
+        Handling {
+            forward: self.forward.clone(),
+            foreground: self.foreground,
         }
     }
 

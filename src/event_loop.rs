@@ -29,7 +29,7 @@ use crate::process::{ChildPipes, ChildProcess};
 #[cfg(feature = "json")]
 use crate::protocol::Protocol;
 use crate::relay::Endpoint;
-use crate::signals::{Role, Signal, SignalSource};
+use crate::signals::{Arrived, Role, Signal, SignalSource};
 use crate::stderr::{StderrEnd, StderrRelay};
 use crate::timeline::Timeline;
 
@@ -134,6 +134,7 @@ impl EventLoop {
             pid: child.pid(),
             name: child.name().to_string(),
             scope: child.scope(),
+            stdin_owned: true,
         };
         let machine = Machine::new(config, target, timeline.start());
         let duplex = Duplex::new(
@@ -156,6 +157,13 @@ impl EventLoop {
             timeline,
             poller: Poller::default(),
         }
+    }
+
+    /// The child's stdin is agentpipe's own terminal (`--foreground`), which the `stdin` step
+    /// leaves open: the messages must not say it was closed.
+    pub fn with_terminal_stdin(mut self) -> EventLoop {
+        self.machine.stdin_is_terminal();
+        self
     }
 
     /// Reacts to the signals agentpipe receives (the command line only: a library must not take
@@ -379,6 +387,10 @@ impl EventLoop {
                     let left = self.left();
                     self.input(Input::ScopeLooked(left));
                 }
+                Order::LookAtWork => {
+                    let (cpu, waited) = self.child.work();
+                    self.input(Input::WorkLooked { cpu, waited });
+                }
                 Order::NameSurvivors => {
                     let mut pids = self.left();
                     if !self.machine.exited() {
@@ -429,12 +441,24 @@ impl EventLoop {
         let Some(source) = &mut self.signals else {
             return;
         };
-        for (signal, role) in source.pending() {
+        for Arrived {
+            signal,
+            role,
+            commands,
+        } in source.pending()
+        {
             match role {
                 Role::ChildChanged => {
                     self.check_stopped();
                     self.child.reap_adopted();
                 }
+                // The terminal sent it to the command too (--foreground): as a shell, agentpipe
+                // waits for the command, and forwards nothing a second time.
+                Role::Trigger if commands => {
+                    self.timeline.interrupted();
+                    self.tell(Note::CommandsSignal(signal));
+                }
+                Role::Forward if commands => {}
                 Role::Trigger => {
                     if signal == Signal::INT {
                         self.timeline.interrupted();
@@ -442,6 +466,8 @@ impl EventLoop {
                     self.input(Input::Interrupt(signal));
                 }
                 Role::Suspend => {
+                    // The terminal echoed ^Z where the next line would start.
+                    self.timeline.interrupted();
                     self.tell(Note::Suspending);
                     self.child.signal_group(Signal::TSTP);
                     if let Some(raw) = &self.raw {

@@ -113,6 +113,7 @@ mod tests {
             stderr_tail: Vec::new(),
             drain_cut: false,
             leftovers: Vec::new(),
+            ended: Vec::new(),
             exited_at: Some(Duration::ZERO),
             quiet_since: None,
             commands: Vec::new(),

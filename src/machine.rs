@@ -15,6 +15,7 @@ mod replies;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod work;
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,9 @@ use note::{Note, Received};
 
 use crate::signals::Signal;
 use idle::Idle;
+use work::Work;
+
+pub(crate) use work::Busy;
 
 pub(crate) use messages::{Awaiting, Cause, Input, Order, Target};
 
@@ -87,6 +91,9 @@ pub(crate) struct Machine {
     looked_at: Option<Instant>,
     /// Every process ever found left in the scope, in the order found.
     left_behind: Vec<u32>,
+    /// During the `stdin` step the end of input started: the command's work in the current
+    /// grace period.
+    work: Option<Work>,
     orders: Vec<Order>,
     /// With a protocol: the request that has waited longest for its response.
     awaiting: Option<Awaiting>,
@@ -117,10 +124,16 @@ impl Machine {
             left: Vec::new(),
             looked_at: None,
             left_behind: Vec::new(),
+            work: None,
             orders: Vec::new(),
             awaiting: None,
             client_shut: false,
         }
+    }
+
+    /// The child's stdin is not agentpipe's to close (see [`Target::stdin_owned`]).
+    pub fn stdin_is_terminal(&mut self) {
+        self.target.stdin_owned = false;
     }
 
     /// Takes in what the loop saw at `now`, and answers with what to do.
@@ -145,6 +158,7 @@ impl Machine {
             }
             Input::ChildExited { exit, left } => self.child_exited(exit, left, now),
             Input::ScopeLooked(left) => self.scope_looked(left, now),
+            Input::WorkLooked { cpu, waited } => self.work_looked(cpu, waited, now),
             Input::Awaiting(awaiting) => self.awaiting(awaiting),
             Input::ClientShutdown => self.client_shut = true,
             Input::ShutdownAnswered => self.shutdown_answered(),
@@ -169,6 +183,13 @@ impl Machine {
         } = self.phase
             && now >= deadline
         {
+            // Unless the front end did not answer the look, the answer decides.
+            if let Some(work) = &mut self.work
+                && work.ask()
+            {
+                self.orders.push(Order::LookAtWork);
+                break;
+            }
             self.take(index + 1, None, Cause::Waited, now);
         }
         if let Phase::Killed { at, named: false } = self.phase
@@ -273,11 +294,15 @@ impl Machine {
     /// take them): the idle triggers start counting again.
     pub fn moved(&mut self, output: bool, now: Instant) {
         self.idle.moved(output, now);
+        if let Some(work) = self.work.as_mut().filter(|_| output) {
+            work.wrote_output();
+        }
     }
 
-    /// Whether an idle trigger is armed, so that activity is worth telling.
+    /// Whether an idle trigger is armed, or the end of input's grace measures quiet time: only
+    /// then is activity worth telling.
     pub fn watches_idle(&self) -> bool {
-        self.idle.armed()
+        self.idle.armed() || self.work.is_some()
     }
 
     pub fn quiet_since(&self) -> Option<Duration> {
@@ -300,10 +325,16 @@ impl Machine {
         };
         if wait.is_none() {
             self.orders.push(Order::Tell(Note::EofGraceInf));
-        } else {
-            // A shutdown step before the stdin step keeps its own wait.
-            let wait = (eof_step == stdin_step).then_some(wait);
-            self.begin(Trigger::Eof, eof_step, wait, now);
+            return;
+        }
+        // A shutdown step before the stdin step keeps its own wait, and measures no quiet time.
+        let at_stdin = eof_step == stdin_step;
+        self.begin(Trigger::Eof, eof_step, at_stdin.then_some(wait), now);
+        // A zero grace measures nothing: the user asked for no wait.
+        let measured = at_stdin && wait.is_some_and(|wait| !wait.is_zero());
+        if measured && matches!(self.phase, Phase::Step { .. }) {
+            self.work = Some(Work::new(now));
+            self.orders.push(Order::LookAtWork);
         }
     }
 

@@ -202,6 +202,10 @@ pub struct Outcome {
     pub drain_cut: bool,
     /// Processes found in the scope after the child exited (each once, in the order found).
     pub leftovers: Vec<u32>,
+    /// Every process of the scope other than the child that agentpipe saw (when the scope was
+    /// signalled or looked at), in the order first seen, with the last signal the sequence
+    /// sent it.
+    pub ended: Vec<EndedProcess>,
     /// When the child exited, since start.
     pub exited_at: Option<Duration>,
     /// With an idle trigger: when bytes last moved in the direction that went quiet, since
@@ -211,4 +215,15 @@ pub struct Outcome {
     pub cgroup: Option<CgroupUsage>,
     /// With a protocol: the requests still without a response, in the order sent.
     pub unanswered: Vec<Unanswered>,
+}
+
+/// A process of the scope other than the child, as the report names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndedProcess {
+    pub pid: u32,
+    /// Its command name (`comm`), as the kernel gives it.
+    pub name: String,
+    /// The last signal the sequence sent it; `None` when it was gone before any.
+    pub signal: Option<Signal>,
 }

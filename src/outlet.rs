@@ -73,6 +73,9 @@ pub(crate) struct Outlet {
     /// Each newline goes out as CR LF: the destination is a terminal in raw mode (`--pty`),
     /// which no longer returns the carriage at a newline.
     crlf: bool,
+    /// The last byte relayed to the same terminal left a line open (a prompt): the next record
+    /// starts on a line of its own.
+    line_open: bool,
 }
 
 impl Outlet {
@@ -99,6 +102,7 @@ impl Outlet {
             oldest: None,
             stalled: false,
             crlf: false,
+            line_open: false,
         }
     }
 
@@ -106,6 +110,12 @@ impl Outlet {
     /// mode.
     pub fn end_lines_with_crlf(&mut self) {
         self.crlf = true;
+    }
+
+    /// Whether the relay's last byte to this same terminal left a line open (see
+    /// [`Outlet::push`]).
+    pub fn line_open(&mut self, open: bool) {
+        self.line_open = open;
     }
 
     /// Writes records behind, in batches (see [`BATCH`]).
@@ -126,6 +136,14 @@ impl Outlet {
     /// Takes `record` whole, or drops it whole (counted) when the queue has no room for it;
     /// writes what the destination takes without waiting. Returns whether it was taken.
     pub fn push(&mut self, record: &[u8]) -> bool {
+        let mut after_open = Vec::new();
+        let record = if std::mem::take(&mut self.line_open) {
+            after_open.push(b'\n');
+            after_open.extend_from_slice(record);
+            &after_open[..]
+        } else {
+            record
+        };
         let mut crlf = Vec::new();
         let record = if self.crlf && record.contains(&b'\n') {
             for &byte in record {

@@ -1,6 +1,7 @@
 //! The child process: how it is started, which processes its scope covers, how they are
 //! signalled, and how its exit is observed without giving up its process id.
 
+mod ended;
 mod setup;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use nix::unistd::{Pid, getpgid};
 use crate::outcome::Exit;
 use crate::platform::{self, Cgroup, ChildStatus};
 use crate::scope::{CgroupUsage, Scope};
+use ended::Ended;
 pub use setup::PtyOptions;
 use setup::{Prepare, prepare_child, release_terminal, set_stdio};
 
@@ -62,6 +64,8 @@ pub struct ChildProcess {
     cgroup: Option<Cgroup>,
     /// What the cgroup accounted for, read just before it was removed.
     usage: Option<CgroupUsage>,
+    /// The other processes of the scope seen so far, with the signals they got.
+    ended: std::cell::RefCell<Ended>,
 }
 
 /// `--scope cgroup` where agentpipe cannot create a cgroup: the message says what to do.
@@ -161,6 +165,7 @@ impl ChildProcess {
             pidfd: platform::open_pidfd(pid),
             cgroup,
             usage: None,
+            ended: Default::default(),
         };
         for pipe in [
             stdin.as_ref(),
@@ -255,9 +260,14 @@ impl ChildProcess {
     /// it moved to since it started (but not through a group it moved to, which may be
     /// agentpipe's own).
     pub fn signal_scope(&self, signal: Signal) {
-        let Some(signal) = signal.to_nix().filter(|_| !self.reaped) else {
+        let Some(nix_signal) = signal.to_nix().filter(|_| !self.reaped) else {
             return;
         };
+        // SIGCONT follows a stop signal to wake a stopped process: it ends nothing.
+        let ending = (signal != Signal::CONT).then_some(signal);
+        let members = self.members();
+        self.ended.borrow_mut().saw(members, ending);
+        let signal = nix_signal;
         let reached_child = match (self.scope, self.group, &self.cgroup) {
             (Scope::Cgroup, _, Some(cgroup)) => {
                 if signal == NixSignal::SIGKILL {
@@ -324,7 +334,31 @@ impl ChildProcess {
             Some(cgroup) => cgroup.members(self.pid, exited),
             None => platform::leftovers(self.scope, self.pid, self.group, exited),
         };
+        let ended = &mut *self.ended.borrow_mut();
+        let new: Vec<Pid> = pids
+            .iter()
+            .copied()
+            .filter(|pid| !ended.knows(pid.as_raw() as u32))
+            .collect();
+        ended.saw(platform::named(&new), None);
         pids.into_iter().map(|pid| pid.as_raw() as u32).collect()
+    }
+
+    /// The live processes of the scope other than the child, named.
+    fn members(&self) -> Vec<platform::Member> {
+        match (&self.cgroup, self.scope) {
+            (Some(cgroup), _) => {
+                let pids = cgroup.members(self.pid, self.exit.is_some());
+                platform::named(&pids)
+            }
+            (None, Scope::Child) => Vec::new(),
+            (None, scope) => platform::members_named(scope, self.pid, self.group),
+        }
+    }
+
+    /// Every process of the scope other than the child seen so far, with the last signal it got.
+    pub fn ended(&self) -> Vec<crate::outcome::EndedProcess> {
+        self.ended.borrow().list()
     }
 
     /// `--scope cgroup`: the CPU time and peak memory of the cgroup's processes, final once the
@@ -332,6 +366,23 @@ impl ChildProcess {
     pub fn usage(&self) -> Option<CgroupUsage> {
         self.usage
             .or_else(|| self.cgroup.as_ref().map(Cgroup::usage))
+    }
+
+    /// The CPU time the scope's processes have used so far (`--scope cgroup`: all that ran in
+    /// the cgroup), and how long they waited on a run queue for a CPU: what tells a command
+    /// that still works from one that lingers.
+    pub fn work(&self) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
+        if self.reaped {
+            return (None, None);
+        }
+        let (cpu, waited) = platform::work(self.scope, self.pid, self.group);
+        match &self.cgroup {
+            Some(cgroup) => {
+                let cpu = std::time::Duration::from_micros(cgroup.usage().cpu_usec);
+                (Some(cpu), waited)
+            }
+            None => (cpu, waited),
+        }
     }
 
     /// Reaps descendants handed to agentpipe as their subreaper (`--scope tree`) or as PID 1:

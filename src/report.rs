@@ -62,6 +62,9 @@ pub struct Report {
     /// `None` when supervising failed.
     pub drain: Option<DrainReport>,
     pub leftovers: Leftovers,
+    /// Every process of the scope other than the command that agentpipe saw, in the order
+    /// first seen.
+    pub ended: Vec<EndedReport>,
     /// `--scope cgroup`: what the cgroup accounted for; `None` for other scopes, or when the
     /// command did not start.
     pub cgroup: Option<CgroupReport>,
@@ -161,6 +164,16 @@ pub struct DrainReport {
     pub cut: bool,
 }
 
+/// A process of the scope other than the command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndedReport {
+    pub pid: u32,
+    /// Its command name, as the kernel gives it (at most 15 bytes on Linux).
+    pub name: String,
+    /// The last signal the close sequence sent it; `None` when it was gone before any.
+    pub signal: Option<&'static str>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Leftovers {
     pub pids: Vec<u32>,
@@ -216,6 +229,7 @@ pub fn report(facts: &RunFacts<'_>, ending: Ending<'_>, status: Status) -> Repor
             pids: Vec::new(),
             signals: Vec::new(),
         },
+        ended: Vec::new(),
         cgroup: None,
         stderr_tail: None,
     };
@@ -273,6 +287,12 @@ fn supervised(report: &mut Report, facts: &RunFacts<'_>, outcome: &Outcome) {
         cpu_system: micros(usage.system_usec),
         memory_peak: usage.memory_peak,
     });
+    let ended = outcome.ended.iter().map(|process| EndedReport {
+        pid: process.pid,
+        name: process.name.clone(),
+        signal: process.signal.map(Signal::full_name),
+    });
+    report.ended = ended.collect();
     // Every signal step reached the processes left, if there were any.
     if !outcome.leftovers.is_empty() {
         report.leftovers = Leftovers {

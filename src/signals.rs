@@ -1,16 +1,14 @@
 //! Signals: the crate's own signal type and its names, the one table of what agentpipe does
 //! with each signal it receives, and the source that delivers them to the event loop.
 
+mod source;
+
 use std::fmt;
-use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
 use std::str::FromStr;
 
 use nix::libc;
-use nix::sys::signal::{SigSet, SigmaskHow};
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::SignalOnly;
+
+pub(crate) use source::{Arrived, SignalSource};
 
 use crate::parse_error::ParseError;
 
@@ -122,7 +120,7 @@ impl FromStr for Signal {
 }
 
 /// What agentpipe does with a signal it receives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Role {
     /// Starts the close sequence, or skips to its next step while it runs.
     Trigger,
@@ -151,6 +149,109 @@ pub(crate) const ROLES: [(Signal, Role); 10] = [
     (Signal::CHLD, Role::ChildChanged),
 ];
 
+/// The signals a terminal sends to its whole foreground group: from the keyboard (Ctrl-C,
+/// Ctrl-\\) and on a resize. With `--foreground` the command got them too, so they are its
+/// own. Not SIGHUP: a hangup ends the session, and agentpipe ends the command as a shell
+/// would (a command that ignores it would otherwise outlive its terminal).
+const FROM_TERMINAL: [Signal; 3] = [Signal::INT, Signal::QUIT, Signal::WINCH];
+
+/// Signals `--forward` refuses, with why: agentpipe needs them itself (job control, its
+/// child's state, its own EPIPE), they report a fault in agentpipe, or nobody can catch them.
+const NOT_FORWARDED: [(Signal, &str); 13] = [
+    (Signal::KILL, "it cannot be caught"),
+    (Signal::STOP, "it cannot be caught"),
+    (Signal::CHLD, "agentpipe watches its child with it"),
+    (
+        Signal::TSTP,
+        "Ctrl-Z already stops the command and agentpipe",
+    ),
+    (Signal::CONT, "fg already continues the command"),
+    (Signal::TTIN, "it is job control"),
+    (Signal::TTOU, "it is job control"),
+    (Signal::PIPE, "agentpipe sees a closed output as EPIPE"),
+    (
+        Signal(libc::SIGSEGV),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(libc::SIGBUS),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(libc::SIGFPE),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(libc::SIGILL),
+        "it reports a fault in agentpipe itself",
+    ),
+    (
+        Signal(libc::SIGABRT),
+        "it reports a fault in agentpipe itself",
+    ),
+];
+
+/// `--forward SIG`: a signal agentpipe may pass on to the command instead of acting on it.
+pub(crate) fn forwardable(signal: Signal) -> Result<Signal, String> {
+    match NOT_FORWARDED.iter().find(|(refused, _)| *refused == signal) {
+        Some((_, why)) => Err(format!("{signal} cannot be forwarded: {why}")),
+        None => Ok(signal),
+    }
+}
+
+/// A signal for a step of the sequence (`--signal`, `--sequence`): not a stop signal, which
+/// only stops a process (and the SIGCONT that follows a step's signal would take even that
+/// back). SIGCONT itself stays allowed: a step of its own wakes a stopped scope.
+pub(crate) fn step_signal(signal: Signal) -> Result<Signal, String> {
+    match signal {
+        Signal::STOP | Signal::TSTP | Signal::TTIN | Signal::TTOU => Err(format!(
+            "{signal} stops a process instead of ending it (and SIGCONT follows a step's \
+             signal): give a signal that ends it, such as TERM, INT or HUP"
+        )),
+        signal => Ok(signal),
+    }
+}
+
+/// How agentpipe handles the signals it receives: [`ROLES`], as `--forward` and
+/// `--foreground` change it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Handling {
+    /// `--forward`: passed on to the command instead of what [`ROLES`] says.
+    pub forward: Vec<Signal>,
+    /// `--foreground`: the command shares agentpipe's group, so it gets the terminal's signals
+    /// itself.
+    pub foreground: bool,
+}
+
+impl Handling {
+    /// What agentpipe does with `signal`; `None` for a signal it does not catch.
+    pub fn role(&self, signal: Signal) -> Option<Role> {
+        if self.forward.contains(&signal) {
+            return Some(Role::Forward);
+        }
+        ROLES
+            .iter()
+            .find(|(listed, _)| *listed == signal)
+            .map(|&(_, role)| role)
+    }
+
+    /// Every signal with a role.
+    pub fn caught(&self) -> Vec<Signal> {
+        let listed = ROLES.iter().map(|&(signal, _)| signal);
+        let mut caught: Vec<Signal> = listed.chain(self.forward.iter().copied()).collect();
+        caught.sort();
+        caught.dedup();
+        caught
+    }
+
+    /// Whether `signal`, sent by the kernel if `by_kernel`, was the terminal's to the whole
+    /// foreground group, the command included: then it is the command's, neither a trigger nor
+    /// forwarded a second time.
+    pub fn commands(&self, signal: Signal, by_kernel: bool) -> bool {
+        self.foreground && by_kernel && FROM_TERMINAL.contains(&signal)
+    }
+}
+
 /// Whether `signal` was ignored when agentpipe started (nohup, `cmd &` in a script): such a
 /// signal stays ignored, for agentpipe and for the child.
 pub(crate) fn is_ignored(signal: Signal) -> bool {
@@ -160,58 +261,6 @@ pub(crate) fn is_ignored(signal: Signal) -> bool {
         let mut old: libc::sigaction = std::mem::zeroed();
         libc::sigaction(signal.0, std::ptr::null(), &mut old) == 0
             && old.sa_sigaction == libc::SIG_IGN
-    }
-}
-
-/// The signals agentpipe received, delivered through a self-pipe so that the poll loop sees
-/// them as readable input instead of being interrupted at an arbitrary point.
-pub(crate) struct SignalSource {
-    delivery: SignalDelivery<UnixStream, SignalOnly>,
-    /// SIGCHLD's disposition at start-up, restored in the child (it is always caught here, since
-    /// the event loop must see its child stop).
-    pub chld_was_ignored: bool,
-}
-
-impl SignalSource {
-    /// Catches every signal of [`ROLES`] that was not ignored at start; SIGCHLD always.
-    pub fn install() -> io::Result<SignalSource> {
-        let chld_was_ignored = is_ignored(Signal::CHLD);
-        let (read, write) = UnixStream::pair()?;
-        read.set_nonblocking(true)?;
-        write.set_nonblocking(true)?;
-        let caught: Vec<Signal> = ROLES
-            .iter()
-            .map(|&(signal, _)| signal)
-            .filter(|&signal| signal == Signal::CHLD || !is_ignored(signal))
-            .collect();
-        let numbers: Vec<i32> = caught.iter().map(|signal| signal.0).collect();
-        let delivery = SignalDelivery::with_pipe(read, write, SignalOnly, numbers.iter())?;
-        // A parent may start agentpipe with signals blocked; the ones it catches must arrive.
-        let mut set = SigSet::empty();
-        caught
-            .iter()
-            .filter_map(|s| s.to_nix())
-            .for_each(|s| set.add(s));
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None)?;
-        Ok(SignalSource {
-            delivery,
-            chld_was_ignored,
-        })
-    }
-
-    /// The descriptor that becomes readable when a signal arrived.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.delivery.get_read().as_fd()
-    }
-
-    /// The signals received since the last call with their roles, each at most once, in
-    /// signal-number order.
-    pub fn pending(&mut self) -> Vec<(Signal, Role)> {
-        self.delivery
-            .pending()
-            .filter_map(|number| ROLES.iter().find(|(signal, _)| signal.0 == number))
-            .copied()
-            .collect()
     }
 }
 
@@ -235,6 +284,43 @@ mod tests {
         assert_eq!(Signal::INT.name(), "INT");
         assert_eq!(Signal::INT.full_name(), "SIGINT");
         assert_eq!(Signal::INT.to_string(), "SIGINT");
+    }
+
+    #[test]
+    fn forward_takes_a_signal_from_its_role_and_catches_new_ones() {
+        let handling = Handling {
+            forward: vec![Signal::INT, Signal(libc::SIGALRM)],
+            foreground: false,
+        };
+        assert_eq!(handling.role(Signal::INT), Some(Role::Forward));
+        assert_eq!(handling.role(Signal::TERM), Some(Role::Trigger));
+        assert_eq!(handling.role(Signal(libc::SIGALRM)), Some(Role::Forward));
+        assert_eq!(Handling::default().role(Signal(libc::SIGALRM)), None);
+        assert!(handling.caught().contains(&Signal(libc::SIGALRM)));
+        assert_eq!(handling.caught().len(), ROLES.len() + 1);
+        for refused in [Signal::KILL, Signal::CHLD, Signal::TSTP, Signal::PIPE] {
+            assert!(forwardable(refused).is_err(), "{refused}");
+        }
+        assert_eq!(forwardable(Signal::HUP), Ok(Signal::HUP));
+    }
+
+    #[test]
+    fn only_a_terminal_signal_to_a_shared_group_is_the_commands() {
+        let foreground = Handling {
+            foreground: true,
+            ..Handling::default()
+        };
+        assert!(foreground.commands(Signal::INT, true));
+        assert!(
+            !foreground.commands(Signal::INT, false),
+            "a kill aimed at agentpipe"
+        );
+        assert!(
+            !foreground.commands(Signal::HUP, true),
+            "a hangup ends the session"
+        );
+        assert!(!foreground.commands(Signal::TERM, true));
+        assert!(!Handling::default().commands(Signal::INT, true));
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! slow reader does not take yet and drops (counting them) the lines that do not fit; one line at
 //! the end says how many were dropped, when it can be written.
 
-use std::cell::Cell;
 use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -42,8 +41,6 @@ pub struct Timeline {
     verbose: bool,
     quiet: bool,
     trace: Option<Recorder>,
-    /// The terminal echoed `^C` without a newline: the next line starts on a line of its own.
-    after_echo: Cell<bool>,
 }
 
 impl Timeline {
@@ -53,7 +50,6 @@ impl Timeline {
             verbose,
             quiet: false,
             trace: None,
-            after_echo: Cell::new(false),
         }
     }
 
@@ -96,21 +92,20 @@ impl Timeline {
             .is_some_and(|trace| trace.note(now, note) && trace.replaces_timeline());
         if shown && !traced {
             // With -v, a timeline line; otherwise a plain `agentpipe: ...` line.
-            let newline = if self.after_echo.take() { "\n" } else { "" };
             let line = if self.verbose {
                 trace::line(now.saturating_duration_since(self.start), note)
             } else {
                 format!("agentpipe: {note}\n")
             };
-            own_stderr().push(format!("{newline}{line}").as_bytes());
+            own_stderr().push(line.as_bytes());
         }
     }
 
-    /// An interrupt came: if stderr is a terminal, it echoed `^C` where the next line would
-    /// start.
+    /// An interrupt or Ctrl-Z came: if stderr is a terminal, it echoed `^C` or `^Z` where the
+    /// next line would start, which then starts on a line of its own.
     pub fn interrupted(&self) {
         if std::io::stderr().is_terminal() {
-            self.after_echo.set(true);
+            own_stderr().line_open(true);
         }
     }
 

@@ -1,6 +1,6 @@
 //! What the shell completions offer beyond the definition that parses: example values for
-//! durations and signals, the fixed values of --stderr and --report, and (bash, fish) the
-//! command after `--` completed as a command line of its own.
+//! durations, sizes and signals, the fixed values of --stderr, files and `-` for --report and
+//! --trace, and (bash, fish) the command after `--` completed as a command line of its own.
 
 use clap::CommandFactory;
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -8,10 +8,30 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use super::Cli;
 
 /// Fixed values an argument takes besides a file name.
-const FIXED_VALUES: [(&str, &[&str]); 3] = [
-    ("stderr", &["inherit", "null", "-"]),
-    ("report", &["-"]),
-    ("trace", &["-"]),
+const FIXED_VALUES: [(&str, &[&str]); 1] = [("stderr", &["inherit", "null", "-"])];
+
+/// The arguments that take a file or `-` (stderr). They keep their file hint, so that every
+/// shell completes a file; bash and fish offer `-` too (see [`bash_extra`], [`FISH_EXTRA`]).
+const FILE_OR_DASH: [&str; 2] = ["--report", "--trace"];
+
+/// Example sizes for each argument that takes one: offered instead of file names.
+const SIZE_EXAMPLES: [(&str, &[(&str, &str)]); 2] = [
+    (
+        "stderr_tail",
+        &[
+            ("4k", "4 KiB"),
+            ("64k", "64 KiB"),
+            ("1M", "1 MiB, the most kept"),
+        ],
+    ),
+    (
+        "trace_limit",
+        &[
+            ("1M", "1 MiB"),
+            ("64M", "64 MiB, the default"),
+            ("1G", "1 GiB"),
+        ],
+    ),
 ];
 
 /// The arguments that take a duration.
@@ -83,6 +103,11 @@ pub fn command() -> clap::Command {
                 arg.value_parser(PossibleValuesParser::new(duration_examples()))
             } else if id == "signal" {
                 arg.value_parser(PossibleValuesParser::new(signal_examples()))
+            } else if let Some((_, sizes)) = SIZE_EXAMPLES.iter().find(|(arg, _)| *arg == id) {
+                let sizes = sizes
+                    .iter()
+                    .map(|(size, help)| PossibleValue::new(size).help(help));
+                arg.value_parser(PossibleValuesParser::new(sizes))
             } else if let Some(values) = FIXED_VALUES.iter().find(|(flag, _)| *flag == id) {
                 // Without a hint, bash offers the values as words; a file name is still
                 // completed where none of them matches (`-o default`).
@@ -98,8 +123,31 @@ pub fn command() -> clap::Command {
 
 /// Appended to bash's script: after `--`, the words are a command line of its own (completed by
 /// bash-completion's `_command_offset` where it is loaded, else commands then file names); a
-/// signal name completes in any case.
-pub const BASH_EXTRA: &str = r#"
+/// signal name completes in any case; --report and --trace offer `-` besides files; a flag's
+/// value that is a word from a list (a duration, a size, a signal) never falls back to file
+/// names; and an empty word that is no flag's value is the command's place, where bash would
+/// otherwise insert the `-` all the options share.
+pub fn bash_extra() -> String {
+    let command = command();
+    let flags = |wanted: fn(&clap::Arg) -> bool| -> String {
+        let args = command.get_arguments().filter(|arg| wanted(arg));
+        let names = args.flat_map(|arg| {
+            let longs = arg.get_long_and_visible_aliases().unwrap_or_default();
+            let shorts = arg.get_short_and_visible_aliases().unwrap_or_default();
+            let longs = longs.into_iter().map(|long| format!("--{long}"));
+            longs.chain(shorts.into_iter().map(|short| format!("-{short}")))
+        });
+        names.collect::<Vec<_>>().join(" ")
+    };
+    let valued = flags(|arg| arg.get_action().takes_values());
+    let worded = flags(|arg| !arg.get_possible_values().is_empty());
+    BASH_EXTRA
+        .replace("@VALUED@", &valued)
+        .replace("@WORDED@", &worded)
+        .replace("@FILE_OR_DASH@", &FILE_OR_DASH.join("|"))
+}
+
+const BASH_EXTRA: &str = r#"
 _agentpipe_command_line() {
     local i cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -117,12 +165,25 @@ _agentpipe_command_line() {
     if [[ $prev == -s || $prev == --signal ]]; then
         cur="${cur^^}"
     fi
+    if ((COMP_CWORD > 1)) && [[ -z $cur && " @VALUED@ " != *" $prev "* ]]; then
+        COMPREPLY=($(compgen -c -- "$cur"))
+        return 0
+    fi
     _agentpipe "$1" "$cur" "$3"
+    case $prev in
+        @FILE_OR_DASH@)
+            [[ - == "$cur"* ]] && COMPREPLY+=(-)
+            ;;
+    esac
+    if [[ " @WORDED@ " == *" $prev "* ]]; then
+        compopt +o default +o bashdefault 2>/dev/null
+    fi
 }
 complete -F _agentpipe_command_line -o bashdefault -o default agentpipe
 "#;
 
-/// Appended to fish's script: after `--`, the rest is completed as a command line of its own.
+/// Appended to fish's script: after `--`, the rest is completed as a command line of its own;
+/// `-` besides the files of --report and --trace.
 pub const FISH_EXTRA: &str = r#"
 function __agentpipe_after_dashdash
     contains -- -- (commandline -opc)
@@ -134,12 +195,15 @@ function __agentpipe_command_line
     complete -C (string join -- ' ' (string escape -- $rest))
 end
 complete -c agentpipe -n __agentpipe_after_dashdash -f -a '(__agentpipe_command_line)'
+complete -c agentpipe -l report -r -a '-' -d 'agentpipe\'s stderr'
+complete -c agentpipe -l trace -r -a '-' -d 'agentpipe\'s stderr'
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::signals::Signal;
+    use clap::Parser;
 
     #[test]
     fn completion_examples_are_accepted() {
@@ -149,6 +213,15 @@ mod tests {
         }
         for example in signal_examples() {
             assert!(example.get_name().parse::<Signal>().is_ok(), "{example:?}");
+        }
+        let parses = |arg: &str, value: &str| {
+            let args = ["agentpipe", &format!("--{arg}"), value, "--", "true"];
+            Cli::try_parse_from(args).is_ok()
+        };
+        for (arg, sizes) in SIZE_EXAMPLES {
+            for (size, _) in sizes {
+                assert!(parses(&arg.replace('_', "-"), size), "--{arg} {size}");
+            }
         }
     }
 
@@ -169,12 +242,12 @@ mod tests {
         expected.extend(
             [
                 "protocol",
-                "report",
                 "scope",
                 "signal",
                 "stderr",
-                "trace",
+                "stderr_tail",
                 "trace_format",
+                "trace_limit",
             ]
             .map(String::from),
         );

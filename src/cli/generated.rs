@@ -32,7 +32,7 @@ fn man_page_and_completions_match_the_cli() {
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut completion::command(), "agentpipe", &mut script);
         match shell {
-            Shell::Bash => script.extend(completion::BASH_EXTRA.as_bytes()),
+            Shell::Bash => script.extend(completion::bash_extra().as_bytes()),
             Shell::Fish => script.extend(completion::FISH_EXTRA.as_bytes()),
             _ => {}
         }

@@ -43,6 +43,10 @@ pub fn main() -> ! {
     status.exit()
 }
 
+/// What agentpipe says when no command was given (COMMAND is its only required argument).
+const NO_COMMAND: &str =
+    "no command given; usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')";
+
 /// Runs agentpipe as its command line says, and returns the status to end with.
 ///
 /// An `Err` is a usage error, reported before anything started (status 125). Every failure
@@ -50,7 +54,7 @@ pub fn main() -> ! {
 fn run(start: Start) -> Result<Status> {
     relay::fill_closed_std_fds();
     if std::env::args_os().len() < 2 {
-        anyhow::bail!("usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')");
+        anyhow::bail!(NO_COMMAND);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -62,6 +66,11 @@ fn run(start: Start) -> Result<Status> {
         {
             let _ = error.print();
             return Ok(Status::Code(0));
+        }
+        // Options without a command: clap would say "the following required arguments were
+        // not provided: <COMMAND>...".
+        Err(error) if error.kind() == ErrorKind::MissingRequiredArgument => {
+            anyhow::bail!(NO_COMMAND)
         }
         Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
     };
@@ -129,7 +138,8 @@ fn supervise(
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
         .traced(trace(cli, start)?);
-    let signals = SignalSource::install().context("cannot install signal handlers")?;
+    let signals =
+        SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
     let parent = match cli.end_with_parent {
         true => Some(platform::watch_parent().context("cannot watch agentpipe's parent")?),
@@ -190,7 +200,12 @@ fn supervise(
         true => own_terminal(input.as_ref(), &output)?,
         false => (None, None),
     };
+    let terminal_stdin = input.is_none();
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
+    let event_loop = match terminal_stdin {
+        true => event_loop.with_terminal_stdin(),
+        false => event_loop,
+    };
     let event_loop = match window {
         Some(own) => event_loop.with_window(own),
         None => event_loop,

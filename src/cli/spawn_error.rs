@@ -29,7 +29,7 @@ pub(super) fn explain(program: &OsStr, error: &io::Error) -> String {
                 "cannot run '{name}': its #! line names the interpreter '{interpreter}', which was \
                  not found; install it or fix the #! line"
             ),
-            None => format!("cannot run '{name}': not found; check the command name and PATH"),
+            None => not_found(program),
         },
         io::ErrorKind::PermissionDenied => format!(
             "cannot run '{name}': permission denied; check that it is executable (chmod +x) and \
@@ -39,6 +39,22 @@ pub(super) fn explain(program: &OsStr, error: &io::Error) -> String {
             "cannot run '{name}': not a program this system can run; a script needs a #! line"
         ),
         _ => format!("cannot run '{name}': {error}"),
+    }
+}
+
+/// A program that is not there. PATH is searched only for a name without a slash: a path is
+/// taken as it is, a relative one from the current directory.
+fn not_found(program: &OsStr) -> String {
+    let name = program.to_string_lossy();
+    if !program.as_encoded_bytes().contains(&b'/') {
+        return format!("cannot run '{name}': not found; check the command name and PATH");
+    }
+    match std::env::current_dir() {
+        Ok(dir) if Path::new(program).is_relative() => format!(
+            "cannot run '{name}': no such file in {}; check the path",
+            dir.display()
+        ),
+        _ => format!("cannot run '{name}': no such file; check the path"),
     }
 }
 

@@ -76,6 +76,7 @@ impl EventLoop {
             stderr: stderr.as_ref().map(|stderr| stderr.bytes),
             stderr_tail: stderr.map(|stderr| stderr.tail).unwrap_or_default(),
             leftovers: self.machine.left_behind().to_vec(),
+            ended: self.child.ended(),
             exited_at: self.machine.exited_at(),
             cgroup: self.child.usage(),
             quiet_since: self.machine.quiet_since(),

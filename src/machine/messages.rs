@@ -1,7 +1,7 @@
 //! The machine's whole interface with the event loop: the inputs it takes and the orders it
 //! gives.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::note::Note;
 use crate::outcome::{Exit, Trigger};
@@ -27,6 +27,13 @@ pub(crate) enum Input {
     ChildExited { exit: Exit, left: Vec<u32> },
     /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
     ScopeLooked(Vec<u32>),
+    /// The answer to [`Order::LookAtWork`]: the CPU time the scope's processes have used so
+    /// far, and how long they have waited on a run queue for one (wanting the CPU counts as
+    /// working: on a loaded machine a stage may get little of it); `None`: it cannot be read.
+    WorkLooked {
+        cpu: Option<Duration>,
+        waited: Option<Duration>,
+    },
     /// With a protocol: the request that has waited longest for its response, or none.
     Awaiting(Option<Awaiting>),
     /// The client sent the LSP `shutdown` request or `exit` notification itself.
@@ -68,6 +75,9 @@ pub(crate) enum Order {
     DropOutput,
     /// List the processes alive in the scope, and answer with [`Input::ScopeLooked`].
     LookAtScope,
+    /// Read the CPU time the scope's processes have used, and answer with
+    /// [`Input::WorkLooked`].
+    LookAtWork,
     /// Name the processes SIGKILL did not remove, and say one more interrupt gives up on them.
     NameSurvivors,
     /// Send the LSP `shutdown` request to the child, as agentpipe (see [`Input::ShutdownAnswered`]).
@@ -87,6 +97,9 @@ pub(crate) struct Target {
     /// Its program's file name.
     pub name: String,
     pub scope: Scope,
+    /// Whether its stdin is agentpipe's to close (a pipe or a pty of agentpipe's); not with
+    /// `--foreground` on a terminal, where it is the terminal itself.
+    pub stdin_owned: bool,
 }
 
 /// Why a step is taken, for the line that says a signal was sent.
@@ -102,4 +115,7 @@ pub(crate) enum Cause {
     Timeout,
     /// The child exited and left processes in its scope.
     Left,
+    /// After the end of input, the command worked past its grace and then was quiet for it;
+    /// the step is taken this long after start.
+    Quiet(Duration),
 }

@@ -2,14 +2,17 @@
 //! whether the state machine or the event loop saw it.
 
 mod said;
+mod sent;
 
 pub(crate) use said::Said;
+use sent::{sent_to_left, sent_why, target_words};
 
 use std::fmt;
 use std::time::Duration;
 
 use super::{Cause, Target};
 use crate::duration::{Limit, format_limit};
+use crate::machine::Busy;
 use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
 use crate::scope::Scope;
 use crate::sequence::Action;
@@ -79,6 +82,9 @@ pub(crate) enum Note {
     /// Input read for the child and never written, dropped when it exited.
     InputDiscarded(usize),
     Forwarding(Signal),
+    /// `--foreground`: the terminal sent this signal to the whole foreground group, the
+    /// command included; it is the command's.
+    CommandsSignal(Signal),
     Suspending,
     Resumed,
     /// The child was stopped for using the terminal from its own process group.
@@ -123,6 +129,8 @@ pub(crate) enum Note {
         number: usize,
         action: Action,
         scope: Scope,
+        /// Whether the child's stdin is agentpipe's to close (see [`Target::stdin_owned`]).
+        stdin_owned: bool,
         next: Option<Next>,
     },
     Received(Signal, Received),
@@ -134,8 +142,13 @@ pub(crate) enum Note {
         cause: Cause,
         /// The step taken before it, if any.
         previous: Option<TakenStep>,
+        /// With [`Cause::Left`]: the processes the child left in its scope.
+        left: Vec<u32>,
     },
     TimeoutElapsed,
+    /// After the end of input the command still used the CPU or wrote output: its grace
+    /// starts again (said once).
+    StillWorking(Busy),
     /// `--eof-grace inf`: the input's end started nothing.
     EofGraceInf,
     /// The input was a file, whose end means only that the data ended.
@@ -189,11 +202,16 @@ impl fmt::Display for Note {
                 number,
                 action,
                 scope,
+                stdin_owned,
                 next,
             } => {
                 write!(f, "step {number} ({action}): ")?;
                 match action {
                     Action::Wait => f.write_str("waiting for the child to exit")?,
+                    Action::CloseStdin if !stdin_owned => f.write_str(
+                        "nothing to close: the child's stdin is the terminal, which agentpipe \
+                         leaves open",
+                    )?,
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
                     Action::Run(_) => f.write_str("running its command outside the scope")?,
                     Action::Shutdown => f.write_str("asking the server to shut down")?,
@@ -229,11 +247,34 @@ impl fmt::Display for Note {
                 trigger,
                 cause,
                 previous,
+                left,
             } => {
+                if *cause == Cause::Left {
+                    return sent_to_left(f, *signal, target, left);
+                }
                 write!(f, "sent {signal} to {}", target_words(target))?;
-                sent_why(f, *trigger, *cause, *previous)
+                sent_why(f, *trigger, *cause, *previous, target.stdin_owned)
             }
             Note::TimeoutElapsed => f.write_str("--timeout elapsed"),
+            Note::StillWorking(busy) => {
+                f.write_str("still working: ")?;
+                match busy.cpu {
+                    Some(cpu) => write!(f, "{} s of CPU", seconds(cpu))?,
+                    None => f.write_str("no CPU figure")?,
+                }
+                let waited = busy.waited.filter(|w| *w >= Duration::from_millis(10));
+                if let Some(waited) = waited {
+                    write!(f, " ({} s more waiting for one)", seconds(waited))?;
+                }
+                if busy.output {
+                    f.write_str(" and output")?;
+                }
+                write!(
+                    f,
+                    " in the last {} s; waiting until it is quiet for its grace (--eof-grace)",
+                    seconds(busy.over)
+                )
+            }
             Note::DataEnded => f.write_str(
                 "the input is a file: its end is passed on and starts nothing (--eof-grace \
                  changes that); the child runs on until it exits",
@@ -336,6 +377,11 @@ impl fmt::Display for Note {
                 "the step's command (pid {pid}) still ran when its step ended: killed it"
             ),
             Note::Forwarding(signal) => write!(f, "forwarding {signal} to the child"),
+            Note::CommandsSignal(signal) => write!(
+                f,
+                "the terminal sent {signal} to the child as well (--foreground): it is the \
+                 child's; waiting for it to exit (a kill aimed at agentpipe's pid still stops it)"
+            ),
             Note::Suspending => f.write_str("suspending the child's group and agentpipe"),
             Note::Resumed => f.write_str("resumed: continuing the child's group"),
             Note::StoppedByTerminal { pid, signal } => write!(
@@ -397,67 +443,14 @@ pub(crate) fn offset(since_start: Duration) -> String {
     format!("+{:.3}s", since_start.as_secs_f64())
 }
 
+/// `0.98`, `1`, `12.5`: seconds to the hundredth, without trailing zeros.
+fn seconds(duration: Duration) -> String {
+    let text = format!("{:.2}", duration.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// `12, 34`.
 fn list(pids: &[u32]) -> String {
     let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
     pids.join(", ")
-}
-
-/// `sort (pid 4242) and its process group`.
-fn target_words(target: &Target) -> String {
-    let Target { pid, name, scope } = target;
-    match scope {
-        Scope::Child => format!("{name} (pid {pid})"),
-        Scope::Group => format!("{name} (pid {pid}) and its process group"),
-        Scope::Tree => format!("{name} (pid {pid}) and its descendants"),
-        Scope::Cgroup => format!("{name} (pid {pid}) and the rest of its cgroup"),
-    }
-}
-
-/// Why a signal was sent, and which flag changes that: the rest of a [`Note::Sent`] line.
-fn sent_why(
-    f: &mut fmt::Formatter<'_>,
-    trigger: Trigger,
-    cause: Cause,
-    previous: Option<TakenStep>,
-) -> fmt::Result {
-    let waited = |step: TakenStep| format_limit(step.wait);
-    match (cause, previous) {
-        (Cause::Interrupt(signal), _) => write!(
-            f,
-            ": agentpipe received {signal} while stopping it (each interrupt skips a step)"
-        ),
-        (Cause::Timeout, _) => f.write_str(": --timeout elapsed"),
-        (Cause::Left, _) => f.write_str(
-            ": they were left in its scope when it exited (--scope child leaves them alone)",
-        ),
-        (Cause::Trigger, _) | (Cause::Waited, None) => write!(f, " on {trigger}"),
-        (Cause::Waited, Some(step)) => match step.action {
-            Action::CloseStdin if trigger == Trigger::Eof => write!(
-                f,
-                " {} after its input ended (--eof-grace {0}; --eof-grace inf lets it finish)",
-                waited(step)
-            ),
-            Action::CloseStdin => write!(
-                f,
-                " {} after its stdin was closed on {trigger} (--grace {0})",
-                waited(step)
-            ),
-            Action::Wait => write!(f, " {} after {trigger} (--wait {0})", waited(step)),
-            Action::Run(_) => write!(
-                f,
-                " {} after its stop command ran (--term-grace {0})",
-                waited(step)
-            ),
-            Action::Signal(sent) => {
-                write!(f, " {} after {sent} (--term-grace {0})", waited(step))
-            }
-            Action::Kill => write!(f, " {} later", waited(step)),
-            Action::Shutdown => write!(
-                f,
-                " {} after it was asked to shut down (the shutdown step)",
-                waited(step)
-            ),
-        },
-    }
 }

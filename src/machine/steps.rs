@@ -52,6 +52,7 @@ impl Machine {
             }
         }
         self.phase = phase;
+        self.work = None;
     }
 
     /// Takes step `index`: its action now, then its wait.
@@ -104,6 +105,7 @@ impl Machine {
             number: index + 1,
             action: step.action,
             scope: self.target.scope,
+            stdin_owned: self.target.stdin_owned,
             next,
         }));
     }
@@ -120,6 +122,10 @@ impl Machine {
             trigger: self.trigger.unwrap_or(Trigger::Close),
             cause,
             previous: self.steps.last().copied(),
+            left: match cause {
+                Cause::Left => self.left.clone(),
+                _ => Vec::new(),
+            },
         }));
     }
 }

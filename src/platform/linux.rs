@@ -107,6 +107,62 @@ pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Si
     }
 }
 
+/// The CPU time the child and the rest of its scope have used (user and system, their waited-for
+/// children's included, so that a helper's time stays counted once it is reaped), and the time
+/// they waited on a run queue for a CPU (/proc/PID/schedstat: the main thread's); `None` when
+/// the child's /proc entry cannot be read. A process that exited unwaited-for takes its time
+/// with it: a figure may drop, which counts as no work.
+pub fn work(
+    scope: Scope,
+    child: Pid,
+    group: Option<Pid>,
+) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
+    let Some(child) = read(child) else {
+        return (None, None);
+    };
+    let mut entries = members(scope, child.pid, group);
+    entries.push(child);
+    let ticks: u64 = entries.iter().map(|entry| entry.cpu).sum();
+    // SAFETY: sysconf only reads a system constant. (nix's takes a feature of its own.)
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let cpu = u64::try_from(per_second)
+        .ok()
+        .filter(|&n| n > 0)
+        .map(|per_second| {
+            std::time::Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / per_second)
+        });
+    let waited = entries
+        .iter()
+        .map(|entry| run_delay(entry.pid))
+        .sum::<Option<u64>>();
+    (cpu, waited.map(std::time::Duration::from_nanos))
+}
+
+/// How long `pid` (its main thread) waited on a run queue, in nanoseconds: the second field of
+/// /proc/PID/schedstat.
+fn run_delay(pid: Pid) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The live processes of `scope` other than the child, named: those a signal to the scope
+/// reaches now.
+pub fn members_named(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<super::Member> {
+    members(scope, child, group)
+        .iter()
+        .map(Entry::member)
+        .collect()
+}
+
+/// The processes `pids` names, as far as they can still be read.
+pub fn named(pids: &[Pid]) -> Vec<super::Member> {
+    let entries = pids.iter().filter_map(|&pid| read(pid));
+    entries
+        .filter(|entry| !entry.zombie)
+        .map(|e| e.member())
+        .collect()
+}
+
 /// The last pid the kernel handed out in agentpipe's pid namespace (the one that reads it): it
 /// moves with every process or thread created there or in a namespace below. `None` where
 /// /proc/sys cannot be read.
@@ -237,9 +293,21 @@ struct Entry {
     zombie: bool,
     /// Start time in clock ticks since boot: with the pid, names one process for good.
     start: u64,
+    /// Its command name (`comm`).
+    name: String,
+    /// CPU time used, in clock ticks: its own and its waited-for children's, user and system.
+    cpu: u64,
 }
 
 impl Entry {
+    fn member(&self) -> super::Member {
+        super::Member {
+            pid: self.pid.as_raw() as u32,
+            start: self.start,
+            name: self.name.clone(),
+        }
+    }
+
     /// Sends `signal` if the pid still names the process that was listed.
     fn signal(&self, signal: Signal) {
         // Opened before the check: a pidfd pins one process, so if the pid shows the listed
@@ -280,10 +348,12 @@ fn read(pid: Pid) -> Option<Entry> {
     Some(Entry {
         pid,
         zombie: matches!(*fields.first()?, "Z" | "X") && !threads_live(pid),
+        name: stat[stat.find('(')? + 1..stat.rfind(')')?].to_string(),
         parent: Pid::from_raw(number(1)? as i32),
         group: Pid::from_raw(number(2)? as i32),
         // Field 22 of the line; the slice starts at field 3.
         start: number(19)? as u64,
+        cpu: (11..15).filter_map(number).map(|ticks| ticks as u64).sum(),
     })
 }
 
@@ -371,6 +441,12 @@ fn own_children() -> Vec<Pid> {
     let mut children = children(getpid());
     children.retain(|pid| !spared.contains(pid));
     children
+}
+
+/// Whether a signal's `si_code` says the kernel sent it (the terminal driver's SIGINT to the
+/// foreground group) rather than a process (kill(2): SI_USER). Async-signal-safe.
+pub fn sent_by_kernel(code: i32) -> bool {
+    code == libc::SI_KERNEL
 }
 
 /// `--end-with-parent` is possible: see [`watch_parent`].

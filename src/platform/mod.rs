@@ -59,6 +59,22 @@ pub struct ChildStatus {
     pub reaped: bool,
 }
 
+/// A process of a scope, as the report names it: its pid, its start time (which with the pid
+/// names one process for good) and its command name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub pid: u32,
+    pub start: u64,
+    pub name: String,
+}
+
+impl Member {
+    /// Whether both name the same process (a pid reused since is another).
+    pub fn is(&self, other: &Member) -> bool {
+        (self.pid, self.start) == (other.pid, other.start)
+    }
+}
+
 /// What a descriptor is waited for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {

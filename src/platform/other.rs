@@ -67,6 +67,31 @@ pub fn unspare(_pid: Pid) {}
 /// Nothing is adopted without a subreaper.
 pub fn reap_adopted(_child: Pid) {}
 
+/// Where the kernel's code for terminal signals is not known, every signal counts as sent by a
+/// process: a terminal's Ctrl-C triggers as a `kill` does.
+pub fn sent_by_kernel(_code: i32) -> bool {
+    false
+}
+
+/// Nothing beyond the child and its group can be listed.
+pub fn members_named(_scope: Scope, _child: Pid, _group: Option<Pid>) -> Vec<super::Member> {
+    Vec::new()
+}
+
+pub fn named(_pids: &[Pid]) -> Vec<super::Member> {
+    Vec::new()
+}
+
+/// No process table to read CPU time from: the quiet time after the end of input counts
+/// output only.
+pub fn work(
+    _scope: Scope,
+    _child: Pid,
+    _group: Option<Pid>,
+) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
+    (None, None)
+}
+
 /// Core dumps are prevented by RLIMIT_CORE alone.
 pub fn set_undumpable() {}
 

@@ -10,6 +10,7 @@ use nix::libc;
 use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
 use nix::sys::stat::{SFlag, fstat};
 
+use crate::outlet::own_stderr;
 use crate::platform::{self, NO_SIGPIPE};
 
 /// What kind of file a descriptor is, which decides how bytes can move through it.
@@ -60,6 +61,9 @@ pub struct Endpoint {
     access: Cell<Access>,
     /// A master: the last byte written left a line open (not a newline or a carriage return).
     line_open: Cell<bool>,
+    /// agentpipe's stdout on the very terminal its stderr is: whether the last byte relayed
+    /// left a line open is told to agentpipe's own lines, which then start on a new line.
+    shares_own_lines: bool,
 }
 
 impl Endpoint {
@@ -71,6 +75,7 @@ impl Endpoint {
             kind: Kind::Pipe,
             access: Cell::new(Access::Private),
             line_open: Cell::new(false),
+            shares_own_lines: false,
         }
     }
 
@@ -115,6 +120,7 @@ impl Endpoint {
             kind,
             access: Cell::new(access),
             line_open: Cell::new(false),
+            shares_own_lines: false,
         })
     }
 
@@ -135,9 +141,12 @@ impl Endpoint {
 
     pub(super) fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let written = self.write_nowait(buf)?;
+        let open = written > 0 && !matches!(buf[written - 1], b'\n' | b'\r');
         if self.kind == Kind::Master && written > 0 {
-            self.line_open
-                .set(!matches!(buf[written - 1], b'\n' | b'\r'));
+            self.line_open.set(open);
+        }
+        if self.shares_own_lines && written > 0 {
+            own_stderr().line_open(open);
         }
         Ok(written)
     }
@@ -294,8 +303,16 @@ pub fn take_std_fds() -> io::Result<(Endpoint, Endpoint)> {
     nix::unistd::dup2_stdin(&null)?;
     let output = io::stdout().as_fd().try_clone_to_owned()?;
     nix::unistd::dup2_stdout(&null)?;
-    Ok((
-        Endpoint::inherited(input, false)?,
-        Endpoint::inherited(output, true)?,
-    ))
+    let mut output = Endpoint::inherited(output, true)?;
+    output.shares_own_lines = same_terminal(output.inherited.as_ref().unwrap_or(&output.fd));
+    Ok((Endpoint::inherited(input, false)?, output))
+}
+
+/// Whether `fd` is a terminal, and the one agentpipe's stderr is.
+fn same_terminal(fd: &OwnedFd) -> bool {
+    let device = |fd: BorrowedFd<'_>| {
+        let terminal = nix::unistd::isatty(fd).unwrap_or(false);
+        fstat(fd).ok().filter(|_| terminal).map(|stat| stat.st_rdev)
+    };
+    device(fd.as_fd()).is_some_and(|rdev| device(io::stderr().as_fd()) == Some(rdev))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::{Action, Sequence, Step};
 use crate::duration::parse_limit;
 use crate::parse_error::ParseError;
-use crate::signals::Signal;
+use crate::signals::{Signal, step_signal};
 
 impl std::str::FromStr for Sequence {
     type Err = ParseError;
@@ -53,7 +53,7 @@ impl Sequence {
                 "run" => Action::Run(sequence.commands.len()),
                 _ => match name.parse::<Signal>() {
                     Ok(Signal::KILL) => Action::Kill,
-                    Ok(signal) => Action::Signal(signal),
+                    Ok(signal) => Action::Signal(step_signal(signal)?),
                     Err(_) => {
                         let name = name.escape_debug();
                         return Err(format!("unknown step '{name}': {KINDS}"));
@@ -67,6 +67,11 @@ impl Sequence {
                 };
                 sequence.commands.push(command.clone());
                 rest = after;
+            }
+            if let (Action::Run(_), [_, ..]) = (action, rest)
+                && !quoted_command(item)
+            {
+                return Err(unquoted_run(&words[1..]));
             }
             if let [_, extra, ..] = rest {
                 return Err(format!(
@@ -113,6 +118,23 @@ impl Sequence {
         }
         Ok(sequence)
     }
+}
+
+/// Whether a `run` step's command is in quotes, as it must be to hold more than one word.
+fn quoted_command(item: &str) -> bool {
+    let after_run = item.trim_start()[3..].trim_start();
+    after_run.starts_with(['"', '\''])
+}
+
+/// `run docker stop x 2s`: the command's words were taken for more of the step. The message
+/// shows the step quoted, its last word kept as the duration when it reads as one.
+fn unquoted_run(words: &[String]) -> String {
+    let (command, wait) = match words.split_last() {
+        Some((last, command)) if parse_limit(last).is_ok() => (command, format!(" {last}")),
+        _ => (words, String::new()),
+    };
+    let command = command.join(" ").escape_debug().to_string();
+    format!("a run step's command goes in quotes: run \"{command}\"{wait}")
 }
 
 /// Splits at the commas that stand outside quotes.

@@ -126,6 +126,14 @@ fn invalid_flags() -> Vec<(Vec<&'static str>, &'static str)> {
         table.push((vec![flag], "--signal"));
     }
     table.push((vec!["--signal=-9"], "--signal"));
+    // A stop signal stops a process instead of ending it.
+    for value in ["STOP", "tstp", "SIGTTIN", "ttou"] {
+        table.push((vec!["-s", value], "--signal"));
+    }
+    for value in ["KILL", "STOP", "CHLD", "TSTP", "PIPE", "FOO", "INT,", ""] {
+        table.push((vec!["--forward", value], "--forward"));
+    }
+    table.push((vec!["--forward"], "--forward"));
     table.push((vec!["-s", "-9"], "--signal"));
     table.push((vec!["--sequence", "-1, KILL"], "--sequence"));
     for value in [
@@ -143,6 +151,9 @@ fn invalid_flags() -> Vec<(Vec<&'static str>, &'static str)> {
         "stdin 1s,, KILL",
         "stdin 1e400, KILL",
         "wait 1s; KILL",
+        "STOP 1s, KILL",
+        "stdin 1s, TTOU 1s, KILL",
+        "run docker stop x 2s, KILL",
     ] {
         table.push((vec!["--sequence", value], "--sequence"));
     }

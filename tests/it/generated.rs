@@ -34,7 +34,8 @@ fn the_man_page_has_no_mandoc_warning() {
 }
 
 /// bash itself, with the generated script loaded: the command after `--` completes as a command
-/// line of its own, signal names in any case, and the fixed values of --stderr and --report.
+/// line of its own, signal names in any case, the fixed values of --stderr, files and `-` for
+/// --report and --trace, sizes (no files) for --trace-limit, and no `-` after a value.
 #[test]
 fn bash_completes_the_command_after_dashdash_and_fixed_values() {
     if !have_tools("bash completion", &["bash"]) {
@@ -55,6 +56,9 @@ complete_line agentpipe -s te
 complete_line agentpipe --signal Int
 complete_line agentpipe --stderr nu
 complete_line agentpipe --report ''
+complete_line agentpipe --trace Cargo.t
+complete_line agentpipe --trace-limit ''
+complete_line agentpipe -s TERM ''
 "#;
     let output = std::process::Command::new("bash")
         .args(["--norc", "--noprofile", "-c", script])
@@ -68,7 +72,7 @@ complete_line agentpipe --report ''
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(lines.len(), 7, "{stdout}");
+    assert_eq!(lines.len(), 10, "{stdout}");
     assert_eq!(lines[0], "|", "nothing made up: {stdout}");
     assert!(lines[1].split('|').any(|word| word == "sleep"), "{stdout}");
     assert_eq!(
@@ -78,5 +82,19 @@ complete_line agentpipe --report ''
     assert_eq!(lines[3], "TERM|");
     assert_eq!(lines[4], "INT|");
     assert_eq!(lines[5], "null|");
-    assert_eq!(lines[6], "-|");
+    let report: Vec<&str> = lines[6].split('|').collect();
+    assert!(
+        report.contains(&"Cargo.toml") && report.contains(&"-"),
+        "files and -: {stdout}"
+    );
+    assert_eq!(
+        lines[7], "Cargo.toml|",
+        "no - where it cannot match: {stdout}"
+    );
+    assert_eq!(lines[8], "1M|64M|1G|", "sizes, not files: {stdout}");
+    let after_value: Vec<&str> = lines[9].split('|').collect();
+    assert!(
+        !after_value.iter().any(|word| word.starts_with('-')),
+        "the command's place, not the options' common '-': {stdout}"
+    );
 }

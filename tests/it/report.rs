@@ -10,7 +10,7 @@ use crate::common::*;
 use nix::sys::signal::Signal;
 
 /// The top-level fields, in the order agentpipe writes them (the schema's canonical form).
-const FIELDS: [&str; 18] = [
+const FIELDS: [&str; 19] = [
     "version",
     "command",
     "pid",
@@ -24,6 +24,7 @@ const FIELDS: [&str; 18] = [
     "bytes",
     "drain",
     "leftovers",
+    "ended",
     "cgroup",
     "quiet_since",
     "commands",

@@ -171,3 +171,68 @@ fn options_after_the_command_belong_to_the_command() {
     done.assert_code(0);
     assert_eq!(done.stdout_text(), "--grace|-v|--help|");
 }
+
+/// agentpipe's stderr when run with `args` and nothing else (no command to start, or one that
+/// cannot be): the one line it says, checked to be one line with status `code`.
+fn one_error_line(args: &[&str], code: i32) -> String {
+    let sandbox = Sandbox::new("message");
+    let output = sandbox.command(BIN).args(args).output().unwrap();
+    assert_eq!(output.status.code(), Some(code), "{args:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.starts_with("agentpipe: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn options_without_a_command_say_a_command_is_missing_and_how_to_give_one() {
+    for args in [&[][..], &["-v"], &["--grace", "2s"], &["--"]] {
+        let line = one_error_line(args, 125);
+        assert_eq!(
+            line,
+            "agentpipe: no command given; usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see \
+             'agentpipe --help')\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn path_is_mentioned_only_where_it_is_searched() {
+    let line = one_error_line(&["--", "no-such-command-anywhere"], 127);
+    assert!(
+        line.ends_with("not found; check the command name and PATH\n"),
+        "{line}"
+    );
+    let line = one_error_line(&["--", "./no-such-server.py"], 127);
+    assert!(!line.contains("PATH"), "{line}");
+    assert!(
+        line.contains("'./no-such-server.py': no such file in /"),
+        "{line}"
+    );
+    let line = one_error_line(&["--", "/no/such/server"], 127);
+    assert!(
+        line.ends_with("'/no/such/server': no such file; check the path\n"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_unquoted_run_command_is_told_to_be_quoted_and_a_stop_signal_is_no_step() {
+    let line = one_error_line(
+        &["--sequence", "run docker stop x 2s, KILL", "--", "true"],
+        125,
+    );
+    assert!(
+        line.contains(r#"a run step's command goes in quotes: run "docker stop x" 2s"#),
+        "{line}"
+    );
+    assert!(!line.contains("separate steps with commas"), "{line}");
+    let line = one_error_line(&["--sequence", "STOP 1s, KILL", "--", "true"], 125);
+    assert!(
+        line.contains("SIGSTOP stops a process instead of ending it"),
+        "{line}"
+    );
+    let line = one_error_line(&["-s", "STOP", "--", "true"], 125);
+    assert!(line.contains("'--signal <SIGNAL>'"), "{line}");
+}

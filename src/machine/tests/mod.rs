@@ -5,6 +5,7 @@
 mod replies;
 mod sequence;
 mod triggers;
+mod work;
 
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,7 @@ fn target() -> Target {
         pid: 42,
         name: "agent".into(),
         scope: Scope::Group,
+        stdin_owned: true,
     }
 }
 
@@ -96,6 +98,17 @@ fn signals(orders: &[Order]) -> Vec<Signal> {
         .iter()
         .filter_map(|order| match order {
             Order::Signal(signal) => Some(*signal),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The lines that say a signal was sent, among `orders`.
+fn sent(orders: &[Order]) -> Vec<String> {
+    orders
+        .iter()
+        .filter_map(|order| match order {
+            Order::Warn(note @ Note::Sent { .. }) => Some(note.to_string()),
             _ => None,
         })
         .collect()

@@ -117,15 +117,6 @@ fn a_run_step_starts_its_command_and_ends_it_with_its_step() {
 
 #[test]
 fn every_signal_sent_is_said_even_without_verbose_with_why_and_the_flag() {
-    let sent = |orders: &[Order]| -> Vec<String> {
-        orders
-            .iter()
-            .filter_map(|order| match order {
-                Order::Warn(note @ Note::Sent { .. }) => Some(note.to_string()),
-                _ => None,
-            })
-            .collect()
-    };
     let mut clock = Clock::default();
     clock.at(0, Input::Eof { hangup: true });
     let lines = sent(&clock.until(3000));
@@ -152,14 +143,74 @@ fn every_signal_sent_is_said_even_without_verbose_with_why_and_the_flag() {
     });
     let lines = sent(&clock.until(2000));
     assert!(
-        lines[0].ends_with("1s after its stdin was closed on timeout (--grace 1s)"),
+        lines[0].ends_with("1s after its stdin was closed, when --timeout elapsed (--grace 1s)"),
         "{lines:?}"
     );
     let mut clock = Clock::default();
+    clock.at(0, Input::OutputClosed);
+    let lines = sent(&clock.until(1000));
+    assert_eq!(
+        lines,
+        [
+            "sent SIGTERM to agent (pid 42) and its process group 1s after its stdin was closed, \
+          when the reader of agentpipe's output went away (--grace 1s)"
+        ]
+    );
+    let mut clock = Clock::default();
+    let lines = sent(&clock.at(0, Input::Interrupt(Signal::HUP)));
+    assert!(lines.is_empty(), "no signal yet: {lines:?}");
+    let lines = sent(&clock.at(10, Input::Interrupt(Signal::HUP)));
+    assert!(lines[0].contains("while stopping it"), "{lines:?}");
+}
+
+#[test]
+fn what_the_child_left_is_named_as_signalled_not_the_child_that_exited() {
+    let mut clock = Clock::default();
+    let lines = sent(&clock.at(10, exited(0, &[7, 8])));
+    assert_eq!(
+        lines,
+        [
+            "sent SIGTERM to what agent (pid 42) left in its process group when it exited: pid 7, \
+          8 (--scope child leaves them alone)"
+        ]
+    );
+    // A chosen tree scope was asked for to end them: no hint to leave them alone.
+    let tree = Target {
+        scope: Scope::Tree,
+        ..target()
+    };
+    let mut clock = Clock::default();
+    clock.machine = Machine::new(Settings::default(), tree, clock.start);
     let lines = sent(&clock.at(10, exited(0, &[7])));
+    assert_eq!(
+        lines,
+        ["sent SIGTERM to what agent (pid 42) left among its descendants when it exited: pid 7"]
+    );
+}
+
+#[test]
+fn a_terminal_as_stdin_is_never_said_to_be_closed() {
+    let mut clock = Clock::default();
+    clock.machine.stdin_is_terminal();
+    let orders = clock.at(0, Input::Interrupt(Signal::INT));
+    let steps: Vec<String> = orders
+        .iter()
+        .filter_map(|order| match order {
+            Order::Tell(note @ Note::StepTaken { .. }) => Some(note.to_string()),
+            _ => None,
+        })
+        .collect();
     assert!(
-        lines[0].contains("left in its scope when it exited"),
-        "{lines:?}"
+        steps[1].starts_with("step 2 (stdin): nothing to close"),
+        "{steps:?}"
+    );
+    let lines = sent(&clock.until(1000));
+    assert_eq!(
+        lines,
+        [
+            "sent SIGTERM to agent (pid 42) and its process group 1s after agentpipe received \
+          SIGINT (--grace 1s; its stdin is the terminal, which agentpipe leaves open)"
+        ]
     );
 }
 

@@ -1,0 +1,137 @@
+//! The line that says a signal was sent ([`Note::Sent`](super::Note::Sent)): to what, and why,
+//! with the flag that changes it; each says what happened and nothing that did not.
+
+use std::fmt;
+
+use super::{list, seconds};
+use crate::duration::format_limit;
+use crate::machine::{Cause, Target};
+use crate::outcome::{TakenStep, Trigger};
+use crate::scope::Scope;
+use crate::sequence::Action;
+use crate::signals::Signal;
+
+/// The line for the stop signal sent to what the child left in its scope: the child exited
+/// and is named as the one that left them, not as signalled.
+pub(super) fn sent_to_left(
+    f: &mut fmt::Formatter<'_>,
+    signal: Signal,
+    target: &Target,
+    left: &[u32],
+) -> fmt::Result {
+    let Target { pid, name, .. } = target;
+    let place = match target.scope {
+        Scope::Tree => "among its descendants",
+        Scope::Cgroup => "in its cgroup",
+        Scope::Group | Scope::Child => "in its process group",
+    };
+    write!(
+        f,
+        "sent {signal} to what {name} (pid {pid}) left {place} when it exited: pid {}",
+        list(left)
+    )?;
+    // The default scope was not chosen: say how to leave them alone. A chosen tree or cgroup
+    // was asked for to end them.
+    if target.scope == Scope::Group {
+        f.write_str(" (--scope child leaves them alone)")?;
+    }
+    Ok(())
+}
+
+/// What started the sequence, as a clause: `agentpipe received SIGINT`.
+fn trigger_clause(trigger: Trigger) -> String {
+    match trigger {
+        Trigger::Eof => "its input ended".into(),
+        Trigger::Signal(signal) => format!("agentpipe received {signal}"),
+        Trigger::Timeout => "--timeout elapsed".into(),
+        Trigger::IdleTimeout => "--idle-timeout elapsed".into(),
+        Trigger::OutputIdleTimeout => "--output-idle-timeout elapsed".into(),
+        Trigger::ResponseTimeout => "a request waited --response-timeout for its response".into(),
+        Trigger::ParentExit => "agentpipe's parent exited".into(),
+        Trigger::DownstreamClosed => "the reader of agentpipe's output went away".into(),
+        Trigger::Close => "the stream was closed".into(),
+        Trigger::ChildExit => "it exited leaving processes in its scope".into(),
+    }
+}
+
+/// `sort (pid 4242) and its process group`.
+pub(super) fn target_words(target: &Target) -> String {
+    let Target {
+        pid, name, scope, ..
+    } = target;
+    match scope {
+        Scope::Child => format!("{name} (pid {pid})"),
+        Scope::Group => format!("{name} (pid {pid}) and its process group"),
+        Scope::Tree => format!("{name} (pid {pid}) and its descendants"),
+        Scope::Cgroup => format!("{name} (pid {pid}) and the rest of its cgroup"),
+    }
+}
+
+/// Why a signal was sent, and which flag changes that: the rest of a [`Note::Sent`] line.
+pub(super) fn sent_why(
+    f: &mut fmt::Formatter<'_>,
+    trigger: Trigger,
+    cause: Cause,
+    previous: Option<TakenStep>,
+    stdin_owned: bool,
+) -> fmt::Result {
+    let waited = |step: TakenStep| format_limit(step.wait);
+    match (cause, previous) {
+        (Cause::Interrupt(signal), _) => write!(
+            f,
+            ": agentpipe received {signal} while stopping it (each interrupt skips a step)"
+        ),
+        (Cause::Timeout, _) => f.write_str(": --timeout elapsed"),
+        (Cause::Left, _) => Ok(()), // see sent_to_left
+        (Cause::Trigger, _) | (Cause::Waited | Cause::Quiet(_), None) => {
+            write!(f, ": {}", trigger_clause(trigger))
+        }
+        (Cause::Quiet(at), Some(step)) => write!(
+            f,
+            " once it was quiet for {}, {} s after its input ended (--eof-grace {0}; --eof-grace \
+             inf lets it finish)",
+            waited(step),
+            seconds(at.saturating_sub(step.at))
+        ),
+        (Cause::Waited, Some(step)) => match step.action {
+            Action::CloseStdin if trigger == Trigger::Eof => write!(
+                f,
+                " {} after its input ended (--eof-grace {0}; --eof-grace inf lets it finish)",
+                waited(step)
+            ),
+            Action::CloseStdin if !stdin_owned => write!(
+                f,
+                " {} after {} (--grace {0}; its stdin is the terminal, which agentpipe leaves \
+                 open)",
+                waited(step),
+                trigger_clause(trigger)
+            ),
+            Action::CloseStdin => write!(
+                f,
+                " {} after its stdin was closed, when {} (--grace {0})",
+                waited(step),
+                trigger_clause(trigger)
+            ),
+            Action::Wait => write!(
+                f,
+                " {} after {} (--wait {0})",
+                waited(step),
+                trigger_clause(trigger)
+            ),
+            Action::Run(_) => write!(
+                f,
+                " {} after its stop command ran (--term-grace {0})",
+                waited(step)
+            ),
+            Action::Signal(sent) => {
+                write!(f, " {} after {sent} (--term-grace {0})", waited(step))
+            }
+            Action::Kill => write!(f, " {} later", waited(step)),
+            Action::Shutdown => write!(
+                f,
+                " {} after it was asked to shut down (the shutdown step)",
+                waited(step)
+            ),
+        },
+    }
+}
