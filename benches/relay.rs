@@ -7,7 +7,10 @@
 //!
 //! - `AGENTPIPE_BENCH_BYTES`: bytes per throughput run (default 4G; suffixes K, M, G);
 //! - `AGENTPIPE_BENCH_REPS`: throughput repetitions (default 5);
-//! - `AGENTPIPE_BENCH_ROUNDS`: 64-byte round trips per ping-pong repetition (default 10000).
+//! - `AGENTPIPE_BENCH_ROUNDS`: 64-byte round trips per ping-pong repetition (default 10000);
+//! - `AGENTPIPE_BENCH_MESSAGE_BYTES`: bytes of 1 KiB messages per `--protocol` throughput run
+//!   (default 256M);
+//! - `AGENTPIPE_BENCH_SECTION=protocol`: only the `--protocol` section.
 //!
 //! It needs `head`, `cat`, `true`, `sh` and `sleep`; `taskset`, `socat` and `cc` are used when
 //! found. The "minimal" columns are the reference relay (`benches/reference/relay.c`: poll(2)
@@ -40,6 +43,7 @@ mod linux {
     use nix::libc;
 
     include!("relay/trace.rs");
+    include!("relay/protocol.rs");
 
     const AGENTPIPE: &str = env!("CARGO_BIN_EXE_agentpipe");
     const GIB: u64 = 1 << 30;
@@ -49,6 +53,9 @@ mod linux {
         let settings = Settings::from_env();
         let socat = find_in_path("socat");
         let taskset = find_in_path("taskset");
+        if std::env::var("AGENTPIPE_BENCH_SECTION").is_ok_and(|section| section == "protocol") {
+            return protocol::section(&settings, taskset.as_deref());
+        }
         let (minimal, spawner) = match build_references() {
             Ok((relay, spawner)) => (Some(relay), Some(spawner)),
             Err(why) => {
@@ -99,6 +106,7 @@ mod linux {
         let idle = idle_wakeups();
         let lateness = step_lateness();
         trace::section(&settings, taskset.as_deref());
+        protocol::section(&settings, taskset.as_deref());
         notes.push(format!(
             "load average (1 min) before the run {load_before}, after it {}: other work on the \
              machine shows there",
@@ -124,18 +132,21 @@ mod linux {
         bytes: u64,
         reps: usize,
         rounds: usize,
+        /// Bytes of 1 KiB messages per `--protocol` throughput run.
+        message_bytes: u64,
     }
 
     impl Settings {
         fn from_env() -> Settings {
             let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-            let bytes = var("AGENTPIPE_BENCH_BYTES").map_or(4 * GIB, |text| {
-                parse_bytes(&text).unwrap_or_else(|| {
-                    panic!(
-                        "AGENTPIPE_BENCH_BYTES={text}: use a byte count such as 4G, 512M or 100000"
-                    )
+            let size = |name: &str, default: u64| {
+                var(name).map_or(default, |text| {
+                    parse_bytes(&text).unwrap_or_else(|| {
+                        panic!("{name}={text}: use a byte count such as 4G, 512M or 100000")
+                    })
                 })
-            });
+            };
+            let bytes = size("AGENTPIPE_BENCH_BYTES", 4 * GIB);
             let number = |name: &str, default: usize| {
                 var(name).map_or(default, |text| {
                     text.parse()
@@ -148,6 +159,7 @@ mod linux {
                 bytes,
                 reps: number("AGENTPIPE_BENCH_REPS", 5),
                 rounds: number("AGENTPIPE_BENCH_ROUNDS", 10_000),
+                message_bytes: size("AGENTPIPE_BENCH_MESSAGE_BYTES", 256 << 20),
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::poller::{Readiness, Want};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::trace::{Direction, Recorder, Tap};
 #[cfg(feature = "json")]
-use talk::Talk;
+pub(crate) use talk::Talk;
 
 /// What a move of the relay showed.
 #[derive(Debug)]

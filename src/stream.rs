@@ -12,6 +12,8 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 mod idle;
+#[cfg(feature = "json")]
+mod messages;
 mod options;
 mod start;
 
@@ -22,6 +24,8 @@ use crate::stderr::StderrRelay;
 use crate::trace::{Direction, Recorder};
 
 use idle::{Activity, Watchdog};
+#[cfg(all(feature = "json", feature = "tokio"))]
+pub(crate) use messages::{Messages, moved as watch_moved, with_unanswered};
 pub use options::StreamOptions;
 pub(crate) use start::{Started, closing_loop};
 
@@ -96,6 +100,9 @@ struct Inner {
     outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
     /// Set by [`StreamOptions::trace`].
     trace: Option<Recorder>,
+    /// With a protocol ([`StreamOptions::protocol`]): the messages each way.
+    #[cfg(feature = "json")]
+    messages: Option<Mutex<messages::Messages>>,
     /// When bytes last moved, with an idle timeout ([`StreamOptions::idle_timeout`]).
     activity: Option<Arc<Activity>>,
 }
@@ -145,6 +152,8 @@ impl Stream {
             stdout,
             stderr,
             trace,
+            #[cfg(feature = "json")]
+            messages,
         } = started;
         let inner = Inner {
             child: Mutex::new(Some(child)),
@@ -153,6 +162,8 @@ impl Stream {
             stdout: Slot::new(stdout)?,
             outcome: Mutex::new(None),
             trace,
+            #[cfg(feature = "json")]
+            messages,
             activity,
         };
         Ok(Stream {
@@ -233,12 +244,20 @@ impl Inner {
             .take()
             .ok_or_else(|| io::Error::other("the stream is already closed"))?;
         let stderr = std::mem::replace(&mut *lock(&self.stderr), StderrRelay::Untouched);
-        closing_loop(child, pipes, stderr, self.trace.clone(), config).close(trigger)
+        let outcome = closing_loop(child, pipes, stderr, self.trace.clone(), config).close(trigger);
+        #[cfg(feature = "json")]
+        let outcome = outcome.map(|outcome| messages::with_unanswered(outcome, &self.messages));
+        outcome
     }
 
     /// Bytes moved `direction`: they go into the trace, and are activity for the idle timeouts.
     fn moved(&self, direction: Direction, bytes: &[u8]) {
-        if let Some(trace) = &self.trace {
+        #[cfg(feature = "json")]
+        let watched = messages::moved(&self.messages, direction, bytes);
+        #[cfg(not(feature = "json"))]
+        let watched = false;
+        // With a protocol, the trace records messages instead of chunks.
+        if let Some(trace) = self.trace.as_ref().filter(|_| !watched) {
             trace.data(direction, bytes);
         }
         if let Some(activity) = self.activity.as_ref().filter(|_| !bytes.is_empty()) {

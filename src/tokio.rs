@@ -71,6 +71,9 @@ pub struct Stream {
 pub(crate) struct Core {
     pid: u32,
     trace: Option<Recorder>,
+    /// With a protocol (`StreamOptions::protocol`): the messages each way.
+    #[cfg(feature = "json")]
+    messages: Option<Mutex<crate::stream::Messages>>,
     held: Mutex<Held>,
 }
 
@@ -112,6 +115,8 @@ impl Stream {
         let core = std::sync::Arc::new(Core {
             pid: started.child.pid(),
             trace: started.trace,
+            #[cfg(feature = "json")]
+            messages: started.messages,
             held: Mutex::new(Held {
                 child: Some(started.child),
                 stderr: started.stderr,
@@ -174,7 +179,11 @@ impl Stream {
                 return Err(io::Error::other("the stream is already closed"));
             };
             event_loop.begin_close(Trigger::Close);
-            drive::finish(event_loop).await
+            let outcome = drive::finish(event_loop).await;
+            #[cfg(feature = "json")]
+            let outcome =
+                outcome.map(|outcome| crate::stream::with_unanswered(outcome, &core.messages));
+            outcome
         }
     }
 }
@@ -203,9 +212,13 @@ impl Core {
         }
     }
 
-    /// Bytes moved `direction`: they go into the trace.
+    /// Bytes moved `direction`: they go into the trace (as messages, with a protocol).
     fn moved(&self, direction: Direction, bytes: &[u8]) {
-        if let Some(trace) = &self.trace {
+        #[cfg(feature = "json")]
+        let watched = crate::stream::watch_moved(&self.messages, direction, bytes);
+        #[cfg(not(feature = "json"))]
+        let watched = false;
+        if let Some(trace) = self.trace.as_ref().filter(|_| !watched) {
             trace.data(direction, bytes);
         }
     }

@@ -217,6 +217,11 @@
 
     /// Round-trip times, in microseconds, of `rounds` 64-byte messages through `argv`.
     fn ping_pong(argv: &[&OsStr], rounds: usize) -> Vec<f64> {
+        ping_pong_with(argv, rounds, &[b'x'; 64])
+    }
+
+    /// Round-trip times, in microseconds, of `rounds` times `message` through `argv`.
+    fn ping_pong_with(argv: &[&OsStr], rounds: usize, message: &[u8]) -> Vec<f64> {
         const WARM_UP: usize = 200;
         let mut child = command(argv)
             .stdin(Stdio::piped())
@@ -225,12 +230,11 @@
             .unwrap_or_else(|error| panic!("cannot run {argv:?}: {error}"));
         let mut input = child.stdin.take().expect("the child's stdin");
         let mut output = child.stdout.take().expect("the child's stdout");
-        let message = [b'x'; 64];
-        let mut answer = [0u8; 64];
+        let mut answer = vec![0u8; message.len()];
         let mut times = Vec::with_capacity(rounds);
         for round in 0..WARM_UP + rounds {
             let start = Instant::now();
-            input.write_all(&message).expect("write a ping");
+            input.write_all(message).expect("write a ping");
             output.read_exact(&mut answer).expect("read a pong");
             if round >= WARM_UP {
                 times.push(start.elapsed().as_secs_f64() * 1e6);

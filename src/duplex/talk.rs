@@ -48,9 +48,10 @@ impl Talk {
         for frame in frames {
             self.frame(dir, &frame, now, seen);
         }
-        let oldest = self.conversation.oldest();
-        let oldest = oldest.map(|(since, request)| Awaiting { since, request });
-        if oldest != self.told {
+        // Described only when it changed: most messages change nothing here.
+        if self.conversation.oldest_since() != self.told.as_ref().map(|told| told.since) {
+            let oldest = self.conversation.oldest();
+            let oldest = oldest.map(|(since, request)| Awaiting { since, request });
             self.told.clone_from(&oldest);
             seen.push(Seen::Input(Input::Awaiting(oldest)));
         }
@@ -76,7 +77,7 @@ impl Talk {
             let spoken = Spoken {
                 kind: message.kind().name(),
                 id: message.id.as_deref(),
-                method: observed.method.as_deref(),
+                method: observed.method.as_deref().or(method),
                 latency: observed.latency,
                 error: message.error,
                 len: frame.len,

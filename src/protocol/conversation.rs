@@ -33,8 +33,7 @@ struct Pending {
     token: Option<String>,
 }
 
-/// What a message was, in the conversation: for a response, its request's method and how long
-/// it took.
+/// What a response was, in the conversation: its request's method and how long it took.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Observed {
     pub method: Option<String>,
@@ -44,10 +43,7 @@ pub(crate) struct Observed {
 impl Conversation {
     /// Takes in `message`, sent `dir` at `now`.
     pub fn observe(&mut self, dir: Direction, message: &Message, now: Instant) -> Observed {
-        let mut observed = Observed {
-            method: message.method.clone(),
-            latency: None,
-        };
+        let mut observed = Observed::default();
         match (message.kind(), &message.id) {
             (Kind::Request, Some(id)) if self.pending.len() < MAX_PENDING => {
                 self.pending.push(Pending {
@@ -80,6 +76,11 @@ impl Conversation {
             _ => {}
         }
         observed
+    }
+
+    /// When the request that has waited longest last showed life.
+    pub fn oldest_since(&self) -> Option<Instant> {
+        self.pending.iter().map(|request| request.clock).min()
     }
 
     /// The request that has waited longest since it last showed life: since when, and its

@@ -28,7 +28,7 @@ impl Lines {
                     _ => State::Stray,
                 };
             }
-            let newline = bytes.iter().position(|&byte| byte == b'\n');
+            let newline = find_newline(bytes);
             let (line, rest) = bytes.split_at(newline.map_or(bytes.len(), |at| at + 1));
             bytes = rest;
             let ended = newline.is_some();
@@ -54,4 +54,21 @@ impl Lines {
     pub fn at_boundary(&self) -> bool {
         self.state == State::Boundary
     }
+}
+
+/// Where the first newline is: whole blocks are searched with `contains`, which std does with
+/// memchr, so that the bytes of a long frame are not looked at one by one.
+pub(crate) fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 64;
+    let mut offset = 0;
+    for block in bytes.chunks(BLOCK) {
+        if block.contains(&b'\n') {
+            return block
+                .iter()
+                .position(|&byte| byte == b'\n')
+                .map(|at| offset + at);
+        }
+        offset += block.len();
+    }
+    None
 }

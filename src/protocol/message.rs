@@ -156,7 +156,28 @@ impl<'de> Visitor<'de> for Token {
         Ok(Found(None))
     }
 
+    // Anything else (a string, a number: not JSON-RPC's params, but JSON) has no token.
     fn visit_unit<E: de::Error>(self) -> Result<Found, E> {
+        Ok(Found(None))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Found, E> {
+        Ok(Found(None))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Found, E> {
+        Ok(Found(None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Found, E> {
+        Ok(Found(None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Found, E> {
+        Ok(Found(None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Found, E> {
         Ok(Found(None))
     }
 }

@@ -9,7 +9,7 @@
 
 mod conversation;
 mod lsp;
-mod mcp;
+pub(crate) mod mcp;
 mod message;
 mod watch;
 

@@ -111,6 +111,17 @@ proptest! {
 }
 
 #[test]
+fn newlines_are_found_in_and_across_blocks() {
+    let mut bytes = vec![b'x'; 1000];
+    assert_eq!(mcp::find_newline(&bytes), None);
+    for at in [0, 255, 256, 511, 999] {
+        bytes[at] = b'\n';
+        assert_eq!(mcp::find_newline(&bytes), Some(at));
+        bytes[at] = b'x';
+    }
+}
+
+#[test]
 fn lsp_headers_in_any_case_with_a_content_type_and_a_body_with_newlines() {
     let stream = b"content-length: 9\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{\n\"a\":1}\n";
     let seen = feed(Protocol::Lsp, &[stream]);
@@ -203,6 +214,10 @@ fn messages_say_what_they_are() {
     assert_eq!(parse("[1,2]").kind(), Kind::Batch);
     let positional = parse(r#"{"id":1,"method":"m","params":[1,2]}"#);
     assert!(positional.valid && positional.progress_token.is_none());
+    for params in [r#""text""#, "3", "-1", "1.5", "true", "null"] {
+        let message = parse(&format!(r#"{{"id":1,"method":"m","params":{params}}}"#));
+        assert!(message.valid, "params {params} is JSON");
+    }
 }
 
 #[test]

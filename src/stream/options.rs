@@ -44,6 +44,8 @@ pub struct StreamOptions {
     pub(super) output_idle_timeout: Option<Duration>,
     /// `None`: the child's process group.
     pub(super) scope: Option<Scope>,
+    #[cfg(feature = "json")]
+    pub(super) protocol: Option<crate::protocol::Protocol>,
 }
 
 impl StreamOptions {
@@ -151,6 +153,37 @@ impl StreamOptions {
         self
     }
 
+    /// Reads what passes to and from the child as the JSON-RPC messages of `protocol` (MCP's
+    /// newline-delimited frames, or LSP's `Content-Length` ones): the trace then records one
+    /// event per message (its kind, id, method, a response's latency, the JSON itself) instead
+    /// of chunks, and the outcome's [`unanswered`](crate::Outcome::unanswered) names the
+    /// requests still without a response when the stream closed. The bytes read and written
+    /// are the caller's, unchanged. Needs the `json` feature (serde_json parses the messages).
+    ///
+    /// ```
+    /// use std::io::{BufRead, BufReader, Write};
+    /// use std::process::Command;
+    /// use agentpipe::{Config, Protocol, Stream, StreamOptions};
+    ///
+    /// let mut command = Command::new("sh");
+    /// // Answers the first request only.
+    /// command.args(["-c", r#"read -r line; echo '{"jsonrpc":"2.0","id":1,"result":{}}'; cat >/dev/null"#]);
+    /// let mut stream = Stream::spawn_with(&mut command, StreamOptions::new().protocol(Protocol::Mcp))?;
+    /// stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n")?;
+    /// stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\"}\n")?;
+    /// let mut answer = String::new();
+    /// BufReader::new(&stream).read_line(&mut answer)?;
+    /// let outcome = stream.close(&Config::default())?;
+    /// assert_eq!(outcome.unanswered.len(), 1);
+    /// assert_eq!((outcome.unanswered[0].id.as_str(), outcome.unanswered[0].method.as_str()), ("2", "tools/call"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn protocol(mut self, protocol: crate::protocol::Protocol) -> StreamOptions {
+        self.protocol = Some(protocol);
+        self
+    }
+
     /// Whether an idle timeout is set.
     #[cfg(feature = "tokio")]
     pub(crate) fn has_idle_timeout(&self) -> bool {
@@ -165,13 +198,15 @@ impl StreamOptions {
 
 impl fmt::Debug for StreamOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamOptions")
-            .field("stderr", &self.stderr.as_ref().map(|_| "receiver"))
+        let mut f = f.debug_struct("StreamOptions");
+        f.field("stderr", &self.stderr.as_ref().map(|_| "receiver"))
             .field("stderr_tail", &self.stderr_tail)
             .field("trace", &self.trace)
             .field("idle_timeout", &self.idle_timeout)
             .field("output_idle_timeout", &self.output_idle_timeout)
-            .field("scope", &self.scope)
-            .finish()
+            .field("scope", &self.scope);
+        #[cfg(feature = "json")]
+        f.field("protocol", &self.protocol);
+        f.finish()
     }
 }

@@ -28,6 +28,9 @@ pub(crate) struct Started {
     /// The child's stderr, copied by a thread of its own until the close hands it to the loop.
     pub stderr: StderrRelay,
     pub trace: Option<Recorder>,
+    /// With a protocol ([`StreamOptions::protocol`]): the messages each way.
+    #[cfg(feature = "json")]
+    pub messages: Option<std::sync::Mutex<super::messages::Messages>>,
 }
 
 impl Started {
@@ -54,6 +57,11 @@ impl Started {
         let trace = options
             .trace
             .map(|trace| Recorder::new(trace, Instant::now(), SystemTime::now()));
+        #[cfg(feature = "json")]
+        let messages = options.protocol.map(|protocol| {
+            let messages = super::messages::Messages::new(protocol, trace.clone(), Instant::now());
+            std::sync::Mutex::new(messages)
+        });
         let (child, pipes) = ChildProcess::spawn(command, &spawn_options)?;
         let mut started = Started {
             child,
@@ -61,6 +69,8 @@ impl Started {
             stdout: pipes.stdout,
             stderr: StderrRelay::Untouched,
             trace,
+            #[cfg(feature = "json")]
+            messages,
         };
         if let Some(source) = pipes.stderr {
             started.stderr = StderrRelay::to_receiver(source, options.stderr, options.stderr_tail)?;

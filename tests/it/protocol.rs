@@ -396,3 +396,50 @@ fn lsp_a_client_that_shut_down_itself_gets_no_second_shutdown() {
         ["initialize 1", "shutdown 2", "exit null"]
     );
 }
+
+#[test]
+fn the_library_traces_messages_and_names_the_unanswered_requests() {
+    use agentpipe::{Config, Protocol, Stream, StreamOptions, Trace, TraceFormat};
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let sandbox = Sandbox::new("library");
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    let trace = Trace::to_fd(writer).format(TraceFormat::JsonLines);
+    let options = StreamOptions::new().protocol(Protocol::Mcp).trace(trace);
+    let mut command = std::process::Command::new("python3");
+    command.args([MCP_SERVER, "hang"]).env("D", &sandbox.dir);
+    let mut stream = Stream::spawn_with(&mut command, options).unwrap();
+    stream
+        .write_all(request(1, "tools/call", r#"{"name":"fast"}"#).as_bytes())
+        .unwrap();
+    // Split over two writes: the frame is still one message.
+    let slow = request(2, "tools/call", r#"{"name":"slow"}"#);
+    stream.write_all(&slow.as_bytes()[..10]).unwrap();
+    stream.write_all(&slow.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    assert!(answer.contains(r#""id":1"#), "{answer}");
+    sandbox.wait_log("hanging");
+    let outcome = stream.close(&Config::default()).unwrap();
+    assert_eq!(outcome.unanswered.len(), 1, "{:?}", outcome.unanswered);
+    let waiting = &outcome.unanswered[0];
+    assert_eq!(
+        (
+            waiting.id.as_str(),
+            waiting.method.as_str(),
+            waiting.to_child
+        ),
+        ("2", "tools/call", true)
+    );
+    let mut trace = String::new();
+    reader.read_to_string(&mut trace).unwrap();
+    let messages = messages(&trace);
+    assert_eq!(
+        messages.len(),
+        3,
+        "two requests and a response, not chunks: {trace}"
+    );
+    assert_eq!(messages[2]["kind"], "response");
+    assert_eq!(messages[2]["method"], "tools/call");
+    assert!(!trace.contains(r#""event":"data""#), "{trace}");
+}

@@ -269,6 +269,39 @@ fn the_options_stderr_tail_and_trace_are_the_blocking_streams() {
 }
 
 #[test]
+fn a_protocol_traces_messages_and_names_the_unanswered_request() {
+    let sandbox = Sandbox::new("tokio-protocol");
+    let path = sandbox.path("trace.jsonl");
+    let trace = Trace::create(&path).unwrap().format(TraceFormat::JsonLines);
+    let options = StreamOptions::new()
+        .protocol(agentpipe::Protocol::Mcp)
+        .trace(trace);
+    // Answers the first request only.
+    let script = sh(r#"read line; echo '{"jsonrpc":"2.0","id":1,"result":{}}'; cat >/dev/null"#);
+    let outcome = on_one_thread(async {
+        let mut command = sandbox.command(&script[0]);
+        command.args(&script[1..]);
+        let mut stream = Stream::spawn_with(&mut command, options).expect("spawn");
+        let requests = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n\
+                        {\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\"}\n";
+        stream.write_all(requests.as_bytes()).await.expect("write");
+        let mut answer = vec![0; 37];
+        stream.read_exact(&mut answer).await.expect("read");
+        stream.close(&Config::default()).await.expect("close")
+    });
+    assert_eq!(outcome.unanswered.len(), 1, "{:?}", outcome.unanswered);
+    assert_eq!(outcome.unanswered[0].id, "2");
+    let trace = std::fs::read_to_string(&path).expect("the trace");
+    assert!(
+        trace.contains(
+            r#""event":"message","dir":"from_child","kind":"response","id":1,"method":"ping""#
+        ),
+        "{trace}"
+    );
+    assert!(!trace.contains(r#""event":"data""#), "{trace}");
+}
+
+#[test]
 fn idle_timeouts_are_refused_and_start_nothing() {
     let sandbox = Sandbox::new("tokio-idle");
     let script = sh("pidfile child\nexec sleep 30");
