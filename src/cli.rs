@@ -12,9 +12,19 @@ mod destination;
 #[cfg(test)]
 mod generated;
 mod manual;
-mod run;
+mod program;
 mod size;
+// The supervision itself: the event loop on Unix, the threaded driver on Windows.
+#[cfg(agentpipe_poll)]
+mod run;
+#[cfg(agentpipe_poll)]
 mod spawn_error;
+#[cfg(agentpipe_poll)]
+use run as supervisor;
+#[cfg(agentpipe_threads)]
+mod run_windows;
+#[cfg(agentpipe_threads)]
+use run_windows as supervisor;
 
 use destination::Destination;
 
@@ -31,10 +41,13 @@ use crate::platform;
 use crate::protocol::Protocol;
 use crate::scope::Scope;
 use crate::sequence::Sequence;
-use crate::signals::{self, Handling, Signal};
+#[cfg(agentpipe_poll)]
+use crate::signals::Handling;
+use crate::signals::{self, Signal};
+#[cfg(agentpipe_poll)]
 use crate::trace::TraceFormat;
 
-pub use run::main;
+pub use program::main;
 
 /// Run a command behind pipes, relay stdin and stdout to it, and stop it in order: wait, close
 /// its stdin, signal, SIGKILL.
@@ -445,6 +458,7 @@ pub enum TraceFormatArg {
     Jsonl,
 }
 
+#[cfg(agentpipe_poll)]
 impl TraceFormatArg {
     pub fn format(self) -> TraceFormat {
         match self {
@@ -526,6 +540,7 @@ impl Cli {
     }
 
     /// How agentpipe handles the signals it receives.
+    #[cfg(agentpipe_poll)]
     pub(crate) fn handling(&self) -> Handling {
         Handling {
             forward: self.forward.clone(),
