@@ -12,9 +12,19 @@ mod destination;
 #[cfg(test)]
 mod generated;
 mod manual;
-mod run;
+mod program;
 mod size;
+// The supervision itself: the event loop on Unix, the threaded driver on Windows.
+#[cfg(agentpipe_poll)]
+mod run;
+#[cfg(agentpipe_poll)]
 mod spawn_error;
+#[cfg(agentpipe_poll)]
+use run as supervisor;
+#[cfg(agentpipe_threads)]
+mod run_windows;
+#[cfg(agentpipe_threads)]
+use run_windows as supervisor;
 
 use destination::Destination;
 
@@ -31,10 +41,13 @@ use crate::platform;
 use crate::protocol::Protocol;
 use crate::scope::Scope;
 use crate::sequence::Sequence;
-use crate::signals::{self, Handling, Signal};
+#[cfg(agentpipe_poll)]
+use crate::signals::Handling;
+use crate::signals::{self, Signal};
+#[cfg(agentpipe_poll)]
 use crate::trace::TraceFormat;
 
-pub use run::main;
+pub use program::main;
 
 /// Run a command behind pipes, relay stdin and stdout to it, and stop it in order: wait, close
 /// its stdin, signal, SIGKILL.
@@ -257,9 +270,10 @@ pub struct Cli {
     /// step follows at once. To give SIGHUP time, put a wait step after stdin: --sequence
     /// 'stdin 1s, wait 2s, TERM 1s, KILL'.
     ///
-    /// --pty --foreground is a usage error: the command has a terminal of its own. Example:
-    /// agentpipe --pty -v -- python3 -i.
-    #[arg(long, conflicts_with = "foreground")]
+    /// Not with --foreground (the command has a terminal of its own) nor --protocol (a
+    /// terminal echoes and rewrites what passes, so messages do not pass intact): both are usage
+    /// errors. Example: agentpipe --pty -v -- python3 -i.
+    #[arg(long, conflicts_with_all = ["foreground", "protocol"])]
     pub pty: bool,
 
     /// What the sequence's signals reach, and what may not outlive agentpipe [default: group].
@@ -444,6 +458,7 @@ pub enum TraceFormatArg {
     Jsonl,
 }
 
+#[cfg(agentpipe_poll)]
 impl TraceFormatArg {
     pub fn format(self) -> TraceFormat {
         match self {
@@ -525,6 +540,7 @@ impl Cli {
     }
 
     /// How agentpipe handles the signals it receives.
+    #[cfg(agentpipe_poll)]
     pub(crate) fn handling(&self) -> Handling {
         Handling {
             forward: self.forward.clone(),

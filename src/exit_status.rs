@@ -2,10 +2,6 @@
 
 use std::io;
 
-use nix::libc;
-use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{SigHandler, SigSet, Signal, raise};
-
 use crate::outcome::Exit;
 use crate::outcome::{Outcome, Trigger};
 use crate::platform;
@@ -36,7 +32,7 @@ impl Status {
             return Status::Code(USAGE);
         }
         if outcome.interrupted {
-            return Status::Signal(Signal::SIGINT as i32);
+            return Status::Signal(platform::SIGINT);
         }
         if outcome.trigger.is_some_and(Trigger::is_timeout) && !preserve_status {
             return Status::Code(if outcome.killed {
@@ -57,7 +53,10 @@ impl Status {
         Status::Code(match error.kind() {
             io::ErrorKind::NotFound => NOT_FOUND,
             io::ErrorKind::PermissionDenied => NOT_EXECUTABLE,
-            _ if matches!(error.raw_os_error(), Some(libc::ENOEXEC | libc::EISDIR)) => {
+            _ if error
+                .raw_os_error()
+                .is_some_and(|code| platform::NOT_EXECUTABLE_ERRORS.contains(&code)) =>
+            {
                 NOT_EXECUTABLE
             }
             _ => USAGE,
@@ -68,24 +67,9 @@ impl Status {
     pub fn exit(self) -> ! {
         match self {
             Status::Code(code) => std::process::exit(code),
-            Status::Signal(signal) => die_by_signal(signal),
+            Status::Signal(signal) => platform::die_by_signal(signal),
         }
     }
-}
-
-/// Dies of `signal`: default action restored and unblocked, no core dump; where the signal does
-/// not kill (PID 1, SIGSTOP), exits 128+S instead.
-fn die_by_signal(signal: i32) -> ! {
-    platform::set_undumpable();
-    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    // Every status comes from nix's wait, whose Signal names every signal a child can die of.
-    if let Ok(signal) = Signal::try_from(signal) {
-        // SAFETY: restores the default action, which runs no code of ours.
-        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
-        let _ = SigSet::from(signal).thread_unblock();
-        let _ = raise(signal);
-    }
-    std::process::exit(128 + signal)
 }
 
 #[cfg(test)]
@@ -133,14 +117,14 @@ mod tests {
         let cases = [
             (None,    Exit::Code(3),    false, false, false, false, Status::Code(3)),
             (None,    Exit::Signal(Signal::TERM), false, false, false, false, Status::Signal(15)),
-            (sigint,  Exit::Code(0),    true,  false, false, false, Status::Signal(libc::SIGINT)),
+            (sigint,  Exit::Code(0),    true,  false, false, false, Status::Signal(platform::SIGINT)),
             (sigint,  Exit::Unknown,    true,  true,  true,  false, Status::Code(USAGE)),
             (timeout, Exit::Code(0),    false, false, false, false, Status::Code(TIMED_OUT)),
             (timeout, kill,             false, true,  false, false, Status::Code(TIMED_OUT_KILLED)),
             (idle,    kill,             false, true,  false, false, Status::Code(TIMED_OUT_KILLED)),
-            (timeout, kill,             false, true,  false, true,  Status::Signal(libc::SIGKILL)),
+            (timeout, kill,             false, true,  false, true,  Status::Signal(platform::SIGKILL)),
             (timeout, Exit::Code(5),    false, false, false, true,  Status::Code(5)),
-            (timeout, Exit::Code(0),    true,  false, false, false, Status::Signal(libc::SIGINT)),
+            (timeout, Exit::Code(0),    true,  false, false, false, Status::Signal(platform::SIGINT)),
             (eof,     Exit::Code(0),    false, false, false, false, Status::Code(0)),
         ];
         for (trigger, exit, interrupted, killed, abandoned, preserve, expected) in cases {
@@ -159,10 +143,13 @@ mod tests {
                 io::Error::from(io::ErrorKind::PermissionDenied),
                 NOT_EXECUTABLE,
             ),
-            (io::Error::from_raw_os_error(libc::ENOEXEC), NOT_EXECUTABLE),
-            (io::Error::from_raw_os_error(libc::EISDIR), NOT_EXECUTABLE),
-            (io::Error::from_raw_os_error(libc::E2BIG), USAGE),
+            // E2BIG on Linux, ERROR_ARENA_TRASHED on Windows: not about the program itself.
+            (io::Error::from_raw_os_error(7), USAGE),
         ];
+        let cases = cases.into_iter().chain(
+            platform::NOT_EXECUTABLE_ERRORS
+                .map(|code| (io::Error::from_raw_os_error(code), NOT_EXECUTABLE)),
+        );
         for (error, code) in cases {
             assert_eq!(
                 Status::of_spawn_error(&error),

@@ -86,44 +86,67 @@
 //! leave a child running that nobody reaps. See [`Stream`] for why. A tokio stream's drop
 //! returns at once and leaves the sequence to the runtime (see `agentpipe::tokio`).
 
-#![cfg(unix)]
 #![warn(missing_docs)]
 // Without the command line, its parts of the event loop, the relay and the platform layer (its
 // own stdin and stdout, the parent watch, the signal source) are compiled but unused. Dead code
 // is found in the full build, which has every user; this one is a subset of it.
-#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
+// Likewise the threaded front end (Windows), which has no terminal, no forwarded signals, no
+// trace and no --protocol yet: the vocabulary of those is compiled and unused there.
+#![cfg_attr(
+    any(not(feature = "cli"), agentpipe_threads),
+    allow(dead_code, unused_imports)
+)]
 
 #[cfg(feature = "cli")]
 mod cli;
 mod config;
-mod duplex;
+mod direction;
 mod duration;
-mod event_loop;
 #[cfg(feature = "cli")]
 mod exit_status;
-mod hook;
 mod machine;
 mod outcome;
-mod outlet;
 mod parse_error;
 mod platform;
-mod poller;
-mod process;
 #[cfg(feature = "json")]
 mod protocol;
-mod relay;
 #[cfg(feature = "cli")]
 mod report;
 mod rfc3339;
 mod scope;
 mod sequence;
 mod signals;
+
+// The front end of every Unix: one readiness wait over the relay's descriptors (the front end
+// is chosen by src/platform/build.rs).
+#[cfg(agentpipe_poll)]
+mod duplex;
+#[cfg(agentpipe_poll)]
+mod event_loop;
+#[cfg(agentpipe_poll)]
+mod hook;
+#[cfg(agentpipe_poll)]
+mod outlet;
+#[cfg(agentpipe_poll)]
+mod poller;
+#[cfg(agentpipe_poll)]
+mod process;
+#[cfg(agentpipe_poll)]
+mod relay;
+#[cfg(agentpipe_poll)]
 mod stderr;
+#[cfg(agentpipe_poll)]
 mod stream;
+#[cfg(agentpipe_poll)]
 mod timeline;
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "tokio", agentpipe_poll))]
 pub mod tokio;
+#[cfg(agentpipe_poll)]
 mod trace;
+
+// The front end of Windows: a thread per direction, the child in a Job Object.
+#[cfg(agentpipe_threads)]
+mod threaded;
 
 #[cfg(test)]
 mod proptests;
@@ -137,7 +160,11 @@ pub use protocol::Protocol;
 pub use scope::{CgroupUsage, Scope};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
+#[cfg(agentpipe_poll)]
 pub use stream::{Closer, Stream, StreamOptions};
+#[cfg(agentpipe_threads)]
+pub use threaded::{Closer, Stream, StreamOptions};
+#[cfg(agentpipe_poll)]
 pub use trace::{Trace, TraceFormat};
 
 /// The `agentpipe` program (src/main.rs), which is the command line's only user: not part of

@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -14,7 +14,23 @@ use crate::outcome::{CommandRun, Outcome, TakenStep, Unanswered};
 use crate::scope::Scope;
 use crate::sequence::{Action, Limit, Sequence};
 use crate::signals::Signal;
-use crate::timeline::Start;
+
+/// When agentpipe started: the instant every offset counts from, and the wall-clock time the
+/// report gives.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    pub instant: Instant,
+    pub time: SystemTime,
+}
+
+impl Start {
+    pub fn now() -> Start {
+        Start {
+            instant: Instant::now(),
+            time: SystemTime::now(),
+        }
+    }
+}
 
 /// The version of the report's schema: it changes only when a field changes meaning or goes
 /// away; new fields may appear without a change.

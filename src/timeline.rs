@@ -1,7 +1,6 @@
 //! The `-v` timeline and the warnings on agentpipe's own stderr, each line stamped with the time
 //! since agentpipe started, and the trace they are told to as well. The event loop writes to it
-//! while it runs; the report, written once the run is over, only reads when the run started
-//! ([`Start`]).
+//! while it runs.
 //!
 //! Nothing here ever blocks: lines go through agentpipe's stderr outlet, which holds back what a
 //! slow reader does not take yet and drops (counting them) the lines that do not fit; one line at
@@ -10,28 +9,11 @@
 use std::io::IsTerminal;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use crate::machine::note::Note;
 use crate::outlet::own_stderr;
 use crate::trace::{self, Recorder};
-
-/// When agentpipe started: the instant every offset counts from, and the wall-clock time the
-/// report gives.
-#[derive(Clone, Copy, Debug)]
-pub struct Start {
-    pub instant: Instant,
-    pub time: SystemTime,
-}
-
-impl Start {
-    pub fn now() -> Start {
-        Start {
-            instant: Instant::now(),
-            time: SystemTime::now(),
-        }
-    }
-}
 
 /// Writes `agentpipe [+1.002s]: ...` lines, measured from agentpipe's start, and tells every
 /// note to the trace, if there is one.

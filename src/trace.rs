@@ -146,41 +146,7 @@ fn narrow(file: &File) {
     }
 }
 
-/// A direction of the relay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    ToChild,
-    FromChild,
-}
-
-impl Direction {
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The JSON lines name.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Direction::ToChild => "to_child",
-            Direction::FromChild => "from_child",
-        }
-    }
-
-    pub(crate) fn words(self) -> &'static str {
-        match self {
-            Direction::ToChild => "to the child",
-            Direction::FromChild => "from the child",
-        }
-    }
-
-    /// `>` toward the child, `<` from it, as in a diff or a shell redirection.
-    pub(crate) fn arrow(self) -> char {
-        match self {
-            Direction::ToChild => '>',
-            Direction::FromChild => '<',
-        }
-    }
-}
+pub(crate) use crate::direction::Direction;
 
 /// A trace being recorded: cheap to clone, shared by both directions of the relay and the
 /// timeline, and (in the library) by the threads that read and write.

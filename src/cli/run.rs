@@ -1,5 +1,5 @@
-//! The `agentpipe` program: parse the command line, start the command, supervise it, write the
-//! report, and tell `main` the status to end with.
+//! The command line's supervision on Unix: start the command with its stdio, signals, parent
+//! watch and trace, and run the event loop to the end.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -10,125 +10,35 @@ use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::Parser;
-use clap::error::ErrorKind;
 
+use super::program::Supervised;
 use super::{Cli, Destination, StderrTarget, spawn_error};
 use crate::config::Settings;
 use crate::event_loop::EventLoop;
-use crate::exit_status::{Status, USAGE};
+use crate::exit_status::Status;
 use crate::machine::note::Note;
-use crate::outcome::Outcome;
 use crate::outlet::{Outlet, own_stderr};
 use crate::platform;
 use crate::process::{ChildProcess, PtyOptions, SpawnOptions};
 use crate::relay::{self, Endpoint};
-use crate::report::{self, Ending, RunFacts};
+use crate::report::Start;
 use crate::scope::Scope;
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
-use crate::timeline::{Start, Timeline};
+use crate::timeline::Timeline;
 use crate::trace::{Recorder, Trace};
 
 /// Bytes of stray output held back for a `--stderr` file that is slow to take them.
 const STRAY_QUEUE: usize = 256 * 1024;
 
-/// The program: runs agentpipe as its command line says and ends with the status it comes to.
-pub fn main() -> ! {
-    let start = Start::now();
-    let status = run(start).unwrap_or_else(|error| {
-        eprintln!("agentpipe: {error:#}");
-        Status::Code(USAGE)
-    });
-    status.exit()
-}
-
-/// What agentpipe says when no command was given (COMMAND is its only required argument).
-const NO_COMMAND: &str =
-    "no command given; usage: agentpipe [OPTIONS] -- COMMAND [ARG]... (see 'agentpipe --help')";
-
-/// Runs agentpipe as its command line says, and returns the status to end with.
-///
-/// An `Err` is a usage error, reported before anything started (status 125). Every failure
-/// after that is reported here, on stderr and in the report, and comes back as a status.
-fn run(start: Start) -> Result<Status> {
+/// What comes before the command line is read: stdin, stdout and stderr made real descriptors
+/// if agentpipe was started with one closed.
+pub(super) fn prepare() {
     relay::fill_closed_std_fds();
-    if std::env::args_os().len() < 2 {
-        anyhow::bail!(NO_COMMAND);
-    }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(error)
-            if matches!(
-                error.kind(),
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-            ) =>
-        {
-            let _ = error.print();
-            return Ok(Status::Code(0));
-        }
-        // Options without a command: clap would say "the following required arguments were
-        // not provided: <COMMAND>...".
-        Err(error) if error.kind() == ErrorKind::MissingRequiredArgument => {
-            anyhow::bail!(NO_COMMAND)
-        }
-        Err(error) => anyhow::bail!("{}", one_line(&error.to_string())),
-    };
-    let scope = cli.scope().map_err(anyhow::Error::msg)?;
-    if cli.end_with_parent && !platform::HAS_PARENT_WATCH {
-        anyhow::bail!("--end-with-parent needs Linux (a pidfd on the parent); leave it out here");
-    }
-    let config = cli.config();
-
-    let mut pid = None;
-    let result = supervise(&cli, &config, scope, start, &mut pid);
-    let (status, failure) = match &result {
-        Ok(Supervised::Ended(outcome)) => (Status::of(outcome, cli.preserve_status), None),
-        Ok(Supervised::NotStarted { status, error }) => (*status, Some(error.clone())),
-        Err(error) => {
-            eprintln!("agentpipe: {error:#}");
-            (Status::Code(USAGE), Some(format!("{error:#}")))
-        }
-    };
-
-    if let Some(target) = &cli.report {
-        let facts = RunFacts {
-            command: &cli.command,
-            start,
-            scope,
-            sequence: &config.sequence,
-            drain: config.drain,
-        };
-        let ending = match (&result, &failure) {
-            (Ok(Supervised::Ended(outcome)), _) => Ending::Supervised(outcome),
-            (_, failure) => Ending::Failed {
-                pid,
-                error: failure.as_deref().unwrap_or_default(),
-            },
-        };
-        let json = report::report(&facts, ending, status);
-        if let Err(error) = report::line(&json).and_then(|line| target.write_all(&line)) {
-            // The run's status stands: the report is about it, not part of it.
-            eprintln!(
-                "agentpipe: cannot write report to {target}: {error}; check the path and its permissions"
-            );
-        }
-    }
-    Ok(status)
-}
-
-/// How supervising the command ended.
-enum Supervised {
-    Ended(Box<Outcome>),
-    /// The command could not be started: agentpipe exits with `status` (126, 127 or 125).
-    NotStarted {
-        status: Status,
-        error: String,
-    },
 }
 
 /// Starts the command and supervises it to the end. `pid` is the command's, once it started.
-fn supervise(
+pub(super) fn supervise(
     cli: &Cli,
     config: &Settings,
     scope: Scope,
@@ -312,20 +222,6 @@ fn terminal(ends: [Option<&Endpoint>; 2]) -> Option<BorrowedFd<'_>> {
         .flatten()
         .find(|end| end.is_terminal())
         .map(Endpoint::fd)
-}
-
-/// clap's message in one line, pointing at --help.
-fn one_line(message: &str) -> String {
-    // The message, then clap's tip (a similar argument), in one line; not its usage block.
-    let parts: Vec<&str> = message
-        .lines()
-        .map(str::trim)
-        .take_while(|line| !line.starts_with("Usage:"))
-        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
-        .collect();
-    let body = parts.join("; ");
-    let body = body.strip_prefix("error: ").unwrap_or(&body);
-    format!("{body} (see 'agentpipe --help')")
 }
 
 /// The trace `--trace` asks for, recording from agentpipe's start.

@@ -110,6 +110,14 @@ pub(crate) enum Note {
     RunEnded {
         pid: u32,
     },
+    /// A signal could not be sent (on Windows: a console event the system refused); the
+    /// sequence goes on to its next step when this one's wait ends. (Unix's sends only fail for
+    /// a process already gone, which is no news.)
+    #[cfg_attr(agentpipe_poll, allow(dead_code))] // told by the threaded front end only
+    SignalFailed {
+        signal: Signal,
+        error: String,
+    },
     /// Processes still there this long after SIGKILL.
     Unkillable {
         pids: Vec<u32>,
@@ -389,6 +397,11 @@ impl fmt::Display for Note {
                 "the child (pid {pid}) was stopped by {signal} because it tried to use the terminal \
                  from its own process group; run it with --foreground, or keep it off the terminal \
                  (ssh: -o BatchMode=yes)"
+            ),
+            Note::SignalFailed { signal, error } => write!(
+                f,
+                "could not send {signal} to the command: {error}; the next step follows when \
+                 this one's wait ends"
             ),
             Note::Unkillable { pids, after } => write!(
                 f,

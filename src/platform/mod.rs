@@ -11,35 +11,61 @@
 //!
 //! The relay's own calls (the wait, splice, pipe sizing, non-blocking access to inherited
 //! descriptors) are in the `io_linux` / `io_other` pair, with the same rule.
+//!
+//! Windows (`windows`, `windows_signals`) has no readiness wait over pipes, no signals and no
+//! process groups to signal: the modules above the platform that are built on those (the event
+//! loop, the relay, the poller, the child's spawn) exist only with the `agentpipe_poll` front
+//! end, and Windows has its own (`agentpipe_threads`: `src/threaded.rs`) on the calls of
+//! `windows`: a Job Object for the scope, console control events for the stop signals. Both
+//! front ends drive the same `machine::Machine`. The build script (`build.rs`, here) sets one of
+//! the two from the target: the layers above say which front end an item belongs to, never
+//! which operating system.
 
 #[cfg(target_os = "linux")]
 mod io_linux;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 mod io_other;
 
+#[cfg(unix)]
 mod terminal;
 
 #[cfg(target_os = "linux")]
 mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 mod other;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+mod windows_signals;
 
 #[cfg(target_os = "linux")]
 pub use cgroup::*;
 #[cfg(target_os = "linux")]
 pub use io_linux::*;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 pub use io_other::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 pub use other::*;
+#[cfg(unix)]
 pub use terminal::*;
+#[cfg(windows)]
+pub use windows::*;
+#[cfg(windows)]
+pub use windows_signals::*;
 
+#[cfg(unix)]
+mod unix_signals;
+#[cfg(unix)]
+pub use unix_signals::*;
+
+#[cfg(unix)]
 use nix::sys::wait::WaitStatus;
 
+#[cfg(unix)]
 /// Sets or clears O_NONBLOCK, on a description agentpipe opened itself: an inherited one is
 /// shared, and never changed.
 pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> std::io::Result<()> {
@@ -51,6 +77,7 @@ pub fn set_nonblocking(fd: std::os::fd::BorrowedFd<'_>, nonblocking: bool) -> st
 }
 
 /// What a look at the child's state found.
+#[cfg(unix)]
 #[derive(Clone, Copy, Debug)]
 pub struct ChildStatus {
     pub status: WaitStatus,
@@ -76,6 +103,7 @@ impl Member {
 }
 
 /// What a descriptor is waited for.
+#[cfg(unix)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {
     Read,
@@ -86,6 +114,7 @@ pub enum Interest {
 }
 
 /// What a wait found for one descriptor.
+#[cfg(unix)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Readiness {
     /// Something was reported: the descriptor is ready, or at its end.

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use super::{Kind, Message};
+use crate::direction::Direction;
 use crate::outcome::Unanswered;
-use crate::trace::Direction;
 
 /// The most requests followed at once: a peer that never answers costs bounded memory. Those
 /// beyond are not paired.

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::conversation::Observed;
 use super::*;
-use crate::trace::Direction;
+use crate::direction::Direction;
 
 /// What a framer made of a stream.
 #[derive(Debug, Default, PartialEq, Eq)]

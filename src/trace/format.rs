@@ -310,6 +310,7 @@ fn kind(note: &Note) -> &'static str {
         Note::RunFailed { .. } => "run_failed",
         Note::RunExited { .. } => "run_exited",
         Note::RunEnded { .. } => "run_ended",
+        Note::SignalFailed { .. } => "signal_failed",
         Note::Unkillable { .. } => "unkillable",
         Note::Done { .. } => "done",
         Note::SequenceStarted { .. } => "sequence_started",

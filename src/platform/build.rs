@@ -1,0 +1,17 @@
+//! The build script: the one place that decides, from the target, which front end agentpipe is
+//! built with, so that the modules above `src/platform/` choose theirs by what it is, never by
+//! the operating system's name.
+//!
+//! - `agentpipe_poll`: every Unix. One readiness wait (poll, epoll) over the relay's
+//!   descriptors, signals through a self-pipe: the event loop, the relay, the poller.
+//! - `agentpipe_threads`: Windows. No readiness wait over pipes and no signals: a thread per
+//!   direction of the relay and waiters on handles, feeding the driver through a channel.
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(agentpipe_poll, agentpipe_threads)");
+    let front = match std::env::var("CARGO_CFG_TARGET_FAMILY").as_deref() {
+        Ok(family) if family.split(',').any(|f| f == "unix") => "agentpipe_poll",
+        _ => "agentpipe_threads",
+    };
+    println!("cargo::rustc-cfg={front}");
+}

@@ -1,0 +1,177 @@
+//! One direction of the relay as a thread: reads its source and writes its sink, blocking on
+//! both, which is the backpressure (a sink that does not take more stops the reading), and tells
+//! the driver what it saw.
+
+use std::io::{self, Read, Write};
+use std::os::windows::io::RawHandle;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use super::{Event, lock};
+use crate::outcome::Bytes;
+use crate::platform;
+
+/// Which way a pump moves bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Way {
+    /// To the child's stdin.
+    ToChild,
+    /// From the child's stdout.
+    FromChild,
+    /// From the child's stderr.
+    Stderr,
+}
+
+/// A sink whose pending write can be cancelled from another thread.
+pub(crate) struct Sink {
+    pub writer: Box<dyn Write + Send>,
+    /// The handle its writes block on, for `CancelIoEx`; `None` for a sink that never blocks
+    /// for long (an in-process handoff).
+    pub handle: Option<RawHandle>,
+}
+
+// SAFETY: the raw handle is only passed to CancelIoEx while the writer that owns it is alive.
+unsafe impl Send for Sink {}
+
+struct Shared {
+    sink: Mutex<Option<Box<dyn Write + Send>>>,
+    /// Set when the sink is to be closed: the thread drops it instead of writing to it.
+    closing: AtomicBool,
+    relayed: AtomicU64,
+    discarded: AtomicU64,
+}
+
+/// A running direction.
+pub(crate) struct Pump {
+    shared: Arc<Shared>,
+    handle: Option<RawHandle>,
+}
+
+// SAFETY: as for `Sink`.
+unsafe impl Send for Pump {}
+
+impl Pump {
+    /// Starts copying `source` to `sink` on a thread of its own, telling `events` of each chunk
+    /// moved, of the sink failing and of the source's end.
+    pub fn start(
+        way: Way,
+        mut source: Box<dyn Read + Send>,
+        sink: Sink,
+        events: Sender<Event>,
+    ) -> io::Result<Pump> {
+        let shared = Arc::new(Shared {
+            sink: Mutex::new(Some(sink.writer)),
+            closing: AtomicBool::new(false),
+            relayed: AtomicU64::new(0),
+            discarded: AtomicU64::new(0),
+        });
+        let theirs = Arc::clone(&shared);
+        thread::Builder::new()
+            .name(format!("agentpipe {way:?}"))
+            .spawn(move || {
+                let mut buffer = vec![0; 64 * 1024];
+                loop {
+                    let count = match source.read(&mut buffer) {
+                        Ok(0) => break,
+                        Ok(count) => count,
+                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    };
+                    if theirs.deliver(&buffer[..count]) {
+                        let _ = events.send(Event::Moved(way));
+                    } else if theirs.sink_lost() {
+                        let _ = events.send(Event::SinkGone(way));
+                    }
+                }
+                // Told before it is passed on (the child's stdin closed, the caller's reads
+                // ended), so that the driver learns of it before the child's exit it causes.
+                let _ = events.send(Event::SourceEnded(way));
+                drop(lock(&theirs.sink).take());
+            })?;
+        Ok(Pump {
+            shared,
+            handle: sink.handle,
+        })
+    }
+
+    /// Closes the sink (the child's stdin): at once when no write is pending, else as soon as
+    /// the pending one returns, which it is made to do. What the source gives later is counted
+    /// as discarded.
+    pub fn close_sink(&self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        match self.shared.sink.try_lock() {
+            Ok(mut sink) => drop(sink.take()),
+            Err(_) => {
+                if let Some(handle) = self.handle {
+                    platform::cancel_io(handle);
+                }
+            }
+        }
+    }
+
+    /// Whether the sink is closed (or was lost).
+    pub fn sink_closed(&self) -> bool {
+        match self.shared.sink.try_lock() {
+            Ok(mut sink) => {
+                if self.shared.closing.load(Ordering::SeqCst) {
+                    drop(sink.take());
+                }
+                sink.is_none()
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Asks again for the pending write to return, for a close that raced with its start.
+    pub fn retry_close(&self) {
+        if !self.sink_closed() {
+            self.close_sink();
+        }
+    }
+
+    pub fn bytes(&self) -> Bytes {
+        Bytes {
+            relayed: self.shared.relayed.load(Ordering::SeqCst),
+            discarded: self.shared.discarded.load(Ordering::SeqCst),
+        }
+    }
+}
+
+impl Shared {
+    /// Writes `bytes` to the sink; `false` when they were discarded (the sink is closed, or the
+    /// write failed).
+    fn deliver(&self, bytes: &[u8]) -> bool {
+        let mut sink = lock(&self.sink);
+        let written = match sink.as_mut() {
+            Some(_) if self.closing.load(Ordering::SeqCst) => {
+                *sink = None;
+                false
+            }
+            Some(writer) => {
+                let ok = writer
+                    .write_all(bytes)
+                    .and_then(|()| writer.flush())
+                    .is_ok();
+                if !ok {
+                    *sink = None;
+                }
+                ok
+            }
+            None => false,
+        };
+        let counter = if written {
+            &self.relayed
+        } else {
+            &self.discarded
+        };
+        counter.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+        written
+    }
+
+    /// Whether the sink was lost by a failed write, rather than closed on purpose; told once.
+    fn sink_lost(&self) -> bool {
+        !self.closing.swap(true, Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,306 @@
+//! The library's stream core on Windows: the child in a Job Object, its stdin and stdout each
+//! copied by a pump to or from a handoff that the caller's writes and reads use, so that a close
+//! from any thread unblocks them at once.
+
+use std::io::{self, Read, Write};
+use std::os::windows::io::AsRawHandle;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::driver::{Driver, Pumps};
+use super::handoff::Handoff;
+use super::pump::{Pump, Sink, Way};
+use super::tail::Tail;
+use super::{Event, lock};
+use crate::config::{Config, Settings};
+use crate::machine::Input;
+use crate::outcome::{Outcome, Trigger};
+use crate::platform::{self, Contained};
+use crate::scope::Scope;
+
+/// A running child process with piped stdin and stdout, in a Job Object of its own.
+///
+/// As on Unix: reads and writes block until the child is ready, and fail with
+/// [`io::ErrorKind::ConnectionAborted`] once the stream is closed, from any thread; dropping a
+/// stream that was not closed runs the default close sequence before `drop` returns.
+///
+/// On Windows, TERM is a Ctrl-Break event to the child's process group and INT a Ctrl-C event;
+/// KILL ends the job (exit code 137). A write returns once the pump took its bytes (one chunk
+/// of at most 64 KiB waits between the caller and the pipe).
+pub struct Stream {
+    inner: Arc<Inner>,
+}
+
+/// Closes a [`Stream`] from another thread; cheap to clone.
+#[derive(Clone)]
+pub struct Closer {
+    inner: Arc<Inner>,
+}
+
+/// How to start a [`Stream`], beyond its command: its stderr and its scope. (Traces and idle
+/// timeouts are Unix-only for now.)
+#[derive(Default)]
+#[non_exhaustive]
+pub struct StreamOptions {
+    stderr: Option<Box<dyn Write + Send>>,
+    stderr_tail: usize,
+    /// `None`: the child's job.
+    scope: Option<Scope>,
+}
+
+impl StreamOptions {
+    /// The default: the child's stderr as its command says.
+    pub fn new() -> StreamOptions {
+        StreamOptions::default()
+    }
+
+    /// Copies the child's stderr to `receiver`, byte for byte as it comes, from a thread of the
+    /// stream's own.
+    pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
+        self.stderr = Some(Box::new(receiver));
+        self
+    }
+
+    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`].
+    pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
+        self.stderr_tail = size;
+        self
+    }
+
+    /// The processes the close sequence ends: `Group` and `Tree` are the child's Job Object
+    /// (the default), `Child` the process alone; `Cgroup` fails at the spawn.
+    pub fn scope(mut self, scope: Scope) -> StreamOptions {
+        self.scope = Some(scope);
+        self
+    }
+}
+
+struct Inner {
+    pid: u32,
+    running: Mutex<Option<Running>>,
+    stdin: Handoff,
+    stdout: Handoff,
+    outcome: Mutex<Option<Result<Outcome, Arc<io::Error>>>>,
+}
+
+/// What the close hands to the driver.
+struct Running {
+    child: Child,
+    contained: Contained,
+    pumps: Pumps,
+    channel: (Sender<Event>, Receiver<Event>),
+    name: String,
+}
+
+impl Stream {
+    /// Starts `command` in a Job Object with piped stdin and stdout (its stderr is as `command`
+    /// says: inherited by default).
+    pub fn spawn(command: &mut Command) -> io::Result<Stream> {
+        Stream::spawn_with(command, StreamOptions::default())
+    }
+
+    /// Starts `command` as [`Stream::spawn`] does, with `options`.
+    pub fn spawn_with(command: &mut Command, options: StreamOptions) -> io::Result<Stream> {
+        let piped_stderr = options.stderr.is_some() || options.stderr_tail > 0;
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        if piped_stderr {
+            command.stderr(Stdio::piped());
+        }
+        let scope = options.scope.unwrap_or(Scope::Group);
+        let (mut child, contained) = platform::spawn_contained(command, scope)?;
+        let (sender, events) = mpsc::channel();
+        let (stdin, stdout) = (Handoff::default(), Handoff::default());
+        let mut pumps = Pumps::default();
+        if let Some(pipe) = child.stdin.take() {
+            let sink = Sink {
+                handle: Some(pipe.as_raw_handle()),
+                writer: Box::new(pipe),
+            };
+            let source = Box::new(stdin.clone());
+            pumps.to_child = Some(Pump::start(Way::ToChild, source, sink, sender.clone())?);
+        }
+        if let Some(pipe) = child.stdout.take() {
+            let sink = Sink {
+                handle: None,
+                writer: Box::new(Ended(stdout.clone())),
+            };
+            pumps.from_child = Some(Pump::start(
+                Way::FromChild,
+                Box::new(pipe),
+                sink,
+                sender.clone(),
+            )?);
+        }
+        if let Some(pipe) = child.stderr.take() {
+            let tail = Tail::new(options.stderr, options.stderr_tail);
+            let kept = tail.kept();
+            let sink = Sink {
+                handle: None,
+                writer: Box::new(tail),
+            };
+            pumps.stderr = Some(Pump::start(
+                Way::Stderr,
+                Box::new(pipe),
+                sink,
+                sender.clone(),
+            )?);
+            pumps.stderr_tail = Some(kept);
+        }
+        let name = command.get_program().to_string_lossy().to_string();
+        let inner = Inner {
+            pid: child.id(),
+            running: Mutex::new(Some(Running {
+                child,
+                contained,
+                pumps,
+                channel: (sender, events),
+                name,
+            })),
+            stdin,
+            stdout,
+            outcome: Mutex::new(None),
+        };
+        Ok(Stream {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> Option<u32> {
+        Some(self.inner.pid)
+    }
+
+    /// Closes the child's stdin, so that it reads EOF; reading its output goes on. A write
+    /// pending on another thread fails with [`io::ErrorKind::ConnectionAborted`].
+    pub fn close_stdin(&self) {
+        // The pump writes what it was handed, then closes the pipe.
+        self.inner.stdin.end();
+    }
+
+    /// A handle that closes this stream from another thread.
+    pub fn closer(&self) -> Closer {
+        Closer {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
+    /// Runs the close sequence of `config` (its first step starting now) and returns what
+    /// happened; on return, the child's job is gone and every handle is closed.
+    pub fn close(self, config: &Config) -> io::Result<Outcome> {
+        self.inner.close(config)
+    }
+}
+
+impl Closer {
+    /// Unblocks pending reads and writes, then runs the close sequence as [`Stream::close`]
+    /// does. Every call after the first returns the first one's result.
+    pub fn close(&self, config: &Config) -> io::Result<Outcome> {
+        self.inner.close(config)
+    }
+}
+
+impl Inner {
+    fn close(&self, config: &Config) -> io::Result<Outcome> {
+        let mut outcome = lock(&self.outcome);
+        if outcome.is_none() {
+            // This unblocks pending reads and writes; the child's output is discarded from here.
+            self.stdin.close();
+            self.stdout.close();
+            let result = self.supervise(config).map_err(Arc::new);
+            *outcome = Some(result);
+        }
+        match outcome.as_ref().expect("set above") {
+            Ok(outcome) => Ok(outcome.clone()),
+            Err(error) => Err(io::Error::new(error.kind(), Arc::clone(error))),
+        }
+    }
+
+    fn supervise(&self, config: &Config) -> io::Result<Outcome> {
+        let running = lock(&self.running)
+            .take()
+            .ok_or_else(|| io::Error::other("the stream is already closed"))?;
+        let Running {
+            child,
+            contained,
+            pumps,
+            channel,
+            name,
+        } = running;
+        // A library says nothing on its host's stderr.
+        let tell = Box::new(|_: &_, _| {});
+        let settings = Settings::from(config);
+        let mut driver = Driver::new(
+            child,
+            contained,
+            channel,
+            pumps,
+            settings,
+            Instant::now(),
+            name,
+            tell,
+        )?;
+        driver.input(Input::Close(Trigger::Close));
+        Ok(driver.run())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if lock(&self.running).is_some() {
+            let _ = self.close(&Config::default());
+        }
+    }
+}
+
+/// The stdout pump's sink: the handoff, ended (reads return 0) when the pump's source ends.
+struct Ended(Handoff);
+
+impl Write for Ended {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.hand(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+impl Read for &Stream {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.inner.stdout.receive(buffer)
+    }
+}
+
+impl Write for &Stream {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.inner.stdin.hand(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buffer)
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        (&*self).write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

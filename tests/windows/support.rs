@@ -1,0 +1,147 @@
+//! What every Windows test uses: the helper's path, a private directory, bounded waits, and
+//! the check that a process is gone.
+
+use std::path::PathBuf;
+use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_OBJECT_0};
+use windows_sys::Win32::System::Threading::{
+    OpenProcess, PROCESS_SYNCHRONIZE, PROCESS_TERMINATE, TerminateProcess, WaitForSingleObject,
+};
+
+/// Every wait of a test ends by then: wide for a loaded machine running wine.
+pub const LIMIT: Duration = Duration::from_secs(30);
+
+/// The helper program built from `tests/windows/child.c`.
+pub fn helper() -> String {
+    let dir = std::env::var("AGENTPIPE_TEST_HELPERS")
+        .expect("AGENTPIPE_TEST_HELPERS: run these tests with tests/windows/run");
+    format!("{dir}\\child.exe")
+}
+
+/// agentpipe.exe, as a Windows path.
+pub fn agentpipe() -> String {
+    windows_path(env!("CARGO_BIN_EXE_agentpipe"))
+}
+
+/// `/a/b` as wine names it, `Z:\a\b`; a Windows path as it is.
+pub fn windows_path(path: &str) -> String {
+    if path.starts_with('/') {
+        format!("Z:{}", path.replace('/', "\\"))
+    } else {
+        path.to_string()
+    }
+}
+
+/// A directory of the test's own, empty: wine reuses small pids, so an earlier run's directory
+/// of the same name may be there.
+pub fn scratch(name: &str) -> PathBuf {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "agentpipe-{name}-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Waits for `path` to hold text, up to [`LIMIT`].
+pub fn wait_file(path: &PathBuf) -> String {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The processes a pid file names, each held by a handle opened at once, so that a pid reused
+/// later is never mistaken for them.
+pub fn pids(path: &PathBuf) -> Vec<Watched> {
+    wait_file(path)
+        .split_whitespace()
+        .map(|pid| Watched::open(pid.parse().unwrap()))
+        .collect()
+}
+
+/// A process of the test's, held open.
+pub struct Watched {
+    pub pid: u32,
+    handle: HANDLE,
+}
+
+impl Watched {
+    fn open(pid: u32) -> Watched {
+        // SAFETY: plain call; the handle is closed on drop.
+        let handle = unsafe { OpenProcess(PROCESS_SYNCHRONIZE | PROCESS_TERMINATE, 0, pid) };
+        assert!(
+            !handle.is_null(),
+            "pid {pid} is not there: {}",
+            std::io::Error::last_os_error()
+        );
+        Watched { pid, handle }
+    }
+
+    /// Whether the process is gone (within a second: its end may still be in progress). One
+    /// that is still there is killed, so that no test leaves a process behind.
+    pub fn gone(&self) -> bool {
+        // SAFETY: the handle is open.
+        unsafe {
+            let ended = WaitForSingleObject(self.handle, 1000) == WAIT_OBJECT_0;
+            if !ended {
+                TerminateProcess(self.handle, 1);
+            }
+            ended
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        // SAFETY: the handle is open, and closed once.
+        unsafe {
+            TerminateProcess(self.handle, 1);
+            CloseHandle(self.handle);
+        }
+    }
+}
+
+/// Waits for `child` up to [`LIMIT`]; kills it and fails the test past that.
+pub fn finish(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("agentpipe did not end within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), every byte value present.
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
