@@ -8,13 +8,16 @@
 //! - `AGENTPIPE_BENCH_BYTES`: bytes per throughput run (default 4G; suffixes K, M, G);
 //! - `AGENTPIPE_BENCH_REPS`: throughput repetitions (default 5);
 //! - `AGENTPIPE_BENCH_ROUNDS`: 64-byte round trips per ping-pong repetition (default 10000);
+//! - `AGENTPIPE_BENCH_INSTANCES`: idle agentpipes run at once for the many-instances measure
+//!   (default 200);
 //! - `AGENTPIPE_BENCH_MESSAGE_BYTES`: bytes of 1 KiB messages per `--protocol` throughput run
 //!   (default 256M);
 //! - `AGENTPIPE_BENCH_SECTION=protocol`: only the `--protocol` section.
 //!
 //! It needs `head`, `cat`, `true`, `sh` and `sleep`; `taskset`, `socat` and `cc` are used when
 //! found. The "minimal" columns are the reference relay (`benches/reference/relay.c`: poll(2)
-//! over two descriptors and splice, its own and its inherited pipes grown to 1 MiB) and spawner
+//! over two descriptors and splice, its own and its inherited pipes grown to 1 MiB; in the round
+//! trip also its copy mode, `relay -c`, read(2) and write(2)) and spawner
 //! (`benches/reference/spawn.c`: posix_spawn and wait). How to read the results:
 //! `benches/README.md`.
 
@@ -104,6 +107,7 @@ mod linux {
         let startup = startup(spawner.as_deref());
         let small_rss = small_volume_rss();
         let idle = idle_wakeups();
+        let many = many_instances(settings.instances);
         let lateness = step_lateness();
         trace::section(&settings, taskset.as_deref());
         protocol::section(&settings, taskset.as_deref());
@@ -119,6 +123,7 @@ mod linux {
         table.startup(&startup);
         table.rss(&settings, &throughput, small_rss);
         table.idle(idle);
+        table.instances(&many);
         table.lateness(&lateness);
         println!();
         println!("{}", table.render());
@@ -132,6 +137,7 @@ mod linux {
         bytes: u64,
         reps: usize,
         rounds: usize,
+        instances: usize,
         /// Bytes of 1 KiB messages per `--protocol` throughput run.
         message_bytes: u64,
     }
@@ -159,6 +165,7 @@ mod linux {
                 bytes,
                 reps: number("AGENTPIPE_BENCH_REPS", 5),
                 rounds: number("AGENTPIPE_BENCH_ROUNDS", 10_000),
+                instances: number("AGENTPIPE_BENCH_INSTANCES", 200),
                 message_bytes: size("AGENTPIPE_BENCH_MESSAGE_BYTES", 256 << 20),
             }
         }
@@ -261,6 +268,7 @@ mod linux {
 
     include!("relay/throughput.rs");
     include!("relay/startup.rs");
+    include!("relay/instances.rs");
     include!("relay/lateness.rs");
     include!("relay/table.rs");
 }

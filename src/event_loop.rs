@@ -5,6 +5,10 @@
 //! only for `close`, with no input and with the child's output discarded.
 
 mod finish;
+mod orders;
+mod token;
+
+use token::Token;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -14,12 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
-use crate::duplex::{Duplex, End, Seen};
-use crate::hook::{HookEnv, Runs};
+use crate::duplex::{Duplex, Seen};
+use crate::hook::Runs;
 use crate::machine::note::Note;
-#[cfg(not(feature = "json"))]
-use crate::machine::note::Said;
-use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
+use crate::machine::{Input, Machine, Target};
 use crate::outcome::{Outcome, Trigger};
 #[cfg(feature = "json")]
 use crate::outlet::Outlet;
@@ -30,7 +32,7 @@ use crate::process::{ChildPipes, ChildProcess};
 use crate::protocol::Protocol;
 use crate::relay::Endpoint;
 use crate::signals::{Arrived, Role, Signal, SignalSource};
-use crate::stderr::{StderrEnd, StderrRelay};
+use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
 
 /// How often the child is looked at where nothing announces its exit (no pidfd, no SIGCHLD).
@@ -44,59 +46,6 @@ pub(crate) enum Wait {
     /// Not at all: the caller waited already (see [`EventLoop::wanted_fds`]).
     #[cfg(feature = "tokio")]
     Look,
-}
-
-/// The registrations of the loop's wait, each the token of a slot of its own (as mio's `Token`):
-/// a descriptor is registered, and what the wait found for it asked for, by the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Token {
-    /// The signals agentpipe received (the command line only).
-    Signals,
-    /// The child's pidfd, where there is one.
-    ChildExit,
-    /// agentpipe's parent's pidfd (`--end-with-parent`).
-    Parent,
-    /// agentpipe's own lines, while a slow reader holds them back.
-    OwnStderr,
-    /// The trace, likewise.
-    Trace,
-    Relay(End),
-    Stderr(StderrEnd),
-}
-
-impl Token {
-    const COUNT: usize = 12;
-}
-
-impl From<Token> for usize {
-    fn from(token: Token) -> usize {
-        match token {
-            Token::Signals => 0,
-            Token::ChildExit => 1,
-            Token::Parent => 2,
-            Token::OwnStderr => 3,
-            Token::Trace => 4,
-            Token::Relay(End::Input) => 5,
-            Token::Relay(End::ChildStdin) => 6,
-            Token::Relay(End::ChildStdout) => 7,
-            Token::Relay(End::Output) => 8,
-            Token::Stderr(StderrEnd::Source) => 9,
-            Token::Stderr(StderrEnd::Destination) => 10,
-            Token::Stderr(StderrEnd::Control) => 11,
-        }
-    }
-}
-
-impl From<End> for Token {
-    fn from(end: End) -> Token {
-        Token::Relay(end)
-    }
-}
-
-impl From<StderrEnd> for Token {
-    fn from(end: StderrEnd) -> Token {
-        Token::Stderr(end)
-    }
 }
 
 /// The loop's state. See the module documentation.
@@ -359,85 +308,6 @@ impl EventLoop {
         then(wanted, deadline)
     }
 
-    fn input(&mut self, input: Input) {
-        let orders = self.machine.handle(input, Instant::now());
-        self.carry_out(orders);
-    }
-
-    fn carry_out(&mut self, orders: Vec<Order>) {
-        for order in orders {
-            match order {
-                Order::CloseStdin { flush } => {
-                    let seen = self.duplex.close_child_stdin(flush);
-                    self.pass_on(seen);
-                }
-                Order::HangUp => {
-                    let seen = self.duplex.hang_up();
-                    self.pass_on(seen);
-                }
-                Order::Signal(signal) => self.child.signal_scope(signal),
-                Order::CutDrain => {
-                    self.duplex.cut_drain();
-                    self.stderr.limit_to_owed();
-                }
-                Order::DropOutput => {
-                    let note = self.duplex.drop_output();
-                    self.tell(note);
-                }
-                Order::LookAtScope => {
-                    let left = self.left();
-                    self.input(Input::ScopeLooked(left));
-                }
-                Order::LookAtWork => {
-                    let (cpu, waited) = self.child.work();
-                    self.input(Input::WorkLooked { cpu, waited });
-                }
-                Order::NameSurvivors => {
-                    let mut pids = self.left();
-                    if !self.machine.exited() {
-                        pids.insert(0, self.child.pid());
-                    }
-                    self.warn(Note::Unkillable {
-                        pids,
-                        after: UNKILLABLE_AFTER,
-                    });
-                }
-                Order::Run {
-                    command,
-                    step,
-                    trigger,
-                } => {
-                    let env = HookEnv {
-                        pid: self.child.pid(),
-                        trigger,
-                        step,
-                    };
-                    let note = self.runs.start(&command, &env);
-                    self.tell(note);
-                }
-                Order::EndRun => {
-                    if let Some(note) = self.runs.end() {
-                        self.tell(note);
-                    }
-                }
-                #[cfg(feature = "json")]
-                Order::SendShutdown => {
-                    let seen = self.duplex.send_shutdown();
-                    self.pass_on(seen);
-                }
-                #[cfg(feature = "json")]
-                Order::SendExit => self.duplex.send_exit(),
-                // Without JSON there are no messages: a shutdown step has nothing to send.
-                #[cfg(not(feature = "json"))]
-                Order::SendShutdown | Order::SendExit => {
-                    self.tell(Note::Protocol(Said::ShutdownUnsendable));
-                }
-                Order::Tell(note) => self.tell(note),
-                Order::Warn(note) => self.warn(note),
-            }
-        }
-    }
-
     fn handle_signals(&mut self) {
         let Some(source) = &mut self.signals else {
             return;
@@ -561,28 +431,4 @@ fn waiting(fd: &Arc<OwnedFd>) -> (BorrowedFd<'_>, Interest) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_slot_has_an_index_of_its_own_below_the_count() {
-        let ends = [End::Input, End::ChildStdin, End::ChildStdout, End::Output];
-        let stderr = [
-            StderrEnd::Source,
-            StderrEnd::Destination,
-            StderrEnd::Control,
-        ];
-        let mut slots = vec![
-            Token::Signals,
-            Token::ChildExit,
-            Token::Parent,
-            Token::OwnStderr,
-            Token::Trace,
-        ];
-        slots.extend(ends.map(Token::from));
-        slots.extend(stderr.map(Token::from));
-        let mut indices: Vec<usize> = slots.into_iter().map(usize::from).collect();
-        indices.sort();
-        assert_eq!(indices, (0..Token::COUNT).collect::<Vec<_>>());
-    }
-}
+mod tests;

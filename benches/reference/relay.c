@@ -1,11 +1,13 @@
 /*
  * The reference relay: the least a stdio relay has to do, as a yardstick for agentpipe's own.
  *
- *     relay [-p BYTES] -- COMMAND [ARG]...
+ *     relay [-c] [-p BYTES] -- COMMAND [ARG]...
  *
  * COMMAND runs with a pipe as its stdin and another as its stdout; the relay copies its own stdin
  * into the first and the second to its own stdout, with splice(2) where the kernel allows it and
- * through a buffer otherwise, waiting with poll(2) over the two descriptors it reads. -p grows
+ * through a buffer otherwise, waiting with poll(2) over the two descriptors it reads. -c never
+ * splices: every byte goes through the buffer with read(2) and write(2), the mode a minimal relay
+ * would use for small messages (the benchmark's round trip compares with the faster mode). -p grows
  * both of its own pipes, and its stdin and stdout when they are pipes, to BYTES. It closes the
  * command's stdin at the end of its own, stops at the end of the command's stdout, and exits
  * with the command's status (128+S for a death by signal S). There is no close sequence, no
@@ -106,15 +108,22 @@ static void grow(int fd, int bytes) {
 }
 
 int main(int argc, char **argv) {
-    int pipe_size = 0, first = 1;
-    if (first + 1 < argc && strcmp(argv[first], "-p") == 0) {
-        pipe_size = atoi(argv[first + 1]);
-        first += 2;
+    int pipe_size = 0, copy = 0, first = 1;
+    for (;;) {
+        if (first + 1 < argc && strcmp(argv[first], "-p") == 0) {
+            pipe_size = atoi(argv[first + 1]);
+            first += 2;
+        } else if (first < argc && strcmp(argv[first], "-c") == 0) {
+            copy = 1;
+            first++;
+        } else {
+            break;
+        }
     }
     if (first < argc && strcmp(argv[first], "--") == 0)
         first++;
     if (first >= argc) {
-        fprintf(stderr, "usage: relay [-p BYTES] -- COMMAND [ARG]...\n");
+        fprintf(stderr, "usage: relay [-c] [-p BYTES] -- COMMAND [ARG]...\n");
         return 125;
     }
 
@@ -153,8 +162,8 @@ int main(int argc, char **argv) {
     fcntl(from_child[0], F_SETFL, O_NONBLOCK);
 
     static struct direction in, out;
-    in.from = STDIN_FILENO, in.to = to_child[1], in.open = 1;
-    out.from = from_child[0], out.to = STDOUT_FILENO, out.open = 1;
+    in.from = STDIN_FILENO, in.to = to_child[1], in.open = 1, in.copying = copy;
+    out.from = from_child[0], out.to = STDOUT_FILENO, out.open = 1, out.copying = copy;
     while (out.open) {
         struct pollfd fds[2];
         struct direction *owner[2];

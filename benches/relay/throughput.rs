@@ -8,6 +8,9 @@
         Direct,
         Agentpipe,
         Minimal,
+        /// The reference relay in copy mode (`relay -c`): read(2) and write(2), never splice;
+        /// round trip only (a stream is the splice mode's case).
+        MinimalCopy,
         Socat,
     }
 
@@ -24,8 +27,18 @@
             all
         }
 
-        /// The command for the relayed stage: plain `cat`, `agentpipe -- cat`, `relay -- cat`
-        /// or `socat - EXEC:cat`.
+        /// The round trip's variants: the throughput's, with the minimal relay in copy mode
+        /// right after its splice mode.
+        fn round_trip(tools: &Tools<'_>) -> Vec<Variant> {
+            let mut all = Variant::all(tools);
+            if let Some(at) = all.iter().position(|&v| v == Variant::Minimal) {
+                all.insert(at + 1, Variant::MinimalCopy);
+            }
+            all
+        }
+
+        /// The command for the relayed stage: plain `cat`, `agentpipe -- cat`, `relay -- cat`,
+        /// `relay -c -- cat` or `socat - EXEC:cat`.
         fn argv<'a>(self, tools: &Tools<'a>) -> Vec<&'a OsStr> {
             match self {
                 Variant::Direct => vec![OsStr::new("cat")],
@@ -36,6 +49,12 @@
                     tools.minimal.expect("minimal relay").as_os_str(),
                     OsStr::new("-p"),
                     OsStr::new(MINIMAL_PIPE_SIZE),
+                    OsStr::new("--"),
+                    OsStr::new("cat"),
+                ],
+                Variant::MinimalCopy => vec![
+                    tools.minimal.expect("minimal relay").as_os_str(),
+                    OsStr::new("-c"),
                     OsStr::new("--"),
                     OsStr::new("cat"),
                 ],
@@ -271,7 +290,7 @@
     }
 
     fn round_trip(settings: &Settings, tools: &Tools<'_>, taskset: Option<&Path>) -> RoundTrip {
-        let variants = Variant::all(tools);
+        let variants = Variant::round_trip(tools);
         let mut times: Vec<(Variant, Vec<f64>, Vec<f64>)> = variants
             .iter()
             .map(|&v| (v, Vec::new(), Vec::new()))

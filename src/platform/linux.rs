@@ -20,6 +20,9 @@ use crate::scope::Scope;
 /// `--scope tree` is possible: see [`become_subreaper`].
 pub const HAS_SUBREAPER: bool = true;
 
+/// The `si_code` of a signal a process sent with kill(2).
+pub const SI_USER: i32 = libc::SI_USER;
+
 /// Makes agentpipe the reaper of its descendants' orphans, so that they stay in its tree.
 pub fn become_subreaper() -> io::Result<()> {
     prctl::set_child_subreaper(true)?;

@@ -15,6 +15,10 @@ use crate::scope::{CgroupUsage, Scope};
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;
 
+/// The `si_code` of a signal a process sent with kill(2): the libc crate does not define it on
+/// every Unix; this is its value on macOS and FreeBSD.
+pub const SI_USER: i32 = 0x10001;
+
 /// See [`HAS_SUBREAPER`].
 pub fn become_subreaper() -> io::Result<()> {
     Ok(())

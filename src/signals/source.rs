@@ -25,7 +25,7 @@ static PIPE: AtomicI32 = AtomicI32::new(-1);
 extern "C" fn on_signal(number: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     let errno = Errno::last_raw();
     // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t, or none.
-    let code = unsafe { info.as_ref() }.map_or(libc::SI_USER, |info| info.si_code);
+    let code = unsafe { info.as_ref() }.map_or(platform::SI_USER, |info| info.si_code);
     let datagram = [number as u8, u8::from(platform::sent_by_kernel(code))];
     let fd = PIPE.load(Ordering::Relaxed);
     // SAFETY: write(2) is async-signal-safe; a bad or full descriptor only fails.

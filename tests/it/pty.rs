@@ -311,8 +311,8 @@ fn every_byte_passes_a_raw_terminal() {
 }
 
 /// The command's stderr is its terminal by default, and agentpipe's own with `--stderr
-/// inherit`; the trace records what passes through the terminal; `--pty --foreground` is a
-/// usage error.
+/// inherit`; the trace records what passes through the terminal; `--pty` with `--foreground`
+/// or `--protocol` is a usage error.
 #[test]
 fn stderr_trace_and_usage() {
     let child = ["sh", "-c", "echo to-err >&2; echo to-out"];
@@ -333,13 +333,21 @@ fn stderr_trace_and_usage() {
     let trace = std::fs::read_to_string(&trace).expect("the trace");
     assert!(trace.contains("to-out"), "{trace}");
 
-    let output = Command::new(BIN)
-        .args(["--pty", "--foreground", "--", "true"])
-        .output()
-        .expect("run agentpipe");
-    assert_eq!(output.status.code(), Some(125));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("agentpipe: ") && stderr.contains("--foreground"));
+    for other in [&["--foreground"][..], &["--protocol", "mcp"]] {
+        let output = Command::new(BIN)
+            .arg("--pty")
+            .args(other)
+            .args(["--", "true"])
+            .output()
+            .expect("run agentpipe");
+        assert_eq!(output.status.code(), Some(125));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with("agentpipe: ") && stderr.contains(other[0]),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
 }
 
 /// The scope is the command's own group: a process it started in the background there ends

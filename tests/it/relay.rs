@@ -48,6 +48,35 @@ fn thirty_two_mib_of_binary_data_pass_intact_both_ways() {
     assert_eq!(first_difference, None, "the bytes differ");
 }
 
+/// Pipes both ways: messages are copied, a stream spliced, and each switch keeps every byte in
+/// order (messages, then a stream, then messages again, each direction crossing both ways).
+#[test]
+fn messages_a_stream_and_messages_again_pass_intact_across_copy_and_splice() {
+    let mut run = Run::agentpipe("switch", &[], ["cat"]);
+    let mut expected = Vec::new();
+    let message = |run: &mut Run, expected: &mut Vec<u8>, n: usize| {
+        let line = format!("message {n:04}\n");
+        run.write(line.as_bytes());
+        expected.extend_from_slice(line.as_bytes());
+        run.wait_stdout(&line); // one round trip each: no two messages share a transfer
+    };
+    for n in 0..20 {
+        message(&mut run, &mut expected, n);
+    }
+    let stream: Vec<u8> = binary_data(2 << 20).iter().map(|b| b'a' + b % 26).collect();
+    run.write(&stream);
+    expected.extend_from_slice(&stream);
+    for n in 20..40 {
+        message(&mut run, &mut expected, n);
+    }
+    run.close_stdin();
+    let done = run.finish_within(Duration::from_secs(30));
+    done.assert_code(0);
+    assert_eq!(done.stdout.len(), expected.len(), "byte count");
+    let first_difference = done.stdout.iter().zip(&expected).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "the bytes differ");
+}
+
 #[test]
 fn a_child_that_does_not_read_stops_agentpipe_reading_and_unwritten_input_is_discarded() {
     let mut run = Run::agentpipe(

@@ -175,6 +175,10 @@ fn child_leaving_a_grandchild() -> Vec<String> {
     sh(r#"pidfile child
 sh -c 'echo $$ > "$D/grand.tmp" && mv "$D/grand.tmp" "$D/grand.pid" && exec sleep 30' >/dev/null 2>&1 &
 while [ ! -e "$D/grand.pid" ]; do sleep 0.01; done
+# The grandchild's mv may still be exiting when its file appears: exit only once the grandchild
+# is sleep itself, so that it is the one process left in the group.
+grand=$(cat "$D/grand.pid")
+while [ "$(cat /proc/$grand/comm 2>/dev/null)" != sleep ]; do sleep 0.01; done
 exit 4"#)
 }
 

@@ -84,9 +84,12 @@ fn terminal_ctrl_z_fg_and_ctrl_c_through_an_interactive_shell() {
     script(
         &sandbox,
         "child",
+        // No fork once the pid file is written: a shell mid-vfork (dash's way of starting
+        // `sleep`) waits uninterruptibly for a child Ctrl-Z stopped first, and never shows 'T'.
         "trap 'log child INT' INT\ntrap 'log child TERM; exit 7' TERM
 sh \"$D/member.sh\" >/dev/null &
-pidfile child\nspin",
+sleep 300 &
+pidfile child\nwhile :; do wait; done",
     );
     // Another process of the child's group.
     script(&sandbox, "member", "pidfile member\nexec sleep 300");

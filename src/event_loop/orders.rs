@@ -1,0 +1,91 @@
+//! The machine's inputs handed over, and its orders carried out.
+
+use std::time::Instant;
+
+use super::EventLoop;
+use crate::hook::HookEnv;
+use crate::machine::note::Note;
+#[cfg(not(feature = "json"))]
+use crate::machine::note::Said;
+use crate::machine::{Input, Order, UNKILLABLE_AFTER};
+
+impl EventLoop {
+    pub(super) fn input(&mut self, input: Input) {
+        let orders = self.machine.handle(input, Instant::now());
+        self.carry_out(orders);
+    }
+
+    pub(super) fn carry_out(&mut self, orders: Vec<Order>) {
+        for order in orders {
+            match order {
+                Order::CloseStdin { flush } => {
+                    let seen = self.duplex.close_child_stdin(flush);
+                    self.pass_on(seen);
+                }
+                Order::HangUp => {
+                    let seen = self.duplex.hang_up();
+                    self.pass_on(seen);
+                }
+                Order::Signal(signal) => self.child.signal_scope(signal),
+                Order::CutDrain => {
+                    self.duplex.cut_drain();
+                    self.stderr.limit_to_owed();
+                }
+                Order::DropOutput => {
+                    let note = self.duplex.drop_output();
+                    self.tell(note);
+                }
+                Order::LookAtScope => {
+                    let left = self.left();
+                    self.input(Input::ScopeLooked(left));
+                }
+                Order::LookAtWork => {
+                    let (cpu, waited) = self.child.work();
+                    self.input(Input::WorkLooked { cpu, waited });
+                }
+                Order::NameSurvivors => {
+                    let mut pids = self.left();
+                    if !self.machine.exited() {
+                        pids.insert(0, self.child.pid());
+                    }
+                    self.warn(Note::Unkillable {
+                        pids,
+                        after: UNKILLABLE_AFTER,
+                    });
+                }
+                Order::Run {
+                    command,
+                    step,
+                    trigger,
+                } => {
+                    let env = HookEnv {
+                        pid: self.child.pid(),
+                        trigger,
+                        step,
+                    };
+                    let note = self.runs.start(&command, &env);
+                    self.tell(note);
+                }
+                Order::EndRun => {
+                    if let Some(note) = self.runs.end() {
+                        self.tell(note);
+                    }
+                }
+                #[cfg(feature = "json")]
+                Order::SendShutdown => {
+                    let seen = self.duplex.send_shutdown();
+                    self.pass_on(seen);
+                }
+                #[cfg(feature = "json")]
+                Order::SendExit => self.duplex.send_exit(),
+                // Without JSON there are no messages: a shutdown step has nothing to send.
+                #[cfg(not(feature = "json"))]
+                Order::SendShutdown | Order::SendExit => {
+                    self.tell(Note::Protocol(Said::ShutdownUnsendable));
+                }
+                Order::Tell(note) => self.tell(note),
+                Order::Warn(note) => self.warn(note),
+            }
+        }
+    }
+}
