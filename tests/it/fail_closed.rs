@@ -256,9 +256,11 @@ fn exhaust_descriptors(pid: i32) {
 fn bytes_a_trace_skips_for_want_of_a_descriptor_say_so_not_a_slow_destination() {
     let sandbox = Sandbox::new("trace-untapped");
     let trace = sandbox.path_str("trace");
-    // It runs on after its output, so that the output is spliced (and teed), not drained.
-    let script =
-        "pidfile child; while [ ! -e \"$D/go\" ]; do sleep 0.01; done; echo hello; cat >/dev/null";
+    // It runs on after its output, so that the output is spliced (and teed), not drained; and
+    // the output is a stream (1 MiB, more than the relay's copy buffer takes at once), since
+    // small transfers are copied, not spliced, and need no pipe to be traced.
+    let script = "pidfile child; while [ ! -e \"$D/go\" ]; do sleep 0.01; done; \
+                  head -c 1048576 /dev/zero; echo hello; cat >/dev/null";
     let options = ["--scope", "child", "--trace", &trace];
     // stdin stays open: no descriptor of agentpipe's closes while the limit is computed.
     let command = sandbox.agentpipe(&options, sh(script));
@@ -270,7 +272,8 @@ fn bytes_a_trace_skips_for_want_of_a_descriptor_say_so_not_a_slow_destination() 
     run.close_stdin();
     let done = run.finish();
     done.assert_code(0);
-    assert_eq!(done.stdout_text(), "hello\n");
+    assert_eq!(done.stdout.len(), 1_048_576 + 6);
+    assert!(done.stdout.ends_with(b"hello\n"));
     let text = std::fs::read_to_string(&trace).expect("the trace");
     assert!(
         text.contains("could not create the pipe that copies them"),
