@@ -67,9 +67,11 @@ fn processes_the_sequence_ended_are_named_with_the_signal_that_ended_them() {
 #[test]
 fn a_process_seen_in_the_scope_that_went_before_a_signal_is_named_without_one() {
     // On TERM the command starts a helper (after the signal reached the group, so the signal
-    // never reached the helper) and exits; the helper is seen then, and ends on its own.
+    // never reached the helper) and exits; the helper is seen then, and ends on its own. The
+    // command's own sleep runs from before the signal (a loop of short sleeps could be between
+    // two of them when the signal comes).
     let script = "trap 'sh -c \"echo \\$\\$ > $D/helper.pid; sleep 0.3\" & exit 5' TERM\n\
-                  pidfile child\nspin";
+                  sleep 30 &\npidfile child\nwait";
     let mut run = Run::agentpipe(
         "ended-before",
         &["--report", "-", "--grace", "100ms", "--term-grace", "5s"],
@@ -84,7 +86,7 @@ fn a_process_seen_in_the_scope_that_went_before_a_signal_is_named_without_one() 
     let of = |pid: i32| ended.iter().find(|(p, ..)| *p == pid).cloned();
     let (_, _, signal) = of(helper).unwrap_or_else(|| panic!("the helper: {ended:?}"));
     assert_eq!(signal, None, "gone before a signal: {ended:?}");
-    // The command's own sleep (spin) got the stop signal with the group.
+    // The command's own sleep got the stop signal with the group.
     assert!(
         ended
             .iter()
