@@ -1,9 +1,11 @@
 //! What agentpipe tells: every event of the `-v` timeline and every warning, with its wording,
 //! whether the state machine or the event loop saw it.
 
+mod next;
 mod said;
 mod sent;
 
+pub(crate) use next::Next;
 pub(crate) use said::Said;
 use sent::{sent_to_left, sent_why, target_words};
 
@@ -11,7 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{Cause, Target};
-use crate::duration::{Limit, format_limit};
+use crate::duration::format_limit;
 use crate::machine::Busy;
 use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
 use crate::scope::Scope;
@@ -193,18 +195,6 @@ pub(crate) enum Received {
     GivesUp,
     /// It came as the previous step's wait ended, and counts for the step that took.
     CountsForStep,
-}
-
-/// The step that follows one just taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Next {
-    pub action: Action,
-    /// The wait of the step just taken.
-    pub wait: Limit,
-    /// When the next step is due, since start (never, if `None`).
-    pub at: Option<Duration>,
-    /// How many interrupts reach SIGKILL from here.
-    pub interrupts_to_kill: usize,
 }
 
 impl fmt::Display for Note {
@@ -437,33 +427,6 @@ impl fmt::Display for Note {
                  and {} of output",
                 to_child.relayed, from_child.relayed, to_child.discarded, from_child.discarded
             ),
-        }
-    }
-}
-
-impl fmt::Display for Next {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.action {
-            Action::Wait => f.write_str("waiting")?,
-            Action::CloseStdin => f.write_str("closing stdin")?,
-            Action::Run(_) => f.write_str("running a command")?,
-            Action::Shutdown => f.write_str("asking the server to shut down")?,
-            Action::Signal(signal) => write!(f, "{signal}")?,
-            Action::Kill => write!(f, "{}", Signal::KILL)?,
-        }
-        let skip = match self.interrupts_to_kill {
-            1 => "interrupt to skip ahead".to_string(),
-            n => format!("interrupt to skip ahead ({n} interrupts reach SIGKILL)"),
-        };
-        match (self.at, self.wait) {
-            (_, Some(Duration::ZERO)) => f.write_str(" next"),
-            (Some(at), wait) => write!(
-                f,
-                " in {} (at {}) unless the processes are gone; {skip}",
-                format_limit(wait),
-                offset(at)
-            ),
-            (None, _) => write!(f, " only when interrupted; {skip}"),
         }
     }
 }
