@@ -103,18 +103,7 @@ pub(super) fn supervise(
         sender.clone(),
     )?);
     if let (Some(pipe), Some(tail)) = (child.stderr.take(), stderr) {
-        let kept = tail.kept();
-        let sink = Sink {
-            handle: None,
-            writer: Box::new(tail),
-        };
-        pumps.stderr = Some(Pump::start(
-            Way::Stderr,
-            Box::new(pipe),
-            sink,
-            sender.clone(),
-        )?);
-        pumps.stderr_tail = Some(kept);
+        pumps.relay_stderr(pipe, tail, sender.clone())?;
     }
     let hangs_up = !platform::is_disk_file(io::stdin().as_raw_handle());
     let driver = Driver::new(

@@ -2,14 +2,16 @@
 //! machine's inputs, and its orders into calls; the channel's `recv_timeout` is the wait until
 //! the machine's next deadline.
 
+use std::io;
 use std::os::windows::io::AsRawHandle;
-use std::process::Child;
+use std::process::{Child, ChildStderr};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::pump::{Pump, Way};
+use super::pump::{Pump, Sink, Way};
 use super::runs::Runs;
+use super::tail::Tail;
 use super::{Event, Tell};
 use crate::config::Settings;
 use crate::machine::note::Note;
@@ -29,6 +31,26 @@ pub(crate) struct Pumps {
     pub stderr: Option<Pump>,
     /// The front end reads the stderr tail from here once the run is over.
     pub stderr_tail: Option<Box<dyn FnOnce() -> Vec<u8> + Send>>,
+}
+
+impl Pumps {
+    /// Relays the child's stderr into `tail` from a thread of its own, and keeps the way to read
+    /// the tail's end once the run is over: the command line and the library stream alike.
+    pub(crate) fn relay_stderr(
+        &mut self,
+        pipe: ChildStderr,
+        tail: Tail,
+        events: Sender<Event>,
+    ) -> io::Result<()> {
+        let kept = tail.kept();
+        let sink = Sink {
+            handle: None,
+            writer: Box::new(tail),
+        };
+        self.stderr = Some(Pump::start(Way::Stderr, Box::new(pipe), sink, events)?);
+        self.stderr_tail = Some(kept);
+        Ok(())
+    }
 }
 
 /// The run's state. See the module documentation.

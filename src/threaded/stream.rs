@@ -135,18 +135,7 @@ impl Stream {
         }
         if let Some(pipe) = child.stderr.take() {
             let tail = Tail::new(options.stderr, options.stderr_tail);
-            let kept = tail.kept();
-            let sink = Sink {
-                handle: None,
-                writer: Box::new(tail),
-            };
-            pumps.stderr = Some(Pump::start(
-                Way::Stderr,
-                Box::new(pipe),
-                sink,
-                sender.clone(),
-            )?);
-            pumps.stderr_tail = Some(kept);
+            pumps.relay_stderr(pipe, tail, sender.clone())?;
         }
         let name = command.get_program().to_string_lossy().to_string();
         let inner = Inner {
