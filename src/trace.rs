@@ -24,7 +24,7 @@ use format::Record;
 pub(crate) use format::line;
 #[cfg(feature = "json")]
 pub(crate) use message::Spoken;
-pub(crate) use tap::{Refused, Tap};
+pub(crate) use tap::{Refused, Tap, read_teed, side_pipe};
 
 /// The trace's size limit unless one is given: 64 MiB.
 pub const DEFAULT_LIMIT: u64 = 64 << 20;
