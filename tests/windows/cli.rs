@@ -1,56 +1,10 @@
 //! agentpipe.exe under wine: the relay, the exit statuses, the sequence through the job.
 
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-/// agentpipe.exe with `args`, then `--`, the helper and `child`, all three standard handles
-/// piped.
-fn agentpipe_with(args: &[&str], child: &[&str]) -> Child {
-    Command::new(agentpipe())
-        .args(args)
-        .arg("--")
-        .arg(helper())
-        .args(child)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Its stderr, once it ended.
-fn stderr_of(child: &mut Child) -> String {
-    let mut text = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
-fn report(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn actions(report: &serde_json::Value) -> Vec<String> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| {
-            let action = step["action"].as_str().unwrap();
-            match step["signal"].as_str() {
-                Some(signal) => format!("{action} {signal}"),
-                None => action.to_string(),
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn a_mebibyte_goes_through_both_ways_exactly_and_the_exit_code_is_the_childs() {

@@ -10,3 +10,4 @@
 mod cli;
 mod library;
 mod support;
+mod trace;
