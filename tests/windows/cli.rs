@@ -142,23 +142,6 @@ fn a_missing_program_is_127_with_one_line_and_a_bad_signal_is_125() {
     assert!(stderr.contains("no meaning on Windows"), "{stderr}");
 }
 
-/// Sends SIGINT to the wine process that runs the agentpipe.exe whose arguments hold `marker`,
-/// as a terminal's Ctrl-C or `kill -INT` would: wine delivers it as CTRL_C_EVENT.
-fn interrupt_agentpipe(marker: &str) {
-    let script = format!(
-        r#"for p in /proc/[0-9]*; do
-             pid=${{p#/proc/}}; [ "$pid" = "$$" ] && continue
-             cmd=$( (tr '\0' ' ' < "$p/cmdline") 2>/dev/null ) || continue
-             case "$cmd" in Z:*agentpipe.exe*{marker}*) kill -INT "$pid";; esac
-           done"#
-    );
-    let status = Command::new("start.exe")
-        .args(["/wait", "/unix", "/bin/sh", "-c", &script])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
     let dir = scratch("ctrl-c");
@@ -176,7 +159,7 @@ fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
     );
     // The child runs, its stdin held open: agentpipe's handler was installed before it started.
     let _child = pids(&pidfile);
-    interrupt_agentpipe(&marker);
+    signal_agentpipe(&marker, "INT");
     let status = finish(&mut run);
     let stderr = stderr_of(&mut run);
     // 128 + SIGINT, as a death by SIGINT reads on Unix.

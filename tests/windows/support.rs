@@ -203,6 +203,7 @@ pub fn win(path: &std::path::Path) -> String {
 pub fn run_with_input(args: &[&str], child: &[&str], input: &[u8]) -> (Vec<u8>, String, i32) {
     use std::io::Write;
     let mut run = agentpipe_with(args, child);
+    let _watchdog = watchdog(run.id());
     let mut stdin = run.stdin.take().unwrap();
     let input = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));
@@ -212,4 +213,41 @@ pub fn run_with_input(args: &[&str], child: &[&str], input: &[u8]) -> (Vec<u8>, 
     let status = finish(&mut run);
     let stderr = stderr_of(&mut run);
     (stdout, stderr, status.code().unwrap_or(-1))
+}
+
+/// Ends process `pid` past [`LIMIT`] unless the returned sender is dropped first: a test whose
+/// reads would wait for a hung agentpipe still ends.
+pub fn watchdog(pid: u32) -> std::sync::mpsc::Sender<()> {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let process = Watched::open(pid);
+    let handle = process.handle as usize;
+    std::mem::forget(process);
+    std::thread::spawn(move || {
+        let process = Watched {
+            pid,
+            handle: handle as HANDLE,
+        };
+        // Dropped either way: an ended process is not affected; a hung one is ended.
+        let _ = wait.recv_timeout(LIMIT);
+        drop(process);
+    });
+    done
+}
+
+/// Sends `signal` (`INT`, `KILL`) to the wine process that runs the agentpipe.exe whose
+/// arguments hold `marker`, as a terminal's Ctrl-C, `kill -INT` or `kill -KILL` would: wine
+/// delivers SIGINT as CTRL_C_EVENT; SIGKILL ends the process outright.
+pub fn signal_agentpipe(marker: &str, signal: &str) {
+    let script = format!(
+        r#"for p in /proc/[0-9]*; do
+             pid=${{p#/proc/}}; [ "$pid" = "$$" ] && continue
+             cmd=$( (tr '\0' ' ' < "$p/cmdline") 2>/dev/null ) || continue
+             case "$cmd" in Z:*agentpipe.exe*{marker}*) kill -{signal} "$pid";; esac
+           done"#
+    );
+    let status = Command::new("start.exe")
+        .args(["/wait", "/unix", "/bin/sh", "-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
