@@ -84,6 +84,14 @@ pub(super) fn supervise(
     } else {
         Some(input)
     };
+    // Raw from here on, restored when `own_terminal` drops, whichever way this function
+    // returns (a failed start, an error, a panic, a signal that ended the run: agentpipe dies of
+    // one only later). Set before the command starts, so that nothing typed while it starts is
+    // echoed or edited by agentpipe's own terminal and the command sees raw keys from its first.
+    let (own_terminal, window) = match cli.pty {
+        true => own_terminal(input.as_ref(), &output)?,
+        false => (None, None),
+    };
     let name = cli.command[0].to_string_lossy();
     let (child, mut pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
@@ -105,12 +113,6 @@ pub(super) fn supervise(
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
         }
         _ => StderrRelay::Untouched,
-    };
-    // Raw from here on, restored when `own_terminal` drops, whichever way this function
-    // returns (an error, a panic, a signal that ended the run: agentpipe dies of one only later).
-    let (own_terminal, window) = match cli.pty {
-        true => own_terminal(input.as_ref(), &output)?,
-        false => (None, None),
     };
     let terminal_stdin = input.is_none();
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
