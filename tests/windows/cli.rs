@@ -82,7 +82,10 @@ fn a_child_ignoring_its_input_and_console_events_is_ended_with_its_grandchild_by
         "{report}"
     );
     // Said in one line each even without -v, naming the job (not a Unix process group).
-    assert!(stderr.contains(") and its job 500ms after SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains(") and its job 500ms after SIGTERM"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("process group"), "{stderr}");
     // The job's accounting, read before each signal: the grandchild, with the last one.
     let ended = report["ended"].as_array().expect("an ended list");
