@@ -104,6 +104,7 @@ mod direction;
 mod duration;
 #[cfg(feature = "cli")]
 mod exit_status;
+mod hook;
 mod machine;
 mod outcome;
 mod parse_error;
@@ -138,8 +139,6 @@ mod private;
 mod duplex;
 #[cfg(agentpipe_poll)]
 mod event_loop;
-#[cfg(agentpipe_poll)]
-mod hook;
 #[cfg(agentpipe_poll)]
 mod poller;
 #[cfg(agentpipe_poll)]

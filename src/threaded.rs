@@ -12,7 +12,6 @@ mod handoff;
 #[path = "stream/options.rs"]
 mod options;
 mod pump;
-mod runs;
 mod stream;
 mod tail;
 
