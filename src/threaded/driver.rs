@@ -15,7 +15,7 @@ use super::{Event, Tell};
 use crate::config::Settings;
 use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
-use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
+use crate::machine::{Input, Machine, Order, Target};
 use crate::outcome::ended::Ended;
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
@@ -269,14 +269,9 @@ impl Driver {
                     self.input(Input::WorkLooked { cpu, waited: None });
                 }
                 Order::NameSurvivors => {
-                    let mut pids = self.look(None);
-                    if !self.machine.exited() {
-                        pids.insert(0, self.child.id());
-                    }
-                    self.warn(Note::Unkillable {
-                        pids,
-                        after: UNKILLABLE_AFTER,
-                    });
+                    let left = self.look(None);
+                    let note = self.machine.survivors(left);
+                    self.warn(note);
                 }
                 Order::Run {
                     command,
@@ -353,15 +348,9 @@ impl Driver {
             unanswered: Vec::new(),
             ended: self.ended.list(),
         };
-        if let Some(bytes) = outcome.stderr {
-            let kept = outcome.stderr_tail.len();
-            self.tell(Note::StderrRelayed { bytes, kept });
+        for note in Note::closing(&outcome) {
+            self.tell(note);
         }
-        self.tell(Note::Done {
-            exit: outcome.exit,
-            to_child: outcome.to_child,
-            from_child: outcome.from_child,
-        });
         outcome
     }
 }
