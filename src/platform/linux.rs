@@ -36,9 +36,11 @@ pub fn become_subreaper() -> io::Result<()> {
 /// Only calls that are async-signal-safe.
 pub fn arm_parent_death_signal(parent: Pid) {
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
-    // The parent may have died before the death signal was armed.
+    // The parent may have died before the death signal was armed. kill(getpid()), not raise(3),
+    // which signals the thread its thread block names: the parent's, in a child started in the
+    // parent's memory (see `spawn_linux`).
     if getppid() != parent {
-        let _ = nix::sys::signal::raise(Signal::SIGKILL);
+        let _ = kill(getpid(), Signal::SIGKILL);
     }
 }
 

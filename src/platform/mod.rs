@@ -33,6 +33,10 @@ mod terminal;
 mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(unix)]
+mod spawn;
+#[cfg(target_os = "linux")]
+mod spawn_linux;
 #[cfg(all(unix, not(target_os = "linux")))]
 mod other;
 #[cfg(windows)]
@@ -48,6 +52,10 @@ pub use io_linux::*;
 pub use io_other::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(unix)]
+pub use spawn::*;
+#[cfg(target_os = "linux")]
+pub use spawn_linux::*;
 #[cfg(all(unix, not(target_os = "linux")))]
 pub use other::*;
 #[cfg(unix)]
