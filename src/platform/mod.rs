@@ -34,6 +34,8 @@ mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(unix)]
+mod pages;
+#[cfg(unix)]
 mod spawn;
 #[cfg(target_os = "linux")]
 mod spawn_linux;
@@ -52,6 +54,8 @@ pub use io_linux::*;
 pub use io_other::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(unix)]
+pub use pages::*;
 #[cfg(unix)]
 pub use spawn::*;
 #[cfg(target_os = "linux")]
