@@ -109,7 +109,7 @@ impl Pump {
             watched: None,
             source,
             destination,
-            buffer: ZeroedBuffer::new(BUFFER_SIZE),
+            buffer: ZeroedBuffer::new(BUFFER_SIZE as u32),
             start: 0,
             end: 0,
             owed: None,

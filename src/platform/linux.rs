@@ -26,6 +26,14 @@ pub const HAS_SUBREAPER: bool = true;
 /// The `si_code` of a signal a process sent with kill(2).
 pub const SI_USER: i32 = libc::SI_USER;
 
+/// SIGPIPE ignored, as the standard library's runtime start does (the program may start without
+/// it, see src/main.rs): a write to a closed pipe fails with EPIPE instead of killing agentpipe.
+#[cfg(agentpipe_own_start)]
+pub fn ignore_sigpipe() {
+    // SAFETY: installs no handler, only ignoring, which runs no code of ours.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Makes agentpipe the reaper of its descendants' orphans, so that they stay in its tree.
 pub fn become_subreaper() -> io::Result<()> {
     prctl::set_child_subreaper(true)?;

@@ -33,14 +33,14 @@ mod terminal;
 mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(all(unix, not(target_os = "linux")))]
+mod other;
 #[cfg(unix)]
 mod pages;
 #[cfg(unix)]
 mod spawn;
 #[cfg(target_os = "linux")]
 mod spawn_linux;
-#[cfg(all(unix, not(target_os = "linux")))]
-mod other;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
@@ -54,14 +54,14 @@ pub use io_linux::*;
 pub use io_other::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(all(unix, not(target_os = "linux")))]
+pub use other::*;
 #[cfg(unix)]
 pub use pages::*;
 #[cfg(unix)]
 pub use spawn::*;
 #[cfg(target_os = "linux")]
 pub use spawn_linux::*;
-#[cfg(all(unix, not(target_os = "linux")))]
-pub use other::*;
 #[cfg(unix)]
 pub use terminal::*;
 #[cfg(windows)]

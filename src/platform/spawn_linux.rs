@@ -130,9 +130,10 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         Ok(()) => exec(shared),
         Err(error) => error,
     };
-    shared
-        .error
-        .store(error.raw_os_error().unwrap_or(libc::EINVAL), Ordering::Relaxed);
+    shared.error.store(
+        error.raw_os_error().unwrap_or(libc::EINVAL),
+        Ordering::Relaxed,
+    );
     // SAFETY: _exit(2) ends the child at once, running nothing of the parent's.
     unsafe { libc::_exit(127) }
 }
@@ -190,9 +191,14 @@ fn resolve(program: &OsStr) -> io::Result<CString> {
         return c_string(program);
     }
     let path = std::env::var_os("PATH");
-    let path = path.as_deref().map_or(&b"/bin:/usr/bin"[..], OsStr::as_bytes);
+    let path = path
+        .as_deref()
+        .map_or(&b"/bin:/usr/bin"[..], OsStr::as_bytes);
     let mut denied = false;
-    for dir in path.split(|&byte| byte == b':').filter(|_| !name.is_empty()) {
+    for dir in path
+        .split(|&byte| byte == b':')
+        .filter(|_| !name.is_empty())
+    {
         let mut candidate = dir.to_vec();
         if !candidate.is_empty() {
             candidate.push(b'/');

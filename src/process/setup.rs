@@ -93,9 +93,7 @@ pub(super) fn child_setup(
         process_group: group,
         default,
         ignored,
-        death_signal: options
-            .parent_death_signal
-            .then(nix::unistd::getpid),
+        death_signal: options.parent_death_signal.then(nix::unistd::getpid),
     }
 }
 
