@@ -6,7 +6,7 @@
 // 0.08 ms of every start (paired medians of 600 alternating runs of `agentpipe -- true`, see
 // benches/README.md's History). What else that start does agentpipe does itself: SIGPIPE
 // ignored, a panic ends with status 101, closed standard descriptors filled.
-#![cfg_attr(agentpipe_own_start, no_main)]
+#![cfg_attr(all(agentpipe_own_start, not(test)), no_main)]
 
 // The unwinder linked in statically (libgcc_eh, as `-static-libgcc` does) instead of as
 // libgcc_s.so: loading that library and running its constructor (which probes the CPU, a trap to
@@ -22,13 +22,13 @@ unsafe extern "C" {}
 #[global_allocator]
 static ALLOCATOR: agentpipe::__CliAllocator = agentpipe::__CliAllocator;
 
-#[cfg(agentpipe_own_start)]
+#[cfg(all(agentpipe_own_start, not(test)))]
 #[unsafe(no_mangle)]
 extern "C" fn main() -> std::ffi::c_int {
     agentpipe::__cli_start()
 }
 
-#[cfg(not(agentpipe_own_start))]
+#[cfg(any(not(agentpipe_own_start), test))]
 fn main() {
     agentpipe::__cli_main()
 }
