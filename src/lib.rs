@@ -90,8 +90,8 @@
 // Without the command line, its parts of the event loop, the relay and the platform layer (its
 // own stdin and stdout, the parent watch, the signal source) are compiled but unused. Dead code
 // is found in the full build, which has every user; this one is a subset of it.
-// Likewise the threaded front end (Windows), which has no terminal, no forwarded signals, no
-// trace and no --protocol yet: the vocabulary of those is compiled and unused there.
+// Likewise the threaded front end (Windows), which has no terminal, no forwarded signals and no
+// --protocol yet: the vocabulary of those is compiled and unused there.
 #![cfg_attr(
     any(not(feature = "cli"), agentpipe_threads),
     allow(dead_code, unused_imports)
@@ -104,6 +104,7 @@ mod direction;
 mod duration;
 #[cfg(feature = "cli")]
 mod exit_status;
+mod hook;
 mod machine;
 mod outcome;
 mod parse_error;
@@ -116,6 +117,21 @@ mod rfc3339;
 mod scope;
 mod sequence;
 mod signals;
+mod timeline;
+mod trace;
+
+// The writer that never blocks and the files only their user reads, each front end's own way
+// (the trace and the timeline above them are shared).
+#[cfg(agentpipe_poll)]
+mod outlet;
+#[cfg(agentpipe_threads)]
+#[path = "outlet/threaded.rs"]
+mod outlet;
+#[cfg(agentpipe_poll)]
+mod private;
+#[cfg(agentpipe_threads)]
+#[path = "private/threaded.rs"]
+mod private;
 
 // The front end of every Unix: one readiness wait over the relay's descriptors (the front end
 // is chosen by src/platform/build.rs).
@@ -124,13 +140,7 @@ mod duplex;
 #[cfg(agentpipe_poll)]
 mod event_loop;
 #[cfg(agentpipe_poll)]
-mod hook;
-#[cfg(agentpipe_poll)]
-mod outlet;
-#[cfg(agentpipe_poll)]
 mod poller;
-#[cfg(agentpipe_poll)]
-mod private;
 #[cfg(agentpipe_poll)]
 mod process;
 #[cfg(agentpipe_poll)]
@@ -139,12 +149,8 @@ mod relay;
 mod stderr;
 #[cfg(agentpipe_poll)]
 mod stream;
-#[cfg(agentpipe_poll)]
-mod timeline;
 #[cfg(all(feature = "tokio", agentpipe_poll))]
 pub mod tokio;
-#[cfg(agentpipe_poll)]
-mod trace;
 
 // The front end of Windows: a thread per direction, the child in a Job Object.
 #[cfg(agentpipe_threads)]
@@ -166,7 +172,6 @@ pub use signals::Signal;
 pub use stream::{Closer, Stream, StreamOptions};
 #[cfg(agentpipe_threads)]
 pub use threaded::{Closer, Stream, StreamOptions};
-#[cfg(agentpipe_poll)]
 pub use trace::{Trace, TraceFormat};
 
 /// The `agentpipe` program (src/main.rs), which is the command line's only user: not part of
@@ -177,6 +182,19 @@ pub use trace::{Trace, TraceFormat};
 #[doc(hidden)]
 pub fn __cli_main() -> ! {
     cli::main()
+}
+
+/// The program's entry where it starts without the standard library's runtime (src/main.rs):
+/// what of that runtime agentpipe needs, then [`__cli_main`]. Not part of the library's API.
+#[cfg(all(feature = "cli", agentpipe_own_start))]
+#[doc(hidden)]
+pub fn __cli_start() -> std::ffi::c_int {
+    platform::ignore_sigpipe();
+    // As the runtime's start: a panic (said by the panic hook) ends the program with 101.
+    match std::panic::catch_unwind(|| cli::main()) {
+        Ok(never) => never,
+        Err(_) => std::process::exit(101),
+    }
 }
 
 /// The program's allocator (src/main.rs installs it): out of memory ends the command's scope and

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::program::{Supervised, say};
-use super::{Cli, Destination, StderrTarget, spawn_error};
+use super::{Cli, StderrTarget, spawn_error};
 use crate::config::Settings;
 use crate::event_loop::EventLoop;
 use crate::exit_status::Status;
@@ -26,7 +26,6 @@ use crate::scope::Scope;
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
-use crate::trace::{Recorder, Trace};
 
 /// Bytes of stray output held back for a `--stderr` file that is slow to take them.
 const STRAY_QUEUE: usize = 256 * 1024;
@@ -47,7 +46,7 @@ pub(super) fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
-        .traced(trace(cli, start)?);
+        .traced(super::destination::trace(cli, start)?);
     let signals =
         SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
@@ -59,7 +58,7 @@ pub(super) fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let (stderr_destination, stray) = stderr_destination(cli, &mut command)?;
+    let (stderr_destination, stray, stderr_file) = stderr_destination(cli)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -72,6 +71,9 @@ pub(super) fn supervise(
         },
         stdin: None,
         pipe_stderr: stderr_destination.is_some(),
+        stderr: stderr_file,
+        handled: signals.caught().to_vec(),
+        argv_only: true,
         pty: cli.pty.then(|| PtyOptions {
             size: terminal([Some(&input), Some(&output)]).and_then(platform::window_size),
             stderr: cli.stderr.is_none() && cli.stderr_tail.is_none(),
@@ -84,6 +86,14 @@ pub(super) fn supervise(
         None
     } else {
         Some(input)
+    };
+    // Raw from here on, restored when `own_terminal` drops, whichever way this function
+    // returns (a failed start, an error, a panic, a signal that ended the run: agentpipe dies of
+    // one only later). Set before the command starts, so that nothing typed while it starts is
+    // echoed or edited by agentpipe's own terminal and the command sees raw keys from its first.
+    let (own_terminal, window) = match cli.pty {
+        true => own_terminal(input.as_ref(), &output)?,
+        false => (None, None),
     };
     let name = cli.command[0].to_string_lossy();
     let (child, mut pipes) = match ChildProcess::spawn(&mut command, &options) {
@@ -106,12 +116,6 @@ pub(super) fn supervise(
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
         }
         _ => StderrRelay::Untouched,
-    };
-    // Raw from here on, restored when `own_terminal` drops, whichever way this function
-    // returns (an error, a panic, a signal that ended the run: agentpipe dies of one only later).
-    let (own_terminal, window) = match cli.pty {
-        true => own_terminal(input.as_ref(), &output)?,
-        false => (None, None),
     };
     let terminal_stdin = input.is_none();
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
@@ -146,35 +150,31 @@ pub(super) fn supervise(
 /// `None` is returned.
 ///
 /// With `--protocol`, also where stray output goes: the `--stderr` file, else (`None`)
-/// agentpipe's own stderr.
-fn stderr_destination(
-    cli: &Cli,
-    command: &mut Command,
-) -> Result<(Option<Endpoint>, Option<Outlet>)> {
+/// agentpipe's own stderr. Last, the command's own stderr when it is the `--stderr` file.
+fn stderr_destination(cli: &Cli) -> Result<(Option<Endpoint>, Option<Outlet>, Option<OwnedFd>)> {
     let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
     let stray = match (&cli.protocol, &stderr_file) {
         (Some(_), Some(file)) => {
             let file = file.try_clone().context("cannot set up stderr")?;
-            Some(Outlet::new(file.into(), STRAY_QUEUE, false))
+            Some(Outlet::new(file, STRAY_QUEUE, false))
         }
         _ => None,
     };
-    let destination = match (cli.stderr_tail, stderr_file) {
+    let (destination, own) = match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
-            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+            let file = Endpoint::inherited(file.into(), true).context("cannot set up stderr")?;
+            (Some(file), None)
         }
         (Some(_), None) => {
             let own = io::stderr().as_fd().try_clone_to_owned();
             let own = own.context("cannot set up stderr")?;
-            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+            let own = Endpoint::inherited(own, true).context("cannot set up stderr")?;
+            (Some(own), None)
         }
-        (None, Some(file)) => {
-            command.stderr(file);
-            None
-        }
-        (None, None) => None,
+        (None, Some(file)) => (None, Some(file.into())),
+        (None, None) => (None, None),
     };
-    Ok((destination, stray))
+    Ok((destination, stray, own))
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.
@@ -225,24 +225,6 @@ fn terminal(ends: [Option<&Endpoint>; 2]) -> Option<BorrowedFd<'_>> {
         .flatten()
         .find(|end| end.is_terminal())
         .map(Endpoint::fd)
-}
-
-/// The trace `--trace` asks for, recording from agentpipe's start.
-fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
-    let trace = match &cli.trace {
-        None => return Ok(None),
-        Some(Destination::Stderr) => Trace::own_stderr(),
-        Some(Destination::File(path)) => Trace::create(path).with_context(|| {
-            format!(
-                "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
-                path.display()
-            )
-        })?,
-    };
-    let trace = trace
-        .format(cli.trace_format.format())
-        .limit(cli.trace_limit);
-    Ok(Some(Recorder::new(trace, start.instant, start.time)))
 }
 
 /// The file `--stderr` names (/dev/null for null); `None` for agentpipe's own stderr.

@@ -1,6 +1,7 @@
 //! What agentpipe tells: every event of the `-v` timeline and every warning, with its wording,
 //! whether the state machine or the event loop saw it.
 
+mod closing;
 mod next;
 mod said;
 mod sent;
@@ -224,7 +225,12 @@ impl fmt::Display for Note {
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
-                        write!(f, "sent {} to the {}", names.join(" and "), scope.words())?
+                        write!(
+                            f,
+                            "sent {} to the {}",
+                            names.join(" and "),
+                            sent::scope_words(*scope)
+                        )?
                     }
                 }
                 match next {

@@ -35,6 +35,12 @@ mod cgroup;
 mod linux;
 #[cfg(all(unix, not(target_os = "linux")))]
 mod other;
+#[cfg(unix)]
+mod pages;
+#[cfg(unix)]
+mod spawn;
+#[cfg(target_os = "linux")]
+mod spawn_linux;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
@@ -51,11 +57,25 @@ pub use linux::*;
 #[cfg(all(unix, not(target_os = "linux")))]
 pub use other::*;
 #[cfg(unix)]
+pub use pages::*;
+#[cfg(unix)]
+pub use spawn::*;
+#[cfg(target_os = "linux")]
+pub use spawn_linux::*;
+#[cfg(unix)]
 pub use terminal::*;
 #[cfg(windows)]
 pub use windows::*;
 #[cfg(windows)]
 pub use windows_signals::*;
+
+/// What messages call the `group` scope: the child's process group.
+#[cfg(unix)]
+pub const GROUP_NOUN: &str = "process group";
+/// Whether `tree` is carried out as `group` is (and so named as it is): not on Unix, where it
+/// is the child's descendants.
+#[cfg(unix)]
+pub const TREE_IS_GROUP: bool = false;
 
 #[cfg(unix)]
 mod unix_signals;

@@ -10,18 +10,23 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::pump::{Pump, Sink, Way};
-use super::runs::Runs;
 use super::tail::Tail;
 use super::{Event, Tell};
 use crate::config::Settings;
+use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
-use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
+use crate::machine::{Input, Machine, Order, Target};
+use crate::outcome::ended::Ended;
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
 use crate::sequence::Action;
+use crate::signals::Signal;
 
 /// How often a close of the child's stdin that raced with a write is asked for again.
 const RETRY_CLOSE: Duration = Duration::from_millis(50);
+
+/// How often a running step's command is looked at: no event announces its exit here.
+const CHECK_RUN: Duration = Duration::from_millis(20);
 
 /// The pumps of a run: to the child's stdin, from its stdout, from its stderr.
 #[derive(Default)]
@@ -46,6 +51,7 @@ impl Pumps {
         let sink = Sink {
             handle: None,
             writer: Box::new(tail),
+            trace: None,
         };
         self.stderr = Some(Pump::start(Way::Stderr, Box::new(pipe), sink, events)?);
         self.stderr_tail = Some(kept);
@@ -70,6 +76,8 @@ pub(crate) struct Driver {
     closing_stdin: bool,
     dropped_output: bool,
     exit: Option<Exit>,
+    /// The job's processes other than the child, as seen when looked at or signalled.
+    ended: Ended,
     runs: Runs,
     tell: Tell,
 }
@@ -115,6 +123,7 @@ impl Driver {
             closing_stdin: false,
             dropped_output: false,
             exit: None,
+            ended: Ended::default(),
             runs: Runs::default(),
             tell,
         })
@@ -143,7 +152,8 @@ impl Driver {
                 break;
             }
             let retry = self.closing_stdin.then(|| Instant::now() + RETRY_CLOSE);
-            let deadline = [self.machine.deadline(), retry, self.runs.check_at()]
+            let run = self.runs.running().then(|| Instant::now() + CHECK_RUN);
+            let deadline = [self.machine.deadline(), retry, run]
                 .into_iter()
                 .flatten()
                 .min();
@@ -205,7 +215,7 @@ impl Driver {
                 let code = self.child.try_wait().ok().flatten().and_then(|s| s.code());
                 let exit = code.map_or(Exit::Unknown, Exit::Code);
                 self.exit = Some(exit);
-                let left = self.contained.leftovers();
+                let left = self.look(None);
                 self.input(Input::ChildExited { exit, left });
             }
             Event::Input(input) => self.input(input),
@@ -239,6 +249,8 @@ impl Driver {
                 // Pipes only: the stdin step closed the pipe already.
                 Order::HangUp => {}
                 Order::Signal(signal) => {
+                    // Listed before they are signalled: a KILL ends the job and its list.
+                    self.look(Some(signal));
                     if let Err(error) = self.contained.signal(signal.number()) {
                         self.warn(Note::SignalFailed {
                             signal,
@@ -249,7 +261,7 @@ impl Driver {
                 Order::CutDrain => {}
                 Order::DropOutput => self.dropped_output = true,
                 Order::LookAtScope => {
-                    let left = self.contained.leftovers();
+                    let left = self.look(None);
                     self.input(Input::ScopeLooked(left));
                 }
                 Order::LookAtWork => {
@@ -257,21 +269,17 @@ impl Driver {
                     self.input(Input::WorkLooked { cpu, waited: None });
                 }
                 Order::NameSurvivors => {
-                    let mut pids = self.contained.leftovers();
-                    if !self.machine.exited() {
-                        pids.insert(0, self.child.id());
-                    }
-                    self.warn(Note::Unkillable {
-                        pids,
-                        after: UNKILLABLE_AFTER,
-                    });
+                    let left = self.look(None);
+                    let note = self.machine.survivors(left);
+                    self.warn(note);
                 }
                 Order::Run {
                     command,
                     step,
                     trigger,
                 } => {
-                    let note = self.runs.start(&command, self.child.id(), trigger, step);
+                    let pid = self.child.id();
+                    let note = self.runs.start(&command, &HookEnv { pid, trigger, step });
                     self.tell(note);
                 }
                 Order::EndRun => {
@@ -285,6 +293,15 @@ impl Driver {
                 Order::Warn(note) => self.warn(note),
             }
         }
+    }
+
+    /// The job's processes other than the child, noted for the report with `signal` if they
+    /// are about to get one.
+    fn look(&mut self, signal: Option<Signal>) -> Vec<u32> {
+        let members = self.contained.members();
+        let pids = members.iter().map(|member| member.pid).collect();
+        self.ended.saw(members, signal);
+        pids
     }
 
     fn tell(&mut self, note: Note) {
@@ -329,17 +346,11 @@ impl Driver {
             cgroup: None,
             quiet_since: self.machine.quiet_since(),
             unanswered: Vec::new(),
-            ended: Vec::new(),
+            ended: self.ended.list(),
         };
-        if let Some(bytes) = outcome.stderr {
-            let kept = outcome.stderr_tail.len();
-            self.tell(Note::StderrRelayed { bytes, kept });
+        for note in Note::closing(&outcome) {
+            self.tell(note);
         }
-        self.tell(Note::Done {
-            exit: outcome.exit,
-            to_child: outcome.to_child,
-            from_child: outcome.from_child,
-        });
         outcome
     }
 }

@@ -1,56 +1,10 @@
 //! agentpipe.exe under wine: the relay, the exit statuses, the sequence through the job.
 
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-/// agentpipe.exe with `args`, then `--`, the helper and `child`, all three standard handles
-/// piped.
-fn agentpipe_with(args: &[&str], child: &[&str]) -> Child {
-    Command::new(agentpipe())
-        .args(args)
-        .arg("--")
-        .arg(helper())
-        .args(child)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Its stderr, once it ended.
-fn stderr_of(child: &mut Child) -> String {
-    let mut text = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
-fn report(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn actions(report: &serde_json::Value) -> Vec<String> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| {
-            let action = step["action"].as_str().unwrap();
-            match step["signal"].as_str() {
-                Some(signal) => format!("{action} {signal}"),
-                None => action.to_string(),
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn a_mebibyte_goes_through_both_ways_exactly_and_the_exit_code_is_the_childs() {
@@ -127,6 +81,18 @@ fn a_child_ignoring_its_input_and_console_events_is_ended_with_its_grandchild_by
         ["stdin", "signal SIGTERM", "kill SIGKILL"],
         "{report}"
     );
+    // Said in one line each even without -v, naming the job (not a Unix process group).
+    assert!(
+        stderr.contains(") and its job 500ms after SIGTERM"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("process group"), "{stderr}");
+    // The job's accounting, read before each signal: the grandchild, with the last one.
+    let ended = report["ended"].as_array().expect("an ended list");
+    assert_eq!(ended.len(), 1, "{report}");
+    assert_eq!(ended[0]["pid"], pids[1].pid, "{report}");
+    assert_eq!(ended[0]["name"], "child.exe", "{report}");
+    assert_eq!(ended[0]["signal"], "SIGKILL", "{report}");
     // wine 8 refuses a console event to a process group: the step is taken, said in one line,
     // and the sequence goes on to the job's end.
     if stderr.contains("could not send SIGTERM") {
@@ -186,23 +152,14 @@ fn a_missing_program_is_127_with_one_line_and_a_bad_signal_is_125() {
     assert_eq!(status.code(), Some(125), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no meaning on Windows"), "{stderr}");
-}
 
-/// Sends SIGINT to the wine process that runs the agentpipe.exe whose arguments hold `marker`,
-/// as a terminal's Ctrl-C or `kill -INT` would: wine delivers it as CTRL_C_EVENT.
-fn interrupt_agentpipe(marker: &str) {
-    let script = format!(
-        r#"for p in /proc/[0-9]*; do
-             pid=${{p#/proc/}}; [ "$pid" = "$$" ] && continue
-             cmd=$( (tr '\0' ' ' < "$p/cmdline") 2>/dev/null ) || continue
-             case "$cmd" in Z:*agentpipe.exe*{marker}*) kill -INT "$pid";; esac
-           done"#
-    );
-    let status = Command::new("start.exe")
-        .args(["/wait", "/unix", "/bin/sh", "-c", &script])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // No signals to pass on: refused in one line, never ignored.
+    let mut run = agentpipe_with(&["--forward", "INT"], &["exit", "0"]);
+    let status = finish(&mut run);
+    let stderr = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(125), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--forward"), "{stderr}");
 }
 
 #[test]
@@ -222,7 +179,7 @@ fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
     );
     // The child runs, its stdin held open: agentpipe's handler was installed before it started.
     let _child = pids(&pidfile);
-    interrupt_agentpipe(&marker);
+    signal_agentpipe(&marker, "INT");
     let status = finish(&mut run);
     let stderr = stderr_of(&mut run);
     // 128 + SIGINT, as a death by SIGINT reads on Unix.
