@@ -44,7 +44,7 @@ impl EventLoop {
                     self.input(Input::WorkLooked { cpu, waited });
                 }
                 Order::NameSurvivors => {
-                    let mut pids = self.left();
+                    let mut pids = self.left().pids().to_vec();
                     if !self.machine.exited() {
                         pids.insert(0, self.child.pid());
                     }

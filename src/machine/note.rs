@@ -7,7 +7,7 @@ mod sent;
 
 pub(crate) use next::Next;
 pub(crate) use said::Said;
-use sent::{sent_to_left, sent_why, target_words};
+use sent::{sent_to_left, sent_why, target_words, unseen};
 
 use std::fmt;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use super::{Cause, Target};
 use crate::duration::format_limit;
 use crate::machine::Busy;
 use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
-use crate::scope::Scope;
+use crate::scope::{Scope, Unseen};
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -174,6 +174,10 @@ pub(crate) enum Note {
     /// Processes other than the child alive in the scope after it exited.
     StillInScope(Vec<u32>),
     ScopeEmpty,
+    /// The scope could not be seen: it is taken as not empty (said even without `-v`).
+    ScopeUnseen { target: Target, why: Unseen },
+    /// It still could not be seen after SIGKILL: the run ends, and processes may remain.
+    ScopeUnchecked { target: Target, why: Unseen },
     /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
     LinesDropped(u64),
     /// The trace's destination failed (a full disk): the trace stopped there, perhaps in the
@@ -301,6 +305,8 @@ impl fmt::Display for Note {
             }
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
+            Note::ScopeUnseen { target, why } => unseen(f, target, *why, false),
+            Note::ScopeUnchecked { target, why } => unseen(f, target, *why, true),
             Note::LinesDropped(count) => write!(
                 f,
                 "{count} of agentpipe's own lines were dropped: its stderr was not read in time"

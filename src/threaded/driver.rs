@@ -18,6 +18,7 @@ use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
+use crate::scope::Look;
 use crate::sequence::Action;
 
 /// How often a close of the child's stdin that raced with a write is asked for again.
@@ -206,7 +207,10 @@ impl Driver {
                 let exit = code.map_or(Exit::Unknown, Exit::Code);
                 self.exit = Some(exit);
                 let left = self.contained.leftovers();
-                self.input(Input::ChildExited { exit, left });
+                self.input(Input::ChildExited {
+                    exit,
+                    left: Look::Seen(left),
+                });
             }
             Event::Input(input) => self.input(input),
         }
@@ -250,7 +254,7 @@ impl Driver {
                 Order::DropOutput => self.dropped_output = true,
                 Order::LookAtScope => {
                     let left = self.contained.leftovers();
-                    self.input(Input::ScopeLooked(left));
+                    self.input(Input::ScopeLooked(Look::Seen(left)));
                 }
                 Order::LookAtWork => {
                     let cpu = self.contained.cpu_time();
@@ -319,6 +323,7 @@ impl Driver {
             commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),
             abandoned,
+            scope_unchecked: self.machine.unchecked(),
             to_child: bytes(&self.pumps.to_child),
             from_child: bytes(&self.pumps.from_child),
             drain_cut: self.machine.drain_cut() && self.open != [false; 2],

@@ -1,12 +1,13 @@
 //! Failing closed: an exit that cannot be read still ends the wait for it.
 
+use crate::scope::Look;
 use super::*;
 
 #[test]
 fn a_readable_exit_descriptor_with_no_exit_read_ends_the_child_and_cannot_spin() {
     let mut clock = Clock::default();
     clock.at(0, Input::Close(Trigger::Close));
-    let orders = clock.at(100, Input::ExitUnread { left: Vec::new() });
+    let orders = clock.at(100, Input::ExitUnread { left: Look::Seen(Vec::new()) });
     assert!(
         clock.machine.exited() && clock.machine.settled(),
         "{orders:?}"
@@ -28,7 +29,7 @@ fn a_readable_exit_descriptor_with_no_exit_read_ends_the_child_and_cannot_spin()
     assert!(clock.machine.tick(now).is_empty());
     assert!(
         clock
-            .at(100, Input::ExitUnread { left: Vec::new() })
+            .at(100, Input::ExitUnread { left: Look::Seen(Vec::new()) })
             .is_empty()
     );
 }
@@ -36,7 +37,7 @@ fn a_readable_exit_descriptor_with_no_exit_read_ends_the_child_and_cannot_spin()
 #[test]
 fn an_unread_exit_with_processes_left_still_ends_them() {
     let mut clock = Clock::default();
-    let orders = clock.at(50, Input::ExitUnread { left: vec![7] });
+    let orders = clock.at(50, Input::ExitUnread { left: Look::Seen(vec![7]) });
     assert_eq!(signals(&orders), [Signal::TERM, Signal::CONT], "{orders:?}");
     assert!(clock.machine.exited() && !clock.machine.settled());
 }
