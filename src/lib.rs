@@ -116,6 +116,21 @@ mod rfc3339;
 mod scope;
 mod sequence;
 mod signals;
+mod timeline;
+mod trace;
+
+// The writer that never blocks and the files only their user reads, each front end's own way
+// (the trace and the timeline above them are shared).
+#[cfg(agentpipe_poll)]
+mod outlet;
+#[cfg(agentpipe_threads)]
+#[path = "outlet/threaded.rs"]
+mod outlet;
+#[cfg(agentpipe_poll)]
+mod private;
+#[cfg(agentpipe_threads)]
+#[path = "private/threaded.rs"]
+mod private;
 
 // The front end of every Unix: one readiness wait over the relay's descriptors (the front end
 // is chosen by src/platform/build.rs).
@@ -126,11 +141,7 @@ mod event_loop;
 #[cfg(agentpipe_poll)]
 mod hook;
 #[cfg(agentpipe_poll)]
-mod outlet;
-#[cfg(agentpipe_poll)]
 mod poller;
-#[cfg(agentpipe_poll)]
-mod private;
 #[cfg(agentpipe_poll)]
 mod process;
 #[cfg(agentpipe_poll)]
@@ -139,12 +150,8 @@ mod relay;
 mod stderr;
 #[cfg(agentpipe_poll)]
 mod stream;
-#[cfg(agentpipe_poll)]
-mod timeline;
 #[cfg(all(feature = "tokio", agentpipe_poll))]
 pub mod tokio;
-#[cfg(agentpipe_poll)]
-mod trace;
 
 // The front end of Windows: a thread per direction, the child in a Job Object.
 #[cfg(agentpipe_threads)]

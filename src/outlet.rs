@@ -83,7 +83,8 @@ pub(crate) struct Outlet {
 impl Outlet {
     /// An outlet over `fd`, holding back at most about `capacity` bytes. `private` says that
     /// agentpipe opened `fd` itself with O_NONBLOCK.
-    pub fn new(fd: OwnedFd, capacity: usize, private: bool) -> Outlet {
+    pub fn new(fd: impl Into<OwnedFd>, capacity: usize, private: bool) -> Outlet {
+        let fd = fd.into();
         let (fd, way) = match kind(&fd) {
             Way::Gated if private => (fd, Way::Private),
             Way::Gated => match platform::reopen_nonblocking(fd.as_fd(), true) {
@@ -261,9 +262,10 @@ impl Outlet {
         }
     }
 
-    /// Why the destination failed, once it did (a full disk, a reader gone).
-    pub fn error(&self) -> Option<Errno> {
-        self.error
+    /// The OS error code of the destination's failure, once it failed (a full disk, a reader
+    /// gone).
+    pub fn os_error(&self) -> Option<i32> {
+        self.error.map(|errno| errno as i32)
     }
 
     /// Writes from `bytes` what the destination takes now.

@@ -7,7 +7,9 @@
 //! the end says how many were dropped, when it can be written.
 
 use std::io::IsTerminal;
+#[cfg(agentpipe_poll)]
 use std::os::fd::OwnedFd;
+#[cfg(agentpipe_poll)]
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -92,21 +94,25 @@ impl Timeline {
     }
 
     /// agentpipe's own stderr, to wait for (POLLOUT) while lines wait for it.
+    #[cfg(agentpipe_poll)]
     pub fn own_stderr_waiting(&self) -> Option<Arc<OwnedFd>> {
         own_stderr().waiting()
     }
 
     /// The trace's descriptor, to wait for while records wait for it.
+    #[cfg(agentpipe_poll)]
     pub fn trace_waiting(&self) -> Option<Arc<OwnedFd>> {
         self.trace.as_ref().and_then(Recorder::waiting)
     }
 
     /// When the trace's records written behind are due: [`Timeline::flush`] then.
+    #[cfg(agentpipe_poll)]
     pub fn due(&self) -> Option<Instant> {
         self.trace.as_ref().and_then(Recorder::due)
     }
 
     /// Writes what waits, as far as each destination takes it now.
+    #[cfg(agentpipe_poll)]
     pub fn flush(&self) {
         own_stderr().flush();
         if let Some(trace) = &self.trace {
@@ -121,8 +127,8 @@ impl Timeline {
         if dropped > 0 {
             self.tell(&Note::LinesDropped(dropped), true);
         }
-        if let Some(errno) = self.trace.as_ref().and_then(Recorder::finish) {
-            self.tell(&Note::TraceFailed(errno as i32), !self.quiet);
+        if let Some(code) = self.trace.as_ref().and_then(Recorder::finish) {
+            self.tell(&Note::TraceFailed(code), !self.quiet);
         }
         own_stderr().drain();
     }

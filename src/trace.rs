@@ -10,9 +10,12 @@
 mod format;
 #[cfg(feature = "json")]
 mod message;
+#[cfg(agentpipe_poll)]
 mod tap;
 
+use std::fs::File;
 use std::io;
+#[cfg(agentpipe_poll)]
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -24,6 +27,7 @@ use format::Record;
 pub(crate) use format::line;
 #[cfg(feature = "json")]
 pub(crate) use message::Spoken;
+#[cfg(agentpipe_poll)]
 pub(crate) use tap::{Refused, Tap};
 
 /// The trace's size limit unless one is given: 64 MiB.
@@ -77,8 +81,9 @@ pub struct Trace {
 enum Sink {
     /// agentpipe's own stderr, shared with the timeline.
     OwnStderr,
-    /// A descriptor; `private` when agentpipe opened it non-blocking itself.
-    Fd { fd: OwnedFd, private: bool },
+    /// A file, a pipe, a socket...; `private` when agentpipe opened it itself (non-blocking, on
+    /// Unix).
+    File { file: File, private: bool },
 }
 
 impl Trace {
@@ -90,17 +95,18 @@ impl Trace {
     /// owns is refused ([`io::ErrorKind::PermissionDenied`]): it may have been planted there.
     pub fn create(path: impl AsRef<Path>) -> io::Result<Trace> {
         let file = crate::private::open(path.as_ref())?;
-        Ok(Trace::with(Sink::Fd {
-            fd: file.into(),
+        Ok(Trace::with(Sink::File {
+            file,
             private: true,
         }))
     }
 
     /// A trace written to `fd`: a file, a pipe, a socket, a terminal. It is written without
     /// blocking and without changing its flags.
+    #[cfg(agentpipe_poll)]
     pub fn to_fd(fd: impl Into<OwnedFd>) -> Trace {
-        Trace::with(Sink::Fd {
-            fd: fd.into(),
+        Trace::with(Sink::File {
+            file: File::from(fd.into()),
             private: false,
         })
     }
@@ -173,7 +179,7 @@ impl Recorder {
     pub fn new(trace: Trace, start: Instant, wall: SystemTime) -> Recorder {
         let outlet = match trace.sink {
             Sink::OwnStderr => Writer::OwnStderr,
-            Sink::Fd { fd, private } => Writer::Own(Outlet::new(fd, QUEUE, private).behind()),
+            Sink::File { file, private } => Writer::Own(Outlet::new(file, QUEUE, private).behind()),
         };
         let recorder = Recorder(Arc::new(Mutex::new(Book {
             start,
@@ -231,6 +237,7 @@ impl Recorder {
 
     /// Counts bytes relayed toward `direction` as skipped without looking at them; `untapped`
     /// when that is because no pipe could be made to copy them.
+    #[cfg(agentpipe_poll)]
     pub fn skip(&self, direction: Direction, count: usize, untapped: bool) {
         let mut book = self.book();
         if !book.stopped {
@@ -241,6 +248,7 @@ impl Recorder {
 
     /// Whether a chunk of `length` bytes would be recorded now: a tap that gets `false` need
     /// not copy the bytes, only [`Recorder::skip`] them (or nothing, once the trace stopped).
+    #[cfg(agentpipe_poll)]
     pub fn accepts(&self, length: usize) -> Accepts {
         let mut book = self.book();
         match () {
@@ -251,12 +259,14 @@ impl Recorder {
     }
 
     /// Writes what waits, as far as the destination takes it without waiting.
+    #[cfg(agentpipe_poll)]
     pub fn flush(&self) {
         self.book().outlet().flush();
     }
 
     /// The descriptor to wait for while records wait for it (not agentpipe's stderr, which the
     /// timeline waits for).
+    #[cfg(agentpipe_poll)]
     pub fn waiting(&self) -> Option<Arc<OwnedFd>> {
         match &self.book().outlet {
             Writer::Own(outlet) => outlet.waiting(),
@@ -265,6 +275,7 @@ impl Recorder {
     }
 
     /// When records written behind are due (see [`Recorder::flush`]).
+    #[cfg(agentpipe_poll)]
     pub fn due(&self) -> Option<Instant> {
         match &self.book().outlet {
             Writer::Own(outlet) => outlet.due(),
@@ -274,13 +285,13 @@ impl Recorder {
 
     /// At the end: records what was skipped since the last record, then writes what waits,
     /// waiting a little for a destination that still takes bytes. Returns how the destination
-    /// failed, if it did: the trace stopped there.
-    pub fn finish(&self) -> Option<nix::errno::Errno> {
+    /// failed (its OS error code), if it did: the trace stopped there.
+    pub fn finish(&self) -> Option<i32> {
         let mut book = self.book();
         book.record_skipped(Instant::now());
         let mut outlet = book.outlet();
         outlet.drain();
-        outlet.error()
+        outlet.os_error()
     }
 
     fn book(&self) -> MutexGuard<'_, Book> {
@@ -289,6 +300,7 @@ impl Recorder {
 }
 
 /// What a trace takes now: see [`Recorder::accepts`].
+#[cfg(agentpipe_poll)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Accepts {
     Data,

@@ -5,10 +5,14 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-#[cfg(agentpipe_poll)]
+use anyhow::{Context, Result};
+
 use crate::outlet::{Outlet, own_stderr};
-#[cfg(agentpipe_poll)]
 use crate::private;
+use crate::report::Start;
+use crate::trace::{Recorder, Trace};
+
+use super::Cli;
 
 /// Where `--report` or `--trace` goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,35 +37,22 @@ impl Destination {
     /// outlet (in order with its lines), or to the file, created or truncated (a FIFO without a
     /// reader fails at once); see [`Outlet::write_at_exit`]. Signals keep their meaning
     /// meanwhile, since nothing waits longer than the bound.
-    #[cfg(agentpipe_poll)]
     pub fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Destination::Stderr => own_stderr().write_at_exit(bytes),
             Destination::File(path) => {
                 let file = private::open(path)?;
-                Outlet::new(file.into(), bytes.len(), true).write_at_exit(bytes)
+                Outlet::new(file, bytes.len(), true).write_at_exit(bytes)
             }
         }
     }
 
-    /// Writes `bytes` at once: the threaded front end has no outlet, nor private files, yet.
-    #[cfg(agentpipe_threads)]
-    pub fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
-        use std::io::Write;
-        match self {
-            Destination::Stderr => io::stderr().lock().write_all(bytes),
-            Destination::File(path) => std::fs::write(path, bytes),
-        }
-    }
-
-    /// At start: the refusals of a file written only at exit (see `private::check`; none on
-    /// the threaded front end yet).
+    /// At start: the refusals of a file written only at exit (see `private::check`).
     pub fn check(&self) -> io::Result<()> {
-        #[cfg(agentpipe_poll)]
-        if let Destination::File(path) = self {
-            return private::check(path);
+        match self {
+            Destination::File(path) => private::check(path),
+            Destination::Stderr => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -72,4 +63,23 @@ impl fmt::Display for Destination {
             Destination::File(path) => write!(f, "'{}'", path.display()),
         }
     }
+}
+
+/// The trace `--trace` asks for, recording from agentpipe's start: the same records on every
+/// front end.
+pub(super) fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
+    let trace = match &cli.trace {
+        None => return Ok(None),
+        Some(Destination::Stderr) => Trace::own_stderr(),
+        Some(Destination::File(path)) => Trace::create(path).with_context(|| {
+            format!(
+                "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
+                path.display()
+            )
+        })?,
+    };
+    let trace = trace
+        .format(cli.trace_format.format())
+        .limit(cli.trace_limit);
+    Ok(Some(Recorder::new(trace, start.instant, start.time)))
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::program::{Supervised, say};
-use super::{Cli, Destination, StderrTarget, spawn_error};
+use super::{Cli, StderrTarget, spawn_error};
 use crate::config::Settings;
 use crate::event_loop::EventLoop;
 use crate::exit_status::Status;
@@ -26,7 +26,6 @@ use crate::scope::Scope;
 use crate::signals::{Signal, SignalSource};
 use crate::stderr::StderrRelay;
 use crate::timeline::Timeline;
-use crate::trace::{Recorder, Trace};
 
 /// Bytes of stray output held back for a `--stderr` file that is slow to take them.
 const STRAY_QUEUE: usize = 256 * 1024;
@@ -47,7 +46,7 @@ pub(super) fn supervise(
 ) -> Result<Supervised> {
     let timeline = Timeline::new(start.instant, cli.verbose)
         .quiet(cli.quiet)
-        .traced(trace(cli, start)?);
+        .traced(super::destination::trace(cli, start)?);
     let signals =
         SignalSource::install(cli.handling()).context("cannot install signal handlers")?;
     // Watched from the start: a parent that exits while the command starts still counts.
@@ -85,6 +84,14 @@ pub(super) fn supervise(
     } else {
         Some(input)
     };
+    // Raw from here on, restored when `own_terminal` drops, whichever way this function
+    // returns (a failed start, an error, a panic, a signal that ended the run: agentpipe dies of
+    // one only later). Set before the command starts, so that nothing typed while it starts is
+    // echoed or edited by agentpipe's own terminal and the command sees raw keys from its first.
+    let (own_terminal, window) = match cli.pty {
+        true => own_terminal(input.as_ref(), &output)?,
+        false => (None, None),
+    };
     let name = cli.command[0].to_string_lossy();
     let (child, mut pipes) = match ChildProcess::spawn(&mut command, &options) {
         Ok(started) => started,
@@ -106,12 +113,6 @@ pub(super) fn supervise(
             StderrRelay::to_endpoint(source, destination, cli.stderr_tail.unwrap_or_default())
         }
         _ => StderrRelay::Untouched,
-    };
-    // Raw from here on, restored when `own_terminal` drops, whichever way this function
-    // returns (an error, a panic, a signal that ended the run: agentpipe dies of one only later).
-    let (own_terminal, window) = match cli.pty {
-        true => own_terminal(input.as_ref(), &output)?,
-        false => (None, None),
     };
     let terminal_stdin = input.is_none();
     let event_loop = EventLoop::new(child, pipes, input, Some(output), config.clone(), timeline);
@@ -155,7 +156,7 @@ fn stderr_destination(
     let stray = match (&cli.protocol, &stderr_file) {
         (Some(_), Some(file)) => {
             let file = file.try_clone().context("cannot set up stderr")?;
-            Some(Outlet::new(file.into(), STRAY_QUEUE, false))
+            Some(Outlet::new(file, STRAY_QUEUE, false))
         }
         _ => None,
     };
@@ -225,24 +226,6 @@ fn terminal(ends: [Option<&Endpoint>; 2]) -> Option<BorrowedFd<'_>> {
         .flatten()
         .find(|end| end.is_terminal())
         .map(Endpoint::fd)
-}
-
-/// The trace `--trace` asks for, recording from agentpipe's start.
-fn trace(cli: &Cli, start: Start) -> Result<Option<Recorder>> {
-    let trace = match &cli.trace {
-        None => return Ok(None),
-        Some(Destination::Stderr) => Trace::own_stderr(),
-        Some(Destination::File(path)) => Trace::create(path).with_context(|| {
-            format!(
-                "cannot open --trace file '{}'; check the path and its permissions (a FIFO needs a reader)",
-                path.display()
-            )
-        })?,
-    };
-    let trace = trace
-        .format(cli.trace_format.format())
-        .limit(cli.trace_limit);
-    Ok(Some(Recorder::new(trace, start.instant, start.time)))
 }
 
 /// The file `--stderr` names (/dev/null for null); `None` for agentpipe's own stderr.

@@ -12,17 +12,18 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use super::program::Supervised;
+use super::program::{Supervised, say};
 use super::{Cli, StderrTarget};
 use crate::config::Settings;
 use crate::exit_status::Status;
 use crate::machine::Input;
-use crate::machine::note::{self, Note};
+use crate::machine::note::Note;
 use crate::platform;
 use crate::report::Start;
 use crate::scope::Scope;
 use crate::signals::Signal;
 use crate::threaded::{Driver, Event, Pump, Pumps, Sink, Tail, Tell, Way};
+use crate::timeline::Timeline;
 
 /// Nothing to prepare: a closed standard handle reads as an error, which ends the relay.
 pub(super) fn prepare() {}
@@ -47,7 +48,10 @@ pub(super) fn supervise(
     if cli.end_with_parent {
         watch_parent(sender.clone()).context("cannot watch agentpipe's parent")?;
     }
-    let mut tell = timeline(start.instant, cli.verbose, cli.quiet);
+    let timeline = Timeline::new(start.instant, cli.verbose)
+        .quiet(cli.quiet)
+        .traced(super::destination::trace(cli, start)?);
+    let mut tell = tell(timeline.clone());
 
     let mut command = Command::new(&cli.command[0]);
     command
@@ -60,7 +64,7 @@ pub(super) fn supervise(
         Ok(started) => started,
         Err(error) => {
             let message = explain(&name, &error);
-            eprintln!("agentpipe: {message}");
+            say(&format!("agentpipe: {message}"));
             return Ok(Supervised::NotStarted {
                 status: Status::of_spawn_error(&error),
                 error: message,
@@ -88,6 +92,7 @@ pub(super) fn supervise(
     let sink = Sink {
         handle: Some(stdin.as_raw_handle()),
         writer: Box::new(stdin),
+        trace: timeline.trace().cloned(),
     };
     let input = Box::new(io::stdin());
     pumps.to_child = Some(Pump::start(Way::ToChild, input, sink, sender.clone())?);
@@ -95,6 +100,7 @@ pub(super) fn supervise(
     let sink = Sink {
         handle: Some(io::stdout().as_raw_handle()),
         writer: Box::new(io::stdout()),
+        trace: timeline.trace().cloned(),
     };
     pumps.from_child = Some(Pump::start(
         Way::FromChild,
@@ -118,6 +124,7 @@ pub(super) fn supervise(
     )
     .context("supervising the command failed")?;
     let outcome = driver.relaying(hangs_up).run();
+    timeline.finish();
     Ok(Supervised::Ended(Box::new(outcome)))
 }
 
@@ -131,9 +138,6 @@ fn refuse_unix_only(cli: &Cli) -> Result<()> {
     }
     if cli.protocol.is_some() {
         bail!("--protocol is not available on Windows yet; leave it out");
-    }
-    if cli.trace.is_some() {
-        bail!("--trace is not available on Windows yet; leave it out (-v still shows the events)");
     }
     Ok(())
 }
@@ -150,18 +154,12 @@ fn watch_parent(events: Sender<Event>) -> io::Result<()> {
     Ok(())
 }
 
-/// The `-v` timeline and the warnings, on agentpipe's own stderr.
-fn timeline(start: Instant, verbose: bool, quiet: bool) -> Tell {
-    Box::new(move |note: &Note, warning: bool| {
-        let line = if verbose {
-            let at = start.elapsed();
-            format!("agentpipe [{}]: {note}\n", note::offset(at))
-        } else if warning && !quiet {
-            format!("agentpipe: {note}\n")
-        } else {
-            return;
-        };
-        let _ = io::stderr().lock().write_all(line.as_bytes());
+/// The driver's notes to the timeline: the `-v` lines and the warnings on agentpipe's own
+/// stderr, which never block, and every note to the trace.
+fn tell(timeline: Timeline) -> Tell {
+    Box::new(move |note: &Note, warning: bool| match warning {
+        true => timeline.warn(note),
+        false => timeline.say(note),
     })
 }
 

@@ -12,7 +12,6 @@ use crate::parse_error::ParseError;
 use crate::protocol::Protocol;
 use crate::scope::Scope;
 use crate::signals::{self, Signal};
-#[cfg(agentpipe_poll)]
 use crate::trace::TraceFormat;
 
 /// A duration argument: `None` is `inf`.
@@ -88,7 +87,6 @@ pub enum TraceFormatArg {
     Jsonl,
 }
 
-#[cfg(agentpipe_poll)]
 impl TraceFormatArg {
     pub fn format(self) -> TraceFormat {
         match self {

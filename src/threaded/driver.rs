@@ -47,6 +47,7 @@ impl Pumps {
         let sink = Sink {
             handle: None,
             writer: Box::new(tail),
+            trace: None,
         };
         self.stderr = Some(Pump::start(Way::Stderr, Box::new(pipe), sink, events)?);
         self.stderr_tail = Some(kept);

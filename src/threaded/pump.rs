@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use super::{Event, lock};
+use crate::direction::Direction;
 use crate::outcome::Bytes;
 use crate::platform;
+use crate::trace::Recorder;
 
 /// Which way a pump moves bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,12 +26,26 @@ pub(crate) enum Way {
     Stderr,
 }
 
+impl Way {
+    /// The direction a trace records this way's bytes as (the child's stderr is not traced, as
+    /// on Unix).
+    fn traced(self) -> Option<Direction> {
+        match self {
+            Way::ToChild => Some(Direction::ToChild),
+            Way::FromChild => Some(Direction::FromChild),
+            Way::Stderr => None,
+        }
+    }
+}
+
 /// A sink whose pending write can be cancelled from another thread.
 pub(crate) struct Sink {
     pub writer: Box<dyn Write + Send>,
     /// The handle its writes block on, for `CancelIoEx`; `None` for a sink that never blocks
     /// for long (an in-process handoff).
     pub handle: Option<RawHandle>,
+    /// The trace this way's bytes are recorded in (`--trace`).
+    pub trace: Option<Recorder>,
 }
 
 // SAFETY: the raw handle is only passed to CancelIoEx while the writer that owns it is alive.
@@ -37,6 +53,8 @@ unsafe impl Send for Sink {}
 
 struct Shared {
     sink: Mutex<Option<Box<dyn Write + Send>>>,
+    /// The trace, with the direction it records this way as.
+    trace: Option<(Recorder, Direction)>,
     /// Set when the sink is to be closed: the thread drops it instead of writing to it.
     closing: AtomicBool,
     relayed: AtomicU64,
@@ -63,6 +81,7 @@ impl Pump {
     ) -> io::Result<Pump> {
         let shared = Arc::new(Shared {
             sink: Mutex::new(Some(sink.writer)),
+            trace: sink.trace.zip(way.traced()),
             closing: AtomicBool::new(false),
             relayed: AtomicU64::new(0),
             discarded: AtomicU64::new(0),
@@ -150,6 +169,11 @@ impl Shared {
                 false
             }
             Some(writer) => {
+                // Recorded as handed to the destination, before the write returns: a request is
+                // then traced before the answer it causes (decision (cg)).
+                if let Some((recorder, direction)) = &self.trace {
+                    recorder.data(*direction, bytes);
+                }
                 let ok = writer
                     .write_all(bytes)
                     .and_then(|()| writer.flush())

@@ -117,6 +117,7 @@ impl Stream {
             let sink = Sink {
                 handle: Some(pipe.as_raw_handle()),
                 writer: Box::new(pipe),
+                trace: None,
             };
             let source = Box::new(stdin.clone());
             pumps.to_child = Some(Pump::start(Way::ToChild, source, sink, sender.clone())?);
@@ -125,6 +126,7 @@ impl Stream {
             let sink = Sink {
                 handle: None,
                 writer: Box::new(Ended(stdout.clone())),
+                trace: None,
             };
             pumps.from_child = Some(Pump::start(
                 Way::FromChild,

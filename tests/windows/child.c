@@ -11,7 +11,9 @@
  *                      the first; ignores stdin
  *   flood              write lines to stdout until a write fails; ignores stdin
  *   stderr TEXT N      write TEXT to stderr, exit with code N
- *   sleep              sleep */
+ *   sleep              sleep
+ *   parent GO CMD...   start CMD... (its standard handles inherited), wait until the file GO
+ *                      exists, then exit 0 without waiting for CMD: a parent that goes away */
 #include <windows.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +102,12 @@ int main(int argc, char **argv)
         snprintf(line, sizeof line, "\"%s\" sleep", argv[0]);
         STARTUPINFOA startup = {sizeof startup};
         PROCESS_INFORMATION started;
-        if (!CreateProcessA(NULL, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &started))
+        if (!CreateProcessA(NULL, line, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &started)) {
+            char error[64];
+            snprintf(error, sizeof error, "CreateProcess failed: %lu", GetLastError());
+            write_file(argv[2], error);
             return 4;
+        }
         pidfile(argv[2], GetCurrentProcessId(), started.dwProcessId);
         for (;;)
             Sleep(1000);
@@ -125,6 +131,21 @@ int main(int argc, char **argv)
         fputs(argv[2], stderr);
         fflush(stderr);
         return atoi(argv[3]);
+    }
+    if (!strcmp(mode, "parent") && argc > 3) {
+        char line[8192] = "";
+        for (int i = 3; i < argc; i++) {
+            strncat(line, "\"", sizeof line - strlen(line) - 1);
+            strncat(line, argv[i], sizeof line - strlen(line) - 1);
+            strncat(line, "\" ", sizeof line - strlen(line) - 1);
+        }
+        STARTUPINFOA startup = {sizeof startup};
+        PROCESS_INFORMATION started;
+        if (!CreateProcessA(NULL, line, NULL, NULL, TRUE, 0, NULL, NULL, &startup, &started))
+            return 4;
+        while (GetFileAttributesA(argv[2]) == INVALID_FILE_ATTRIBUTES)
+            Sleep(10);
+        return 0;
     }
     if (!strcmp(mode, "sleep")) {
         for (;;)

@@ -1,56 +1,10 @@
 //! agentpipe.exe under wine: the relay, the exit statuses, the sequence through the job.
 
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-/// agentpipe.exe with `args`, then `--`, the helper and `child`, all three standard handles
-/// piped.
-fn agentpipe_with(args: &[&str], child: &[&str]) -> Child {
-    Command::new(agentpipe())
-        .args(args)
-        .arg("--")
-        .arg(helper())
-        .args(child)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Its stderr, once it ended.
-fn stderr_of(child: &mut Child) -> String {
-    let mut text = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
-fn report(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn actions(report: &serde_json::Value) -> Vec<String> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| {
-            let action = step["action"].as_str().unwrap();
-            match step["signal"].as_str() {
-                Some(signal) => format!("{action} {signal}"),
-                None => action.to_string(),
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn a_mebibyte_goes_through_both_ways_exactly_and_the_exit_code_is_the_childs() {
@@ -188,23 +142,6 @@ fn a_missing_program_is_127_with_one_line_and_a_bad_signal_is_125() {
     assert!(stderr.contains("no meaning on Windows"), "{stderr}");
 }
 
-/// Sends SIGINT to the wine process that runs the agentpipe.exe whose arguments hold `marker`,
-/// as a terminal's Ctrl-C or `kill -INT` would: wine delivers it as CTRL_C_EVENT.
-fn interrupt_agentpipe(marker: &str) {
-    let script = format!(
-        r#"for p in /proc/[0-9]*; do
-             pid=${{p#/proc/}}; [ "$pid" = "$$" ] && continue
-             cmd=$( (tr '\0' ' ' < "$p/cmdline") 2>/dev/null ) || continue
-             case "$cmd" in Z:*agentpipe.exe*{marker}*) kill -INT "$pid";; esac
-           done"#
-    );
-    let status = Command::new("start.exe")
-        .args(["/wait", "/unix", "/bin/sh", "-c", &script])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
     let dir = scratch("ctrl-c");
@@ -222,7 +159,7 @@ fn ctrl_c_runs_the_sequence_and_agentpipe_ends_as_interrupted() {
     );
     // The child runs, its stdin held open: agentpipe's handler was installed before it started.
     let _child = pids(&pidfile);
-    interrupt_agentpipe(&marker);
+    signal_agentpipe(&marker, "INT");
     let status = finish(&mut run);
     let stderr = stderr_of(&mut run);
     // 128 + SIGINT, as a death by SIGINT reads on Unix.

@@ -8,5 +8,8 @@
 #![cfg(windows)]
 
 mod cli;
+mod job;
 mod library;
 mod support;
+mod trace;
+mod triggers;

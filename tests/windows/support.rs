@@ -1,8 +1,9 @@
 //! What every Windows test uses: the helper's path, a private directory, bounded waits, and
 //! the check that a process is gone.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -144,4 +145,109 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
             (state >> 24) as u8
         })
         .collect()
+}
+
+/// agentpipe.exe with `args`, then `--`, the helper and `child`, all three standard handles
+/// piped.
+pub fn agentpipe_with(args: &[&str], child: &[&str]) -> Child {
+    Command::new(agentpipe())
+        .args(args)
+        .arg("--")
+        .arg(helper())
+        .args(child)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Its stderr, once it ended.
+pub fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+pub fn report(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub fn actions(report: &serde_json::Value) -> Vec<String> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| {
+            let action = step["action"].as_str().unwrap();
+            match step["signal"].as_str() {
+                Some(signal) => format!("{action} {signal}"),
+                None => action.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// A path of the test's as wine names it.
+pub fn win(path: &std::path::Path) -> String {
+    windows_path(path.to_str().unwrap())
+}
+
+/// Runs agentpipe.exe with `args` and the helper's `child`, writes `input` then closes its
+/// stdin; returns its stdout, its stderr and its exit code.
+pub fn run_with_input(args: &[&str], child: &[&str], input: &[u8]) -> (Vec<u8>, String, i32) {
+    use std::io::Write;
+    let mut run = agentpipe_with(args, child);
+    let _watchdog = watchdog(run.id());
+    let mut stdin = run.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let mut stdout = Vec::new();
+    run.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    let _ = writer.join().unwrap();
+    let status = finish(&mut run);
+    let stderr = stderr_of(&mut run);
+    (stdout, stderr, status.code().unwrap_or(-1))
+}
+
+/// Ends process `pid` past [`LIMIT`] unless the returned sender is dropped first: a test whose
+/// reads would wait for a hung agentpipe still ends.
+pub fn watchdog(pid: u32) -> std::sync::mpsc::Sender<()> {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let process = Watched::open(pid);
+    let handle = process.handle as usize;
+    std::mem::forget(process);
+    std::thread::spawn(move || {
+        let process = Watched {
+            pid,
+            handle: handle as HANDLE,
+        };
+        // Dropped either way: an ended process is not affected; a hung one is ended.
+        let _ = wait.recv_timeout(LIMIT);
+        drop(process);
+    });
+    done
+}
+
+/// Sends `signal` (`INT`, `KILL`) to the wine process that runs the agentpipe.exe whose
+/// arguments hold `marker`, as a terminal's Ctrl-C, `kill -INT` or `kill -KILL` would: wine
+/// delivers SIGINT as CTRL_C_EVENT; SIGKILL ends the process outright.
+pub fn signal_agentpipe(marker: &str, signal: &str) {
+    let script = format!(
+        r#"for p in /proc/[0-9]*; do
+             pid=${{p#/proc/}}; [ "$pid" = "$$" ] && continue
+             cmd=$( (tr '\0' ' ' < "$p/cmdline") 2>/dev/null ) || continue
+             case "$cmd" in Z:*agentpipe.exe*{marker}*) kill -{signal} "$pid";; esac
+           done"#
+    );
+    let status = Command::new("start.exe")
+        .args(["/wait", "/unix", "/bin/sh", "-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
