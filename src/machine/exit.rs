@@ -66,14 +66,22 @@ impl Machine {
             // may remain (what could be signalled was).
             if let Some(why) = self.unseen.filter(|_| now >= at + UNSEEN_AFTER_KILL) {
                 self.unchecked = Some(why);
-                let target = self.target.clone();
-                self.orders.push(Order::Warn(Note::ScopeUnchecked { target, why }));
+                self.warn_unseen(why, true);
                 return self.enter(Phase::Over);
             }
             // Whatever is still there after SIGKILL was started since (a fork racing the
             // signal): it gets SIGKILL too, at every look, until the scope is empty.
             self.orders.push(Order::Signal(Signal::KILL));
         }
+    }
+
+    fn warn_unseen(&mut self, why: crate::scope::Unseen, after_kill: bool) {
+        let target = self.target.clone();
+        self.orders.push(Order::Warn(Note::ScopeUnseen {
+            target,
+            why,
+            after_kill,
+        }));
     }
 
     /// Whether processes may be left in the scope: some were seen, or it could not be seen.
@@ -94,8 +102,7 @@ impl Machine {
             Look::Unseen(why) => {
                 if self.unseen.is_none() && !self.unseen_said {
                     self.unseen_said = true;
-                    let target = self.target.clone();
-                    self.orders.push(Order::Warn(Note::ScopeUnseen { target, why }));
+                    self.warn_unseen(why, false);
                 }
                 self.unseen = Some(why);
                 return;

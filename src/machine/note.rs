@@ -4,10 +4,13 @@
 mod next;
 mod said;
 mod sent;
+mod words;
 
 pub(crate) use next::Next;
 pub(crate) use said::Said;
 use sent::{sent_to_left, sent_why, target_words, unseen};
+pub(crate) use words::offset;
+use words::{list, seconds};
 
 use std::fmt;
 use std::time::Duration;
@@ -174,10 +177,13 @@ pub(crate) enum Note {
     /// Processes other than the child alive in the scope after it exited.
     StillInScope(Vec<u32>),
     ScopeEmpty,
-    /// The scope could not be seen: it is taken as not empty (said even without `-v`).
-    ScopeUnseen { target: Target, why: Unseen },
-    /// It still could not be seen after SIGKILL: the run ends, and processes may remain.
-    ScopeUnchecked { target: Target, why: Unseen },
+    /// The scope could not be seen: it is taken as not empty (said even without `-v`); or,
+    /// `after_kill`, it still could not be a while after SIGKILL: processes may remain.
+    ScopeUnseen {
+        target: Target,
+        why: Unseen,
+        after_kill: bool,
+    },
     /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
     LinesDropped(u64),
     /// The trace's destination failed (a full disk): the trace stopped there, perhaps in the
@@ -305,8 +311,11 @@ impl fmt::Display for Note {
             }
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
-            Note::ScopeUnseen { target, why } => unseen(f, target, *why, false),
-            Note::ScopeUnchecked { target, why } => unseen(f, target, *why, true),
+            Note::ScopeUnseen {
+                target,
+                why,
+                after_kill,
+            } => unseen(f, target, *why, *after_kill),
             Note::LinesDropped(count) => write!(
                 f,
                 "{count} of agentpipe's own lines were dropped: its stderr was not read in time"
@@ -435,21 +444,4 @@ impl fmt::Display for Note {
             ),
         }
     }
-}
-
-/// `+1.002s`: a time since start, as the timeline shows it.
-pub(crate) fn offset(since_start: Duration) -> String {
-    format!("+{:.3}s", since_start.as_secs_f64())
-}
-
-/// `0.98`, `1`, `12.5`: seconds to the hundredth, without trailing zeros.
-fn seconds(duration: Duration) -> String {
-    let text = format!("{:.2}", duration.as_secs_f64());
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// `12, 34`.
-fn list(pids: &[u32]) -> String {
-    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
-    pids.join(", ")
 }

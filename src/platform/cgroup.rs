@@ -119,11 +119,6 @@ impl Cgroup {
         kill_cgroup(self.kill.as_raw_fd());
     }
 
-    /// The descriptor of `cgroup.kill`, for the out-of-memory path (writing "1" kills all).
-    pub fn kill_fd(&self) -> RawFd {
-        self.kill.as_raw_fd()
-    }
-
     /// Sends `signal` to each process of the cgroup (and below), through a pidfd opened before
     /// checking that the pid is still a member. `Err`: they could not all be listed.
     pub fn signal(&self, signal: Signal) -> Result<(), Unseen> {
@@ -145,16 +140,18 @@ impl Cgroup {
     /// Whether `pid` is in the cgroup or below it now: from /proc/PID/cgroup, or where /proc
     /// cannot tell, from the cgroup's own list.
     pub fn holds(&self, pid: Pid) -> bool {
-        let text = proc_shows_self()
-            .and_then(|()| fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| {
-                gone_or_unseen(&e).err().unwrap_or(Unseen::NoProc)
-            }));
+        let text = proc_shows_self().and_then(|()| {
+            fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .map_err(|e| gone_or_unseen(&e).err().unwrap_or(Unseen::NoProc))
+        });
         match text {
             Ok(text) => text
                 .lines()
                 .filter_map(|line| line.strip_prefix("0::"))
                 .any(|path| path == self.path || path.starts_with(&format!("{}/", self.path))),
-            Err(_) => with_reserve(|| self.listed("cgroup.procs")).is_ok_and(|pids| pids.contains(&pid)),
+            Err(_) => {
+                with_reserve(|| self.listed("cgroup.procs")).is_ok_and(|pids| pids.contains(&pid))
+            }
         }
     }
 
@@ -173,7 +170,11 @@ impl Cgroup {
             // The kernel counts a process no listing caught: its threads stand for it, or the
             // child's pid does, so that the scope is not taken for empty.
             let threads = self.listed("cgroup.threads")?;
-            Ok(if threads.is_empty() { vec![child] } else { threads })
+            Ok(if threads.is_empty() {
+                vec![child]
+            } else {
+                threads
+            })
         });
         match listed {
             Err(_) if child_exited && self.populated() == Ok(false) => Ok(Vec::new()),

@@ -66,4 +66,3 @@ impl WaitSet {
         super::poll_wait::poll_wait(wanted, timeout, found)
     }
 }
-

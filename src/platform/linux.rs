@@ -18,8 +18,8 @@ use super::{ChildState, ChildStatus};
 use crate::scope::{Scope, Unseen};
 pub use members::{spare, unspare};
 use proc_table::{Entry, read};
-pub use reserve::{reserve_descriptors, reserved_stderr};
 use reserve::{proc_shows_self, with_reserve};
+pub use reserve::{reserve_descriptors, reserved_stderr};
 
 mod members;
 mod proc_table;

@@ -168,10 +168,6 @@ impl Cgroup {
         match self.0 {}
     }
 
-    pub fn kill_fd(&self) -> RawFd {
-        match self.0 {}
-    }
-
     pub fn holds(&self, _pid: Pid) -> bool {
         match self.0 {}
     }

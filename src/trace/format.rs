@@ -330,7 +330,6 @@ fn kind(note: &Note) -> &'static str {
         Note::StillInScope(_) => "still_in_scope",
         Note::ScopeEmpty => "scope_empty",
         Note::ScopeUnseen { .. } => "scope_unseen",
-        Note::ScopeUnchecked { .. } => "scope_unchecked",
         Note::LinesDropped(_) => "lines_dropped",
         Note::TraceFailed(_) => "trace_failed",
         Note::Protocol(said) => said.kind(),

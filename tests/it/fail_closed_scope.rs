@@ -21,10 +21,14 @@ fn leaves_a_sleep(go: bool, detach: bool) -> Vec<String> {
     let sleep = "echo $$ > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \"$D/sleep.pid\"; \
                  exec sleep 8";
     let start = match detach {
-        true => format!("setsid sh -c '{sleep}' >/dev/null 2>&1 </dev/null &\n\
-                         while [ ! -e \"$D/sleep.pid\" ]; do sleep 0.01; done"),
-        false => format!("sh -c '{sleep}' >/dev/null 2>&1 </dev/null &\n\
-                          while [ ! -e \"$D/sleep.pid\" ]; do sleep 0.01; done"),
+        true => format!(
+            "setsid sh -c '{sleep}' >/dev/null 2>&1 </dev/null &\n\
+                         while [ ! -e \"$D/sleep.pid\" ]; do sleep 0.01; done"
+        ),
+        false => format!(
+            "sh -c '{sleep}' >/dev/null 2>&1 </dev/null &\n\
+                          while [ ! -e \"$D/sleep.pid\" ]; do sleep 0.01; done"
+        ),
     };
     sh(&format!("{wait}{start}\nexit 3"))
 }
@@ -108,7 +112,14 @@ fn a_scope_that_cannot_be_checked_after_sigkill_ends_with_125_saying_processes_m
     // Out of the group and never seen: nothing without /proc reaches it.
     let sandbox = Sandbox::new("hidden-proc-unchecked");
     let report = sandbox.path_str("report.json");
-    let options = ["--scope", "tree", "--term-grace", "300ms", "--report", &report];
+    let options = [
+        "--scope",
+        "tree",
+        "--term-grace",
+        "300ms",
+        "--report",
+        &report,
+    ];
     let command = with_proc_hidden(&sandbox, &options, leaves_a_sleep(false, true));
     let mut run = Run::start(sandbox, command);
     let done = run.finish();
@@ -122,7 +133,10 @@ fn a_scope_that_cannot_be_checked_after_sigkill_ends_with_125_saying_processes_m
     let error = report.at("exit.error").to_string();
     assert!(error.contains("processes may remain"), "{error}");
     // It did survive: that is what the status says. The sandbox ends it.
-    assert!(run.sandbox.live(sleep), "the unreachable sleep should still run");
+    assert!(
+        run.sandbox.live(sleep),
+        "the unreachable sleep should still run"
+    );
 }
 
 /// Lowers the descriptor limit of the running `pid` to `limit`: it can open nothing numbered
@@ -164,7 +178,10 @@ fn cgroup_scope() -> bool {
         .expect("run agentpipe");
     if !status.success() {
         assert!(!under_ci(), "--scope cgroup must work under CI");
-        skipped("the cgroup part", "--scope cgroup cannot create a cgroup here");
+        skipped(
+            "the cgroup part",
+            "--scope cgroup cannot create a cgroup here",
+        );
     }
     status.success()
 }
@@ -254,8 +271,10 @@ fn a_hidden_scope_is_said_once_within_its_sequence() {
     }
     // A sleep that ignores TERM: the group is not empty after TERM, and SIGKILL ends it.
     let sandbox = Sandbox::new("hidden-proc-kill");
-    let command = sh("trap '' TERM\n(trap '' TERM; exec sleep 8) >/dev/null 2>&1 </dev/null &\n\
-                      echo $! > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \"$D/sleep.pid\"\nexit 3");
+    let command = sh(
+        "trap '' TERM\n(trap '' TERM; exec sleep 8) >/dev/null 2>&1 </dev/null &\n\
+                      echo $! > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \"$D/sleep.pid\"\nexit 3",
+    );
     let options = ["--scope", "group", "--term-grace", "300ms"];
     let command = with_proc_hidden(&sandbox, &options, command);
     let mut run = Run::start(sandbox, command);
@@ -263,8 +282,16 @@ fn a_hidden_scope_is_said_once_within_its_sequence() {
     let sleep = run.sandbox.wait_pid("sleep");
     done.assert_code(3);
     run.sandbox.assert_gone(&[sleep]);
-    assert_eq!(done.stderr.matches("cannot see").count(), 1, "{}", done.stderr);
+    assert_eq!(
+        done.stderr.matches("cannot see").count(),
+        1,
+        "{}",
+        done.stderr
+    );
     assert!(done.stderr.contains("sent SIGKILL"), "{}", done.stderr);
-    assert!(done.elapsed() >= Duration::from_millis(300), "the TERM grace was waited");
+    assert!(
+        done.elapsed() >= Duration::from_millis(300),
+        "the TERM grace was waited"
+    );
     run.sandbox.assert_nothing_left();
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::scope::Look;
 use super::*;
 use crate::machine::note::Said;
+use crate::scope::Look;
 
 fn awaiting(clock: &Clock, since: u64, request: &str) -> Input {
     Input::Awaiting(Some(Awaiting {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::scope::Look;
 use super::*;
+use crate::scope::Look;
 
 #[test]
 fn every_trigger_but_eof_starts_at_step_one_and_the_default_list_runs_to_sigkill() {

@@ -62,13 +62,17 @@ impl Entry {
 
 /// The processes in /proc whose pid passes `wanted`, as far as they are still there.
 pub(super) fn table(wanted: impl Fn(Pid) -> bool) -> Result<Vec<Entry>, Unseen> {
-    let entries = std::fs::read_dir("/proc").map_err(|error| {
-        gone_or_unseen(&error).err().unwrap_or(Unseen::NoProc)
-    })?;
+    let entries = std::fs::read_dir("/proc")
+        .map_err(|error| gone_or_unseen(&error).err().unwrap_or(Unseen::NoProc))?;
     let mut found = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|error| gone_or_unseen(&error).err().unwrap_or(Unseen::NoProc))?;
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse().ok()) else {
+        let entry =
+            entry.map_err(|error| gone_or_unseen(&error).err().unwrap_or(Unseen::NoProc))?;
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
             continue;
         };
         let pid = Pid::from_raw(pid);

@@ -20,7 +20,9 @@ static HELD: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
 
 /// Takes the reserve, as far as it is not held already.
 pub fn reserve_descriptors() {
-    let mut held = HELD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     while held.len() < RESERVE {
         match io::stderr().as_fd().try_clone_to_owned() {
             Ok(fd) => held.push(fd),
