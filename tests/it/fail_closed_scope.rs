@@ -139,20 +139,6 @@ fn a_scope_that_cannot_be_checked_after_sigkill_ends_with_125_saying_processes_m
     );
 }
 
-/// Lowers the descriptor limit of the running `pid` to `limit`: it can open nothing numbered
-/// `limit` or more.
-fn limit_descriptors(pid: i32, limit: u64) {
-    let status = Command::new("prlimit")
-        .args([
-            "--pid",
-            &pid.to_string(),
-            &format!("--nofile={limit}:{limit}"),
-        ])
-        .status()
-        .expect("run prlimit");
-    assert!(status.success(), "prlimit failed");
-}
-
 /// The number of `pid`'s pidfd (the child's, opened at the spawn): every descriptor below it
 /// was opened before the command started, the reserve's included.
 fn pidfd_number(pid: i32) -> u64 {
@@ -204,6 +190,21 @@ fn cgroups_of(pid: i32) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// The probe's command under `options`, its descriptor limit lowered to what `limit` says of
+/// agentpipe's pid before it leaves its sleep: the run, the sleep's pid, and how it ended.
+fn with_descriptors_limited(options: &[&str], limit: impl Fn(i32) -> u64) -> (Run, i32, Finished) {
+    let sandbox = Sandbox::new("descriptors-limited");
+    let mut command = sandbox.agentpipe(options, leaves_a_sleep(true, false));
+    command.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, command);
+    run.sandbox.wait_pid("child");
+    limit_descriptors(run.pid(), limit(run.pid()));
+    std::fs::write(run.sandbox.path("go"), "").expect("go");
+    let done = run.finish();
+    let sleep = run.sandbox.wait_pid("sleep");
+    (run, sleep, done)
+}
+
 #[test]
 fn a_scope_looked_at_with_every_descriptor_taken_is_still_ended_in_every_scope() {
     if !have_tools("descriptors exhausted", &["prlimit"]) {
@@ -213,17 +214,9 @@ fn a_scope_looked_at_with_every_descriptor_taken_is_still_ended_in_every_scope()
         if scope == "cgroup" && !cgroup_scope() {
             continue;
         }
-        let sandbox = Sandbox::new("no-descriptor");
-        let options = ["--scope", scope, "--term-grace", "300ms"];
-        let mut command = sandbox.agentpipe(&options, leaves_a_sleep(true, false));
-        command.stdin(Stdio::null());
-        let mut run = Run::start(sandbox, command);
-        run.sandbox.wait_pid("child");
         // Nothing more can be opened, the reserve's numbers included.
-        limit_descriptors(run.pid(), 3);
-        std::fs::write(run.sandbox.path("go"), "").expect("go");
-        let done = run.finish();
-        let sleep = run.sandbox.wait_pid("sleep");
+        let options = ["--scope", scope, "--term-grace", "300ms"];
+        let (run, sleep, done) = with_descriptors_limited(&options, |_| 3);
         done.assert_code(3);
         run.sandbox.assert_gone(&[sleep]);
         assert!(
@@ -243,16 +236,8 @@ fn a_look_that_runs_out_of_descriptors_retries_with_the_reserve_and_sees_the_sco
         return;
     }
     for scope in ["group", "tree"] {
-        let sandbox = Sandbox::new("descriptor-reserve");
-        let mut command = sandbox.agentpipe(&["--scope", scope], leaves_a_sleep(true, false));
-        command.stdin(Stdio::null());
-        let mut run = Run::start(sandbox, command);
-        run.sandbox.wait_pid("child");
         // What the command's start opened is out of reach, what came before is not.
-        limit_descriptors(run.pid(), pidfd_number(run.pid()));
-        std::fs::write(run.sandbox.path("go"), "").expect("go");
-        let done = run.finish();
-        let sleep = run.sandbox.wait_pid("sleep");
+        let (run, sleep, done) = with_descriptors_limited(&["--scope", scope], pidfd_number);
         done.assert_code(3);
         run.sandbox.assert_gone(&[sleep]);
         assert!(
