@@ -2,6 +2,8 @@
 //! child ended, and what was relayed. The exit status, the `-v` timeline and the report all read
 //! it; it depends on none of them.
 
+pub(crate) mod ended;
+
 use std::fmt;
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! The child process: how it is started, which processes its scope covers, how they are
 //! signalled, and how its exit is observed without giving up its process id.
 
-mod ended;
 mod setup;
 mod signal;
 mod unseen;
@@ -16,10 +15,10 @@ use nix::sys::signal::{Signal as NixSignal, kill};
 use nix::unistd::Pid;
 
 use crate::outcome::Exit;
+use crate::outcome::ended::Ended;
 use crate::platform::{self, Cgroup, ChildState, ChildStatus};
 use crate::scope::{CgroupUsage, Look, Scope};
 use crate::signals::Signal;
-use ended::Ended;
 pub use setup::PtyOptions;
 use setup::{Prepare, prepare_child, release_terminal, set_stdio};
 

@@ -234,7 +234,12 @@ impl fmt::Display for Note {
                     Action::Signal(_) | Action::Kill => {
                         let names: Vec<&str> =
                             action.signals().iter().map(|s| s.full_name()).collect();
-                        write!(f, "sent {} to the {}", names.join(" and "), scope.words())?
+                        write!(
+                            f,
+                            "sent {} to the {}",
+                            names.join(" and "),
+                            sent::scope_words(*scope)
+                        )?
                     }
                 }
                 match next {

@@ -59,6 +59,14 @@ pub use windows::*;
 #[cfg(windows)]
 pub use windows_signals::*;
 
+/// What messages call the `group` scope: the child's process group.
+#[cfg(unix)]
+pub const GROUP_NOUN: &str = "process group";
+/// Whether `tree` is carried out as `group` is (and so named as it is): not on Unix, where it
+/// is the child's descendants.
+#[cfg(unix)]
+pub const TREE_IS_GROUP: bool = false;
+
 #[cfg(unix)]
 mod unix_signals;
 #[cfg(unix)]

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use windows_sys::Win32::Foundation::{
-    CloseHandle, FALSE, HANDLE, INVALID_HANDLE_VALUE, TRUE, WAIT_OBJECT_0,
+    CloseHandle, FALSE, FILETIME, HANDLE, INVALID_HANDLE_VALUE, TRUE, WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_DISK, GetFileType};
 use windows_sys::Win32::System::Console::{
@@ -36,15 +36,20 @@ use windows_sys::Win32::System::JobObjects::{
     SetInformationJobObject, TerminateJobObject,
 };
 use windows_sys::Win32::System::Threading::{
-    CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED, GetCurrentProcessId, OpenProcess, OpenThread,
-    PROCESS_SYNCHRONIZE, ResumeThread, THREAD_SUSPEND_RESUME, TerminateProcess,
-    WaitForSingleObject,
+    CREATE_NEW_PROCESS_GROUP, CREATE_SUSPENDED, GetCurrentProcessId, GetProcessTimes, OpenProcess,
+    OpenThread, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, ResumeThread,
+    THREAD_SUSPEND_RESUME, TerminateProcess, WaitForSingleObject,
 };
 
+use super::Member;
 use crate::scope::Scope;
 
 /// `--scope tree` is the job here.
 pub const HAS_SUBREAPER: bool = true;
+/// What messages call the `group` scope, and `tree` too: the command's Job Object.
+pub const GROUP_NOUN: &str = "job";
+/// `tree` is the job, as `group` is.
+pub const TREE_IS_GROUP: bool = true;
 /// No cgroups: the job is the scope.
 pub const HAS_CGROUP: bool = false;
 /// The parent is watched through a handle on its process.
@@ -187,9 +192,27 @@ impl Contained {
         check(unsafe { GenerateConsoleCtrlEvent(event, self.pid) })
     }
 
-    /// The processes of the scope that are still alive, other than the child: from the job's
-    /// own accounting.
-    pub fn leftovers(&self) -> Vec<u32> {
+    /// The processes of the scope that are still alive, other than the child, from the job's own
+    /// accounting, each with its start time and its program's name (for the report's `ended`).
+    pub fn members(&self) -> Vec<Member> {
+        let pids = self.job_pids();
+        if pids.is_empty() {
+            return Vec::new();
+        }
+        let names = names();
+        let member = |pid: u32| Member {
+            pid,
+            start: started_at(pid),
+            name: names
+                .iter()
+                .find(|(listed, _)| *listed == pid)
+                .map_or_else(String::new, |(_, name)| name.clone()),
+        };
+        pids.into_iter().map(member).collect()
+    }
+
+    /// The job's processes other than the child, by pid.
+    fn job_pids(&self) -> Vec<u32> {
         let Some(job) = &self.job else {
             return Vec::new();
         };
@@ -217,6 +240,50 @@ impl Contained {
             .map(|&pid| pid as u32)
             .filter(|&pid| pid != self.pid)
             .collect()
+    }
+}
+
+/// Every process's pid and program name, from one Toolhelp snapshot.
+fn names() -> Vec<(u32, String)> {
+    let Ok(snapshot) = Snapshot::new(TH32CS_SNAPPROCESS) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    // SAFETY: a zeroed entry with its size set is what Process32FirstW takes.
+    let mut entry: PROCESSENTRY32W = unsafe { zeroed() };
+    entry.dwSize = size_of::<PROCESSENTRY32W>() as u32;
+    let mut more = unsafe { Process32FirstW(snapshot.0, &mut entry) } != FALSE;
+    while more {
+        let name = &entry.szExeFile;
+        let length = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+        names.push((
+            entry.th32ProcessID,
+            String::from_utf16_lossy(&name[..length]),
+        ));
+        // SAFETY: as above.
+        more = unsafe { Process32NextW(snapshot.0, &mut entry) } != FALSE;
+    }
+    names
+}
+
+/// When process `pid` was created (100 ns units since 1601), which with the pid names one
+/// process for good; 0 when it cannot be read (it is gone).
+fn started_at(pid: u32) -> u64 {
+    // SAFETY: plain call; the handle is closed below.
+    let process = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid) };
+    if process.is_null() {
+        return 0;
+    }
+    // SAFETY: zeroed times are valid; the handle is open, then closed once.
+    unsafe {
+        let mut times: [FILETIME; 4] = zeroed();
+        let [created, exited, kernel, user] = &mut times;
+        let read = GetProcessTimes(process, created, exited, kernel, user);
+        CloseHandle(process);
+        if read == FALSE {
+            return 0;
+        }
+        (u64::from(times[0].dwHighDateTime) << 32) | u64::from(times[0].dwLowDateTime)
     }
 }
 

@@ -16,10 +16,12 @@ use super::{Event, Tell};
 use crate::config::Settings;
 use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
+use crate::outcome::ended::Ended;
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
 use crate::scope::Look;
 use crate::sequence::Action;
+use crate::signals::Signal;
 
 /// How often a close of the child's stdin that raced with a write is asked for again.
 const RETRY_CLOSE: Duration = Duration::from_millis(50);
@@ -72,6 +74,8 @@ pub(crate) struct Driver {
     closing_stdin: bool,
     dropped_output: bool,
     exit: Option<Exit>,
+    /// The job's processes other than the child, as seen when looked at or signalled.
+    ended: Ended,
     runs: Runs,
     tell: Tell,
 }
@@ -117,6 +121,7 @@ impl Driver {
             closing_stdin: false,
             dropped_output: false,
             exit: None,
+            ended: Ended::default(),
             runs: Runs::default(),
             tell,
         })
@@ -207,11 +212,8 @@ impl Driver {
                 let code = self.child.try_wait().ok().flatten().and_then(|s| s.code());
                 let exit = code.map_or(Exit::Unknown, Exit::Code);
                 self.exit = Some(exit);
-                let left = self.contained.leftovers();
-                self.input(Input::ChildExited {
-                    exit,
-                    left: Look::Seen(left),
-                });
+                let left = Look::Seen(self.look(None));
+                self.input(Input::ChildExited { exit, left });
             }
             Event::Input(input) => self.input(input),
         }
@@ -244,6 +246,8 @@ impl Driver {
                 // Pipes only: the stdin step closed the pipe already.
                 Order::HangUp => {}
                 Order::Signal(signal) => {
+                    // Listed before they are signalled: a KILL ends the job and its list.
+                    self.look(Some(signal));
                     if let Err(error) = self.contained.signal(signal.number()) {
                         self.warn(Note::SignalFailed {
                             signal,
@@ -254,15 +258,15 @@ impl Driver {
                 Order::CutDrain => {}
                 Order::DropOutput => self.dropped_output = true,
                 Order::LookAtScope => {
-                    let left = self.contained.leftovers();
-                    self.input(Input::ScopeLooked(Look::Seen(left)));
+                    let left = Look::Seen(self.look(None));
+                    self.input(Input::ScopeLooked(left));
                 }
                 Order::LookAtWork => {
                     let cpu = self.contained.cpu_time();
                     self.input(Input::WorkLooked { cpu, waited: None });
                 }
                 Order::NameSurvivors => {
-                    let mut pids = self.contained.leftovers();
+                    let mut pids = self.look(None);
                     if !self.machine.exited() {
                         pids.insert(0, self.child.id());
                     }
@@ -290,6 +294,15 @@ impl Driver {
                 Order::Warn(note) => self.warn(note),
             }
         }
+    }
+
+    /// The job's processes other than the child, noted for the report with `signal` if they
+    /// are about to get one.
+    fn look(&mut self, signal: Option<Signal>) -> Vec<u32> {
+        let members = self.contained.members();
+        let pids = members.iter().map(|member| member.pid).collect();
+        self.ended.saw(members, signal);
+        pids
     }
 
     fn tell(&mut self, note: Note) {
@@ -335,7 +348,7 @@ impl Driver {
             cgroup: None,
             quiet_since: self.machine.quiet_since(),
             unanswered: Vec::new(),
-            ended: Vec::new(),
+            ended: self.ended.list(),
         };
         if let Some(bytes) = outcome.stderr {
             let kept = outcome.stderr_tail.len();

@@ -38,7 +38,7 @@ fn recorded(events: &[Value], dir: &str) -> Vec<u8> {
     {
         let chunk = match (value["text"].as_str(), value["base64"].as_str()) {
             (Some(text), None) => text.as_bytes().to_vec(),
-            (None, Some(encoded)) => base64_decode(encoded),
+            (None, Some(encoded)) => base64::decode(encoded),
             _ => panic!("a data event has either text or base64: {value}"),
         };
         assert_eq!(value["len"], chunk.len(), "{value}");
@@ -54,31 +54,6 @@ fn skipped(events: &[Value], dir: &str) -> u64 {
         .filter(|v| event(v) == "skipped" && v["dir"] == dir)
         .map(|v| v["len"].as_u64().expect("a count"))
         .sum()
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {c}"),
-    };
-    let mut out = Vec::new();
-    for group in text.as_bytes().chunks(4) {
-        let digits: Vec<u8> = group
-            .iter()
-            .filter(|&&c| c != b'=')
-            .map(|&c| value(c))
-            .collect();
-        let n = digits
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &d)| n | (d as u32) << (18 - 6 * i));
-        out.extend(&n.to_be_bytes()[1..digits.len()]);
-    }
-    out
 }
 
 /// The bytes of a hex trace toward `arrow` ('>' to the child, '<' from it), read back from the

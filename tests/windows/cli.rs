@@ -81,6 +81,18 @@ fn a_child_ignoring_its_input_and_console_events_is_ended_with_its_grandchild_by
         ["stdin", "signal SIGTERM", "kill SIGKILL"],
         "{report}"
     );
+    // Said in one line each even without -v, naming the job (not a Unix process group).
+    assert!(
+        stderr.contains(") and its job 500ms after SIGTERM"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("process group"), "{stderr}");
+    // The job's accounting, read before each signal: the grandchild, with the last one.
+    let ended = report["ended"].as_array().expect("an ended list");
+    assert_eq!(ended.len(), 1, "{report}");
+    assert_eq!(ended[0]["pid"], pids[1].pid, "{report}");
+    assert_eq!(ended[0]["name"], "child.exe", "{report}");
+    assert_eq!(ended[0]["signal"], "SIGKILL", "{report}");
     // wine 8 refuses a console event to a process group: the step is taken, said in one line,
     // and the sequence goes on to the job's end.
     if stderr.contains("could not send SIGTERM") {

@@ -34,37 +34,31 @@ fn scope_child_ends_the_command_alone_and_its_grandchild_survives() {
     );
 }
 
+/// A way to kill agentpipe: its process, the marker its wine process's arguments hold.
+type Kill = fn(&mut std::process::Child, &str);
+
 #[test]
 fn agentpipe_killed_ends_the_job_and_everything_in_it() {
-    // TerminateProcess, as Task Manager or `taskkill /f` does it.
-    let dir = scratch("killed");
-    let pidfile = dir.join("pids");
-    let mut run = agentpipe_with(&[], &["stubborn", &win(&pidfile)]);
-    let processes = pids(&pidfile);
-    run.kill().unwrap();
-    finish(&mut run);
-    for process in &processes {
-        assert!(
-            process.gone(),
-            "pid {} outlived agentpipe's job",
-            process.pid
-        );
-    }
-
-    // SIGKILL to the wine process that runs agentpipe: wine closes its handles, the job's last
-    // one among them.
-    let dir = scratch("sigkilled");
-    let pidfile = dir.join("pids");
-    let marker = dir.file_name().unwrap().to_str().unwrap().to_string();
-    let mut run = agentpipe_with(&[], &["stubborn", &win(&pidfile)]);
-    let processes = pids(&pidfile);
-    signal_agentpipe(&marker, "KILL");
-    finish(&mut run);
-    for process in &processes {
-        assert!(
-            process.gone(),
-            "pid {} outlived agentpipe's job",
-            process.pid
-        );
+    // TerminateProcess, as Task Manager or `taskkill /f` does it; then SIGKILL to the wine
+    // process that runs agentpipe (wine closes its handles, the job's last one among them).
+    let ways: [(&str, Kill); 2] = [
+        ("killed", |run, _| run.kill().unwrap()),
+        ("sigkilled", |_, marker| signal_agentpipe(marker, "KILL")),
+    ];
+    for (name, kill) in ways {
+        let dir = scratch(name);
+        let pidfile = dir.join("pids");
+        let marker = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let mut run = agentpipe_with(&[], &["stubborn", &win(&pidfile)]);
+        let processes = pids(&pidfile);
+        kill(&mut run, &marker);
+        finish(&mut run);
+        for process in &processes {
+            assert!(
+                process.gone(),
+                "{name}: pid {} outlived agentpipe's job",
+                process.pid
+            );
+        }
     }
 }

@@ -7,6 +7,8 @@
 //! delivery on Windows itself is documented, not tested.
 #![cfg(windows)]
 
+#[path = "../it/common/base64.rs"]
+mod base64;
 mod cli;
 mod job;
 mod library;

@@ -49,30 +49,9 @@ fn a_text_trace_shows_each_chunk_both_ways_with_its_bytes_escaped() {
 fn data_of(record: &serde_json::Value) -> Vec<u8> {
     match (record["text"].as_str(), record["base64"].as_str()) {
         (Some(text), _) => text.as_bytes().to_vec(),
-        (None, Some(encoded)) => base64(encoded),
+        (None, Some(encoded)) => crate::base64::decode(encoded),
         _ => panic!("a data record without its bytes: {record}"),
     }
-}
-
-fn base64(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => panic!("not base64: {c}"),
-    };
-    let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
-    let mut out = Vec::new();
-    for group in digits.chunks(4) {
-        let bits = group
-            .iter()
-            .enumerate()
-            .fold(0u32, |bits, (i, &d)| bits | u32::from(d) << (18 - 6 * i));
-        out.extend_from_slice(&bits.to_be_bytes()[1..group.len()]);
-    }
-    out
 }
 
 #[test]

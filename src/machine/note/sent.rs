@@ -8,6 +8,7 @@ use super::{list, seconds};
 use crate::duration::format_limit;
 use crate::machine::{Cause, Target};
 use crate::outcome::{TakenStep, Trigger};
+use crate::platform::{GROUP_NOUN, TREE_IS_GROUP};
 use crate::scope::{Scope, Unseen};
 use crate::sequence::Action;
 use crate::signals::Signal;
@@ -39,11 +40,11 @@ pub(super) fn sent_to_left(
 }
 
 /// Where the processes a child left in its scope are.
-fn place(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Tree => "among its descendants",
-        Scope::Cgroup => "in its cgroup",
-        Scope::Group | Scope::Child => "in its process group",
+fn place(scope: Scope) -> String {
+    match as_carried_out(scope) {
+        Scope::Tree => "among its descendants".to_string(),
+        Scope::Cgroup => "in its cgroup".to_string(),
+        _ => format!("in its {GROUP_NOUN}"),
     }
 }
 
@@ -72,6 +73,23 @@ pub(super) fn unseen(
     }
 }
 
+/// The scope as the platform carries it out, which the words follow: on Windows `tree` is the
+/// job, as `group` is.
+fn as_carried_out(scope: Scope) -> Scope {
+    match scope {
+        Scope::Tree if TREE_IS_GROUP => Scope::Group,
+        scope => scope,
+    }
+}
+
+/// The words for what `scope`'s signals reach, in a sentence: `child's process group`.
+pub(super) fn scope_words(scope: Scope) -> String {
+    match as_carried_out(scope) {
+        Scope::Group => format!("child's {GROUP_NOUN}"),
+        scope => scope.words().to_string(),
+    }
+}
+
 /// What started the sequence, as a clause: `agentpipe received SIGINT`.
 fn trigger_clause(trigger: Trigger) -> String {
     match trigger {
@@ -93,9 +111,9 @@ pub(super) fn target_words(target: &Target) -> String {
     let Target {
         pid, name, scope, ..
     } = target;
-    match scope {
+    match as_carried_out(*scope) {
         Scope::Child => format!("{name} (pid {pid})"),
-        Scope::Group => format!("{name} (pid {pid}) and its process group"),
+        Scope::Group => format!("{name} (pid {pid}) and its {GROUP_NOUN}"),
         Scope::Tree => format!("{name} (pid {pid}) and its descendants"),
         Scope::Cgroup => format!("{name} (pid {pid}) and the rest of its cgroup"),
     }

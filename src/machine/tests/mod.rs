@@ -105,11 +105,14 @@ fn signals(orders: &[Order]) -> Vec<Signal> {
 }
 
 /// The lines that say a signal was sent, among `orders`.
+/// The lines said of signals sent, with the platform's name for the group scope written as
+/// Unix's (the job on Windows), so that one expected text serves both.
 fn sent(orders: &[Order]) -> Vec<String> {
+    let unix = |line: String| line.replace(crate::platform::GROUP_NOUN, "process group");
     orders
         .iter()
         .filter_map(|order| match order {
-            Order::Warn(note @ Note::Sent { .. }) => Some(note.to_string()),
+            Order::Warn(note @ Note::Sent { .. }) => Some(unix(note.to_string())),
             _ => None,
         })
         .collect()

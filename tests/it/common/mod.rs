@@ -18,6 +18,7 @@
 //!   missing, a skip with a message elsewhere.
 //! - [`data`]: test data.
 
+pub mod base64;
 pub mod data;
 pub mod descriptors;
 pub mod processes;

@@ -1,6 +1,7 @@
 //! Every process of the scope other than the command that agentpipe saw, and the last signal
 //! the scope's steps sent it: what the report names as ended, with the signal that ended it or
-//! none when it was gone before any.
+//! none when it was gone before any. Kept by each front end as it looks at and signals the scope
+//! (the Unix event loop's child, the Windows driver).
 
 use crate::outcome::EndedProcess;
 use crate::platform::Member;
@@ -16,7 +17,7 @@ struct Record {
 
 /// The processes seen, in the order first seen.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Ended {
+pub(crate) struct Ended {
     seen: Vec<Record>,
 }
 
