@@ -186,6 +186,19 @@ pub fn __cli_main() -> ! {
     cli::main()
 }
 
+/// The program's entry where it starts without the standard library's runtime (src/main.rs):
+/// what of that runtime agentpipe needs, then [`__cli_main`]. Not part of the library's API.
+#[cfg(all(feature = "cli", agentpipe_own_start))]
+#[doc(hidden)]
+pub fn __cli_start() -> std::ffi::c_int {
+    platform::ignore_sigpipe();
+    // As the runtime's start: a panic (said by the panic hook) ends the program with 101.
+    match std::panic::catch_unwind(|| cli::main()) {
+        Ok(never) => never,
+        Err(_) => std::process::exit(101),
+    }
+}
+
 /// The program's allocator (src/main.rs installs it): out of memory ends the command's scope and
 /// exits 125 with one line, instead of aborting. Not part of the library's API.
 #[cfg(all(feature = "cli", agentpipe_poll))]

@@ -8,7 +8,6 @@ mod unseen;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use nix::sys::signal::{Signal as NixSignal, kill};
@@ -20,7 +19,6 @@ use crate::platform::{self, Cgroup, ChildState, ChildStatus};
 use crate::scope::{CgroupUsage, Look, Scope};
 use crate::signals::Signal;
 pub use setup::PtyOptions;
-use setup::{Prepare, prepare_child, release_terminal, set_stdio};
 
 /// How to start the child.
 #[derive(Debug)]
@@ -38,6 +36,15 @@ pub struct SpawnOptions {
     pub stdin: Option<OwnedFd>,
     /// Pipe the child's stderr too (for a stderr relay), instead of what `command` says.
     pub pipe_stderr: bool,
+    /// The child's stderr when it is not piped (a `--stderr` file), instead of what `command`
+    /// says.
+    pub stderr: Option<OwnedFd>,
+    /// The signals agentpipe catches: set back to their default in the child before its signal
+    /// mask is emptied, so that no handler of agentpipe's runs there.
+    pub handled: Vec<Signal>,
+    /// `command` is only a program and its arguments (the command line's): the platform's own
+    /// spawn may start it, which reads nothing else of it (see `platform::spawn`).
+    pub argv_only: bool,
     /// Run the child on a pseudo-terminal of its own (`--pty`) instead of pipes.
     pub pty: Option<PtyOptions>,
     /// `--scope group` on the command line: become the subreaper of the child's descendants, so
@@ -115,56 +122,21 @@ impl ChildProcess {
     ) -> io::Result<(ChildProcess, ChildPipes)> {
         // Before the child's own descriptors, so that the reserve's numbers are low.
         platform::reserve_descriptors();
-        let terminal = set_stdio(command, options)?;
+        let (stdio, pipes) = setup::stdio(options)?;
+        // Its own process group (or session, with a terminal), unless it shares agentpipe's.
         let group = !options.foreground;
-        // A session leader has a group of its own already (and setsid fails in a group leader).
-        if group && terminal.is_none() {
-            command.process_group(0);
-        }
         let adopts = options.adopt_orphans && options.scope == Scope::Group;
         if options.scope == Scope::Tree || adopts {
             platform::become_subreaper()?;
         }
-        let keep_ignored: Vec<NixSignal> = options
-            .keep_ignored
-            .iter()
-            .filter_map(|signal| signal.to_nix())
-            .collect();
         let cgroup = match options.scope {
             Scope::Cgroup => Some(
                 Cgroup::create().map_err(|message| io::Error::other(ScopeUnavailable(message)))?,
             ),
             _ => None,
         };
-        let procs = cgroup.as_ref().map(Cgroup::procs_fd);
-        let prepare = Prepare {
-            death_signal: options.parent_death_signal,
-            parent: nix::unistd::getpid(),
-            procs,
-            session: terminal.is_some(),
-        };
-        // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
-        unsafe {
-            command.pre_exec(move || prepare_child(&keep_ignored, &prepare));
-        }
-        let spawned = command.spawn();
-        if terminal.is_some() {
-            release_terminal(command, options);
-        }
-        let mut child = spawned?;
-        let pid = Pid::from_raw(child.id() as i32);
-        let (stdin, stdout, terminal) = match terminal {
-            Some([input, output, master]) => (Some(input), Some(output), Some(master)),
-            None => (
-                child.stdin.take().map(Into::into),
-                child.stdout.take().map(Into::into),
-                None,
-            ),
-        };
-        // Grown by the relay once a stream flows through them (see relay::Pump).
-        let stderr: Option<OwnedFd> = options
-            .pipe_stderr
-            .then(|| child.stderr.take().expect("stderr is piped").into());
+        let setup = setup::child_setup(options, group, cgroup.as_ref().map(Cgroup::procs_fd));
+        let pid = setup::launch(command, options, stdio, setup)?;
         let scope = match options.scope {
             Scope::Group if !group => Scope::Child,
             scope => scope,
@@ -188,26 +160,12 @@ impl ChildProcess {
             owns_children: options.adopt_orphans,
             collected: Default::default(),
         };
-        for pipe in [
-            stdin.as_ref(),
-            stdout.as_ref(),
-            stderr.as_ref(),
-            terminal.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        // Grown by the relay once a stream flows through them (see relay::Pump).
+        let ends = [&pipes.stdin, &pipes.stdout, &pipes.stderr, &pipes.terminal];
+        for pipe in ends.into_iter().flatten() {
             platform::set_nonblocking(pipe.as_fd(), true)?;
         }
-        Ok((
-            process,
-            ChildPipes {
-                stdin,
-                stdout,
-                stderr,
-                terminal,
-            },
-        ))
+        Ok((process, pipes))
     }
 
     pub fn pid(&self) -> u32 {

@@ -8,7 +8,7 @@ use std::io;
 
 use nix::errno::Errno;
 
-use crate::platform;
+use crate::platform::{self, ZeroedBuffer};
 use crate::poller::{Interest, Want};
 #[cfg(feature = "json")]
 use crate::protocol::RESERVE;
@@ -60,7 +60,9 @@ pub enum Event {
 pub struct Pump {
     source: Option<Endpoint>,
     destination: Option<Endpoint>,
-    buffer: Box<[u8]>,
+    /// Reserved at start, but its pages cost nothing until a read fills them (see
+    /// `platform::ZeroedBuffer`).
+    buffer: ZeroedBuffer,
     start: usize,
     end: usize,
     /// Bytes that were queued in the source when its writer exited and are not yet read.
@@ -107,7 +109,7 @@ impl Pump {
             watched: None,
             source,
             destination,
-            buffer: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            buffer: ZeroedBuffer::new(BUFFER_SIZE as u32),
             start: 0,
             end: 0,
             owed: None,

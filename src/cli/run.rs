@@ -58,7 +58,7 @@ pub(super) fn supervise(
 
     let mut command = Command::new(&cli.command[0]);
     command.args(&cli.command[1..]);
-    let (stderr_destination, stray) = stderr_destination(cli, &mut command)?;
+    let (stderr_destination, stray, stderr_file) = stderr_destination(cli)?;
     let mut options = SpawnOptions {
         scope,
         foreground: cli.foreground,
@@ -71,6 +71,9 @@ pub(super) fn supervise(
         },
         stdin: None,
         pipe_stderr: stderr_destination.is_some(),
+        stderr: stderr_file,
+        handled: signals.caught().to_vec(),
+        argv_only: true,
         pty: cli.pty.then(|| PtyOptions {
             size: terminal([Some(&input), Some(&output)]).and_then(platform::window_size),
             stderr: cli.stderr.is_none() && cli.stderr_tail.is_none(),
@@ -147,11 +150,8 @@ pub(super) fn supervise(
 /// `None` is returned.
 ///
 /// With `--protocol`, also where stray output goes: the `--stderr` file, else (`None`)
-/// agentpipe's own stderr.
-fn stderr_destination(
-    cli: &Cli,
-    command: &mut Command,
-) -> Result<(Option<Endpoint>, Option<Outlet>)> {
+/// agentpipe's own stderr. Last, the command's own stderr when it is the `--stderr` file.
+fn stderr_destination(cli: &Cli) -> Result<(Option<Endpoint>, Option<Outlet>, Option<OwnedFd>)> {
     let stderr_file = open_stderr(cli.stderr.as_ref().unwrap_or(&StderrTarget::Inherit))?;
     let stray = match (&cli.protocol, &stderr_file) {
         (Some(_), Some(file)) => {
@@ -160,22 +160,21 @@ fn stderr_destination(
         }
         _ => None,
     };
-    let destination = match (cli.stderr_tail, stderr_file) {
+    let (destination, own) = match (cli.stderr_tail, stderr_file) {
         (Some(_), Some(file)) => {
-            Some(Endpoint::inherited(file.into(), true).context("cannot set up stderr")?)
+            let file = Endpoint::inherited(file.into(), true).context("cannot set up stderr")?;
+            (Some(file), None)
         }
         (Some(_), None) => {
             let own = io::stderr().as_fd().try_clone_to_owned();
             let own = own.context("cannot set up stderr")?;
-            Some(Endpoint::inherited(own, true).context("cannot set up stderr")?)
+            let own = Endpoint::inherited(own, true).context("cannot set up stderr")?;
+            (Some(own), None)
         }
-        (None, Some(file)) => {
-            command.stderr(file);
-            None
-        }
-        (None, None) => None,
+        (None, Some(file)) => (None, Some(file.into())),
+        (None, None) => (None, None),
     };
-    Ok((destination, stray))
+    Ok((destination, stray, own))
 }
 
 /// The timeline's first lines: the command started as `pid`, and what is armed.

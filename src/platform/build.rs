@@ -6,12 +6,20 @@
 //!   descriptors, signals through a self-pipe: the event loop, the relay, the poller.
 //! - `agentpipe_threads`: Windows. No readiness wait over pipes and no signals: a thread per
 //!   direction of the relay and waiters on handles, feeding the driver through a channel.
+//!
+//! And `agentpipe_own_start` (Linux with the GNU C library, where the standard library reads the
+//! program's arguments without its runtime's start): the program starts at its own C `main`
+//! (see `src/main.rs`).
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(agentpipe_poll, agentpipe_threads)");
+    println!("cargo::rustc-check-cfg=cfg(agentpipe_poll, agentpipe_threads, agentpipe_own_start)");
     let front = match std::env::var("CARGO_CFG_TARGET_FAMILY").as_deref() {
         Ok(family) if family.split(',').any(|f| f == "unix") => "agentpipe_poll",
         _ => "agentpipe_threads",
     };
     println!("cargo::rustc-cfg={front}");
+    let target = |key: &str| std::env::var(key).unwrap_or_default();
+    if target("CARGO_CFG_TARGET_OS") == "linux" && target("CARGO_CFG_TARGET_ENV") == "gnu" {
+        println!("cargo::rustc-cfg=agentpipe_own_start");
+    }
 }

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::libc;
 use nix::sys::prctl;
-use nix::sys::signal::Signal;
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{Pid, getpid, getppid};
 
@@ -31,6 +31,14 @@ pub const HAS_SUBREAPER: bool = true;
 /// The `si_code` of a signal a process sent with kill(2).
 pub const SI_USER: i32 = libc::SI_USER;
 
+/// SIGPIPE ignored, as the standard library's runtime start does (the program may start without
+/// it, see src/main.rs): a write to a closed pipe fails with EPIPE instead of killing agentpipe.
+#[cfg(agentpipe_own_start)]
+pub fn ignore_sigpipe() {
+    // SAFETY: installs no handler, only ignoring, which runs no code of ours.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Makes agentpipe the reaper of its descendants' orphans, so that they stay in its tree.
 pub fn become_subreaper() -> io::Result<()> {
     prctl::set_child_subreaper(true)?;
@@ -41,9 +49,11 @@ pub fn become_subreaper() -> io::Result<()> {
 /// Only calls that are async-signal-safe.
 pub fn arm_parent_death_signal(parent: Pid) {
     let _ = prctl::set_pdeathsig(Signal::SIGKILL);
-    // The parent may have died before the death signal was armed.
+    // The parent may have died before the death signal was armed. kill(getpid()), not raise(3),
+    // which signals the thread its thread block names: the parent's, in a child started in the
+    // parent's memory (see `spawn_linux`).
     if getppid() != parent {
-        let _ = nix::sys::signal::raise(Signal::SIGKILL);
+        let _ = kill(getpid(), Signal::SIGKILL);
     }
 }
 

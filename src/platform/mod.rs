@@ -37,6 +37,12 @@ mod cgroup;
 mod linux;
 #[cfg(all(unix, not(target_os = "linux")))]
 mod other;
+#[cfg(unix)]
+mod pages;
+#[cfg(unix)]
+mod spawn;
+#[cfg(target_os = "linux")]
+mod spawn_linux;
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
@@ -52,6 +58,12 @@ pub use io_other::*;
 pub use linux::*;
 #[cfg(all(unix, not(target_os = "linux")))]
 pub use other::*;
+#[cfg(unix)]
+pub use pages::*;
+#[cfg(unix)]
+pub use spawn::*;
+#[cfg(target_os = "linux")]
+pub use spawn_linux::*;
 #[cfg(unix)]
 pub use terminal::*;
 #[cfg(windows)]

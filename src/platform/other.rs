@@ -24,6 +24,16 @@ pub fn become_subreaper() -> io::Result<()> {
     Ok(())
 }
 
+/// No spawn of agentpipe's own here: the caller starts the child with the standard library,
+/// with [`super::ChildSetup::apply`] between its fork and exec.
+pub fn spawn(
+    _command: &std::process::Command,
+    _stdio: [Option<BorrowedFd<'_>>; 3],
+    _setup: &super::ChildSetup,
+) -> io::Result<Option<Pid>> {
+    Ok(None)
+}
+
 /// There is no parent-death signal.
 pub fn arm_parent_death_signal(_parent: Pid) {}
 

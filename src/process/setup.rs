@@ -1,15 +1,16 @@
 //! How the child is set up: its stdin, stdout and stderr (pipes, or a pseudo-terminal of its
-//! own), and what it does between fork and exec.
+//! own), what it does between its start and exec, and which spawn starts it.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use nix::sys::signal::{SigHandler, SigSet, Signal as NixSignal};
 use nix::unistd::Pid;
 
-use super::SpawnOptions;
-use crate::platform::{self, WindowSize};
+use super::{ChildPipes, SpawnOptions};
+use crate::platform::{self, ChildSetup, WindowSize};
+use crate::signals::Signal;
 
 /// The pseudo-terminal a child runs on: the terminal is its stdin, stdout and controlling
 /// terminal, in a session of its own of which it is the leader (so that job control, a shell's
@@ -23,88 +24,111 @@ pub struct PtyOptions {
     pub stderr: bool,
 }
 
-/// Sets up the child's stdin, stdout and stderr as `options` say; returns its terminal's master
-/// if it has one (see [`on_terminal`]).
-pub(super) fn set_stdio(
-    command: &mut Command,
-    options: &SpawnOptions,
-) -> io::Result<Option<[OwnedFd; 3]>> {
-    let terminal = match &options.pty {
-        Some(pty) => Some(on_terminal(command, pty)?),
-        None => {
-            match &options.stdin {
-                Some(stdin) => command.stdin(Stdio::from(stdin.try_clone()?)),
-                None => command.stdin(Stdio::piped()),
+/// The descriptors the child gets as its 0, 1 and 2 (`None`: its stderr is what `command`
+/// says), and agentpipe's ends of them.
+pub(super) fn stdio(options: &SpawnOptions) -> io::Result<([Option<OwnedFd>; 3], ChildPipes)> {
+    let mut ours = ChildPipes {
+        stdin: None,
+        stdout: None,
+        terminal: None,
+        stderr: None,
+    };
+    let mut child = match &options.pty {
+        Some(pty) => {
+            let (master, slave) = platform::open_pty()?;
+            if let Some(size) = pty.size {
+                platform::set_window_size(master.as_fd(), size)?;
+            }
+            ours.stdin = Some(master.try_clone()?);
+            ours.stdout = Some(master.try_clone()?);
+            ours.terminal = Some(master);
+            let stderr = match pty.stderr {
+                true => Some(slave.try_clone()?),
+                false => None,
             };
-            command.stdout(Stdio::piped());
-            None
+            [Some(slave.try_clone()?), Some(slave), stderr]
+        }
+        None => {
+            let stdin = match &options.stdin {
+                Some(stdin) => stdin.try_clone()?,
+                None => {
+                    let (read, write) = io::pipe()?;
+                    ours.stdin = Some(write.into());
+                    read.into()
+                }
+            };
+            let (read, write) = io::pipe()?;
+            ours.stdout = Some(read.into());
+            [Some(stdin), Some(write.into()), None]
         }
     };
     if options.pipe_stderr {
-        command.stderr(Stdio::piped());
+        let (read, write) = io::pipe()?;
+        ours.stderr = Some(read.into());
+        child[2] = Some(write.into());
+    } else if let Some(file) = &options.stderr {
+        child[2] = Some(file.try_clone()?);
     }
-    Ok(terminal)
+    Ok((child, ours))
 }
 
-/// Once the child is spawned: `command` holds the terminal's slave, of which agentpipe may keep
-/// no copy, or the master would never see the terminal's end.
-pub(super) fn release_terminal(command: &mut Command, options: &SpawnOptions) {
-    command.stdin(Stdio::null()).stdout(Stdio::null());
-    if options.pty.as_ref().is_some_and(|pty| pty.stderr) && !options.pipe_stderr {
-        command.stderr(Stdio::null());
+/// What the child does between its start and exec: its cgroup (`cgroup.procs`, `procs`), its
+/// session or process group, its signals' dispositions and mask, the parent-death signal.
+pub(super) fn child_setup(
+    options: &SpawnOptions,
+    group: bool,
+    procs: Option<std::os::fd::RawFd>,
+) -> ChildSetup {
+    let ignored: Vec<i32> = options.keep_ignored.iter().map(|s| s.number()).collect();
+    let default = options
+        .handled
+        .iter()
+        .chain([&Signal::PIPE])
+        .map(|signal| signal.number())
+        .filter(|number| !ignored.contains(number))
+        .collect();
+    ChildSetup {
+        cgroup_procs: procs,
+        session: options.pty.is_some(),
+        process_group: group,
+        default,
+        ignored,
+        death_signal: options.parent_death_signal.then(nix::unistd::getpid),
     }
 }
 
-/// Sets `command` up to run on a new pseudo-terminal as `pty` says, and returns three
-/// descriptors of its master: the relay's ends toward the child's input and from its output,
-/// and the master itself (see [`super::ChildPipes::terminal`]).
-fn on_terminal(command: &mut Command, pty: &PtyOptions) -> io::Result<[OwnedFd; 3]> {
-    let (master, slave) = platform::open_pty()?;
-    if let Some(size) = pty.size {
-        platform::set_window_size(master.as_fd(), size)?;
-    }
-    command
-        .stdin(Stdio::from(slave.try_clone()?))
-        .stdout(Stdio::from(slave.try_clone()?));
-    if pty.stderr {
-        command.stderr(Stdio::from(slave));
-    }
-    Ok([master.try_clone()?, master.try_clone()?, master])
-}
-
-/// What the child does between fork and exec besides restoring defaults.
-#[derive(Clone, Copy)]
-pub(super) struct Prepare {
-    /// Arm the parent-death signal, against `parent`.
-    pub(super) death_signal: bool,
-    pub(super) parent: Pid,
-    /// The cgroup to move into (its `cgroup.procs`).
-    pub(super) procs: Option<RawFd>,
-    /// Start a session whose controlling terminal is stdin (`--pty`).
-    pub(super) session: bool,
-}
-
-/// Runs in the child between fork and exec, so makes only async-signal-safe calls and does not
-/// allocate. With `procs`, the child first moves itself into its cgroup, and with a terminal it
-/// takes it as its controlling terminal: it fails to start if it cannot; other failures are
-/// ignored, since each call only restores a default.
-pub(super) fn prepare_child(keep_ignored: &[NixSignal], prepare: &Prepare) -> io::Result<()> {
-    if let Some(procs) = prepare.procs {
-        platform::enter_cgroup(procs)?;
-    }
-    if prepare.session {
-        platform::take_controlling_terminal()?;
-    }
-    let _ = SigSet::empty().thread_set_mask();
-    // SAFETY: installs no handler, only the default action or ignoring, which runs no code of ours.
-    unsafe {
-        let _ = nix::sys::signal::signal(NixSignal::SIGPIPE, SigHandler::SigDfl);
-        for &signal in keep_ignored {
-            let _ = nix::sys::signal::signal(signal, SigHandler::SigIgn);
+/// Starts the child: with the platform's own spawn where it has one and `command` is only a
+/// program and its arguments ([`SpawnOptions::argv_only`]), else with the standard library's,
+/// which honours everything `command` says and forks to run `setup` before exec.
+pub(super) fn launch(
+    command: &mut Command,
+    options: &SpawnOptions,
+    stdio: [Option<OwnedFd>; 3],
+    setup: ChildSetup,
+) -> io::Result<Pid> {
+    if options.argv_only {
+        let fds = stdio.each_ref().map(|fd| fd.as_ref().map(AsFd::as_fd));
+        if let Some(pid) = platform::spawn(command, fds, &setup)? {
+            return Ok(pid);
         }
     }
-    if prepare.death_signal {
-        platform::arm_parent_death_signal(prepare.parent);
+    let [stdin, stdout, stderr] = stdio;
+    let set_stderr = stderr.is_some();
+    command.stdin(stdin.map_or_else(Stdio::null, Stdio::from));
+    command.stdout(stdout.map_or_else(Stdio::null, Stdio::from));
+    if let Some(stderr) = stderr {
+        command.stderr(stderr);
     }
-    Ok(())
+    // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls.
+    unsafe {
+        command.pre_exec(move || setup.apply());
+    }
+    let spawned = command.spawn();
+    // `command` holds the child's ends, of which agentpipe may keep no copy: a pipe or terminal
+    // would never see its end.
+    command.stdin(Stdio::null()).stdout(Stdio::null());
+    if set_stderr {
+        command.stderr(Stdio::null());
+    }
+    Ok(Pid::from_raw(spawned?.id() as i32))
 }

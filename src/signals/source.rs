@@ -50,6 +50,8 @@ pub(crate) struct SignalSource {
     /// Keeps the handler's descriptor open.
     _write: UnixDatagram,
     handling: Handling,
+    /// The signals whose handler is agentpipe's.
+    caught: Vec<Signal>,
     /// SIGCHLD's disposition at start-up, restored in the child (it is always caught here, since
     /// the event loop must see its child stop).
     pub chld_was_ignored: bool,
@@ -86,8 +88,14 @@ impl SignalSource {
             read,
             _write: write,
             handling,
+            caught,
             chld_was_ignored,
         })
+    }
+
+    /// The signals whose handler is agentpipe's, which a child must not keep.
+    pub fn caught(&self) -> &[Signal] {
+        &self.caught
     }
 
     /// The descriptor that becomes readable when a signal arrived.

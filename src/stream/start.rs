@@ -52,6 +52,9 @@ impl Started {
             keep_ignored: Vec::new(),
             stdin: None,
             pipe_stderr: options.pipes_stderr(),
+            stderr: None,
+            handled: Vec::new(),
+            argv_only: false,
             pty: None,
         };
         // The trace's times count from here.

@@ -29,6 +29,7 @@ mod real_servers;
 mod relay;
 mod report;
 mod sequence;
+mod spawn;
 mod stalls;
 mod stderr;
 mod stream;
