@@ -139,19 +139,32 @@ fn a_scope_that_cannot_be_checked_after_sigkill_ends_with_125_saying_processes_m
     );
 }
 
+/// The descriptors `pid` holds whose link names `kind` (`pidfd`, `eventpoll`), by number.
+fn descriptors_of(pid: i32, kind: &str) -> Vec<u64> {
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("list the descriptors");
+    let of_kind = entries.flatten().filter(|entry| {
+        std::fs::read_link(entry.path()).is_ok_and(|target| target.to_string_lossy().contains(kind))
+    });
+    of_kind
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Waits until agentpipe `pid` supervises its command in its event loop (it holds the
+/// command's pidfd and its wait's epoll set): its start needs no more descriptors.
+fn wait_supervising(pid: i32) {
+    wait_until("agentpipe's event loop", LIMIT, || {
+        let ready = !descriptors_of(pid, "pidfd").is_empty()
+            && !descriptors_of(pid, "eventpoll").is_empty();
+        ready.then_some(())
+    });
+}
+
 /// The number of `pid`'s pidfd (the child's, opened at the spawn): every descriptor below it
 /// was opened before the command started, the reserve's included.
 fn pidfd_number(pid: i32) -> u64 {
-    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("list the descriptors");
-    entries
-        .flatten()
-        .filter(|entry| {
-            std::fs::read_link(entry.path())
-                .is_ok_and(|target| target.to_string_lossy().contains("pidfd"))
-        })
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-        .min()
-        .expect("a pidfd")
+    let pidfds = descriptors_of(pid, "pidfd");
+    pidfds.into_iter().min().expect("a pidfd")
 }
 
 /// Whether `--scope cgroup` can run here.
@@ -198,6 +211,7 @@ fn with_descriptors_limited(options: &[&str], limit: impl Fn(i32) -> u64) -> (Ru
     command.stdin(Stdio::null());
     let mut run = Run::start(sandbox, command);
     run.sandbox.wait_pid("child");
+    wait_supervising(run.pid());
     limit_descriptors(run.pid(), limit(run.pid()));
     std::fs::write(run.sandbox.path("go"), "").expect("go");
     let done = run.finish();
