@@ -46,7 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'agentpipe' -ScriptBlock {
             [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'Read the command''s stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length headers, also DAP)')
             [CompletionResult]::new('--response-timeout', '--response-timeout', [CompletionResultType]::ParameterName, 'With --protocol: start the close sequence when a request has had no response for this long')
             [CompletionResult]::new('--preserve-status', '--preserve-status', [CompletionResultType]::ParameterName, 'With --timeout or an idle timeout, exit with the command''s own status instead of 124 or 137')
-            [CompletionResult]::new('--end-with-parent', '--end-with-parent', [CompletionResultType]::ParameterName, 'Start the close sequence when agentpipe''s parent process exits (Linux)')
+            [CompletionResult]::new('--end-with-parent', '--end-with-parent', [CompletionResultType]::ParameterName, 'Start the close sequence when agentpipe''s parent process exits (Linux, Windows)')
             [CompletionResult]::new('--foreground', '--foreground', [CompletionResultType]::ParameterName, 'Keep the command in agentpipe''s process group, so that it can use the terminal')
             [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print a timeline of what happens, and what comes next, on stderr')

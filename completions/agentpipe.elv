@@ -43,7 +43,7 @@ set edit:completion:arg-completer[agentpipe] = {|@words|
             cand --protocol 'Read the command''s stdio as JSON-RPC messages: mcp (one per line) or lsp (Content-Length headers, also DAP)'
             cand --response-timeout 'With --protocol: start the close sequence when a request has had no response for this long'
             cand --preserve-status 'With --timeout or an idle timeout, exit with the command''s own status instead of 124 or 137'
-            cand --end-with-parent 'Start the close sequence when agentpipe''s parent process exits (Linux)'
+            cand --end-with-parent 'Start the close sequence when agentpipe''s parent process exits (Linux, Windows)'
             cand --foreground 'Keep the command in agentpipe''s process group, so that it can use the terminal'
             cand --pty 'Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do'
             cand -v 'Print a timeline of what happens, and what comes next, on stderr'

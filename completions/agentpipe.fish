@@ -90,7 +90,7 @@ complete -c agentpipe -l response-timeout -d 'With --protocol: start the close s
 1m30s\t'a minute and a half'
 inf\t'no limit'"
 complete -c agentpipe -l preserve-status -d 'With --timeout or an idle timeout, exit with the command\'s own status instead of 124 or 137'
-complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux)'
+complete -c agentpipe -l end-with-parent -d 'Start the close sequence when agentpipe\'s parent process exits (Linux, Windows)'
 complete -c agentpipe -l foreground -d 'Keep the command in agentpipe\'s process group, so that it can use the terminal'
 complete -c agentpipe -l pty -d 'Run the command on a pseudo-terminal of its own, as ssh -t or script(1) do'
 complete -c agentpipe -s v -l verbose -d 'Print a timeline of what happens, and what comes next, on stderr'

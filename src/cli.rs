@@ -118,8 +118,9 @@ pub struct Cli {
     /// The stop signal that step 3 sends.
     ///
     /// A name with or without SIG, in any case, or a number: TERM, SIGTERM, int, 15. SIGCONT
-    /// follows it, so that a stopped process acts on it. Example: -s INT for an agent that shuts
-    /// down cleanly on Ctrl-C only.
+    /// follows it, so that a stopped process acts on it. On Windows TERM is a Ctrl-Break event and
+    /// INT a Ctrl-C event to the command's process group; other signals are refused (125).
+    /// Example: -s INT for an agent that shuts down cleanly on Ctrl-C only.
     #[arg(short, long, value_name = "SIGNAL", allow_hyphen_values = true, default_value = "TERM", value_parser = text(stop_signal))]
     pub signal: Signal,
 
@@ -143,7 +144,8 @@ pub struct Cli {
     /// its own that the sequence's signals never reach, with stdin from /dev/null and its output
     /// on agentpipe's stderr (never in the relayed output), and AGENTPIPE_PID (the command's pid),
     /// AGENTPIPE_TRIGGER and AGENTPIPE_STEP in its environment. Its step waits up to --term-grace
-    /// for the command to exit; CMD itself is killed if it still runs when its step ends.
+    /// for the command to exit; CMD itself is killed if it still runs when its step ends. On
+    /// Windows CMD runs through cmd /c, outside the command's job, with the same variables.
     /// Example: --stop-command 'docker exec ctr pkill -INT -x agent'.
     #[arg(long, value_name = "CMD", allow_hyphen_values = true, value_hint = ValueHint::CommandString)]
     pub stop_command: Option<String>,
@@ -183,11 +185,12 @@ pub struct Cli {
     #[arg(long)]
     pub preserve_status: bool,
 
-    /// Start the close sequence when agentpipe's parent process exits (Linux).
+    /// Start the close sequence when agentpipe's parent process exits (Linux, Windows).
     ///
     /// For stdio servers started by editors, MCP clients and CI runners: when the client dies,
     /// the server and what it started end too, even if something else still holds the pipes.
-    /// The parent is watched through a pidfd; its threads exiting do not count. Refused (125)
+    /// The parent is watched through a pidfd (on Windows, a handle on the parent process); its
+    /// threads exiting do not count. Refused (125)
     /// when the parent is init already (the process that started agentpipe is gone) and when
     /// agentpipe is PID 1: there is no parent that could exit. Example:
     /// --scope tree --end-with-parent -- npx -y some-server.
@@ -233,7 +236,7 @@ pub struct Cli {
     /// agentpipe waits for the command as a shell would; a kill aimed at agentpipe's pid still
     /// starts the close sequence. Use it for a command that asks for a password on the terminal,
     /// such as ssh without keys, or for a REPL. Implies --scope child; --foreground --scope group
-    /// is a usage error.
+    /// is a usage error. Refused on Windows (125).
     #[arg(long)]
     pub foreground: bool,
 
@@ -244,7 +247,8 @@ pub struct Cli {
     /// sequence unless named here). --forward INT makes Ctrl-C an interrupt for an agent being
     /// tested by hand, as dumb-init's --rewrite or watchexec's --map-signal do; SIGTERM still
     /// stops it. Signals agentpipe needs itself (CHLD, TSTP, CONT, TTIN, TTOU, PIPE) or cannot
-    /// catch (KILL, STOP) are refused. Example: --forward INT,USR1.
+    /// catch (KILL, STOP) are refused, and so is this flag on Windows (125), which has no signals
+    /// to pass on. Example: --forward INT,USR1.
     #[arg(long, value_name = "SIG[,SIG...]", value_delimiter = ',', value_parser = text(forward_signal))]
     pub forward: Vec<Signal>,
 
@@ -273,7 +277,7 @@ pub struct Cli {
     ///
     /// Not with --foreground (the command has a terminal of its own) nor --protocol (a
     /// terminal echoes and rewrites what passes, so messages do not pass intact): both are usage
-    /// errors. Example: agentpipe --pty -v -- python3 -i.
+    /// errors. Refused on Windows (125). Example: agentpipe --pty -v -- python3 -i.
     #[arg(long, conflicts_with_all = ["foreground", "protocol"])]
     pub pty: bool,
 
@@ -287,7 +291,9 @@ pub struct Cli {
     /// which no fork or setsid leaves; the kernel kills them all at once, and the report gives
     /// their CPU time and peak memory. It needs a cgroup agentpipe may create children in (as
     /// root, or delegated: systemd-run --user --scope -p Delegate=yes agentpipe --scope cgroup
-    /// -- make -j8).
+    /// -- make -j8). On Windows group and tree are the command's Job Object, which holds every
+    /// process it starts (unless one asks to break away) and ends them all when agentpipe exits or
+    /// is killed; child is the command alone, in no job; cgroup is refused (125).
     #[arg(long, value_enum, value_name = "SCOPE")]
     pub scope: Option<ScopeArg>,
 
@@ -307,7 +313,8 @@ pub struct Cli {
     /// started (the clock of -v), its direction and its length, in order with the events that -v
     /// tells: the start and pid, the end of input, the half-closes, the signals received, each
     /// step, the exit (see TRACE in agentpipe(1)). The file is created with mode 0600, as it holds
-    /// whatever the protocol carries, or truncated. The trace never slows the relay down: when
+    /// whatever the protocol carries, or truncated (on Windows, with the permissions its
+    /// directory gives). The trace never slows the relay down: when
     /// its destination falls behind, the bytes relayed meanwhile are counted and said in one
     /// line instead. Example: --trace /tmp/agent.trace, or --trace - -v to see it all on stderr.
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(Destination::parse), value_hint = ValueHint::FilePath)]
@@ -339,8 +346,8 @@ pub struct Cli {
     /// the command's stdout that are no frame (a log line) go to stderr, or the --stderr file,
     /// never to agentpipe's stdout. With lsp, the sequence gets a step 'shutdown 2s' before its
     /// stdin step: agentpipe sends the server shutdown (its own id; the answer is not relayed),
-    /// then exit, as editors do, unless the client sent them itself. Example: --protocol mcp
-    /// --trace mcp.trace.
+    /// then exit, as editors do, unless the client sent them itself. Refused on Windows (125),
+    /// not available there yet. Example: --protocol mcp --trace mcp.trace.
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub protocol: Option<ProtocolArg>,
 

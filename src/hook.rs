@@ -1,29 +1,19 @@
-//! The command of a `run` step: `sh -c COMMAND` outside the scope, bounded by its step and never
-//! left behind.
-//!
-//! It runs in a process group of its own, which the sequence's signals never reach; its leader
-//! is kept unreaped (a zombie) until its group was sent SIGKILL, so that the group id cannot be
-//! reused in between and whatever the command left in its group goes with it.
+//! The commands of `run` steps: each outside the scope, bounded by its step and never left
+//! behind, and the record of how each went, kept the same way by both front ends. Starting one
+//! is the front end's: `sh -c COMMAND` in a process group of its own on Unix (`group.rs`),
+//! `cmd /c COMMAND` on Windows (`threaded.rs`).
 
-use std::io;
-use std::os::fd::AsFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-
-use nix::sys::signal::{Signal as NixSignal, killpg};
-use nix::unistd::Pid;
+#[cfg(agentpipe_poll)]
+mod group;
+#[cfg(agentpipe_threads)]
+mod threaded;
 
 use crate::machine::note::Note;
-use crate::outcome::{CommandRun, Exit, Trigger};
-use crate::platform;
-use crate::process::exit_of;
-
-/// A started `run` command.
-#[derive(Debug)]
-pub(crate) struct Hook {
-    child: Child,
-    pid: Pid,
-}
+use crate::outcome::{CommandRun, Trigger};
+#[cfg(agentpipe_poll)]
+use group::Hook;
+#[cfg(agentpipe_threads)]
+use threaded::Hook;
 
 /// What the environment tells the command: the supervised child, what started the sequence,
 /// and which step runs it.
@@ -33,68 +23,13 @@ pub(crate) struct HookEnv {
     pub step: usize,
 }
 
-impl Hook {
-    /// Starts `command` with stdin from /dev/null and its output on agentpipe's stderr, never
-    /// in the relayed output.
-    pub fn start(command: &str, env: &HookEnv, parent_death_signal: bool) -> io::Result<Hook> {
-        let stderr = io::stderr().as_fd().try_clone_to_owned()?;
-        let mut shell = Command::new("/bin/sh");
-        shell
-            .arg("-c")
-            .arg(command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(stderr))
-            .stderr(Stdio::inherit())
-            .env("AGENTPIPE_PID", env.pid.to_string())
-            .env("AGENTPIPE_TRIGGER", env.trigger.name())
-            .env("AGENTPIPE_STEP", env.step.to_string())
-            .process_group(0);
-        if parent_death_signal {
-            let parent = nix::unistd::getpid();
-            // SAFETY: the closure runs between fork and exec and makes only async-signal-safe
-            // calls (prctl, getppid, raise).
-            unsafe {
-                shell.pre_exec(move || {
-                    platform::arm_parent_death_signal(parent);
-                    Ok(())
-                });
-            }
-        }
-        let child = shell.spawn()?;
-        let pid = Pid::from_raw(child.id() as i32);
-        platform::spare(pid);
-        Ok(Hook { child, pid })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// How the command ended, if it has: then its group is killed and it is reaped.
-    pub fn check(&mut self) -> Option<Exit> {
-        let exit = exit_of(platform::check_exit(self.pid)?.status)?;
-        self.reap();
-        Some(exit)
-    }
-
-    /// Kills the command and its group, and reaps it.
-    pub fn end(mut self) {
-        self.reap();
-    }
-
-    fn reap(&mut self) {
-        let _ = killpg(self.pid, NixSignal::SIGKILL);
-        let _ = self.child.wait();
-        platform::unspare(self.pid);
-    }
-}
-
 /// The `run` steps' commands of one run: the one running now, and how each went.
 #[derive(Debug, Default)]
 pub(crate) struct Runs {
     current: Option<Hook>,
     records: Vec<CommandRun>,
-    /// The command line's: a SIGKILLed agentpipe takes the command with it.
+    /// The command line's: a SIGKILLed agentpipe takes the command with it (Unix: a parent-death
+    /// signal; on Windows the command is not in the job, and this changes nothing).
     pub parent_death_signal: bool,
 }
 

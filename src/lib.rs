@@ -90,8 +90,8 @@
 // Without the command line, its parts of the event loop, the relay and the platform layer (its
 // own stdin and stdout, the parent watch, the signal source) are compiled but unused. Dead code
 // is found in the full build, which has every user; this one is a subset of it.
-// Likewise the threaded front end (Windows), which has no terminal, no forwarded signals, no
-// trace and no --protocol yet: the vocabulary of those is compiled and unused there.
+// Likewise the threaded front end (Windows), which has no terminal, no forwarded signals and no
+// --protocol yet: the vocabulary of those is compiled and unused there.
 #![cfg_attr(
     any(not(feature = "cli"), agentpipe_threads),
     allow(dead_code, unused_imports)
@@ -104,6 +104,7 @@ mod direction;
 mod duration;
 #[cfg(feature = "cli")]
 mod exit_status;
+mod hook;
 mod machine;
 mod outcome;
 mod parse_error;
@@ -139,8 +140,6 @@ mod duplex;
 #[cfg(agentpipe_poll)]
 mod event_loop;
 #[cfg(agentpipe_poll)]
-mod hook;
-#[cfg(agentpipe_poll)]
 mod poller;
 #[cfg(agentpipe_poll)]
 mod process;
@@ -173,7 +172,6 @@ pub use signals::Signal;
 pub use stream::{Closer, Stream, StreamOptions};
 #[cfg(agentpipe_threads)]
 pub use threaded::{Closer, Stream, StreamOptions};
-#[cfg(agentpipe_poll)]
 pub use trace::{Trace, TraceFormat};
 
 /// The `agentpipe` program (src/main.rs), which is the command line's only user: not part of

@@ -8,8 +8,10 @@
 
 mod driver;
 mod handoff;
+// The library's options are one struct for both front ends: the file lives with the Unix stream.
+#[path = "stream/options.rs"]
+mod options;
 mod pump;
-mod runs;
 mod stream;
 mod tail;
 
@@ -17,9 +19,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::machine::Input;
 use crate::machine::note::Note;
+pub use options::StreamOptions;
 #[cfg(not(feature = "cli"))]
 use pump::Way;
-pub use stream::{Closer, Stream, StreamOptions};
+pub use stream::{Closer, Stream};
 #[cfg(feature = "cli")]
 pub(crate) use {
     driver::{Driver, Pumps},

@@ -136,6 +136,11 @@ fn refuse_unix_only(cli: &Cli) -> Result<()> {
     if cli.foreground {
         bail!("--foreground needs a Unix terminal's process groups; on Windows leave it out");
     }
+    if !cli.forward.is_empty() {
+        bail!(
+            "--forward needs Unix signals; on Windows leave it out (Ctrl-C and Ctrl-Break start the close sequence)"
+        );
+    }
     if cli.protocol.is_some() {
         bail!("--protocol is not available on Windows yet; leave it out");
     }

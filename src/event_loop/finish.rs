@@ -82,15 +82,9 @@ impl EventLoop {
             quiet_since: self.machine.quiet_since(),
             unanswered,
         };
-        if let Some(bytes) = outcome.stderr {
-            let kept = outcome.stderr_tail.len();
-            self.tell(Note::StderrRelayed { bytes, kept });
+        for note in Note::closing(&outcome) {
+            self.tell(note);
         }
-        self.tell(Note::Done {
-            exit: outcome.exit,
-            to_child: outcome.to_child,
-            from_child: outcome.from_child,
-        });
         self.timeline.finish();
         if abandoned {
             self.child.abandon();

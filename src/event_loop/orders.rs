@@ -4,10 +4,9 @@ use std::time::Instant;
 
 use super::EventLoop;
 use crate::hook::HookEnv;
-use crate::machine::note::Note;
 #[cfg(not(feature = "json"))]
-use crate::machine::note::Said;
-use crate::machine::{Input, Order, UNKILLABLE_AFTER};
+use crate::machine::note::{Note, Said};
+use crate::machine::{Input, Order};
 
 impl EventLoop {
     pub(super) fn input(&mut self, input: Input) {
@@ -44,14 +43,8 @@ impl EventLoop {
                     self.input(Input::WorkLooked { cpu, waited });
                 }
                 Order::NameSurvivors => {
-                    let mut pids = self.left();
-                    if !self.machine.exited() {
-                        pids.insert(0, self.child.pid());
-                    }
-                    self.warn(Note::Unkillable {
-                        pids,
-                        after: UNKILLABLE_AFTER,
-                    });
+                    let note = self.machine.survivors(self.left());
+                    self.warn(note);
                 }
                 Order::Run {
                     command,

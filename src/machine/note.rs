@@ -1,6 +1,7 @@
 //! What agentpipe tells: every event of the `-v` timeline and every warning, with its wording,
 //! whether the state machine or the event loop saw it.
 
+mod closing;
 mod next;
 mod said;
 mod sent;

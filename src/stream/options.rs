@@ -20,6 +20,10 @@ use crate::{config::Config, outcome::Outcome};
 /// descendant that holds it: after the child exits, what it wrote is always delivered, and
 /// what comes later for at most [`Config::drain`](crate::Config::drain), after which the pipe is closed.
 ///
+/// The same options serve Windows, where the stderr receiver, the tail, the trace and the scope
+/// act as here, and the idle timeouts and the protocol are refused by
+/// [`Stream::spawn_with`](super::Stream::spawn_with) ([`io::ErrorKind::Unsupported`](std::io::ErrorKind::Unsupported)): not available there yet.
+///
 /// ```
 /// use std::process::Command;
 /// use agentpipe::{Config, Exit, Stream, StreamOptions};
@@ -137,6 +141,9 @@ impl StreamOptions {
     ///
     /// A scope the platform cannot give fails [`Stream::spawn_with`](super::Stream::spawn_with):
     /// `Tree` and `Cgroup` elsewhere than on Linux, `Cgroup` where no cgroup can be created.
+    /// On Windows, `Group` (the default) and `Tree` are the child's Job Object, which ends every
+    /// process in it when the stream is closed or the program ends, and `Child` is the child
+    /// alone, in no job.
     ///
     /// ```
     /// use std::process::Command;

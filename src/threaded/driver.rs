@@ -10,12 +10,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::pump::{Pump, Sink, Way};
-use super::runs::Runs;
 use super::tail::Tail;
 use super::{Event, Tell};
 use crate::config::Settings;
+use crate::hook::{HookEnv, Runs};
 use crate::machine::note::Note;
-use crate::machine::{Input, Machine, Order, Target, UNKILLABLE_AFTER};
+use crate::machine::{Input, Machine, Order, Target};
 use crate::outcome::ended::Ended;
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
@@ -24,6 +24,9 @@ use crate::signals::Signal;
 
 /// How often a close of the child's stdin that raced with a write is asked for again.
 const RETRY_CLOSE: Duration = Duration::from_millis(50);
+
+/// How often a running step's command is looked at: no event announces its exit here.
+const CHECK_RUN: Duration = Duration::from_millis(20);
 
 /// The pumps of a run: to the child's stdin, from its stdout, from its stderr.
 #[derive(Default)]
@@ -149,7 +152,8 @@ impl Driver {
                 break;
             }
             let retry = self.closing_stdin.then(|| Instant::now() + RETRY_CLOSE);
-            let deadline = [self.machine.deadline(), retry, self.runs.check_at()]
+            let run = self.runs.running().then(|| Instant::now() + CHECK_RUN);
+            let deadline = [self.machine.deadline(), retry, run]
                 .into_iter()
                 .flatten()
                 .min();
@@ -265,21 +269,17 @@ impl Driver {
                     self.input(Input::WorkLooked { cpu, waited: None });
                 }
                 Order::NameSurvivors => {
-                    let mut pids = self.look(None);
-                    if !self.machine.exited() {
-                        pids.insert(0, self.child.id());
-                    }
-                    self.warn(Note::Unkillable {
-                        pids,
-                        after: UNKILLABLE_AFTER,
-                    });
+                    let left = self.look(None);
+                    let note = self.machine.survivors(left);
+                    self.warn(note);
                 }
                 Order::Run {
                     command,
                     step,
                     trigger,
                 } => {
-                    let note = self.runs.start(&command, self.child.id(), trigger, step);
+                    let pid = self.child.id();
+                    let note = self.runs.start(&command, &HookEnv { pid, trigger, step });
                     self.tell(note);
                 }
                 Order::EndRun => {
@@ -348,15 +348,9 @@ impl Driver {
             unanswered: Vec::new(),
             ended: self.ended.list(),
         };
-        if let Some(bytes) = outcome.stderr {
-            let kept = outcome.stderr_tail.len();
-            self.tell(Note::StderrRelayed { bytes, kept });
+        for note in Note::closing(&outcome) {
+            self.tell(note);
         }
-        self.tell(Note::Done {
-            exit: outcome.exit,
-            to_child: outcome.to_child,
-            from_child: outcome.from_child,
-        });
         outcome
     }
 }

@@ -7,8 +7,9 @@ use std::os::windows::io::AsRawHandle;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
+use super::StreamOptions;
 use super::driver::{Driver, Pumps};
 use super::handoff::Handoff;
 use super::pump::{Pump, Sink, Way};
@@ -16,9 +17,12 @@ use super::tail::Tail;
 use super::{Event, lock};
 use crate::config::{Config, Settings};
 use crate::machine::Input;
+use crate::machine::note::Note;
 use crate::outcome::{Outcome, Trigger};
 use crate::platform::{self, Contained};
 use crate::scope::Scope;
+use crate::timeline::Timeline;
+use crate::trace::Recorder;
 
 /// A running child process with piped stdin and stdout, in a Job Object of its own.
 ///
@@ -39,44 +43,6 @@ pub struct Closer {
     inner: Arc<Inner>,
 }
 
-/// How to start a [`Stream`], beyond its command: its stderr and its scope. (Traces and idle
-/// timeouts are Unix-only for now.)
-#[derive(Default)]
-#[non_exhaustive]
-pub struct StreamOptions {
-    stderr: Option<Box<dyn Write + Send>>,
-    stderr_tail: usize,
-    /// `None`: the child's job.
-    scope: Option<Scope>,
-}
-
-impl StreamOptions {
-    /// The default: the child's stderr as its command says.
-    pub fn new() -> StreamOptions {
-        StreamOptions::default()
-    }
-
-    /// Copies the child's stderr to `receiver`, byte for byte as it comes, from a thread of the
-    /// stream's own.
-    pub fn stderr(mut self, receiver: impl Write + Send + 'static) -> StreamOptions {
-        self.stderr = Some(Box::new(receiver));
-        self
-    }
-
-    /// Keeps the last `size` bytes of the child's stderr for [`Outcome::stderr_tail`].
-    pub fn stderr_tail(mut self, size: usize) -> StreamOptions {
-        self.stderr_tail = size;
-        self
-    }
-
-    /// The processes the close sequence ends: `Group` and `Tree` are the child's Job Object
-    /// (the default), `Child` the process alone; `Cgroup` fails at the spawn.
-    pub fn scope(mut self, scope: Scope) -> StreamOptions {
-        self.scope = Some(scope);
-        self
-    }
-}
-
 struct Inner {
     pid: u32,
     running: Mutex<Option<Running>>,
@@ -92,6 +58,7 @@ struct Running {
     pumps: Pumps,
     channel: (Sender<Event>, Receiver<Event>),
     name: String,
+    trace: Option<Recorder>,
 }
 
 impl Stream {
@@ -103,12 +70,16 @@ impl Stream {
 
     /// Starts `command` as [`Stream::spawn`] does, with `options`.
     pub fn spawn_with(command: &mut Command, options: StreamOptions) -> io::Result<Stream> {
-        let piped_stderr = options.stderr.is_some() || options.stderr_tail > 0;
+        refuse_unix_only(&options)?;
         command.stdin(Stdio::piped()).stdout(Stdio::piped());
-        if piped_stderr {
+        if options.pipes_stderr() {
             command.stderr(Stdio::piped());
         }
         let scope = options.scope.unwrap_or(Scope::Group);
+        // The trace's times count from here.
+        let trace = options
+            .trace
+            .map(|trace| Recorder::new(trace, Instant::now(), SystemTime::now()));
         let (mut child, contained) = platform::spawn_contained(command, scope)?;
         let (sender, events) = mpsc::channel();
         let (stdin, stdout) = (Handoff::default(), Handoff::default());
@@ -117,7 +88,7 @@ impl Stream {
             let sink = Sink {
                 handle: Some(pipe.as_raw_handle()),
                 writer: Box::new(pipe),
-                trace: None,
+                trace: trace.clone(),
             };
             let source = Box::new(stdin.clone());
             pumps.to_child = Some(Pump::start(Way::ToChild, source, sink, sender.clone())?);
@@ -126,7 +97,7 @@ impl Stream {
             let sink = Sink {
                 handle: None,
                 writer: Box::new(Ended(stdout.clone())),
-                trace: None,
+                trace: trace.clone(),
             };
             pumps.from_child = Some(Pump::start(
                 Way::FromChild,
@@ -140,6 +111,10 @@ impl Stream {
             pumps.relay_stderr(pipe, tail, sender.clone())?;
         }
         let name = command.get_program().to_string_lossy().to_string();
+        if let Some(recorder) = &trace {
+            let (name, pid) = (name.clone(), child.id());
+            recorder.note(Instant::now(), &Note::Started { name, pid });
+        }
         let inner = Inner {
             pid: child.id(),
             running: Mutex::new(Some(Running {
@@ -148,6 +123,7 @@ impl Stream {
                 pumps,
                 channel: (sender, events),
                 name,
+                trace,
             })),
             stdin,
             stdout,
@@ -218,9 +194,14 @@ impl Inner {
             pumps,
             channel,
             name,
+            trace,
         } = running;
-        // A library says nothing on its host's stderr.
-        let tell = Box::new(|_: &_, _| {});
+        // A library says nothing on its host's stderr: its notes go to the trace alone.
+        let timeline = Timeline::new(Instant::now(), false)
+            .quiet(true)
+            .traced(trace);
+        let told = timeline.clone();
+        let tell = Box::new(move |note: &Note, _| told.say(note));
         let settings = Settings::from(config);
         let mut driver = Driver::new(
             child,
@@ -233,7 +214,9 @@ impl Inner {
             tell,
         )?;
         driver.input(Input::Close(Trigger::Close));
-        Ok(driver.run())
+        let outcome = driver.run();
+        timeline.finish();
+        Ok(outcome)
     }
 }
 
@@ -294,4 +277,23 @@ impl Write for Stream {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// The options the threaded stream does not carry out yet, refused at the spawn rather than
+/// ignored.
+fn refuse_unix_only(options: &StreamOptions) -> io::Result<()> {
+    let refused = |what: &str| {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{what} is not available in the Windows stream yet; leave it out"),
+        ))
+    };
+    if options.idle_timeout.is_some() || options.output_idle_timeout.is_some() {
+        return refused("an idle timeout");
+    }
+    #[cfg(feature = "json")]
+    if options.protocol.is_some() {
+        return refused("a protocol");
+    }
+    Ok(())
 }

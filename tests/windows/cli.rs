@@ -152,6 +152,14 @@ fn a_missing_program_is_127_with_one_line_and_a_bad_signal_is_125() {
     assert_eq!(status.code(), Some(125), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no meaning on Windows"), "{stderr}");
+
+    // No signals to pass on: refused in one line, never ignored.
+    let mut run = agentpipe_with(&["--forward", "INT"], &["exit", "0"]);
+    let status = finish(&mut run);
+    let stderr = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(125), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--forward"), "{stderr}");
 }
 
 #[test]
