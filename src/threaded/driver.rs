@@ -248,6 +248,8 @@ impl Driver {
                 }
                 // Pipes only: the stdin step closed the pipe already.
                 Order::HangUp => {}
+                // Nothing is stopped by a terminal here: SIGCONT has nothing to wake, and is not sent.
+                Order::Signal(Signal::CONT) => {}
                 Order::Signal(signal) => {
                     // Listed before they are signalled: a KILL ends the job and its list.
                     self.look(Some(signal));
