@@ -13,7 +13,7 @@ use super::pump::{Pump, Sink, Way};
 use super::tail::Tail;
 use super::{Event, Tell};
 use crate::config::Settings;
-use crate::hook::{HookEnv, Runs};
+use crate::hook::Runs;
 use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target};
 use crate::outcome::ended::Ended;
@@ -275,17 +275,8 @@ impl Driver {
                     let note = self.machine.survivors(left);
                     self.warn(note);
                 }
-                Order::Run {
-                    command,
-                    step,
-                    trigger,
-                } => {
-                    let pid = self.child.id();
-                    let note = self.runs.start(&command, &HookEnv { pid, trigger, step });
-                    self.tell(note);
-                }
-                Order::EndRun => {
-                    if let Some(note) = self.runs.end() {
+                order @ (Order::Run { .. } | Order::EndRun) => {
+                    if let Some(note) = self.runs.carry_out(order, self.child.id()) {
                         self.tell(note);
                     }
                 }
