@@ -187,6 +187,15 @@ impl Driver {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Moved(way) => {
+                // Told again from here, so that no later move is lost for the idle timers.
+                let pump = match way {
+                    Way::ToChild => &self.pumps.to_child,
+                    Way::FromChild => &self.pumps.from_child,
+                    Way::Stderr => &self.pumps.stderr,
+                };
+                if let Some(pump) = pump {
+                    pump.moved_seen();
+                }
                 if self.machine.watches_idle() {
                     self.machine.moved(way == Way::FromChild, Instant::now());
                 }
