@@ -240,10 +240,20 @@ impl Duplex {
         self.seen.push(Seen::Tell(note));
     }
 
-    fn read_child_output(&mut self) {
-        let event = self.from_child.fill();
+    /// Reads what the source of `dir` has; with a protocol, through its watch.
+    fn fill(&mut self, dir: Direction) -> Event {
         #[cfg(feature = "json")]
-        self.watched(Direction::FromChild);
+        if let Some(event) = self.fill_watched(dir) {
+            return event;
+        }
+        match dir {
+            Direction::ToChild => self.to_child.fill(),
+            Direction::FromChild => self.from_child.fill(),
+        }
+    }
+
+    fn read_child_output(&mut self) {
+        let event = self.fill(Direction::FromChild);
         if self.from_child.destination().is_none() {
             self.from_child.discard_buffer();
         }
@@ -272,9 +282,7 @@ impl Duplex {
     }
 
     fn read_input(&mut self) {
-        let event = self.to_child.fill();
-        #[cfg(feature = "json")]
-        self.watched(Direction::ToChild);
+        let event = self.fill(Direction::ToChild);
         match event {
             Event::SourceEnded => {
                 let source = self.to_child.source();

@@ -132,8 +132,13 @@ impl Pump {
         pump
     }
 
-    /// Whether bytes move pipe to pipe with splice(2) now, rather than through the buffer.
+    /// Whether bytes move pipe to pipe with splice(2) now, rather than through the buffer (a
+    /// watched pump splices only what its watch saw, see `watched.rs`).
     fn splicing(&self) -> bool {
+        #[cfg(feature = "json")]
+        if self.watched.is_some() {
+            return false;
+        }
         self.splice && !self.copy
     }
 
@@ -214,20 +219,33 @@ impl Pump {
         if self.splicing() {
             return self.splice_once();
         }
+        match self.room() {
+            0 => Event::Progress,
+            room => {
+                let read = self.read_into(room);
+                self.took(read)
+            }
+        }
+    }
+
+    /// How many bytes the next read may take: room in the buffer (its bytes moved to its start
+    /// when the end is near), within the budget; 0 without a source. A spent budget is no end:
+    /// a read of nothing would say 0.
+    fn room(&mut self) -> usize {
         if self.buffer.len() - self.end <= self.reserve() {
             self.compact();
         }
         if self.source.is_none() {
-            return Event::Progress;
+            return 0;
         }
         let room = (self.buffer.len() - self.end).saturating_sub(self.reserve());
-        let room = self
-            .budget
-            .map_or(room, |budget| budget.min(room as u64) as usize);
-        if room == 0 {
-            return Event::Progress; // a spent budget, not an end: a read of nothing would say 0
-        }
-        match self.read_into(room) {
+        self.budget
+            .map_or(room, |budget| budget.min(room as u64) as usize)
+    }
+
+    /// What a read that took `read` bytes from the source means.
+    fn took(&mut self, read: io::Result<usize>) -> Event {
+        match read {
             Ok(0) => Event::SourceEnded,
             Ok(count) => {
                 self.last_read = count;
@@ -240,13 +258,8 @@ impl Pump {
         }
     }
 
-    /// Reads at most `room` bytes from the source into the buffer: through the watch, if there is
-    /// one, which puts in the buffer those to relay.
+    /// Reads at most `room` bytes from the source into the buffer.
     fn read_into(&mut self, room: usize) -> io::Result<usize> {
-        #[cfg(feature = "json")]
-        if self.watched.is_some() {
-            return self.read_watched(room);
-        }
         let Some(source) = &self.source else {
             return Ok(0);
         };

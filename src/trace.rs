@@ -28,7 +28,7 @@ pub(crate) use format::line;
 #[cfg(feature = "json")]
 pub(crate) use message::Spoken;
 #[cfg(agentpipe_poll)]
-pub(crate) use tap::{Refused, Tap};
+pub(crate) use tap::{Refused, Tap, read_teed, side_pipe};
 
 /// The trace's size limit unless one is given: 64 MiB.
 pub const DEFAULT_LIMIT: u64 = 64 << 20;

@@ -11,7 +11,8 @@ use crate::machine::note::{Note, Said};
 use crate::machine::{Awaiting, Input};
 use crate::outcome::Unanswered;
 use crate::outlet::{Outlet, own_stderr};
-use crate::protocol::{Conversation, Frame, HEAD, Kind, Message, Protocol, Watch};
+use crate::protocol::{Conversation, Frame, Kind, Message, Protocol, Watch, valid};
+use crate::relay::Event;
 use crate::trace::{Direction, Recorder, Spoken};
 
 /// The messages each way. See the module documentation.
@@ -42,22 +43,8 @@ impl Talk {
         }
     }
 
-    /// Takes in the frames that ended going `dir`.
-    pub fn frames(&mut self, dir: Direction, frames: Vec<Frame>, seen: &mut Vec<Seen>) {
-        let now = Instant::now();
-        for frame in frames {
-            self.frame(dir, &frame, now, seen);
-        }
-        // Described only when it changed: most messages change nothing here.
-        if self.conversation.oldest_since() != self.told.as_ref().map(|told| told.since) {
-            let oldest = self.conversation.oldest();
-            let oldest = oldest.map(|(since, request)| Awaiting { since, request });
-            self.told.clone_from(&oldest);
-            seen.push(Seen::Input(Input::Awaiting(oldest)));
-        }
-    }
-
-    fn frame(&mut self, dir: Direction, frame: &Frame, now: Instant, seen: &mut Vec<Seen>) {
+    /// Takes in a frame that ended going `dir` at `now`.
+    pub fn frame(&mut self, dir: Direction, frame: &Frame<'_>, now: Instant, seen: &mut Vec<Seen>) {
         let message = &frame.message;
         let observed = self.conversation.observe(dir, message, now);
         let method = message.method.as_deref();
@@ -76,17 +63,29 @@ impl Talk {
         if let Some(trace) = &self.trace {
             let spoken = Spoken {
                 kind: message.kind().name(),
-                id: message.id.as_deref(),
+                id: message.id,
                 method: observed.method.as_deref().or(method),
                 latency: observed.latency,
                 error: message.error,
                 len: frame.len,
-                body: &frame.head,
-                valid: message.valid,
+                body: frame.body,
+                // Checked only here: a message that is not traced is relayed whatever it is.
+                valid: message.checked && valid(frame.body),
                 cut: !message.checked,
                 own: frame.own,
             };
             trace.message(dir, &spoken);
+        }
+    }
+
+    /// After the frames of a read: tells the machine of the oldest request waiting, when that
+    /// changed (most messages change nothing there).
+    pub fn settle(&mut self, seen: &mut Vec<Seen>) {
+        if self.conversation.oldest_since() != self.told.as_ref().map(|told| told.since) {
+            let oldest = self.conversation.oldest();
+            let oldest = oldest.map(|(since, request)| Awaiting { since, request });
+            self.told.clone_from(&oldest);
+            seen.push(Seen::Input(Input::Awaiting(oldest)));
         }
     }
 
@@ -133,7 +132,7 @@ impl Talk {
     fn own(&mut self, body: &str) {
         let frame = Frame {
             message: Message::parse(body.as_bytes(), true),
-            head: body.as_bytes()[..body.len().min(HEAD)].to_vec(),
+            body: body.as_bytes(),
             len: body.len() as u64,
             own: true,
         };
@@ -164,22 +163,22 @@ impl Duplex {
         self.talk = Some(Talk::new(protocol, stray, trace.cloned()));
     }
 
-    /// Takes in what the watch of `dir` saw: the frames that ended, and stray output.
-    pub(super) fn watched(&mut self, dir: Direction) {
-        let Some(talk) = &mut self.talk else {
-            return;
-        };
+    /// Reads what the source of `dir` has through its watch, if there is one: the frames that
+    /// ended are taken in, stray output goes to stderr.
+    pub(super) fn fill_watched(&mut self, dir: Direction) -> Option<Event> {
+        let talk = self.talk.as_mut()?;
         let pump = match dir {
             Direction::ToChild => &mut self.to_child,
             Direction::FromChild => &mut self.from_child,
         };
-        let Some(watch) = pump.watch() else {
-            return;
-        };
-        let frames = watch.take_frames();
-        watch.take_stray(|bytes| talk.stray(bytes, &mut self.seen));
-        talk.frames(dir, frames, &mut self.seen);
+        let (now, seen) = (Instant::now(), &mut self.seen);
+        let event = pump.fill_watched(|frame| talk.frame(dir, frame, now, seen));
+        if let Some(watch) = pump.watch() {
+            watch.take_stray(|bytes| talk.stray(bytes, seen));
+        }
+        talk.settle(seen);
         talk.flush();
+        Some(event)
     }
 
     /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read

@@ -42,33 +42,33 @@ pub(crate) struct Observed {
 
 impl Conversation {
     /// Takes in `message`, sent `dir` at `now`.
-    pub fn observe(&mut self, dir: Direction, message: &Message, now: Instant) -> Observed {
+    pub fn observe(&mut self, dir: Direction, message: &Message<'_>, now: Instant) -> Observed {
         let mut observed = Observed::default();
         match (message.kind(), &message.id) {
             (Kind::Request, Some(id)) if self.pending.len() < MAX_PENDING => {
                 self.pending.push(Pending {
-                    id: id.clone(),
-                    method: message.method.clone().unwrap_or_default(),
+                    id: (*id).to_owned(),
+                    method: message.method.as_deref().unwrap_or_default().to_owned(),
                     dir,
                     sent: now,
                     clock: now,
-                    token: message.progress_token.clone(),
+                    token: message.progress_token.map(str::to_owned),
                 });
             }
             (Kind::Response | Kind::Error, Some(id)) => {
                 let found = self
                     .pending
                     .iter()
-                    .position(|p| p.dir != dir && &p.id == id);
+                    .position(|p| p.dir != dir && p.id == *id);
                 if let Some(request) = found.map(|at| self.pending.remove(at)) {
                     observed.method = Some(request.method);
                     observed.latency = Some(now.saturating_duration_since(request.sent));
                 }
             }
             (Kind::Notification, _) if message.method.as_deref() == Some(PROGRESS) => {
-                let token = message.progress_token.as_ref();
+                let token = message.progress_token;
                 for request in &mut self.pending {
-                    if request.dir != dir && token.is_some() && request.token.as_ref() == token {
+                    if request.dir != dir && token.is_some() && request.token.as_deref() == token {
                         request.clock = now;
                     }
                 }

@@ -39,13 +39,21 @@ enum State {
 }
 
 impl Headers {
-    pub fn feed(&mut self, mut bytes: &[u8], sink: &mut impl Sink) {
+    pub fn feed<'a>(&mut self, input: &'a [u8], sink: &mut impl Sink<'a>) {
+        // Where in `input` the header block under way starts, if it starts in this feed: its
+        // bytes are then relayed from there, as a part of what was fed.
+        let mut block = None;
+        let mut bytes = input;
         while !bytes.is_empty() {
+            let at = input.len() - bytes.len();
             match self.state {
                 State::Headers => {
-                    let byte = bytes[0];
+                    if self.held.is_empty() {
+                        block = Some(at);
+                    }
                     bytes = &bytes[1..];
-                    self.header_byte(byte, sink);
+                    let block = block.map(|start| &input[start..=at]);
+                    self.header_byte(input[at], block, sink);
                 }
                 State::Body(left) => {
                     let (body, rest) = bytes.split_at(left.min(bytes.len()));
@@ -54,7 +62,7 @@ impl Headers {
                     self.body_taken(left - body.len(), sink);
                 }
                 State::Stray => {
-                    let newline = bytes.iter().position(|&byte| byte == b'\n');
+                    let newline = memchr::memchr(b'\n', bytes);
                     let (line, rest) = bytes.split_at(newline.map_or(bytes.len(), |at| at + 1));
                     bytes = rest;
                     sink.stray(line);
@@ -66,7 +74,7 @@ impl Headers {
         }
     }
 
-    fn body_taken(&mut self, left: usize, sink: &mut impl Sink) {
+    fn body_taken<'a>(&mut self, left: usize, sink: &mut impl Sink<'a>) {
         if left == 0 {
             sink.end();
             self.state = State::Headers;
@@ -75,7 +83,9 @@ impl Headers {
         }
     }
 
-    fn header_byte(&mut self, byte: u8, sink: &mut impl Sink) {
+    /// Takes one byte of a header block; `block` is the block so far (this byte included) when
+    /// all of it is in the feed under way.
+    fn header_byte<'a>(&mut self, byte: u8, block: Option<&'a [u8]>, sink: &mut impl Sink<'a>) {
         self.held.push(byte);
         let line = match byte {
             b'\n' => self.line_ended(),
@@ -89,7 +99,10 @@ impl Headers {
             Line::Blank => {
                 // The headers go on, and the body follows.
                 let length = self.length.unwrap_or(0);
-                sink.relay(&self.held, false);
+                match block {
+                    Some(block) => sink.relay(block, false),
+                    None => sink.held(&self.held),
+                }
                 self.reset();
                 self.body_taken(length, sink);
             }
@@ -137,9 +150,9 @@ impl Headers {
         self.state = State::Headers;
     }
 
-    pub fn finish(&mut self, sink: &mut impl Sink) {
+    pub fn finish<'a>(&mut self, sink: &mut impl Sink<'a>) {
         if !self.held.is_empty() {
-            sink.relay(&self.held, false);
+            sink.held(&self.held);
             self.reset();
         }
     }

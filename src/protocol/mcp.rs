@@ -20,7 +20,7 @@ enum State {
 }
 
 impl Lines {
-    pub fn feed(&mut self, mut bytes: &[u8], sink: &mut impl Sink) {
+    pub fn feed<'a>(&mut self, mut bytes: &'a [u8], sink: &mut impl Sink<'a>) {
         while let Some(&first) = bytes.first() {
             if self.state == State::Boundary {
                 self.state = match first {
@@ -28,18 +28,18 @@ impl Lines {
                     _ => State::Stray,
                 };
             }
-            let newline = find_newline(bytes);
+            let newline = memchr::memchr(b'\n', bytes);
             let (line, rest) = bytes.split_at(newline.map_or(bytes.len(), |at| at + 1));
             bytes = rest;
             let ended = newline.is_some();
             match self.state {
                 State::Frame => {
-                    let body = &line[..line.len() - usize::from(ended)];
+                    let (body, newline) = line.split_at(line.len() - usize::from(ended));
                     if !body.is_empty() {
                         sink.relay(body, true);
                     }
                     if ended {
-                        sink.relay(b"\n", false);
+                        sink.relay(newline, false);
                         sink.end();
                     }
                 }
@@ -54,21 +54,4 @@ impl Lines {
     pub fn at_boundary(&self) -> bool {
         self.state == State::Boundary
     }
-}
-
-/// Where the first newline is: whole blocks are searched with `contains`, which std does with
-/// memchr, so that the bytes of a long frame are not looked at one by one.
-pub(crate) fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 64;
-    let mut offset = 0;
-    for block in bytes.chunks(BLOCK) {
-        if block.contains(&b'\n') {
-            return block
-                .iter()
-                .position(|&byte| byte == b'\n')
-                .map(|at| offset + at);
-        }
-        offset += block.len();
-    }
-    None
 }

@@ -1,12 +1,14 @@
-//! What a frame's message is, read with serde_json from its first bytes: only the members that
-//! say what it is (`id`, `method`, `error.code`, a progress token); every other value is
-//! skipped without being built.
+//! What a frame's message is, read from its first bytes without building it: only the members
+//! that say what it is (`id`, `method`, `error.code`, a progress token) are looked at, every other
+//! value is stepped over (see [`scan`](super::scan)). Whether the frame is valid JSON is asked
+//! only by a trace, which shows it ([`valid`]).
 
-use std::fmt;
+use std::borrow::Cow;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
+use serde::de::IgnoredAny;
+
+use super::scan::Cursor;
 
 /// The kind of a JSON-RPC message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,45 +37,63 @@ impl Kind {
     }
 }
 
-/// What a message says it is.
+/// What a message says it is, borrowed from its bytes: a message passes without an allocation.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Message {
+pub(crate) struct Message<'a> {
     /// The id, as JSON text (`3`, `"a"`), as it appeared.
-    pub id: Option<String>,
-    pub method: Option<String>,
+    pub id: Option<&'a str>,
+    pub method: Option<Cow<'a, str>>,
     /// An error response's code.
     pub error: Option<i64>,
     /// A request's `params._meta.progressToken`, or a progress notification's
     /// `params.progressToken`, as JSON text.
-    pub progress_token: Option<String>,
-    /// Whether the frame was parsed to its end as JSON (`false` for one larger than the part
-    /// kept, see [`Message::checked`]).
-    pub valid: bool,
-    /// Whether the whole frame was there to be checked.
+    pub progress_token: Option<&'a str>,
+    /// Whether the whole frame was there to be read (`false` for one larger than the part kept).
     pub checked: bool,
+    /// Whether its structure was read to its end: one object (or array) and nothing after it.
+    complete: bool,
     batch: bool,
     has_result: bool,
 }
 
-impl Message {
+/// Whether `body` is one JSON value: the trace's check (`not JSON`), with serde_json.
+pub(crate) fn valid(body: &[u8]) -> bool {
+    serde_json::from_slice::<IgnoredAny>(body).is_ok()
+}
+
+impl<'a> Message<'a> {
     /// Reads the message from `head`, the first bytes of a frame; `whole` when they are all of
-    /// it. Only a whole frame can be found valid; a cut one yields what its first bytes say.
-    pub fn parse(head: &[u8], whole: bool) -> Message {
+    /// it. A cut one yields what its first bytes say.
+    pub fn parse(head: &'a [u8], whole: bool) -> Message<'a> {
         let mut message = Message {
             checked: whole,
             ..Message::default()
         };
-        let start = head.iter().position(|byte| !byte.is_ascii_whitespace());
-        if start.is_some_and(|at| head[at] == b'[') {
-            message.batch = true;
-        }
-        let mut reader = serde_json::Deserializer::from_slice(head);
-        let parsed = match message.batch {
-            true => IgnoredAny::deserialize(&mut reader).map(drop),
-            false => reader.deserialize_map(Members(&mut message)),
+        let mut cursor = Cursor::new(head);
+        message.batch = cursor.peek() == Some(b'[');
+        let read = match message.batch {
+            true => cursor.value().map(drop),
+            false => cursor.object(|key, cursor| message.member(key, cursor)),
         };
-        message.valid = whole && parsed.is_ok() && reader.end().is_ok();
+        message.complete = read.is_some() && cursor.at_end();
         message
+    }
+
+    /// Takes in one top-level member: the cursor is at its value, which it steps over.
+    fn member(&mut self, key: &[u8], cursor: &mut Cursor<'a>) -> Option<()> {
+        if key == b"params" {
+            self.progress_token = progress_token(cursor)?;
+            return Some(());
+        }
+        let value = cursor.value()?;
+        match key {
+            b"id" if value != b"null" => self.id = std::str::from_utf8(value).ok(),
+            b"method" => self.method = string(value),
+            b"error" => self.error = error_code(value),
+            b"result" => self.has_result = true,
+            _ => {}
+        }
+        Some(())
     }
 
     pub fn kind(&self) -> Kind {
@@ -82,141 +102,50 @@ impl Message {
             (Some(_), Some(_)) => Kind::Request,
             (None, Some(_)) => Kind::Notification,
             (Some(_), None) if self.error.is_some() => Kind::Error,
-            (Some(_), None) if self.has_result || !self.checked || self.valid => Kind::Response,
+            (Some(_), None) if self.has_result || !self.checked || self.complete => Kind::Response,
             _ => Kind::Other,
         }
     }
 }
 
-/// The top-level members, recorded as they are read: what was read stays recorded when the
-/// rest fails (a frame cut at [`HEAD`](super::HEAD) bytes).
-struct Members<'a>(&'a mut Message);
-
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "lowercase")]
-enum Member {
-    Id,
-    Method,
-    Error,
-    Params,
-    Result,
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-struct ErrorMember {
-    code: Option<i64>,
-}
-
-/// `params` (or its `_meta`): its progress token, if it has one; an array has none.
-struct Token;
-
-#[derive(Deserialize)]
-#[serde(field_identifier)]
-enum TokenMember {
-    #[serde(rename = "progressToken")]
-    Token,
-    #[serde(rename = "_meta")]
-    Meta,
-    #[serde(other)]
-    Other,
-}
-
-/// The token found, as JSON text.
-struct Found(Option<String>);
-
-impl<'de> Deserialize<'de> for Found {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Found, D::Error> {
-        deserializer.deserialize_any(Token)
+/// A JSON string's text (`"tools/call"`); its escapes undone by serde_json, if it has any.
+fn string(value: &[u8]) -> Option<Cow<'_, str>> {
+    let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if !inner.contains(&b'\\') {
+        return std::str::from_utf8(inner).ok().map(Cow::Borrowed);
     }
+    serde_json::from_slice::<String>(value).ok().map(Cow::Owned)
 }
 
-impl<'de> Visitor<'de> for Token {
-    type Value = Found;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("params")
+/// An error member's code: 0 for an error without one, none for `null`.
+fn error_code(value: &[u8]) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct ErrorMember {
+        code: Option<i64>,
     }
+    let error = serde_json::from_slice::<Option<ErrorMember>>(value).ok()??;
+    Some(error.code.unwrap_or(0))
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found, A::Error> {
-        let mut found = None;
-        while let Some(member) = map.next_key::<TokenMember>()? {
-            match member {
-                TokenMember::Token => found = Some(map.next_value::<Value>()?.to_string()),
-                TokenMember::Meta => found = found.or(map.next_value::<Found>()?.0),
-                TokenMember::Other => drop(map.next_value::<IgnoredAny>()?),
-            }
+/// Steps over `params`: its `progressToken`, else its `_meta.progressToken`, as JSON text;
+/// positional params (an array) and anything that is no object have none.
+fn progress_token<'a>(cursor: &mut Cursor<'a>) -> Option<Option<&'a str>> {
+    if cursor.peek() != Some(b'{') {
+        cursor.value()?;
+        return Some(None);
+    }
+    let (mut token, mut meta) = (None, None);
+    cursor.object(|key, cursor| {
+        match key {
+            b"progressToken" => token = Some(cursor.value()?),
+            b"_meta" => meta = meta.or(progress_token(cursor)?),
+            _ => drop(cursor.value()?),
         }
-        Ok(Found(found))
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Found, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Found(None))
-    }
-
-    // Anything else (a string, a number: not JSON-RPC's params, but JSON) has no token.
-    fn visit_unit<E: de::Error>(self) -> Result<Found, E> {
-        Ok(Found(None))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Found, E> {
-        Ok(Found(None))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Found, E> {
-        Ok(Found(None))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Found, E> {
-        Ok(Found(None))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Found, E> {
-        Ok(Found(None))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Found, E> {
-        Ok(Found(None))
-    }
-}
-
-impl<'de> Visitor<'de> for Members<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON-RPC message")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let message = self.0;
-        while let Some(member) = map.next_key::<Member>()? {
-            match member {
-                Member::Id => match map.next_value::<Value>()? {
-                    Value::Null => {}
-                    id => message.id = Some(id.to_string()),
-                },
-                Member::Method => message.method = map.next_value()?,
-                Member::Error => {
-                    let error = map.next_value::<Option<ErrorMember>>()?;
-                    message.error = error.map(|error| error.code.unwrap_or(0));
-                }
-                Member::Params => message.progress_token = map.next_value::<Found>()?.0,
-                Member::Result => {
-                    message.has_result = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                Member::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
+        Some(())
+    })?;
+    Some(
+        token
+            .and_then(|token| std::str::from_utf8(token).ok())
+            .or(meta),
+    )
 }

@@ -11,13 +11,14 @@ mod conversation;
 mod lsp;
 pub(crate) mod mcp;
 mod message;
+mod scan;
 mod watch;
 
 #[cfg(test)]
 mod tests;
 
 pub(crate) use conversation::{Conversation, describe};
-pub(crate) use message::{Kind, Message};
+pub(crate) use message::{Kind, Message, valid};
 pub(crate) use watch::{Frame, RESERVE, Watch};
 
 /// The framing of the JSON-RPC messages a child speaks on its stdin and stdout.
@@ -53,11 +54,13 @@ impl Protocol {
 /// parsed as far as its first bytes go (its id and method usually come first).
 pub(crate) const HEAD: usize = 64 * 1024;
 
-/// Where a framer puts the bytes it was fed.
-pub(crate) trait Sink {
-    /// Bytes of a frame, to relay now; `body` when they are the message itself (not its
-    /// headers, nor the newline that ends it).
-    fn relay(&mut self, bytes: &[u8], body: bool);
+/// Where a framer puts the bytes it was fed (`'a`: those of one feed).
+pub(crate) trait Sink<'a> {
+    /// Bytes of a frame, to relay now, a part of what was fed; `body` when they are the message
+    /// itself (not its headers, nor the newline that ends it).
+    fn relay(&mut self, bytes: &'a [u8], body: bool);
+    /// Bytes of a frame's headers that the framer held back from an earlier feed, to relay now.
+    fn held(&mut self, bytes: &[u8]);
     /// Bytes that are not a frame.
     fn stray(&mut self, bytes: &[u8]);
     /// The frame whose bytes were relayed since the last end is complete.
@@ -80,7 +83,7 @@ impl Framer {
     }
 
     /// Takes the next bytes of the stream, in whatever pieces they come.
-    pub fn feed(&mut self, bytes: &[u8], sink: &mut impl Sink) {
+    pub fn feed<'a>(&mut self, bytes: &'a [u8], sink: &mut impl Sink<'a>) {
         match self {
             Framer::Mcp(lines) => lines.feed(bytes, sink),
             Framer::Lsp(headers) => headers.feed(bytes, sink),
@@ -88,7 +91,7 @@ impl Framer {
     }
 
     /// The stream ended: what is held back (part of a header) is relayed as it is.
-    pub fn finish(&mut self, sink: &mut impl Sink) {
+    pub fn finish<'a>(&mut self, sink: &mut impl Sink<'a>) {
         if let Framer::Lsp(headers) = self {
             headers.finish(sink);
         }

@@ -15,12 +15,15 @@ struct Seen {
     stray: Vec<u8>,
 }
 
-impl Sink for Seen {
+impl Sink<'_> for Seen {
     fn relay(&mut self, bytes: &[u8], body: bool) {
         self.relayed.extend_from_slice(bytes);
         if body {
             self.body.extend_from_slice(bytes);
         }
+    }
+    fn held(&mut self, bytes: &[u8]) {
+        self.relayed.extend_from_slice(bytes);
     }
     fn stray(&mut self, bytes: &[u8]) {
         self.stray.extend_from_slice(bytes);
@@ -110,14 +113,40 @@ proptest! {
     }
 }
 
-#[test]
-fn newlines_are_found_in_and_across_blocks() {
-    let mut bytes = vec![b'x'; 1000];
-    assert_eq!(mcp::find_newline(&bytes), None);
-    for at in [0, 255, 256, 511, 999] {
-        bytes[at] = b'\n';
-        assert_eq!(mcp::find_newline(&bytes), Some(at));
-        bytes[at] = b'x';
+proptest! {
+    #[test]
+    fn a_watch_relays_exactly_the_frames_in_place_or_through_its_out(
+        items in items(),
+        cuts in prop::collection::vec(any::<usize>(), 0..20),
+        lsp in any::<bool>(),
+    ) {
+        let protocol = if lsp { Protocol::Lsp } else { Protocol::Mcp };
+        let (bytes, stray) = stream(protocol, &items);
+        let mut watch = Watch::new(protocol, true);
+        let (mut relayed, mut bodies) = (Vec::new(), Vec::new());
+        for piece in split(&bytes, &cuts) {
+            let mut out = Vec::new();
+            let in_place = watch.feed(
+                piece,
+                |bytes| out.extend_from_slice(bytes),
+                |frame| bodies.push(frame.body.to_vec()),
+            );
+            if in_place {
+                prop_assert!(out.is_empty());
+                out = piece.to_vec();
+            }
+            relayed.extend(out);
+        }
+        watch.finish(|bytes| relayed.extend_from_slice(bytes));
+        let mut set_aside = Vec::new();
+        watch.take_stray(|bytes| set_aside.extend_from_slice(bytes));
+        prop_assert_eq!(set_aside, stray);
+        let expected: Vec<Vec<u8>> = items.iter().filter_map(|item| item.clone().ok())
+            .map(String::into_bytes).collect();
+        let frames: Vec<u8> = expected.iter()
+            .flat_map(|body| protocol.frame(std::str::from_utf8(body).unwrap())).collect();
+        prop_assert_eq!(relayed, frames);
+        prop_assert_eq!(bodies, expected);
     }
 }
 
@@ -161,10 +190,27 @@ fn a_ten_mib_frame_passes_as_it_comes_and_only_its_head_is_kept() {
     );
     let frame = Protocol::Lsp.frame(&big);
     let mut watch = Watch::new(Protocol::Lsp, true);
-    let mut relayed = 0;
+    let (mut relayed, mut frames) = (0, Vec::new());
     for piece in frame.chunks(65536) {
         let mut now = 0;
-        watch.feed(piece, |bytes| now += bytes.len());
+        let in_place = watch.feed(
+            piece,
+            |bytes| now += bytes.len(),
+            |frame| {
+                let message = &frame.message;
+                let id = message.id.map(str::to_owned);
+                frames.push((
+                    frame.len,
+                    frame.body.len(),
+                    id,
+                    message.kind(),
+                    message.checked,
+                ));
+            },
+        );
+        if in_place {
+            now = piece.len();
+        }
         relayed += now;
         assert!(
             now + RESERVE >= piece.len(),
@@ -172,59 +218,72 @@ fn a_ten_mib_frame_passes_as_it_comes_and_only_its_head_is_kept() {
         );
     }
     assert_eq!(relayed, frame.len());
-    let frames = watch.take_frames();
-    assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].len, big.len() as u64);
-    assert_eq!(frames[0].head.len(), HEAD);
-    assert_eq!(frames[0].message.id.as_deref(), Some("7"));
-    assert_eq!(frames[0].message.kind(), Kind::Response);
-    assert!(!frames[0].message.checked);
+    assert_eq!(
+        frames,
+        [(
+            big.len() as u64,
+            HEAD,
+            Some("7".into()),
+            Kind::Response,
+            false
+        )]
+    );
 }
 
 #[test]
 fn messages_say_what_they_are() {
-    let parse = |text: &str| Message::parse(text.as_bytes(), true);
+    fn parse(text: &str) -> Message<'_> {
+        Message::parse(text.as_bytes(), true)
+    }
     let request = parse(
         r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"x","_meta":{"progressToken":"p1"}}}"#,
     );
-    assert_eq!(
-        (request.kind(), request.id.as_deref()),
-        (Kind::Request, Some("3"))
-    );
-    assert_eq!(request.progress_token.as_deref(), Some("\"p1\""));
+    assert_eq!((request.kind(), request.id), (Kind::Request, Some("3")));
+    assert_eq!(request.progress_token, Some("\"p1\""));
     let error = parse(r#"{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"no"}}"#);
     assert_eq!(
-        (error.kind(), error.error, error.id.as_deref()),
+        (error.kind(), error.error, error.id),
         (Kind::Error, Some(-32601), Some("\"a\""))
     );
     let note = parse(
         r#"{"method":"notifications/progress","params":{"progressToken":"p1","progress":1}}"#,
     );
     assert_eq!(
-        (note.kind(), note.progress_token.as_deref()),
+        (note.kind(), note.progress_token),
         (Kind::Notification, Some("\"p1\""))
     );
     let response = parse(r#"{"id":3,"result":null}"#);
-    assert!(response.valid);
     assert_eq!(response.kind(), Kind::Response);
     let broken = parse(r#"{"id":3,"result":"#);
-    assert!(!broken.valid);
-    assert_eq!(broken.id.as_deref(), Some("3"));
-    assert!(!parse("{not json}").valid);
+    assert_eq!(broken.id, Some("3"));
+    assert!(!valid(br#"{"id":3,"result":"#) && !valid(b"{not json}"));
+    assert_eq!(parse("{not json}").kind(), Kind::Other);
+    assert_eq!(parse(r#"{"id":3} x"#).kind(), Kind::Other);
+    assert_eq!(parse(r#"{"id":3}"#).kind(), Kind::Response);
     assert_eq!(parse("[1,2]").kind(), Kind::Batch);
     let positional = parse(r#"{"id":1,"method":"m","params":[1,2]}"#);
-    assert!(positional.valid && positional.progress_token.is_none());
+    assert_eq!(positional.kind(), Kind::Request);
+    assert!(positional.progress_token.is_none());
     for params in [r#""text""#, "3", "-1", "1.5", "true", "null"] {
-        let message = parse(&format!(r#"{{"id":1,"method":"m","params":{params}}}"#));
-        assert!(message.valid, "params {params} is JSON");
+        let text = format!(r#"{{"id":1,"method":"m","params":{params}}}"#);
+        let message = parse(&text);
+        assert_eq!(message.kind(), Kind::Request, "params {params}");
+        assert!(message.method.is_some() && message.progress_token.is_none());
     }
+    // Strings are stepped over whatever they hold; escapes in a method are undone.
+    let tricky = parse(r#"{"params":{"text":"}{\"id\":9,"},"method":"a\/b","id":"x\"y"}"#);
+    assert_eq!(tricky.method.as_deref(), Some("a/b"));
+    assert_eq!(tricky.id, Some(r#""x\"y""#));
+    assert_eq!(tricky.kind(), Kind::Request);
 }
 
 #[test]
 fn responses_pair_with_requests_each_way_and_progress_restarts_the_clock() {
     let start = Instant::now();
     let at = |ms| start + Duration::from_millis(ms);
-    let parse = |text: &str| Message::parse(text.as_bytes(), true);
+    fn parse(text: &str) -> Message<'_> {
+        Message::parse(text.as_bytes(), true)
+    }
     let mut talk = Conversation::default();
     talk.observe(
         Direction::ToChild,
@@ -285,15 +344,20 @@ fn the_answer_to_agentpipes_own_request_is_swallowed() {
     let own = Protocol::Lsp.frame(r#"{"jsonrpc":"2.0","id":"own","result":null}"#);
     stream.extend(&own);
     stream.extend(Protocol::Lsp.frame(r#"{"jsonrpc":"2.0","id":"own","result":null}"#));
-    let mut out = Vec::new();
+    let (mut out, mut owns) = (Vec::new(), Vec::new());
     for byte in &stream {
-        watch.feed(std::slice::from_ref(byte), |bytes| {
-            out.extend_from_slice(bytes)
-        });
+        let byte = std::slice::from_ref(byte);
+        let in_place = watch.feed(
+            byte,
+            |bytes| out.extend_from_slice(bytes),
+            |frame| owns.push(frame.own),
+        );
+        if in_place {
+            out.extend_from_slice(byte);
+        }
     }
     let mut expected = Protocol::Lsp.frame(r#"{"jsonrpc":"2.0","method":"window/logMessage"}"#);
     expected.extend(&own); // only the first answer is agentpipe's
     assert_eq!(out, expected);
-    let own: Vec<bool> = watch.take_frames().iter().map(|frame| frame.own).collect();
-    assert_eq!(own, [false, true, false]);
+    assert_eq!(owns, [false, true, false]);
 }

@@ -30,12 +30,14 @@ impl Messages {
 
     /// Takes in bytes that moved `direction`.
     pub fn moved(&mut self, direction: Direction, bytes: &[u8]) {
-        let watch = &mut self.watches[direction as usize];
-        watch.feed(bytes, |_| {});
-        let frames = watch.take_frames();
+        let (watch, talk) = (&mut self.watches[direction as usize], &mut self.talk);
         // What the machine would be told: a library's close has its own triggers.
-        let mut unused = Vec::new();
-        self.talk.frames(direction, frames, &mut unused);
+        let (now, mut unused) = (Instant::now(), Vec::new());
+        watch.feed(
+            bytes,
+            |_| {},
+            |frame| talk.frame(direction, frame, now, &mut unused),
+        );
     }
 
     pub fn unanswered(&self) -> Vec<Unanswered> {

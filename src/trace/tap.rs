@@ -113,28 +113,41 @@ impl Tap {
         if self.buffer.len() < teed {
             self.buffer.resize(teed, 0);
         }
-        let mut got = 0;
-        while got < teed {
-            match nix::unistd::read(read, &mut self.buffer[got..teed]) {
-                Ok(0) => break,
-                Ok(count) => got += count,
-                Err(Errno::EINTR) => {}
-                Err(_) => break,
-            }
-        }
-        got
+        read_teed(read.as_fd(), &mut self.buffer[..teed])
     }
 
     fn pipe(&mut self) -> io::Result<&(OwnedFd, OwnedFd)> {
         if self.pipe.is_none() {
-            let (read, write) = io::pipe()?;
-            let (read, write) = (OwnedFd::from(read), OwnedFd::from(write));
-            for end in [&read, &write] {
-                crate::platform::set_nonblocking(end.as_fd(), true)?;
-            }
-            platform::grow_pipe(write.as_fd());
-            self.pipe = Some((read, write));
+            let pipe = side_pipe()?;
+            platform::grow_pipe(pipe.1.as_fd()); // a splice may move up to a megabyte
+            self.pipe = Some(pipe);
         }
         Ok(self.pipe.as_ref().expect("made above"))
     }
+}
+
+/// A pipe of agentpipe's own that tee(2) duplicates a source's bytes into, to be read without
+/// consuming them from the source: its read end and its write end, both non-blocking.
+pub(crate) fn side_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (read, write) = io::pipe()?;
+    let (read, write) = (OwnedFd::from(read), OwnedFd::from(write));
+    for end in [&read, &write] {
+        crate::platform::set_nonblocking(end.as_fd(), true)?;
+    }
+    Ok((read, write))
+}
+
+/// Reads from a side pipe the bytes a tee just duplicated into it, as many as `buffer` holds;
+/// returns how many there were.
+pub(crate) fn read_teed(pipe: BorrowedFd<'_>, buffer: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buffer.len() {
+        match nix::unistd::read(pipe, &mut buffer[got..]) {
+            Ok(0) => break,
+            Ok(count) => got += count,
+            Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    got
 }

@@ -230,6 +230,39 @@ fn a_noisy_servers_stray_output_goes_to_stderr_and_stdout_stays_frames() {
 }
 
 #[test]
+fn a_flood_of_frames_with_stray_lines_between_them_keeps_only_the_frames_on_stdout() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
+    // Megabytes in large writes: read from the child's pipe by a duplicate first (frames then
+    // pass pipe to pipe), with stray lines in most of what is read at once.
+    let mut run = Run::agentpipe("flood", &["--protocol", "mcp"], mcp("flood"));
+    run.close_stdin();
+    let finished = run.finish_within(Duration::from_secs(60));
+    finished.assert_code(0);
+    let frames = fs::read(run.sandbox.path("frames")).unwrap();
+    let stray = fs::read_to_string(run.sandbox.path("stray")).unwrap();
+    assert!(frames.len() > 3 << 20, "{} bytes of frames", frames.len());
+    assert!(
+        finished.stdout == frames,
+        "stdout is the frames, byte for byte ({} bytes against {})",
+        finished.stdout.len(),
+        frames.len()
+    );
+    let (own, set_aside): (Vec<&str>, Vec<&str>) = finished
+        .stderr
+        .lines()
+        .partition(|line| line.starts_with("agentpipe"));
+    assert_eq!(
+        set_aside.join("\n") + "\n",
+        stray,
+        "the stray lines, in order, on stderr"
+    );
+    let count = format!("{} bytes of the child's stdout were no frame", stray.len());
+    assert!(own.iter().any(|line| line.contains(&count)), "{own:?}");
+}
+
+#[test]
 fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
     if !have_tools("the protocol servers", &["python3"]) {
         return;

@@ -4,6 +4,8 @@ Modes (argv[1]):
   noisy  -- prints a banner and a log line on stdout around its answers, as careless servers do
   hang   -- never answers the tool "slow"; answers "progress" after progress notifications
   ask    -- on initialize, asks the client (sampling/createMessage) before answering
+  flood  -- writes megabytes of notifications in large writes, then more with a log line every
+            50, and exits; what is a frame goes to $D/frames too, what is not to $D/stray
 Every request is answered with {"echo": method} unless the mode says otherwise. Writes its pid
 to $D/server.pid and what it received to $D/log.
 """
@@ -34,6 +36,24 @@ def answer(message):
 
 if mode == "noisy":
     print("Starting the server, version 1.0", flush=True)
+if mode == "flood":
+    frames, stray = [], []
+    for n in range(16000):
+        note = {"jsonrpc": "2.0", "method": "notifications/message",
+                "params": {"n": n, "data": "x" * (n % 500)}}
+        frames.append(json.dumps(note, separators=(",", ":")) + "\n")
+        if n % 50 == 49 and n > 9000:
+            stray.append("log line %d\n" % n)
+            frames.append(stray[-1])
+    with open(os.path.join(d, "stray"), "w") as f:
+        f.write("".join(stray))
+    with open(os.path.join(d, "frames"), "w") as f:
+        f.write("".join(line for line in frames if line not in stray))
+    blob = "".join(frames).encode()
+    for at in range(0, len(blob), 1 << 20):
+        sys.stdout.buffer.write(blob[at:at + (1 << 20)])
+        sys.stdout.buffer.flush()
+    sys.exit(0)
 for line in sys.stdin:
     message = json.loads(line)
     log("got " + str(message.get("method", message.get("id"))))
