@@ -411,8 +411,9 @@ impl EventLoop {
         });
     }
 
-    /// The live processes of the scope other than the child, by pid.
-    fn left(&self) -> Vec<u32> {
+    /// The live processes of the scope other than the child, by pid, or why they could not be
+    /// seen.
+    fn left(&self) -> crate::scope::Look {
         self.child.leftovers()
     }
 

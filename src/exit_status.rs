@@ -28,7 +28,8 @@ pub enum Status {
 impl Status {
     /// The design's table, first match wins.
     pub fn of(outcome: &Outcome, preserve_status: bool) -> Status {
-        if outcome.abandoned {
+        // agentpipe could not do its job: processes may remain (decision (by)).
+        if outcome.abandoned || outcome.scope_unchecked.is_some() {
             return Status::Code(USAGE);
         }
         if outcome.interrupted {
@@ -91,6 +92,7 @@ mod tests {
             interrupted: false,
             killed: false,
             abandoned: false,
+            scope_unchecked: None,
             to_child: Bytes::default(),
             from_child: Bytes::default(),
             stderr: None,

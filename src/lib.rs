@@ -165,7 +165,7 @@ pub use outcome::{Bytes, CommandRun, Exit, Outcome, TakenStep, Trigger, Unanswer
 pub use parse_error::{ParseError, ParseErrorKind};
 #[cfg(feature = "json")]
 pub use protocol::Protocol;
-pub use scope::{CgroupUsage, Scope};
+pub use scope::{CgroupUsage, Scope, Unseen};
 pub use sequence::{Action, Limit, Sequence, Step};
 pub use signals::Signal;
 #[cfg(agentpipe_poll)]

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::outcome::{Exit, TakenStep, Trigger};
+use crate::scope::Unseen;
 use note::{Note, Received};
 
 use crate::signals::Signal;
@@ -45,6 +46,11 @@ pub(crate) const INTERRUPT_MERGE: Duration = Duration::from_millis(2);
 /// How often the scope is looked at while processes other than the child remain in it: they are
 /// not agentpipe's children, so nothing announces their exit.
 pub(crate) const LEFTOVER_CHECK: Duration = Duration::from_millis(10);
+
+/// How long after SIGKILL a scope no look can see is still looked at, for the kernel to say it
+/// is empty (a SIGKILLed process takes a moment to go), before the run ends with "processes may
+/// remain".
+pub(crate) const UNSEEN_AFTER_KILL: Duration = Duration::from_secs(1);
 
 /// Where the sequence stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +105,12 @@ pub(crate) struct Machine {
     looked_at: Option<Instant>,
     /// Every process ever found left in the scope, in the order found.
     left_behind: Vec<u32>,
+    /// Why the last look could not see the scope, which then counts as not empty.
+    unseen: Option<Unseen>,
+    /// Whether the line saying so was given.
+    unseen_said: bool,
+    /// The run ended with a scope no look could see after SIGKILL: processes may remain.
+    unchecked: Option<Unseen>,
     /// During the `stdin` step the end of input started: the command's work in the current
     /// grace period.
     work: Option<Work>,
@@ -135,6 +147,9 @@ impl Machine {
             left: Vec::new(),
             looked_at: None,
             left_behind: Vec::new(),
+            unseen: None,
+            unseen_said: false,
+            unchecked: None,
             work: None,
             waited_at: None,
             orders: Vec::new(),
@@ -298,6 +313,11 @@ impl Machine {
         &self.left_behind
     }
 
+    /// Why the scope could not be checked empty at the end, if it could not.
+    pub fn unchecked(&self) -> Option<Unseen> {
+        self.unchecked
+    }
+
     pub fn exited_at(&self) -> Option<Duration> {
         self.exited.map(|at| at - self.start)
     }
@@ -316,7 +336,7 @@ impl Machine {
 
     fn look_due(&self) -> Option<Instant> {
         let watching = self.exited.is_some()
-            && !self.left.is_empty()
+            && self.scope_left()
             && !matches!(self.phase, Phase::Over | Phase::Abandoned);
         watching.then(|| self.looked_at.unwrap_or(self.start) + LEFTOVER_CHECK)
     }

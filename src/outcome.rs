@@ -11,7 +11,7 @@ use crate::duration::Limit;
 use crate::sequence::Action;
 use crate::signals::Signal;
 
-use crate::scope::CgroupUsage;
+use crate::scope::{CgroupUsage, Unseen};
 
 /// How the child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +192,10 @@ pub struct Outcome {
     pub killed: bool,
     /// agentpipe gave up on a process that SIGKILL did not remove; it is left unreaped.
     pub abandoned: bool,
+    /// The scope could not be seen after the child exited (no /proc, no descriptor left), and
+    /// the kernel did not say it was empty by the end of the sequence, whose every signal went
+    /// where it could: processes may remain. Why it could not be seen.
+    pub scope_unchecked: Option<Unseen>,
     /// agentpipe's input to the child's stdin.
     pub to_child: Bytes,
     /// The child's stdout to agentpipe's output.

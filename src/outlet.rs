@@ -342,11 +342,16 @@ fn writable(fd: &OwnedFd) -> bool {
 pub(crate) fn own_stderr() -> MutexGuard<'static, Outlet> {
     static STDERR: OnceLock<Mutex<Outlet>> = OnceLock::new();
     let outlet = STDERR.get_or_init(|| {
+        // Out of descriptors (EMFILE), one of the reserve's copies of stderr is taken.
         let fd = std::io::stderr()
             .as_fd()
             .try_clone_to_owned()
-            .or_else(|_| std::fs::File::open("/dev/null").map(OwnedFd::from))
-            .expect("a descriptor for agentpipe's messages");
+            .ok()
+            .or_else(crate::platform::reserved_stderr)
+            .or_else(|| std::fs::File::open("/dev/null").ok().map(OwnedFd::from));
+        // SAFETY: without any descriptor to spare, the outlet writes to fd 2 itself; it lives
+        // as long as the process (a static), so it never closes fd 2.
+        let fd = fd.unwrap_or_else(|| unsafe { std::os::fd::FromRawFd::from_raw_fd(2) });
         Mutex::new(Outlet::new(fd, STDERR_QUEUE, false))
     });
     outlet.lock().unwrap_or_else(PoisonError::into_inner)

@@ -3,6 +3,7 @@
 
 mod setup;
 mod signal;
+mod unseen;
 
 use std::fmt;
 use std::io;
@@ -15,7 +16,7 @@ use nix::unistd::Pid;
 use crate::outcome::Exit;
 use crate::outcome::ended::Ended;
 use crate::platform::{self, Cgroup, ChildState, ChildStatus};
-use crate::scope::{CgroupUsage, Scope};
+use crate::scope::{CgroupUsage, Look, Scope};
 use crate::signals::Signal;
 pub use setup::PtyOptions;
 
@@ -80,6 +81,12 @@ pub struct ChildProcess {
     /// The orphans it had adopted when it first sent SIGKILL: they left on their own before (a
     /// daemon), and are not the scope's; every one adopted after is.
     adopted_before_kill: std::cell::RefCell<Option<Vec<Pid>>>,
+    /// The program owns all its children (the command line): a look that cannot read /proc may
+    /// reap any that exited, and ask the kernel whether any is left (see [`ChildProcess::unseen`]).
+    owns_children: bool,
+    /// The exited child was collected before its scope was empty, because no look could see
+    /// the scope: the kernel then says whether its group is empty (see [`ChildProcess::unseen`]).
+    collected: std::cell::Cell<bool>,
 }
 
 /// `--scope cgroup` where agentpipe cannot create a cgroup: the message says what to do.
@@ -113,6 +120,8 @@ impl ChildProcess {
         command: &mut Command,
         options: &SpawnOptions,
     ) -> io::Result<(ChildProcess, ChildPipes)> {
+        // Before the child's own descriptors, so that the reserve's numbers are low.
+        platform::reserve_descriptors();
         let (stdio, pipes) = setup::stdio(options)?;
         // Its own process group (or session, with a terminal), unless it shares agentpipe's.
         let group = !options.foreground;
@@ -148,6 +157,8 @@ impl ChildProcess {
             ended: Default::default(),
             adopts,
             adopted_before_kill: Default::default(),
+            owns_children: options.adopt_orphans,
+            collected: Default::default(),
         };
         // Grown by the relay once a stream flows through them (see relay::Pump).
         let ends = [&pipes.stdin, &pipes.stdout, &pipes.stderr, &pipes.terminal];
@@ -203,7 +214,7 @@ impl ChildProcess {
 
     /// The signal that stopped the child, if it stopped since the last call (consumes the report).
     pub fn check_stopped(&mut self) -> Option<Signal> {
-        if self.reaped {
+        if self.reaped || self.collected.get() {
             return None;
         }
         match platform::check_stopped(self.pid)? {
@@ -225,15 +236,19 @@ impl ChildProcess {
         }
     }
 
-    /// The live processes of the scope other than the child.
-    pub fn leftovers(&self) -> Vec<u32> {
+    /// The live processes of the scope other than the child, or why they could not be seen.
+    pub fn leftovers(&self) -> Look {
         if self.reaped {
-            return Vec::new();
+            return Look::Seen(Vec::new());
         }
         let exited = self.exit.is_some();
-        let mut pids = match &self.cgroup {
+        let listed = match &self.cgroup {
             Some(cgroup) => cgroup.members(self.pid, exited),
             None => platform::leftovers(self.scope, self.pid, self.group, exited),
+        };
+        let mut pids = match listed {
+            Ok(pids) => pids,
+            Err(why) => return self.unseen(why),
         };
         pids.extend(self.casualties());
         let ended = &mut *self.ended.borrow_mut();
@@ -243,7 +258,7 @@ impl ChildProcess {
             .filter(|pid| !ended.knows(pid.as_raw() as u32))
             .collect();
         ended.saw(platform::named(&new), None);
-        pids.into_iter().map(|pid| pid.as_raw() as u32).collect()
+        Look::Seen(pids.into_iter().map(|pid| pid.as_raw() as u32).collect())
     }
 
     /// The live processes of the scope other than the child, named.
@@ -251,10 +266,12 @@ impl ChildProcess {
         match (&self.cgroup, self.scope) {
             (Some(cgroup), _) => {
                 let pids = cgroup.members(self.pid, self.exit.is_some());
-                platform::named(&pids)
+                platform::named(&pids.unwrap_or_default())
             }
             (None, Scope::Child) => Vec::new(),
-            (None, scope) => platform::members_named(scope, self.pid, self.group),
+            (None, scope) => {
+                platform::members_named(scope, self.pid, self.group).unwrap_or_default()
+            }
         }
     }
 
@@ -326,7 +343,10 @@ impl ChildProcess {
                 Some(Exit::Unknown) => nix::libc::WNOHANG,
                 _ => 0,
             };
-            let status = platform::wait_pid(self.pid, flags).unwrap_or(ChildState::Gone);
+            let status = match self.collected.get() {
+                true => ChildState::Gone,
+                false => platform::wait_pid(self.pid, flags).unwrap_or(ChildState::Gone),
+            };
             self.reaped = true;
             self.exit = self.exit.or(exit_of(status));
             if let Some(cgroup) = self.cgroup.take() {

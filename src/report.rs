@@ -286,9 +286,14 @@ fn supervised(report: &mut Report, facts: &RunFacts<'_>, outcome: &Outcome) {
         Exit::Signal(signal) => report.exit.signal = Some(signal_name(signal.number())),
         Exit::Unknown => {}
     }
-    report.exit.error = outcome
-        .abandoned
-        .then(|| "gave up on a process that SIGKILL did not remove".into());
+    report.exit.error = match (outcome.abandoned, outcome.scope_unchecked) {
+        (true, _) => Some("gave up on a process that SIGKILL did not remove".into()),
+        (false, Some(why)) => Some(format!(
+            "could not check that the scope is empty ({}): processes may remain",
+            why.reason()
+        )),
+        (false, None) => None,
+    };
     report.bytes = Some(BytesReport {
         to_child: direction(outcome.to_child),
         from_child: direction(outcome.from_child),

@@ -98,3 +98,48 @@ pub struct CgroupUsage {
     /// enabled for the cgroup.
     pub memory_peak: Option<u64>,
 }
+
+/// Why a look at the scope could not see its processes: it is then never taken for empty (the
+/// processes it could not see may be there), only for what the kernel still says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unseen {
+    /// /proc does not show agentpipe itself: not mounted, covered, or another PID namespace's.
+    NoProc,
+    /// agentpipe had no descriptor left to read it with (EMFILE, ENFILE), its reserve included.
+    NoDescriptor,
+    /// The system refused to let it be read (EACCES, EPERM: /proc mounted with `hidepid`).
+    Denied,
+    /// Another error, by its number.
+    Error(i32),
+}
+
+impl Unseen {
+    /// What could not be done, for the line that says so.
+    pub(crate) fn reason(self) -> String {
+        match self {
+            Unseen::NoProc => "/proc does not show agentpipe, covered or not mounted".into(),
+            Unseen::NoDescriptor => "no file descriptor was left to look with".into(),
+            Unseen::Denied => "the system refused the look".into(),
+            Unseen::Error(number) => format!("the look failed with error {number}"),
+        }
+    }
+}
+
+/// What a look at the scope found: the processes other than the child it saw, or why it could
+/// not see them (and the kernel did not say the scope is empty either).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Look {
+    Seen(Vec<u32>),
+    Unseen(Unseen),
+}
+
+impl Look {
+    /// The processes seen (none when unseen: they are not known).
+    pub fn pids(&self) -> &[u32] {
+        match self {
+            Look::Seen(pids) => pids,
+            Look::Unseen(_) => &[],
+        }
+    }
+}

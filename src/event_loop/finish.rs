@@ -70,6 +70,7 @@ impl EventLoop {
             commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),
             abandoned,
+            scope_unchecked: self.machine.unchecked(),
             to_child,
             from_child,
             drain_cut: self.machine.drain_cut() && (self.duplex.drain_spent() || stderr_cut),

@@ -42,7 +42,7 @@ impl EventLoop {
                     self.input(Input::WorkLooked { cpu, waited });
                 }
                 Order::NameSurvivors => {
-                    let note = self.machine.survivors(self.left());
+                    let note = self.machine.survivors(self.left().pids().to_vec());
                     self.warn(note);
                 }
                 order @ (Order::Run { .. } | Order::EndRun) => {

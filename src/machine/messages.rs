@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::note::Note;
 use crate::outcome::{Exit, Trigger};
-use crate::scope::Scope;
+use crate::scope::{Look, Scope};
 use crate::signals::Signal;
 
 /// What the event loop saw.
@@ -23,14 +23,16 @@ pub(crate) enum Input {
     /// The library closes the stream: its caller asked (`Trigger::Close`), or an idle timeout
     /// of its own passed.
     Close(Trigger),
-    /// The child exited; `left` are the other processes still alive in its scope.
-    ChildExited { exit: Exit, left: Vec<u32> },
+    /// The child exited; `left` are the other processes still alive in its scope, or why they
+    /// could not be seen.
+    ChildExited { exit: Exit, left: Look },
     /// The kernel says the child ended (its exit descriptor is readable), but no exit could be
     /// read: it ended with an unknown status. Never "still running", so that no turn of the loop
     /// can repeat without progress.
-    ExitUnread { left: Vec<u32> },
-    /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope.
-    ScopeLooked(Vec<u32>),
+    ExitUnread { left: Look },
+    /// The answer to [`Order::LookAtScope`]: the processes still alive in the scope, or why
+    /// they could not be seen (which is never an empty scope).
+    ScopeLooked(Look),
     /// The answer to [`Order::LookAtWork`]: the CPU time the scope's processes have used so
     /// far, and how long they have waited on a run queue for one (wanting the CPU counts as
     /// working: on a loaded machine a stage may get little of it); `None`: it cannot be read.

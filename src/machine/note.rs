@@ -5,10 +5,13 @@ mod closing;
 mod next;
 mod said;
 mod sent;
+mod words;
 
 pub(crate) use next::Next;
 pub(crate) use said::Said;
-use sent::{sent_to_left, sent_why, target_words};
+use sent::{sent_to_left, sent_why, target_words, unseen};
+pub(crate) use words::offset;
+use words::{list, seconds};
 
 use std::fmt;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use super::{Cause, Target};
 use crate::duration::format_limit;
 use crate::machine::Busy;
 use crate::outcome::{Bytes, Exit, TakenStep, Trigger};
-use crate::scope::Scope;
+use crate::scope::{Scope, Unseen};
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -175,6 +178,13 @@ pub(crate) enum Note {
     /// Processes other than the child alive in the scope after it exited.
     StillInScope(Vec<u32>),
     ScopeEmpty,
+    /// The scope could not be seen: it is taken as not empty (said even without `-v`); or,
+    /// `after_kill`, it still could not be a while after SIGKILL: processes may remain.
+    ScopeUnseen {
+        target: Target,
+        why: Unseen,
+        after_kill: bool,
+    },
     /// agentpipe's own lines that its stderr did not take in time, dropped so as not to block.
     LinesDropped(u64),
     /// The trace's destination failed (a full disk): the trace stopped there, perhaps in the
@@ -310,6 +320,11 @@ impl fmt::Display for Note {
             }
             Note::StillInScope(pids) => write!(f, "still in the scope: pid {}", list(pids)),
             Note::ScopeEmpty => f.write_str("no process is left in the scope"),
+            Note::ScopeUnseen {
+                target,
+                why,
+                after_kill,
+            } => unseen(f, target, *why, *after_kill),
             Note::LinesDropped(count) => write!(
                 f,
                 "{count} of agentpipe's own lines were dropped: its stderr was not read in time"
@@ -438,21 +453,4 @@ impl fmt::Display for Note {
             ),
         }
     }
-}
-
-/// `+1.002s`: a time since start, as the timeline shows it.
-pub(crate) fn offset(since_start: Duration) -> String {
-    format!("+{:.3}s", since_start.as_secs_f64())
-}
-
-/// `0.98`, `1`, `12.5`: seconds to the hundredth, without trailing zeros.
-fn seconds(duration: Duration) -> String {
-    let text = format!("{:.2}", duration.as_secs_f64());
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// `12, 34`.
-fn list(pids: &[u32]) -> String {
-    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
-    pids.join(", ")
 }

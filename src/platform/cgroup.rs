@@ -15,14 +15,17 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::libc;
 use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, Pid, access, getpid};
 
-use super::{open_pidfd, signal_pidfd};
-use crate::scope::CgroupUsage;
+use super::linux::pidfd_open;
+use super::linux::reserve::{gone_or_unseen, proc_shows_self, unseen, with_reserve};
+use super::signal_pidfd;
+use crate::scope::{CgroupUsage, Unseen};
 
 /// `--scope cgroup` is possible where the kernel has cgroup v2 with `cgroup.kill`: see
 /// [`Cgroup::create`].
@@ -40,6 +43,11 @@ pub struct Cgroup {
     path: String,
     /// Its `cgroup.procs`, opened for the child to write itself into before exec.
     procs: OwnedFd,
+    /// Its `cgroup.kill` and `cgroup.events`, held open from the start: ending the cgroup and
+    /// asking the kernel whether it is empty need no new descriptor (none may be left), and
+    /// the out-of-memory path writes to `cgroup.kill` without allocating.
+    kill: OwnedFd,
+    events: OwnedFd,
 }
 
 impl Cgroup {
@@ -77,21 +85,27 @@ impl Cgroup {
                 "--scope cgroup needs cgroup.kill (Linux 5.14 or later); use --scope tree".into(),
             );
         }
-        let procs = open(
-            &dir.join("cgroup.procs"),
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|errno| {
-            let _ = fs::remove_dir(&dir);
-            format!(
-                "--scope cgroup cannot open {}/cgroup.procs: {}; {advice}",
-                dir.display(),
-                errno.desc()
-            )
-        })?;
+        let file = |name: &str, flags: OFlag| {
+            open(&dir.join(name), flags | OFlag::O_CLOEXEC, Mode::empty()).map_err(|errno| {
+                let _ = fs::remove_dir(&dir);
+                format!(
+                    "--scope cgroup cannot open {}/{name}: {}; {advice}",
+                    dir.display(),
+                    errno.desc()
+                )
+            })
+        };
+        let procs = file("cgroup.procs", OFlag::O_WRONLY)?;
+        let kill = file("cgroup.kill", OFlag::O_WRONLY)?;
+        let events = file("cgroup.events", OFlag::O_RDONLY)?;
         let path = format!("{}/{name}", own.trim_end_matches('/'));
-        Ok(Cgroup { dir, path, procs })
+        Ok(Cgroup {
+            dir,
+            path,
+            procs,
+            kill,
+            events,
+        })
     }
 
     /// The descriptor [`enter_cgroup`] writes to, in the child before exec.
@@ -102,55 +116,90 @@ impl Cgroup {
     /// Kills every process of the cgroup and of the cgroups below it, at once: the kernel also
     /// kills what they fork meanwhile.
     pub fn kill(&self) {
-        let _ = fs::write(self.dir.join("cgroup.kill"), "1");
+        kill_cgroup(self.kill.as_raw_fd());
     }
 
     /// Sends `signal` to each process of the cgroup (and below), through a pidfd opened before
-    /// checking that the pid is still a member.
-    pub fn signal(&self, signal: Signal) {
-        for pid in self.listed("cgroup.procs") {
-            let Some(pidfd) = open_pidfd(pid) else {
-                continue;
-            };
-            if self.holds(pid) {
-                signal_pidfd(pidfd.as_fd(), signal);
+    /// checking that the pid is still a member. `Err`: they could not all be listed.
+    pub fn signal(&self, signal: Signal) -> Result<(), Unseen> {
+        with_reserve(|| {
+            for pid in self.listed("cgroup.procs")? {
+                let pidfd = match pidfd_open(pid) {
+                    Ok(pidfd) => pidfd,
+                    Err(errno @ (Errno::EMFILE | Errno::ENFILE)) => return Err(unseen(errno)),
+                    Err(_) => continue,
+                };
+                if self.holds(pid) {
+                    signal_pidfd(pidfd.as_fd(), signal);
+                }
             }
-        }
+            Ok(())
+        })
     }
 
-    /// Whether `pid` is in the cgroup or below it now.
+    /// Whether `pid` is in the cgroup or below it now: from /proc/PID/cgroup, or where /proc
+    /// cannot tell, from the cgroup's own list.
     pub fn holds(&self, pid: Pid) -> bool {
-        fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|text| {
-            text.lines()
+        let text = proc_shows_self().and_then(|()| {
+            fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .map_err(|e| gone_or_unseen(&e).err().unwrap_or(Unseen::NoProc))
+        });
+        match text {
+            Ok(text) => text
+                .lines()
                 .filter_map(|line| line.strip_prefix("0::"))
-                .any(|path| path == self.path || path.starts_with(&format!("{}/", self.path)))
-        })
+                .any(|path| path == self.path || path.starts_with(&format!("{}/", self.path))),
+            Err(_) => {
+                with_reserve(|| self.listed("cgroup.procs")).is_ok_and(|pids| pids.contains(&pid))
+            }
+        }
     }
 
     /// The processes in the cgroup other than `child`. Never empty while the kernel counts a
     /// live process in it and `child` has exited: a listing that finds nothing is repeated.
-    pub fn members(&self, child: Pid, child_exited: bool) -> Vec<Pid> {
-        for _ in 0..LISTINGS {
-            let mut pids = self.listed("cgroup.procs");
-            pids.retain(|&pid| pid != child);
-            if !pids.is_empty() || !child_exited || !self.populated() {
-                return pids;
+    /// `Err`: the cgroup could not be listed, and the kernel says it is not empty either.
+    pub fn members(&self, child: Pid, child_exited: bool) -> Result<Vec<Pid>, Unseen> {
+        let listed = with_reserve(|| {
+            for _ in 0..LISTINGS {
+                let mut pids = self.listed("cgroup.procs")?;
+                pids.retain(|&pid| pid != child);
+                if !pids.is_empty() || !child_exited || !self.populated()? {
+                    return Ok(pids);
+                }
             }
-        }
-        // The kernel counts a process no listing caught: its threads stand for it, or the
-        // child's pid does, so that the scope is not taken for empty.
-        let threads = self.listed("cgroup.threads");
-        if threads.is_empty() {
-            vec![child]
-        } else {
-            threads
+            // The kernel counts a process no listing caught: its threads stand for it, or the
+            // child's pid does, so that the scope is not taken for empty.
+            let threads = self.listed("cgroup.threads")?;
+            Ok(if threads.is_empty() {
+                vec![child]
+            } else {
+                threads
+            })
+        });
+        match listed {
+            Err(_) if child_exited && self.populated() == Ok(false) => Ok(Vec::new()),
+            listed => listed,
         }
     }
 
-    /// Whether a live process is in the cgroup or below it (`populated 1` in `cgroup.events`).
-    fn populated(&self) -> bool {
-        fs::read_to_string(self.dir.join("cgroup.events"))
-            .is_ok_and(|events| events.lines().any(|line| line == "populated 1"))
+    /// Whether a live process is in the cgroup or below it (`populated 1` in `cgroup.events`),
+    /// read again from the start of the descriptor held open.
+    fn populated(&self) -> Result<bool, Unseen> {
+        let mut buffer = [0u8; 256];
+        // SAFETY: pread into a local buffer of the length given, from a descriptor we hold.
+        let read = unsafe {
+            libc::pread(
+                self.events.as_raw_fd(),
+                buffer.as_mut_ptr().cast(),
+                buffer.len(),
+                0,
+            )
+        };
+        let Ok(length) = usize::try_from(read) else {
+            return Err(unseen(Errno::last()));
+        };
+        let events = String::from_utf8_lossy(&buffer[..length]);
+        Ok(events.lines().any(|line| line == "populated 1"))
     }
 
     /// The CPU time and peak memory of everything that ran in the cgroup.
@@ -173,20 +222,27 @@ impl Cgroup {
         }
     }
 
-    /// The pids (or thread ids) in `file` of the cgroup and every cgroup below it.
-    fn listed(&self, file: &str) -> Vec<Pid> {
+    /// The pids (or thread ids) in `file` of the cgroup and every cgroup below it; `Err` when
+    /// one could not be read (a cgroup removed meanwhile is empty).
+    fn listed(&self, file: &str) -> Result<Vec<Pid>, Unseen> {
         let mut pids = Vec::new();
         let mut dirs = vec![self.dir.clone()];
         while let Some(dir) = dirs.pop() {
-            let text = fs::read_to_string(dir.join(file)).unwrap_or_default();
+            let text = match fs::read_to_string(dir.join(file)) {
+                Ok(text) => text,
+                Err(error) => {
+                    gone_or_unseen(&error)?;
+                    continue;
+                }
+            };
             pids.extend(
                 text.split_whitespace()
                     .filter_map(|pid| pid.parse().ok())
                     .map(Pid::from_raw),
             );
-            dirs.extend(subdirectories(&dir));
+            dirs.extend(subdirectories(&dir)?);
         }
-        pids
+        Ok(pids)
     }
 }
 
@@ -195,7 +251,7 @@ impl Drop for Cgroup {
     /// populated stays (rmdir fails with EBUSY).
     fn drop(&mut self) {
         fn remove(dir: &Path) {
-            for below in subdirectories(dir) {
+            for below in subdirectories(dir).unwrap_or_default() {
                 remove(&below);
             }
             let _ = fs::remove_dir(dir);
@@ -216,15 +272,23 @@ pub fn enter_cgroup(procs: RawFd) -> io::Result<()> {
     }
 }
 
-fn subdirectories(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
+/// Writes "1" to the `cgroup.kill` that `kill` is open on: every process of the cgroup and below
+/// is killed. Async-signal-safe, no allocation (the out-of-memory path calls it).
+pub fn kill_cgroup(kill: RawFd) {
+    // SAFETY: writes one byte from a static buffer to a descriptor the caller holds.
+    unsafe { libc::write(kill, b"1".as_ptr().cast(), 1) };
+}
+
+fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>, Unseen> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => return gone_or_unseen(&error).map(|()| Vec::new()),
     };
-    entries
+    let dirs = entries
         .flatten()
         .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .map(|entry| entry.path())
-        .collect()
+        .map(|entry| entry.path());
+    Ok(dirs.collect())
 }
 
 /// agentpipe's cgroup: its directory, where a cgroup2 file system that holds it is mounted

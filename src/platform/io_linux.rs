@@ -145,7 +145,14 @@ impl WaitSet {
         timeout: Option<Duration>,
         found: &mut [Readiness],
     ) -> io::Result<()> {
-        self.update(wanted)?;
+        match self.update(wanted) {
+            // No descriptor is left for a new set: poll(2) needs none (the set is made again
+            // next turn).
+            Err(error) if matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                return super::poll_wait::poll_wait(wanted, timeout, found);
+            }
+            updated => updated?,
+        }
         let mut immediate = false;
         for (slot, found) in self.slots.iter().zip(found.iter_mut()) {
             *found = Readiness::default();

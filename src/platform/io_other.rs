@@ -6,7 +6,6 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::MsgFlags;
 
 use super::{Interest, Readiness};
@@ -64,40 +63,6 @@ impl WaitSet {
         timeout: Option<Duration>,
         found: &mut [Readiness],
     ) -> io::Result<()> {
-        let mut fds: Vec<PollFd<'_>> = wanted
-            .iter()
-            .flatten()
-            .map(|(fd, interest)| PollFd::new(*fd, flags(*interest)))
-            .collect();
-        let timeout = timeout.map_or(PollTimeout::NONE, |timeout| {
-            let millis = timeout.as_nanos().div_ceil(1_000_000);
-            PollTimeout::try_from(millis.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
-        });
-        match nix::poll::poll(&mut fds, timeout) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(error) => return Err(error.into()),
-        }
-        let mut reported = fds
-            .iter()
-            .map(|fd| fd.revents().unwrap_or(PollFlags::empty()));
-        for (slot, found) in wanted.iter().zip(found.iter_mut()) {
-            *found = Readiness::default();
-            if slot.is_some() {
-                let flags = reported.next().unwrap_or(PollFlags::empty());
-                *found = Readiness {
-                    ready: !flags.is_empty(),
-                    failed: flags.intersects(PollFlags::POLLERR | PollFlags::POLLHUP),
-                };
-            }
-        }
-        Ok(())
-    }
-}
-
-fn flags(interest: Interest) -> PollFlags {
-    match interest {
-        Interest::Read => PollFlags::POLLIN,
-        Interest::Write => PollFlags::POLLOUT,
-        Interest::Hangup => PollFlags::empty(),
+        super::poll_wait::poll_wait(wanted, timeout, found)
     }
 }

@@ -10,15 +10,20 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::libc;
 use nix::sys::prctl;
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, waitpid};
-use nix::unistd::{Pid, getpgid, getpid, getppid};
+use nix::unistd::{Pid, getpid, getppid};
 
 use super::{ChildState, ChildStatus};
-use crate::scope::Scope;
-use proc_table::{Entry, children, read, table};
+use crate::scope::{Scope, Unseen};
+pub use members::{spare, unspare};
+use proc_table::{Entry, read};
+use reserve::{proc_shows_self, with_reserve};
+pub use reserve::{reserve_descriptors, reserved_stderr};
 
+mod members;
 mod proc_table;
+pub(super) mod reserve;
 
 /// `--scope tree` is possible: see [`become_subreaper`].
 pub const HAS_SUBREAPER: bool = true;
@@ -54,11 +59,19 @@ pub fn arm_parent_death_signal(parent: Pid) {
 
 /// A descriptor that pins `pid` and becomes readable when it exits; `None` on kernels before 5.3.
 pub fn open_pidfd(pid: Pid) -> Option<OwnedFd> {
+    pidfd_open(pid).ok()
+}
+
+/// [`open_pidfd`], with the reason it failed: ENOSYS (no pidfds), ESRCH (gone), EMFILE.
+pub(super) fn pidfd_open(pid: Pid) -> Result<OwnedFd, nix::errno::Errno> {
     // SAFETY: pidfd_open (which nix does not wrap) takes a pid and flags and returns a new
     // close-on-exec descriptor or -1; it touches no memory of ours.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(nix::errno::Errno::last());
+    }
     // SAFETY: a non-negative result is a descriptor nobody else owns.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Sends `signal` to the process a pidfd refers to.
@@ -124,30 +137,48 @@ fn wait_id(child: Pid, flags: libc::c_int) -> Option<ChildStatus> {
     }
 }
 
-/// The live (not zombie) processes of `scope` other than the child, which the caller tracks.
+/// The live (not zombie) processes of `scope` other than the child, which the caller tracks;
+/// `Err` when they could not be seen (see [`reserve`]), which is never an empty scope.
 ///
 /// Once the child has `exited`, the list is empty only when the scope is: one listing of /proc
 /// misses a process forked after the list was read by one that exited before it was looked at,
-/// so an empty listing is checked against what the kernel knows (see [`group_members`] and
-/// [`tree_members`]).
-pub fn leftovers(scope: Scope, child: Pid, group: Option<Pid>, exited: bool) -> Vec<Pid> {
-    let entries = match (scope, group) {
-        (Scope::Group, Some(group)) => group_members(child, group, exited),
-        (Scope::Tree, _) => tree_members(child, exited),
-        _ => Vec::new(),
-    };
-    entries.iter().map(|entry| entry.pid).collect()
+/// so an empty listing is checked against what the kernel knows (see `members.rs`).
+pub fn leftovers(
+    scope: Scope,
+    child: Pid,
+    group: Option<Pid>,
+    exited: bool,
+) -> Result<Vec<Pid>, Unseen> {
+    let entries = with_reserve(|| {
+        proc_shows_self()?;
+        match (scope, group) {
+            (Scope::Group, Some(group)) => members::group_members(child, group, exited),
+            (Scope::Tree, _) => members::tree_members(child, exited),
+            _ => Ok(Vec::new()),
+        }
+    })?;
+    Ok(entries.iter().map(|entry| entry.pid).collect())
 }
 
 /// Sends `signal` to each of [`leftovers`] that is still the process that was listed; SIGKILL
-/// to a tree freezes it first (see [`kill_tree`]).
-pub fn signal_leftovers(scope: Scope, child: Pid, group: Option<Pid>, signal: Signal) {
-    if (scope, signal) == (Scope::Tree, Signal::SIGKILL) {
-        return kill_tree();
-    }
-    for entry in members(scope, child, group) {
-        entry.signal(signal);
-    }
+/// to a tree freezes it first (see `members::kill_tree`). `Err`: the scope could not be seen,
+/// and only what the caller reaches without a listing got the signal.
+pub fn signal_leftovers(
+    scope: Scope,
+    child: Pid,
+    group: Option<Pid>,
+    signal: Signal,
+) -> Result<(), Unseen> {
+    with_reserve(|| {
+        proc_shows_self()?;
+        if (scope, signal) == (Scope::Tree, Signal::SIGKILL) {
+            return members::kill_tree();
+        }
+        for entry in members::members(scope, child, group)? {
+            entry.signal(signal)?;
+        }
+        Ok(())
+    })
 }
 
 /// The CPU time the child and the rest of its scope have used (user and system, their waited-for
@@ -160,10 +191,12 @@ pub fn work(
     child: Pid,
     group: Option<Pid>,
 ) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
-    let Some(child) = read(child) else {
+    let Ok(Some(child)) = read(child) else {
         return (None, None);
     };
-    let mut entries = members(scope, child.pid, group);
+    let Ok(mut entries) = members::members(scope, child.pid, group) else {
+        return (None, None);
+    };
     entries.push(child);
     let ticks: u64 = entries.iter().map(|entry| entry.cpu).sum();
     // SAFETY: sysconf only reads a system constant. (nix's takes a feature of its own.)
@@ -190,195 +223,92 @@ fn run_delay(pid: Pid) -> Option<u64> {
 
 /// The live processes of `scope` other than the child, named: those a signal to the scope
 /// reaches now.
-pub fn members_named(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<super::Member> {
-    members(scope, child, group)
-        .iter()
-        .map(Entry::member)
-        .collect()
+pub fn members_named(
+    scope: Scope,
+    child: Pid,
+    group: Option<Pid>,
+) -> Result<Vec<super::Member>, Unseen> {
+    let entries = with_reserve(|| {
+        proc_shows_self()?;
+        members::members(scope, child, group)
+    })?;
+    Ok(entries.iter().map(Entry::member).collect())
 }
 
 /// The processes `pids` names, as far as they can still be read.
 pub fn named(pids: &[Pid]) -> Vec<super::Member> {
-    let entries = pids.iter().filter_map(|&pid| read(pid));
+    let entries = pids.iter().filter_map(|&pid| read(pid).ok().flatten());
     entries
         .filter(|entry| !entry.zombie)
         .map(|e| e.member())
         .collect()
 }
 
-/// The last pid the kernel handed out in agentpipe's pid namespace (the one that reads it): it
-/// moves with every process or thread created there or in a namespace below. `None` where
-/// /proc/sys cannot be read.
-fn last_pid() -> Option<Pid> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok()?;
-    text.trim().parse().ok().map(Pid::from_raw)
-}
-
-/// How many listings a freeze (see [`kill_tree`]) or a check of an empty tree takes at most;
-/// the state machine looks again soon after if something is left.
-const PASSES: usize = 100;
-
-/// A group's live members other than the child.
-///
-/// Once the child has exited, the group is empty without a listing when the last pid the kernel
-/// handed out in agentpipe's pid namespace is still the child's: nothing forked since the child
-/// was created, so only an older process of the session joining the group by setpgid(2) could be
-/// in it. Otherwise one listing is not believed alone: the kernel says whether anyone is in the
-/// group at all (kill(-pgid, 0) fails with ESRCH exactly when nobody is, zombies included).
-/// While the child's zombie is a member that cannot tell a missed fork from the zombie, so the
-/// group is stopped for one more listing: a process with a stop signal pending cannot fork, so
-/// that listing is complete; SIGCONT then takes the stop back.
-fn group_members(child: Pid, group: Pid, exited: bool) -> Vec<Entry> {
-    if exited && last_pid() == Some(child) {
-        return Vec::new();
-    }
-    let found = members(Scope::Group, child, Some(group));
-    if !found.is_empty() || !exited || kill(Pid::from_raw(-group.as_raw()), None).is_err() {
-        return found;
-    }
-    let _ = killpg(group, Signal::SIGSTOP);
-    let found = members(Scope::Group, child, Some(group));
-    let _ = killpg(group, Signal::SIGCONT);
-    found
-}
-
-/// The tree's live processes other than the child. Once the child has exited, whatever is left
-/// of the tree hangs below agentpipe (orphans come to their subreaper): an empty listing is
-/// believed only when agentpipe, its adopted zombies reaped, has no child but the command.
-fn tree_members(child: Pid, exited: bool) -> Vec<Entry> {
-    for _ in 0..PASSES {
-        let found = members(Scope::Tree, child, None);
-        if !found.is_empty() || !exited {
-            return found;
-        }
-        reap_adopted(child);
-        if own_children().iter().all(|&pid| pid == child) {
-            return Vec::new();
-        }
-    }
-    let others = own_children().into_iter().filter(|&pid| pid != child);
-    others.filter_map(read).collect()
-}
-
-/// SIGKILL to a tree, so that a fork racing the signal is not missed: every descendant found
-/// is stopped, and the tree listed again until a pass finds none that was not (a process with
-/// SIGSTOP pending cannot fork); then the stopped are killed. Repeated while a pass finds a live
-/// process not yet killed.
-fn kill_tree() {
-    let same = |a: &Entry, b: &Entry| a.pid == b.pid && a.start == b.start;
-    let mut killed: Vec<Entry> = Vec::new();
-    for _ in 0..PASSES {
-        let mut stopped: Vec<Entry> = Vec::new();
-        for _ in 0..PASSES {
-            let mut new = descendants(getpid());
-            new.retain(|entry| !entry.zombie);
-            new.retain(|entry| !stopped.iter().chain(&killed).any(|seen| same(seen, entry)));
-            if new.is_empty() {
-                break;
-            }
-            for entry in &new {
-                entry.signal(Signal::SIGSTOP);
-            }
-            stopped.extend(new);
-        }
-        if stopped.is_empty() {
-            return;
-        }
-        for entry in &stopped {
-            entry.signal(Signal::SIGKILL);
-        }
-        killed.extend(stopped);
-    }
-}
-
 /// Reaps the exited processes that were handed to agentpipe as their subreaper (or as PID 1),
-/// leaving `child` and the spared (whose exits their owners collect) unreaped.
+/// leaving `child` and the spared (whose exits their owners collect) unreaped; where /proc
+/// cannot be read, [`own_children_left`] reaps them as it looks.
 pub fn reap_adopted(child: Pid) {
-    let me = getpid();
-    let zombies = own_children()
-        .into_iter()
-        .filter(|&pid| pid != child)
-        .filter_map(read)
-        .filter(|entry| entry.parent == me && entry.zombie);
-    for entry in zombies {
-        let _ = waitpid(entry.pid, Some(WaitPidFlag::WNOHANG));
-    }
+    let _ = with_reserve(|| {
+        proc_shows_self()?;
+        members::reap_adopted(child)
+    });
 }
 
 /// The live processes handed to agentpipe as their subreaper: its children but `child` and the
-/// spared (the commands of `run` steps).
+/// spared (the commands of `run` steps); those that can be seen.
 pub fn adopted(child: Pid) -> Vec<Pid> {
-    let mut adopted = own_children();
-    adopted.retain(|&pid| pid != child && read(pid).is_some_and(|entry| !entry.zombie));
-    adopted
+    with_reserve(|| {
+        proc_shows_self()?;
+        members::adopted(child)
+    })
+    .unwrap_or_default()
+}
+
+/// Whether agentpipe has a child left, asked of the kernel without /proc (waitid, P_ALL): the
+/// children that exited are reaped on the way (the spared excepted), so `Some(false)` says that
+/// no child is left at all and `Some(true)` that a live one is; `None`: a spared one's exit
+/// waits for its owner, and hides the rest. Only for a program that owns all its children (the
+/// command line); the command itself must be reaped already.
+pub fn own_children_left() -> Option<bool> {
+    for _ in 0..1000 {
+        // SAFETY: a zeroed siginfo_t is valid, and waitid only writes into it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        // SAFETY: P_ALL with no id, and a pointer to the local siginfo_t.
+        if unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) } == -1 {
+            return match nix::errno::Errno::last() {
+                nix::errno::Errno::EINTR => continue,
+                nix::errno::Errno::ECHILD => Some(false),
+                _ => None,
+            };
+        }
+        // SAFETY: waitid filled in a SIGCHLD report, or left it zeroed (si_pid 0: nothing).
+        let pid = Pid::from_raw(unsafe { info.si_pid() });
+        if pid.as_raw() == 0 {
+            return Some(true);
+        }
+        if members::spared().contains(&pid) {
+            return None;
+        }
+        let _ = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+    }
+    None
+}
+
+/// Whether `pid` is a child of agentpipe not yet reaped (so that its pid is safe to signal),
+/// asked of the kernel without /proc.
+pub fn is_own_child(pid: Pid) -> bool {
+    // SAFETY: a zeroed siginfo_t is valid, and waitid only writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: P_PID with a pid, and a pointer to the local siginfo_t.
+    unsafe { libc::waitid(libc::P_PID, pid.as_raw() as libc::id_t, &mut info, flags) == 0 }
 }
 
 /// Keeps the kernel from dumping core even where core_pattern pipes to a program, which
 /// RLIMIT_CORE alone does not stop.
 pub fn set_undumpable() {
     let _ = prctl::set_dumpable(false);
-}
-
-/// Only the processes that can belong are read in full: a group's members are picked out with
-/// getpgid(2), a tree is walked down from agentpipe through /proc's children lists.
-fn members(scope: Scope, child: Pid, group: Option<Pid>) -> Vec<Entry> {
-    let mut entries = match (scope, group) {
-        (Scope::Group, Some(group)) => {
-            let mut members = table(|pid| getpgid(Some(pid)) == Ok(group));
-            members.retain(|entry| entry.group == group); // it may have moved since
-            members
-        }
-        (Scope::Tree, _) => descendants(getpid()),
-        _ => return Vec::new(),
-    };
-    entries.retain(|entry| entry.pid != child && !entry.zombie);
-    entries
-}
-
-/// Every process below `root`, zombies included, but for the spared and theirs.
-fn descendants(root: Pid) -> Vec<Entry> {
-    let mut found = Vec::new();
-    let mut parents = vec![root];
-    while let Some(parent) = parents.pop() {
-        let below = if parent == getpid() {
-            own_children()
-        } else {
-            children(parent)
-        };
-        for entry in below.into_iter().filter_map(read) {
-            parents.push(entry.pid);
-            found.push(entry);
-        }
-    }
-    found
-}
-
-/// agentpipe's children that no scope reaches, with all they start: the commands of `run`
-/// steps. A registry for the whole process, since they are children of the whole process.
-static SPARED: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
-
-/// Keeps `pid` (a child of agentpipe) and its descendants out of every scope until
-/// [`unspare`].
-pub fn spare(pid: Pid) {
-    spared().push(pid);
-}
-
-pub fn unspare(pid: Pid) {
-    spared().retain(|&spared| spared != pid);
-}
-
-fn spared() -> std::sync::MutexGuard<'static, Vec<Pid>> {
-    SPARED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// agentpipe's children but the spared.
-fn own_children() -> Vec<Pid> {
-    let spared = spared().clone();
-    let mut children = children(getpid());
-    children.retain(|pid| !spared.contains(pid));
-    children
 }
 
 /// Whether a signal's `si_code` says the kernel sent it (the terminal driver's SIGINT to the

@@ -27,6 +27,8 @@ mod io_linux;
 mod io_other;
 
 #[cfg(unix)]
+mod poll_wait;
+#[cfg(unix)]
 mod terminal;
 
 #[cfg(target_os = "linux")]

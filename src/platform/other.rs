@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::{ChildState, ChildStatus, wait_pid};
-use crate::scope::{CgroupUsage, Scope};
+use crate::scope::{CgroupUsage, Scope, Unseen};
 
 /// There is no subreaper to become: `--scope tree` is refused on the command line.
 pub const HAS_SUBREAPER: bool = false;
@@ -68,12 +68,42 @@ pub fn adopted(_child: Pid) -> Vec<Pid> {
 
 /// Members cannot be listed without /proc: the group is signalled as a whole and only the child
 /// is waited for.
-pub fn leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _exited: bool) -> Vec<Pid> {
-    Vec::new()
+pub fn leftovers(
+    _scope: Scope,
+    _child: Pid,
+    _group: Option<Pid>,
+    _exited: bool,
+) -> Result<Vec<Pid>, Unseen> {
+    Ok(Vec::new())
 }
 
 /// Nothing is listed, so nothing is signalled one by one.
-pub fn signal_leftovers(_scope: Scope, _child: Pid, _group: Option<Pid>, _signal: Signal) {}
+pub fn signal_leftovers(
+    _scope: Scope,
+    _child: Pid,
+    _group: Option<Pid>,
+    _signal: Signal,
+) -> Result<(), Unseen> {
+    Ok(())
+}
+
+/// There are no listings to keep descriptors for.
+pub fn reserve_descriptors() {}
+
+/// See [`reserve_descriptors`].
+pub fn reserved_stderr() -> Option<OwnedFd> {
+    None
+}
+
+/// Not asked: the child is reaped at its exit already, and there is no subreaper.
+pub fn own_children_left() -> Option<bool> {
+    None
+}
+
+/// Not asked without waitid(WNOWAIT): no pid is signalled on this ground.
+pub fn is_own_child(_pid: Pid) -> bool {
+    false
+}
 
 /// Without listings, no scope reaches beyond the child's group: nothing to spare.
 pub fn spare(_pid: Pid) {}
@@ -91,8 +121,12 @@ pub fn sent_by_kernel(_code: i32) -> bool {
 }
 
 /// Nothing beyond the child and its group can be listed.
-pub fn members_named(_scope: Scope, _child: Pid, _group: Option<Pid>) -> Vec<super::Member> {
-    Vec::new()
+pub fn members_named(
+    _scope: Scope,
+    _child: Pid,
+    _group: Option<Pid>,
+) -> Result<Vec<super::Member>, Unseen> {
+    Ok(Vec::new())
 }
 
 pub fn named(_pids: &[Pid]) -> Vec<super::Member> {
@@ -140,7 +174,7 @@ impl Cgroup {
         match self.0 {}
     }
 
-    pub fn signal(&self, _signal: Signal) {
+    pub fn signal(&self, _signal: Signal) -> Result<(), Unseen> {
         match self.0 {}
     }
 
@@ -148,7 +182,7 @@ impl Cgroup {
         match self.0 {}
     }
 
-    pub fn members(&self, _child: Pid, _child_exited: bool) -> Vec<Pid> {
+    pub fn members(&self, _child: Pid, _child_exited: bool) -> Result<Vec<Pid>, Unseen> {
         match self.0 {}
     }
 
@@ -156,6 +190,9 @@ impl Cgroup {
         match self.0 {}
     }
 }
+
+/// Never called: there is no cgroup to kill.
+pub fn kill_cgroup(_kill: RawFd) {}
 
 /// Never called: there is no cgroup to enter.
 pub fn enter_cgroup(_procs: RawFd) -> io::Result<()> {

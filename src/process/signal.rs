@@ -4,9 +4,10 @@
 use std::os::fd::AsFd;
 
 use nix::sys::signal::{Signal as NixSignal, kill, killpg};
-use nix::unistd::getpgid;
+use nix::unistd::{Pid, getpgid};
 
 use super::ChildProcess;
+use super::unseen::group_alive;
 use crate::platform;
 use crate::scope::Scope;
 use crate::signals::Signal;
@@ -32,21 +33,46 @@ impl ChildProcess {
                 if signal == NixSignal::SIGKILL {
                     cgroup.kill();
                 } else {
-                    cgroup.signal(signal);
+                    let _ = cgroup.signal(signal);
                 }
                 cgroup.holds(self.pid)
             }
             (Scope::Group, Some(group), _) => {
-                let _ = killpg(group, signal);
-                getpgid(Some(self.pid)) == Ok(group)
+                self.signal_own_group(group, signal);
+                !self.collected.get() && getpgid(Some(self.pid)) == Ok(group)
             }
             _ => false,
         };
         if !reached_child {
             self.send(signal);
         }
-        if self.scope == Scope::Tree {
-            platform::signal_leftovers(self.scope, self.pid, self.group, signal);
+        if self.scope == Scope::Tree
+            && platform::signal_leftovers(self.scope, self.pid, self.group, signal).is_err()
+        {
+            self.signal_unseen_tree(signal);
+        }
+    }
+
+    /// Sends `signal` to the child's group, unless the child was collected and the group is
+    /// gone: its number may then be reused (see [`ChildProcess::unseen`]).
+    fn signal_own_group(&self, group: Pid, signal: NixSignal) {
+        if !self.collected.get() || group_alive(group) {
+            let _ = killpg(group, signal);
+        }
+    }
+
+    /// A tree no look can see gets what reaches it without a listing: the child's group (where
+    /// most of a tree stays), and the processes seen in it before that are agentpipe's children
+    /// now (orphans handed to it; a child's pid is never a stranger's until it is reaped).
+    fn signal_unseen_tree(&self, signal: NixSignal) {
+        if let Some(group) = self.group {
+            self.signal_own_group(group, signal);
+        }
+        let seen = self.ended.borrow().list();
+        for pid in seen.iter().map(|process| Pid::from_raw(process.pid as i32)) {
+            if platform::is_own_child(pid) {
+                let _ = kill(pid, signal);
+            }
         }
     }
 
@@ -65,6 +91,8 @@ impl ChildProcess {
     fn send(&self, signal: NixSignal) {
         match &self.pidfd {
             Some(pidfd) => platform::signal_pidfd(pidfd.as_fd(), signal),
+            // A collected child's pid may be another's already.
+            None if self.collected.get() => {}
             None => {
                 let _ = kill(self.pid, signal);
             }
@@ -75,9 +103,7 @@ impl ChildProcess {
     pub fn signal_group(&self, signal: Signal) {
         if let Some(signal) = signal.to_nix().filter(|_| !self.reaped) {
             match self.group {
-                Some(group) => {
-                    let _ = killpg(group, signal);
-                }
+                Some(group) => self.signal_own_group(group, signal),
                 None => self.send(signal),
             }
         }

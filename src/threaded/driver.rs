@@ -19,6 +19,7 @@ use crate::machine::{Input, Machine, Order, Target};
 use crate::outcome::ended::Ended;
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
+use crate::scope::Look;
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -224,7 +225,7 @@ impl Driver {
                 let code = self.child.try_wait().ok().flatten().and_then(|s| s.code());
                 let exit = code.map_or(Exit::Unknown, Exit::Code);
                 self.exit = Some(exit);
-                let left = self.look(None);
+                let left = Look::Seen(self.look(None));
                 self.input(Input::ChildExited { exit, left });
             }
             Event::Input(input) => self.input(input),
@@ -272,7 +273,7 @@ impl Driver {
                 Order::CutDrain => {}
                 Order::DropOutput => self.dropped_output = true,
                 Order::LookAtScope => {
-                    let left = self.look(None);
+                    let left = Look::Seen(self.look(None));
                     self.input(Input::ScopeLooked(left));
                 }
                 Order::LookAtWork => {
@@ -338,6 +339,7 @@ impl Driver {
             commands: std::mem::take(&mut self.runs).into_records(),
             interrupted: self.machine.interrupted(),
             abandoned,
+            scope_unchecked: self.machine.unchecked(),
             to_child: bytes(&self.pumps.to_child),
             from_child: bytes(&self.pumps.from_child),
             drain_cut: self.machine.drain_cut() && self.open != [false; 2],

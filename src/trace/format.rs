@@ -329,6 +329,7 @@ fn kind(note: &Note) -> &'static str {
         Note::ChildExited { .. } => "child_exited",
         Note::StillInScope(_) => "still_in_scope",
         Note::ScopeEmpty => "scope_empty",
+        Note::ScopeUnseen { .. } => "scope_unseen",
         Note::LinesDropped(_) => "lines_dropped",
         Note::TraceFailed(_) => "trace_failed",
         Note::Protocol(said) => said.kind(),

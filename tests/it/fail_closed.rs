@@ -240,16 +240,7 @@ fn lowest_free_fd(pid: i32) -> u64 {
 
 /// Lowers the descriptor limit of the running `pid` so that it can open nothing more.
 fn exhaust_descriptors(pid: i32) {
-    let limit = lowest_free_fd(pid);
-    let status = std::process::Command::new("prlimit")
-        .args([
-            "--pid",
-            &pid.to_string(),
-            &format!("--nofile={limit}:{limit}"),
-        ])
-        .status()
-        .expect("run prlimit");
-    assert!(status.success(), "prlimit failed");
+    limit_descriptors(pid, lowest_free_fd(pid));
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod ended;
 mod exit_status;
 mod fail_closed;
 mod fail_closed_lib;
+mod fail_closed_scope;
 mod faults;
 mod generated;
 mod import_graph;

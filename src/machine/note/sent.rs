@@ -1,5 +1,6 @@
 //! The line that says a signal was sent ([`Note::Sent`](super::Note::Sent)): to what, and why,
-//! with the flag that changes it; each says what happened and nothing that did not.
+//! with the flag that changes it; each says what happened and nothing that did not. Beside it,
+//! the lines for a scope that could not be seen, which name the same places.
 
 use std::fmt;
 
@@ -8,7 +9,7 @@ use crate::duration::format_limit;
 use crate::machine::{Cause, Target};
 use crate::outcome::{TakenStep, Trigger};
 use crate::platform::{GROUP_NOUN, TREE_IS_GROUP};
-use crate::scope::Scope;
+use crate::scope::{Scope, Unseen};
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -21,22 +22,55 @@ pub(super) fn sent_to_left(
     left: &[u32],
 ) -> fmt::Result {
     let Target { pid, name, .. } = target;
-    let place = match as_carried_out(target.scope) {
-        Scope::Tree => "among its descendants".to_string(),
-        Scope::Cgroup => "in its cgroup".to_string(),
-        _ => format!("in its {GROUP_NOUN}"),
-    };
+    let place = place(target.scope);
     write!(
         f,
-        "sent {signal} to what {name} (pid {pid}) left {place} when it exited: pid {}",
-        list(left)
+        "sent {signal} to what {name} (pid {pid}) left {place} when it exited: "
     )?;
+    match left {
+        [] => f.write_str("whatever is there, unseen")?,
+        pids => write!(f, "pid {}", list(pids))?,
+    }
     // The default scope was not chosen: say how to leave them alone. A chosen tree or cgroup
     // was asked for to end them.
     if target.scope == Scope::Group {
         f.write_str(" (--scope child leaves them alone)")?;
     }
     Ok(())
+}
+
+/// Where the processes a child left in its scope are.
+fn place(scope: Scope) -> String {
+    match as_carried_out(scope) {
+        Scope::Tree => "among its descendants".to_string(),
+        Scope::Cgroup => "in its cgroup".to_string(),
+        _ => format!("in its {GROUP_NOUN}"),
+    }
+}
+
+/// The line for a scope no look could see once the child exited: taken for not empty, or
+/// (`after_kill`) still unseen after SIGKILL, so that processes may remain.
+pub(super) fn unseen(
+    f: &mut fmt::Formatter<'_>,
+    target: &Target,
+    why: Unseen,
+    after_kill: bool,
+) -> fmt::Result {
+    let Target { pid, name, .. } = target;
+    let place = place(target.scope);
+    let why = why.reason();
+    match after_kill {
+        false => write!(
+            f,
+            "cannot see what {name} (pid {pid}) left {place}: {why}; taking the steps as if \
+             processes were left"
+        ),
+        true => write!(
+            f,
+            "cannot check that nothing {name} (pid {pid}) left {place} survived SIGKILL: \
+             {why}; processes may remain"
+        ),
+    }
 }
 
 /// The scope as the platform carries it out, which the words follow: on Windows `tree` is the

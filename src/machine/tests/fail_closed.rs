@@ -1,12 +1,18 @@
 //! Failing closed: an exit that cannot be read still ends the wait for it.
 
 use super::*;
+use crate::scope::Look;
 
 #[test]
 fn a_readable_exit_descriptor_with_no_exit_read_ends_the_child_and_cannot_spin() {
     let mut clock = Clock::default();
     clock.at(0, Input::Close(Trigger::Close));
-    let orders = clock.at(100, Input::ExitUnread { left: Vec::new() });
+    let orders = clock.at(
+        100,
+        Input::ExitUnread {
+            left: Look::Seen(Vec::new()),
+        },
+    );
     assert!(
         clock.machine.exited() && clock.machine.settled(),
         "{orders:?}"
@@ -28,7 +34,12 @@ fn a_readable_exit_descriptor_with_no_exit_read_ends_the_child_and_cannot_spin()
     assert!(clock.machine.tick(now).is_empty());
     assert!(
         clock
-            .at(100, Input::ExitUnread { left: Vec::new() })
+            .at(
+                100,
+                Input::ExitUnread {
+                    left: Look::Seen(Vec::new())
+                }
+            )
             .is_empty()
     );
 }
@@ -36,7 +47,12 @@ fn a_readable_exit_descriptor_with_no_exit_read_ends_the_child_and_cannot_spin()
 #[test]
 fn an_unread_exit_with_processes_left_still_ends_them() {
     let mut clock = Clock::default();
-    let orders = clock.at(50, Input::ExitUnread { left: vec![7] });
+    let orders = clock.at(
+        50,
+        Input::ExitUnread {
+            left: Look::Seen(vec![7]),
+        },
+    );
     assert_eq!(signals(&orders), [Signal::TERM, Signal::CONT], "{orders:?}");
     assert!(clock.machine.exited() && !clock.machine.settled());
 }
@@ -69,4 +85,94 @@ fn an_interrupt_well_after_a_steps_deadline_skips_to_the_next_step() {
     let later = S + INTERRUPT_MERGE.as_millis() as u64;
     let orders = clock.at(later, Input::Interrupt(Signal::TERM));
     assert_eq!(signals(&orders), [Signal::KILL], "{orders:?}");
+}
+
+/// Lets time pass to `ms` as the loop does, answering every look with `look`.
+fn answering(clock: &mut Clock, ms: u64, look: &Look) -> Vec<Order> {
+    let mut orders = Vec::new();
+    for at in (clock.now..=ms).step_by(5) {
+        let due = clock.until(at);
+        let asked = due.contains(&Order::LookAtScope);
+        orders.extend(due);
+        if asked {
+            let now = clock.instant(at);
+            orders.extend(clock.machine.handle(Input::ScopeLooked(look.clone()), now));
+        }
+    }
+    orders
+}
+
+#[test]
+fn a_scope_no_look_can_see_is_never_empty_and_is_given_up_on_only_after_sigkill() {
+    let unseen = || Look::Unseen(crate::scope::Unseen::NoProc);
+    let warned = |orders: &[Order]| {
+        orders
+            .iter()
+            .filter(|order| {
+                matches!(
+                    order,
+                    Order::Warn(Note::ScopeUnseen {
+                        after_kill: false,
+                        ..
+                    })
+                )
+            })
+            .count()
+    };
+    let mut clock = Clock::default();
+    let exit = Input::ChildExited {
+        exit: Exit::Code(3),
+        left: unseen(),
+    };
+    let orders = clock.at(0, exit);
+    assert_eq!(signals(&orders), [Signal::TERM, Signal::CONT], "{orders:?}");
+    assert_eq!(warned(&orders), 1, "said once, even without -v: {orders:?}");
+    // Looks that still cannot see keep the step's wait, and say nothing again.
+    let orders = answering(&mut clock, S - 1, &unseen());
+    assert!(
+        signals(&orders).is_empty() && warned(&orders) == 0,
+        "{orders:?}"
+    );
+    assert!(!clock.machine.settled());
+    let orders = answering(&mut clock, S, &unseen());
+    let sent = signals(&orders);
+    assert!(
+        !sent.is_empty() && sent.iter().all(|&s| s == Signal::KILL),
+        "{orders:?}"
+    );
+    // After SIGKILL, the looks go on for a while (the kernel may say the scope went)...
+    let after = UNSEEN_AFTER_KILL.as_millis() as u64;
+    let orders = answering(&mut clock, S + after - 5, &unseen());
+    assert!(!clock.machine.settled(), "{orders:?}");
+    assert!(clock.machine.unchecked().is_none());
+    // ... then the run ends, saying processes may remain.
+    let orders = answering(&mut clock, S + after + 20, &unseen());
+    let unchecked = orders.iter().any(|order| {
+        matches!(
+            order,
+            Order::Warn(Note::ScopeUnseen {
+                after_kill: true,
+                ..
+            })
+        )
+    });
+    assert!(unchecked && clock.machine.settled(), "{orders:?}");
+    assert_eq!(
+        clock.machine.unchecked(),
+        Some(crate::scope::Unseen::NoProc)
+    );
+}
+
+#[test]
+fn a_look_that_sees_again_takes_the_scope_for_what_it_shows() {
+    let mut clock = Clock::default();
+    let exit = Input::ChildExited {
+        exit: Exit::Code(3),
+        left: Look::Unseen(crate::scope::Unseen::NoDescriptor),
+    };
+    clock.at(0, exit);
+    let orders = clock.at(30, Input::ScopeLooked(Look::Seen(Vec::new())));
+    assert!(clock.machine.settled(), "{orders:?}");
+    assert!(clock.machine.unchecked().is_none());
+    assert!(has(&orders, &Order::Tell(Note::ScopeEmpty)), "{orders:?}");
 }

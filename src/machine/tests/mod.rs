@@ -125,6 +125,6 @@ fn has(orders: &[Order], wanted: &Order) -> bool {
 fn exited(code: i32, left: &[u32]) -> Input {
     Input::ChildExited {
         exit: Exit::Code(code),
-        left: left.to_vec(),
+        left: crate::scope::Look::Seen(left.to_vec()),
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::machine::note::Said;
+use crate::scope::Look;
 
 fn awaiting(clock: &Clock, since: u64, request: &str) -> Input {
     Input::Awaiting(Some(Awaiting {
@@ -114,7 +115,7 @@ fn the_shutdown_step_asks_then_sends_exit_once_answered_and_eof_starts_there() {
         400,
         Input::ChildExited {
             exit: Exit::Code(0),
-            left: Vec::new(),
+            left: Look::Seen(Vec::new()),
         },
     );
     assert!(!orders.iter().any(|order| matches!(order, Order::Signal(_))));

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::scope::Look;
 
 #[test]
 fn every_trigger_but_eof_starts_at_step_one_and_the_default_list_runs_to_sigkill() {
@@ -187,10 +188,10 @@ fn processes_left_after_the_child_exits_get_the_stop_signal_then_sigkill() {
     // The scope is looked at every LEFTOVER_CHECK while something is left in it.
     let orders = clock.until(100 + LEFTOVER_CHECK.as_millis() as u64);
     assert_eq!(orders, [Order::LookAtScope]);
-    clock.at(120, Input::ScopeLooked(vec![8]));
+    clock.at(120, Input::ScopeLooked(Look::Seen(vec![8])));
     let orders = clock.until(1100);
     assert_eq!(signals(&orders), [Signal::KILL]);
-    clock.at(1150, Input::ScopeLooked(vec![]));
+    clock.at(1150, Input::ScopeLooked(Look::Seen(vec![])));
     assert!(clock.machine.settled());
     assert_eq!(clock.machine.left_behind(), [7, 8]);
 }
@@ -347,9 +348,9 @@ fn processes_killed_with_the_child_are_not_left_behind_but_watched_and_killed_ag
     // A racer forked after the SIGKILL is found by a look: it gets SIGKILL too.
     let mut orders = clock.until(1011);
     assert!(has(&orders, &Order::LookAtScope), "{orders:?}");
-    orders = clock.at(1011, Input::ScopeLooked(vec![7]));
+    orders = clock.at(1011, Input::ScopeLooked(Look::Seen(vec![7])));
     assert_eq!(signals(&orders), [Signal::KILL]);
-    clock.at(1030, Input::ScopeLooked(vec![]));
+    clock.at(1030, Input::ScopeLooked(Look::Seen(vec![])));
     assert!(clock.machine.settled());
     assert_eq!(clock.machine.left_behind(), [] as [u32; 0]);
     assert_eq!(clock.machine.trigger(), Some(Trigger::Signal(Signal::TERM)));

@@ -1,12 +1,18 @@
 //! The process table as /proc shows it: one entry per process, read whole so that its pid and
 //! start time together name it when it is signalled later.
+//!
+//! Every read tells a process that is gone (an answer) from a read that failed (no descriptor
+//! left, a refusal): the latter makes the whole look incomplete, never a process fewer.
 
 use std::os::fd::AsFd;
 
+use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::{open_pidfd, signal_pidfd};
+use super::reserve::{gone_or_unseen, unseen};
+use super::{pidfd_open, signal_pidfd};
+use crate::scope::Unseen;
 
 /// One line of the process table.
 #[derive(Debug)]
@@ -33,12 +39,16 @@ impl Entry {
     }
 
     /// Sends `signal` if the pid still names the process that was listed.
-    pub(super) fn signal(&self, signal: Signal) {
+    pub(super) fn signal(&self, signal: Signal) -> Result<(), Unseen> {
         // Opened before the check: a pidfd pins one process, so if the pid shows the listed
         // start time after it was opened, the pidfd refers to the process listed. Without
         // pidfds, the start time read just now is the best check there is.
-        let pidfd = open_pidfd(self.pid);
-        let listed = read(self.pid).is_some_and(|now| now.start == self.start);
+        let pidfd = match pidfd_open(self.pid) {
+            Err(Errno::ESRCH) => return Ok(()),
+            Err(errno @ (Errno::EMFILE | Errno::ENFILE)) => return Err(unseen(errno)),
+            opened => opened.ok(),
+        };
+        let listed = read(self.pid)?.is_some_and(|now| now.start == self.start);
         match pidfd {
             Some(pidfd) if listed => signal_pidfd(pidfd.as_fd(), signal),
             None if listed => {
@@ -46,71 +56,110 @@ impl Entry {
             }
             _ => {}
         }
+        Ok(())
     }
 }
 
-/// The processes in /proc whose pid passes `wanted`, as far as they could be read.
-pub(super) fn table(wanted: impl Fn(Pid) -> bool) -> Vec<Entry> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .map(Pid::from_raw)
-        .filter(|&pid| wanted(pid))
-        .filter_map(read)
-        .collect()
+/// The processes in /proc whose pid passes `wanted`, as far as they are still there.
+pub(super) fn table(wanted: impl Fn(Pid) -> bool) -> Result<Vec<Entry>, Unseen> {
+    let entries = std::fs::read_dir("/proc")
+        .map_err(|error| gone_or_unseen(&error).err().unwrap_or(Unseen::NoProc))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|error| gone_or_unseen(&error).err().unwrap_or(Unseen::NoProc))?;
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
+            continue;
+        };
+        let pid = Pid::from_raw(pid);
+        if wanted(pid)
+            && let Some(entry) = read(pid)?
+        {
+            found.push(entry);
+        }
+    }
+    Ok(found)
 }
 
 /// Parses /proc/PID/stat: "pid (comm) state ppid pgrp ... starttime ...", where comm may hold
-/// spaces and parentheses.
-pub(super) fn read(pid: Pid) -> Option<Entry> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+/// spaces and parentheses. `None`: the process is gone.
+pub(super) fn read(pid: Pid) -> Result<Option<Entry>, Unseen> {
+    let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat,
+        Err(error) => return gone_or_unseen(&error).map(|()| None),
+    };
+    let Some((state, entry)) = parse(pid, &stat) else {
+        return Ok(None);
+    };
+    let zombie = matches!(state, "Z" | "X") && !threads_live(pid)?;
+    Ok(Some(Entry { zombie, ..entry }))
+}
+
+/// The fields of a stat line, and its state letter.
+fn parse(pid: Pid, stat: &str) -> Option<(&str, Entry)> {
     let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
     let number = |index: usize| fields.get(index)?.parse::<i64>().ok();
-    Some(Entry {
+    let entry = Entry {
         pid,
-        zombie: matches!(*fields.first()?, "Z" | "X") && !threads_live(pid),
+        zombie: false,
         name: stat[stat.find('(')? + 1..stat.rfind(')')?].to_string(),
         parent: Pid::from_raw(number(1)? as i32),
         group: Pid::from_raw(number(2)? as i32),
         // Field 22 of the line; the slice starts at field 3.
         start: number(19)? as u64,
         cpu: (11..15).filter_map(number).map(|ticks| ticks as u64).sum(),
-    })
+    };
+    Some((fields.first()?, entry))
 }
 
 /// Whether a thread of `pid` other than its exited main thread still runs: a process whose main
 /// thread exited shows Z in /proc/PID/stat, and is alive while any thread is.
-fn threads_live(pid: Pid) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
+fn threads_live(pid: Pid) -> Result<bool, Unseen> {
+    let tasks = match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(tasks) => tasks,
+        Err(error) => return gone_or_unseen(&error).map(|()| false),
     };
-    tasks.flatten().any(|task| {
-        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
-            let state = stat
-                .rfind(')')
-                .and_then(|end| stat[end + 1..].split_whitespace().next());
-            !matches!(state, Some("Z" | "X") | None)
-        })
-    })
+    for task in tasks.flatten() {
+        let stat = match std::fs::read_to_string(task.path().join("stat")) {
+            Ok(stat) => stat,
+            Err(error) => {
+                gone_or_unseen(&error)?;
+                continue;
+            }
+        };
+        let state = stat
+            .rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next());
+        if !matches!(state, Some("Z" | "X") | None) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The children of `pid`, from /proc/PID/task/*/children; the whole table where the kernel has
 /// no such lists.
-pub(super) fn children(pid: Pid) -> Vec<Pid> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
+pub(super) fn children(pid: Pid) -> Result<Vec<Pid>, Unseen> {
+    let tasks = match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(tasks) => tasks,
+        Err(error) => return gone_or_unseen(&error).map(|()| Vec::new()),
     };
     let mut children = Vec::new();
     for task in tasks.flatten() {
-        let Ok(list) = std::fs::read_to_string(task.path().join("children")) else {
-            return table(|_| true)
-                .into_iter()
-                .filter(|entry| entry.parent == pid)
-                .map(|entry| entry.pid)
-                .collect();
+        let list = match std::fs::read_to_string(task.path().join("children")) {
+            Ok(list) => list,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && task_exists(&task) => {
+                let table = table(|_| true)?.into_iter();
+                return Ok(table.filter(|e| e.parent == pid).map(|e| e.pid).collect());
+            }
+            Err(error) => {
+                gone_or_unseen(&error)?;
+                continue;
+            }
         };
         children.extend(
             list.split_whitespace()
@@ -118,5 +167,11 @@ pub(super) fn children(pid: Pid) -> Vec<Pid> {
                 .map(Pid::from_raw),
         );
     }
-    children
+    Ok(children)
+}
+
+/// Whether a task directory is still there (its `children` file missing then means the kernel
+/// keeps no such lists).
+fn task_exists(task: &std::fs::DirEntry) -> bool {
+    task.path().join("stat").exists()
 }

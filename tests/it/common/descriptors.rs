@@ -116,3 +116,17 @@ pub fn pipe() -> (File, File) {
         File::from(OwnedFd::from(writer)),
     )
 }
+
+/// Lowers the descriptor limit of the running `pid` to `limit` (prlimit(1)): it can open nothing
+/// numbered `limit` or more from then on.
+pub fn limit_descriptors(pid: i32, limit: u64) {
+    let status = Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={limit}:{limit}"),
+        ])
+        .status()
+        .expect("run prlimit");
+    assert!(status.success(), "prlimit failed");
+}
