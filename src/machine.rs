@@ -279,12 +279,9 @@ impl Machine {
         self.phase == Phase::Abandoned
     }
 
-    /// Whether the sequence has a shutdown step, which writes to the child's stdin.
-    pub fn has_shutdown_step(&self) -> bool {
-        let steps = self.config.sequence.steps();
-        steps
-            .iter()
-            .any(|step| step.action == crate::sequence::Action::Shutdown)
+    /// Whether a step of the sequence writes to the child's stdin (`shutdown`, `send`).
+    pub fn speaks(&self) -> bool {
+        self.config.sequence.speaks()
     }
 
     /// Whether the child has exited.

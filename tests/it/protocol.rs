@@ -263,6 +263,60 @@ fn a_flood_of_frames_with_stray_lines_between_them_keeps_only_the_frames_on_stdo
 }
 
 #[test]
+fn a_send_step_writes_its_message_as_agentpipe_and_the_server_ends_on_it() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
+    let sandbox = Sandbox::new("send-step");
+    let trace = sandbox.path_str("trace.txt");
+    let bye = r#"{"jsonrpc":"2.0","method":"bye"}"#;
+    let sequence = format!("send '{bye}' 20s, stdin 1s, TERM 1s, KILL");
+    let options = [
+        "--protocol",
+        "mcp",
+        "--sequence",
+        &sequence,
+        "--trace",
+        &trace,
+        "-v",
+    ];
+    let command = sandbox.agentpipe(&options, mcp("echo"));
+    let mut run = Run::start(sandbox, command);
+    run.write(request(1, "tools/list", "{}").as_bytes());
+    run.wait_stdout(r#""id":1"#);
+    // The end of input starts the sequence at the send step, right before stdin.
+    let closed = run.close_stdin();
+    let finished = run.finish();
+    finished.assert_code(0);
+    assert!(
+        finished.since(closed) < Duration::from_secs(15),
+        "the server ended on the message, within the step's 20s"
+    );
+    let log = fs::read_to_string(run.sandbox.path("log")).unwrap();
+    assert!(log.contains("got bye"), "{log}");
+    let sent = format!(
+        "sent the step's message to the child ({} bytes)",
+        bye.len() + 1
+    );
+    assert!(finished.stderr.contains(&sent), "{}", finished.stderr);
+    assert!(!finished.stderr.contains("SIGTERM"), "{}", finished.stderr);
+    let trace = fs::read_to_string(&trace).unwrap();
+    assert!(
+        trace.contains("> notification bye (32 bytes, agentpipe's own)"),
+        "{trace}"
+    );
+
+    // Without --protocol there is no frame to write it as: one line, before anything starts.
+    let sandbox = Sandbox::new("send-step-plain");
+    let mut command = sandbox.agentpipe(&["--sequence", &sequence], ["true"]);
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("a send step writes its message as a frame of --protocol"));
+}
+
+#[test]
 fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
     if !have_tools("the protocol servers", &["python3"]) {
         return;
