@@ -142,6 +142,11 @@ impl Talk {
     pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
         self.conversation.unanswered(start)
     }
+
+    /// When the request waiting longest for its response last showed life.
+    pub fn oldest_since(&self) -> Option<Instant> {
+        self.conversation.oldest_since()
+    }
 }
 
 impl Duplex {

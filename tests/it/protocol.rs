@@ -530,3 +530,56 @@ fn the_library_traces_messages_and_names_the_unanswered_requests() {
     assert_eq!(messages[2]["method"], "tools/call");
     assert!(!trace.contains(r#""event":"data""#), "{trace}");
 }
+
+#[test]
+fn the_library_response_timeout_closes_a_stream_whose_server_hangs_on_one_request() {
+    use agentpipe::{Config, Protocol, Stream, StreamOptions, Trigger};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::time::Instant;
+
+    let sandbox = Sandbox::new("library-response-timeout");
+    let options = StreamOptions::new()
+        .protocol(Protocol::Mcp)
+        .response_timeout(Duration::from_secs(1));
+    let mut command = std::process::Command::new("python3");
+    command.args([MCP_SERVER, "hang"]).env("D", &sandbox.dir);
+    let mut stream = Stream::spawn_with(&mut command, options).unwrap();
+    // The server runs (its start is no wait for an answer), then answered requests never trip
+    // the timeout, however long the stream then stays idle.
+    sandbox.wait_pid("server");
+    stream
+        .write_all(request(1, "tools/call", r#"{"name":"fast"}"#).as_bytes())
+        .unwrap();
+    let mut reader = BufReader::new(&stream);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).unwrap();
+    assert!(answer.contains(r#""id":1"#), "{answer}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    (&stream)
+        .write_all(request(2, "tools/call", r#"{"name":"slow"}"#).as_bytes())
+        .unwrap();
+    // The stream closes itself: the pending read ends (a close of the test's own bounds it).
+    let closer = stream.closer();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        let _ = closer.close(&Config::default());
+    });
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    let outcome = stream.close(&Config::default()).unwrap();
+    assert_eq!(outcome.trigger, Some(Trigger::ResponseTimeout));
+    assert_eq!(outcome.unanswered.len(), 1, "{:?}", outcome.unanswered);
+    assert_eq!(outcome.unanswered[0].id, "2");
+
+    // Without a protocol there are no requests to time.
+    let options = StreamOptions::new().response_timeout(Duration::from_secs(1));
+    let spawned = Stream::spawn_with(&mut std::process::Command::new("true"), options);
+    let error = spawned.err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
