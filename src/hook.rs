@@ -8,6 +8,7 @@ mod group;
 #[cfg(agentpipe_threads)]
 mod threaded;
 
+use crate::machine::Order;
 use crate::machine::note::Note;
 use crate::outcome::{CommandRun, Trigger};
 #[cfg(agentpipe_poll)]
@@ -35,7 +36,7 @@ pub(crate) struct Runs {
 
 impl Runs {
     /// Starts the command of step `env.step` (the machine has ended the previous step's).
-    pub fn start(&mut self, command: &str, env: &HookEnv) -> Note {
+    fn start(&mut self, command: &str, env: &HookEnv) -> Note {
         let mut record = CommandRun {
             index: env.step - 1,
             pid: None,
@@ -63,6 +64,20 @@ impl Runs {
         };
         self.records.push(record);
         note
+    }
+
+    /// Carries out [`Order::Run`] (starts the step's command, for the child `pid`) and
+    /// [`Order::EndRun`]; the line to tell, if there is one. Other orders are not its own.
+    pub fn carry_out(&mut self, order: Order, pid: u32) -> Option<Note> {
+        match order {
+            Order::Run {
+                command,
+                step,
+                trigger,
+            } => Some(self.start(&command, &HookEnv { pid, trigger, step })),
+            Order::EndRun => self.end(),
+            _ => None,
+        }
     }
 
     /// Whether a command runs, whose exit must be looked for.

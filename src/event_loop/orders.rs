@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use super::EventLoop;
-use crate::hook::HookEnv;
 #[cfg(not(feature = "json"))]
 use crate::machine::note::{Note, Said};
 use crate::machine::{Input, Order};
@@ -46,21 +45,8 @@ impl EventLoop {
                     let note = self.machine.survivors(self.left().pids().to_vec());
                     self.warn(note);
                 }
-                Order::Run {
-                    command,
-                    step,
-                    trigger,
-                } => {
-                    let env = HookEnv {
-                        pid: self.child.pid(),
-                        trigger,
-                        step,
-                    };
-                    let note = self.runs.start(&command, &env);
-                    self.tell(note);
-                }
-                Order::EndRun => {
-                    if let Some(note) = self.runs.end() {
+                order @ (Order::Run { .. } | Order::EndRun) => {
+                    if let Some(note) = self.runs.carry_out(order, self.child.pid()) {
                         self.tell(note);
                     }
                 }

@@ -233,8 +233,11 @@ impl fmt::Display for Note {
                     Action::Run(_) => f.write_str("running its command outside the scope")?,
                     Action::Shutdown => f.write_str("asking the server to shut down")?,
                     Action::Signal(_) | Action::Kill => {
-                        let names: Vec<&str> =
-                            action.signals().iter().map(|s| s.full_name()).collect();
+                        let sent = action.signals();
+                        let sent = sent
+                            .iter()
+                            .filter(|&&s| crate::platform::SENDS_SIGCONT || s != Signal::CONT);
+                        let names: Vec<&str> = sent.map(|s| s.full_name()).collect();
                         write!(
                             f,
                             "sent {} to the {}",

@@ -71,6 +71,10 @@ pub use windows::*;
 #[cfg(windows)]
 pub use windows_signals::*;
 
+/// Whether a stop signal is followed by SIGCONT, for a process a terminal stopped.
+#[cfg(unix)]
+pub const SENDS_SIGCONT: bool = true;
+
 /// What messages call the `group` scope: the child's process group.
 #[cfg(unix)]
 pub const GROUP_NOUN: &str = "process group";

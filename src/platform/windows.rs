@@ -46,6 +46,8 @@ use crate::scope::Scope;
 
 /// `--scope tree` is the job here.
 pub const HAS_SUBREAPER: bool = true;
+/// Nothing is stopped by a terminal: a stop signal is not followed by SIGCONT.
+pub const SENDS_SIGCONT: bool = false;
 /// What messages call the `group` scope, and `tree` too: the command's Job Object.
 pub const GROUP_NOUN: &str = "job";
 /// `tree` is the job, as `group` is.

@@ -13,7 +13,7 @@ use super::pump::{Pump, Sink, Way};
 use super::tail::Tail;
 use super::{Event, Tell};
 use crate::config::Settings;
-use crate::hook::{HookEnv, Runs};
+use crate::hook::Runs;
 use crate::machine::note::Note;
 use crate::machine::{Input, Machine, Order, Target};
 use crate::outcome::ended::Ended;
@@ -188,6 +188,15 @@ impl Driver {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Moved(way) => {
+                // Told again from here, so that no later move is lost for the idle timers.
+                let pump = match way {
+                    Way::ToChild => &self.pumps.to_child,
+                    Way::FromChild => &self.pumps.from_child,
+                    Way::Stderr => &self.pumps.stderr,
+                };
+                if let Some(pump) = pump {
+                    pump.moved_seen();
+                }
                 if self.machine.watches_idle() {
                     self.machine.moved(way == Way::FromChild, Instant::now());
                 }
@@ -249,6 +258,8 @@ impl Driver {
                 }
                 // Pipes only: the stdin step closed the pipe already.
                 Order::HangUp => {}
+                // Nothing is stopped by a terminal here: SIGCONT has nothing to wake, and is not sent.
+                Order::Signal(Signal::CONT) => {}
                 Order::Signal(signal) => {
                     // Listed before they are signalled: a KILL ends the job and its list.
                     self.look(Some(signal));
@@ -274,17 +285,8 @@ impl Driver {
                     let note = self.machine.survivors(left);
                     self.warn(note);
                 }
-                Order::Run {
-                    command,
-                    step,
-                    trigger,
-                } => {
-                    let pid = self.child.id();
-                    let note = self.runs.start(&command, &HookEnv { pid, trigger, step });
-                    self.tell(note);
-                }
-                Order::EndRun => {
-                    if let Some(note) = self.runs.end() {
+                order @ (Order::Run { .. } | Order::EndRun) => {
+                    if let Some(note) = self.runs.carry_out(order, self.child.id()) {
                         self.tell(note);
                     }
                 }

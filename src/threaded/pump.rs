@@ -59,6 +59,9 @@ struct Shared {
     closing: AtomicBool,
     relayed: AtomicU64,
     discarded: AtomicU64,
+    /// A `Moved` was sent that the driver has not taken yet: the next ones would say nothing
+    /// more (and would pile up in the library stream, whose driver starts only at its close).
+    told: AtomicBool,
 }
 
 /// A running direction.
@@ -85,6 +88,7 @@ impl Pump {
             closing: AtomicBool::new(false),
             relayed: AtomicU64::new(0),
             discarded: AtomicU64::new(0),
+            told: AtomicBool::new(false),
         });
         let theirs = Arc::clone(&shared);
         thread::Builder::new()
@@ -99,7 +103,9 @@ impl Pump {
                         Err(_) => break,
                     };
                     if theirs.deliver(&buffer[..count]) {
-                        let _ = events.send(Event::Moved(way));
+                        if !theirs.told.swap(true, Ordering::SeqCst) {
+                            let _ = events.send(Event::Moved(way));
+                        }
                     } else if theirs.sink_lost() {
                         let _ = events.send(Event::SinkGone(way));
                     }
@@ -150,6 +156,11 @@ impl Pump {
         }
     }
 
+    /// The driver took this way's `Moved`: the next chunk moved is told again.
+    pub fn moved_seen(&self) {
+        self.shared.told.store(false, Ordering::SeqCst);
+    }
+
     pub fn bytes(&self) -> Bytes {
         Bytes {
             relayed: self.shared.relayed.load(Ordering::SeqCst),
@@ -197,5 +208,85 @@ impl Shared {
     /// Whether the sink was lost by a failed write, rather than closed on purpose; told once.
     fn sink_lost(&self) -> bool {
         !self.closing.swap(true, Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// A source of `left` chunks of 10 bytes, one per read.
+    struct Chunks {
+        left: usize,
+    }
+
+    impl Read for Chunks {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Ok(0);
+            }
+            self.left -= 1;
+            buffer[..10].fill(b'x');
+            Ok(10)
+        }
+    }
+
+    #[test]
+    fn moves_nobody_took_do_not_pile_up_and_one_taken_is_told_again() {
+        let (events, received) = mpsc::channel();
+        let sink = Sink {
+            writer: Box::new(io::sink()),
+            handle: None,
+            trace: None,
+        };
+        let source = Box::new(Chunks { left: 10_000 });
+        let pump = Pump::start(Way::FromChild, source, sink, events.clone()).unwrap();
+        let mut moved = 0;
+        loop {
+            match received
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .unwrap()
+            {
+                Event::Moved(_) => moved += 1,
+                Event::SourceEnded(_) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        // Nobody took the first: the 9 999 after it said nothing more.
+        assert_eq!(moved, 1);
+        assert_eq!(pump.bytes().relayed, 100_000);
+
+        // Once taken, the next move is told again: a source that gives a chunk when let.
+        struct Gated(mpsc::Receiver<()>);
+        impl Read for Gated {
+            fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+                Ok(self.0.recv().map_or(0, |()| {
+                    buffer[0] = b'x';
+                    1
+                }))
+            }
+        }
+        let sink = Sink {
+            writer: Box::new(io::sink()),
+            handle: None,
+            trace: None,
+        };
+        let (events, received) = mpsc::channel();
+        let (let_one, gate) = mpsc::channel();
+        let pump = Pump::start(Way::ToChild, Box::new(Gated(gate)), sink, events).unwrap();
+        let next = || {
+            received
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .unwrap()
+        };
+        let_one.send(()).unwrap();
+        assert!(matches!(next(), Event::Moved(Way::ToChild)));
+        pump.moved_seen();
+        let_one.send(()).unwrap();
+        assert!(matches!(next(), Event::Moved(Way::ToChild)));
+        drop(let_one);
+        assert!(matches!(next(), Event::SourceEnded(Way::ToChild)));
     }
 }

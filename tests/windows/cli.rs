@@ -54,6 +54,7 @@ fn a_child_ignoring_its_input_and_console_events_is_ended_with_its_grandchild_by
     let report_file = dir.join("report.json");
     let mut run = agentpipe_with(
         &[
+            "-v",
             "--grace",
             "500ms",
             "--term-grace",
@@ -87,6 +88,12 @@ fn a_child_ignoring_its_input_and_console_events_is_ended_with_its_grandchild_by
         "{stderr}"
     );
     assert!(!stderr.contains("process group"), "{stderr}");
+    // Nothing is stopped by a terminal here: no SIGCONT follows SIGTERM, nor is one said.
+    assert!(
+        stderr.contains("sent SIGTERM to the child's job;"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("SIGCONT"), "{stderr}");
     // The job's accounting, read before each signal: the grandchild, with the last one.
     let ended = report["ended"].as_array().expect("an ended list");
     assert_eq!(ended.len(), 1, "{report}");

@@ -143,3 +143,29 @@ fn agentpipes_own_stderr_nobody_reads_never_holds_up_the_relay() {
         &stderr[..stderr.len().min(200)]
     );
 }
+
+#[test]
+fn idle_timeout_waits_while_input_flows_then_ends_the_child() {
+    let dir = scratch("idle-flowing");
+    let log = dir.join("log");
+    let mut run = agentpipe_with(&["--idle-timeout", "500ms"], &["eof", &win(&log)]);
+    let mut stdin = run.stdin.take().unwrap();
+    let started = Instant::now();
+    // A second and a half of input, a line each 50 ms; then silence, stdin held open.
+    let feeding = std::thread::spawn(move || {
+        while started.elapsed() < Duration::from_millis(1500) && stdin.write_all(b"tick\n").is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stdin
+    });
+    let status = finish(&mut run);
+    let took = started.elapsed();
+    drop(feeding.join().unwrap());
+    assert_eq!(status.code(), Some(124), "{}", stderr_of(&mut run));
+    assert!(
+        took >= Duration::from_millis(1500),
+        "ended after {took:?}, while input flowed"
+    );
+    assert_eq!(wait_file(&log), "eof");
+}
