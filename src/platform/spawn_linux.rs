@@ -13,7 +13,6 @@ use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -206,19 +205,23 @@ fn resolve(program: &OsStr) -> io::Result<CString> {
         }
         candidate.extend_from_slice(name);
         let candidate = OsStr::from_bytes(&candidate);
-        match std::fs::metadata(candidate) {
-            Ok(found) if found.is_file() && executable(candidate, found.permissions().mode()) => {
-                return c_string(candidate);
+        // stat(2) itself: the standard library's first metadata call probes statx first.
+        match nix::sys::stat::stat(candidate) {
+            Ok(found) if found.st_mode & libc::S_IFMT == libc::S_IFREG => {
+                if executable(candidate, found.st_mode) {
+                    return c_string(candidate);
+                }
+                denied = true;
             }
-            Ok(_) => denied = true,
-            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => denied = true,
+            Ok(_) | Err(nix::errno::Errno::EACCES) => denied = true,
             Err(_) => {}
         }
     }
-    Err(match denied {
-        true => io::ErrorKind::PermissionDenied.into(),
-        false => io::ErrorKind::NotFound.into(),
-    })
+    // The errors execvp(3) would have left in errno.
+    Err(io::Error::from_raw_os_error(match denied {
+        true => libc::EACCES,
+        false => libc::ENOENT,
+    }))
 }
 
 /// Whether this process may execute the file (access(2), which knows root and the mounts),
