@@ -225,7 +225,8 @@ pub struct Cli {
     /// script learns why ssh or the agent failed. Output that arrives after the command exited
     /// is relayed for at most --drain, as its stdout is. Without this flag the command's stderr
     /// is left alone: a terminal stays a terminal. SIZE is bytes, with an optional unit (k and
-    /// KiB are 1024 bytes, KB 1000; at most 1MiB). Example: --stderr-tail 4k --report run.json.
+    /// KiB are 1024 bytes, KB 1000; at most 1MiB), reserved at start (address space; memory
+    /// only as stderr fills it). Example: --stderr-tail 4k --report run.json.
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = text(tail_size))]
     pub stderr_tail: Option<usize>,
 

@@ -7,7 +7,7 @@ mod unseen;
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::Command;
 
 use nix::sys::signal::{Signal as NixSignal, kill};
@@ -178,6 +178,17 @@ impl ChildProcess {
 
     pub fn scope(&self) -> Scope {
         self.scope
+    }
+
+    /// What the out-of-memory path reaches without allocating: the child's pidfd, and its
+    /// cgroup's `cgroup.kill` and directory, where they exist.
+    pub fn last_resort(&self) -> (Option<RawFd>, Option<(RawFd, &std::path::Path)>) {
+        let pidfd = self.pidfd.as_ref().map(AsRawFd::as_raw_fd);
+        let cgroup = self
+            .cgroup
+            .as_ref()
+            .map(|cgroup| (cgroup.kill_fd(), cgroup.dir()));
+        (pidfd, cgroup)
     }
 
     /// How the child ended, once that is known.

@@ -29,9 +29,11 @@ pub(crate) struct Tail {
 }
 
 impl Tail {
+    /// Reserved whole at start, so that it never allocates once the command runs (decision
+    /// (bz)): address space only, its pages are touched as stderr fills them.
     fn new(size: usize) -> Tail {
         Tail {
-            bytes: VecDeque::new(),
+            bytes: VecDeque::with_capacity(size),
             size,
         }
     }

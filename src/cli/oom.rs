@@ -2,15 +2,35 @@
 //! allocation the system refuses ends the command's scope with SIGKILL, says so in one line and
 //! exits 125, instead of the standard library's abort (SIGABRT, a core dump, the scope left to
 //! itself). The program (src/main.rs) installs it; a library user keeps their own allocator.
+//!
+//! What it reaches was recorded when the command started, as plain numbers and descriptors
+//! held open: the command (through its pidfd), its process group, its cgroup (`cgroup.kill`),
+//! and under `--scope tree` agentpipe's children (a list held open, see
+//! `platform::kill_children`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::libc;
 
-/// The command's pid, once it started (0 before), and whether it leads a group of its own.
+use crate::platform;
+use crate::process::ChildProcess;
+use crate::scope::Scope;
+
+/// The command's pid, once it started (0 before), whether it leads a group of its own, its
+/// pidfd and its cgroup's `cgroup.kill` (-1 where there is none).
 static CHILD: AtomicI32 = AtomicI32::new(0);
 static GROUP: AtomicI32 = AtomicI32::new(0);
+static PIDFD: AtomicI32 = AtomicI32::new(-1);
+static CGROUP_KILL: AtomicI32 = AtomicI32::new(-1);
+/// `--scope tree`: agentpipe's list of children, held open for the whole run.
+static CHILDREN: OnceLock<OwnedFd> = OnceLock::new();
+/// `--scope cgroup`: the cgroup's directory, removed once killed.
+static CGROUP_DIR: OnceLock<CString> = OnceLock::new();
 
 /// The system's allocator, failing closed (see the module documentation).
 pub struct FailClosed;
@@ -38,11 +58,25 @@ unsafe impl GlobalAlloc for FailClosed {
     }
 }
 
-/// Records the command the out-of-memory path must end: its pid, and whether its process group
-/// is its own (`group`).
-pub fn watch(pid: u32, group: bool) {
-    CHILD.store(pid as i32, Ordering::SeqCst);
-    GROUP.store(if group { pid as i32 } else { 0 }, Ordering::SeqCst);
+/// Records what the out-of-memory path must end: the command, its process group if it is its
+/// own (`group`), its cgroup, and under `--scope tree` agentpipe's children.
+pub fn watch(child: &ChildProcess, group: bool) {
+    let pid = child.pid() as i32;
+    let (pidfd, cgroup) = child.last_resort();
+    PIDFD.store(pidfd.unwrap_or(-1), Ordering::SeqCst);
+    if let Some((kill, dir)) = cgroup {
+        if let Ok(dir) = CString::new(dir.as_os_str().as_bytes()) {
+            let _ = CGROUP_DIR.set(dir);
+        }
+        CGROUP_KILL.store(kill, Ordering::SeqCst);
+    }
+    if child.scope() == Scope::Tree
+        && let Some(list) = platform::open_children_list()
+    {
+        let _ = CHILDREN.set(list);
+    }
+    CHILD.store(pid, Ordering::SeqCst);
+    GROUP.store(if group { pid } else { 0 }, Ordering::SeqCst);
 }
 
 fn checked(ptr: *mut u8, size: usize) -> *mut u8 {
@@ -56,14 +90,9 @@ fn checked(ptr: *mut u8, size: usize) -> *mut u8 {
 /// message assembled on the stack.
 fn out_of_memory(size: usize) -> ! {
     let (child, group) = (CHILD.load(Ordering::SeqCst), GROUP.load(Ordering::SeqCst));
-    // SAFETY: kill, write and _exit take plain values and a buffer on the stack.
+    end_scope(child, group);
+    // SAFETY: write and _exit take plain values and a buffer on the stack.
     unsafe {
-        if group > 0 {
-            libc::kill(-group, libc::SIGKILL);
-        }
-        if child > 0 {
-            libc::kill(child, libc::SIGKILL);
-        }
         let mut line = [0u8; 160];
         let mut length = 0;
         for part in [
@@ -72,7 +101,7 @@ fn out_of_memory(size: usize) -> ! {
             b" bytes failed): ",
             match child {
                 0 => &b"nothing was started"[..],
-                _ => b"sent SIGKILL to the command and its process group",
+                _ => b"sent SIGKILL to the command and its scope",
             },
             b"; exiting with 125\n",
         ] {
@@ -81,6 +110,39 @@ fn out_of_memory(size: usize) -> ! {
         }
         libc::write(2, line.as_ptr().cast(), length);
         libc::_exit(125)
+    }
+}
+
+/// SIGKILL to everything recorded of the scope, without allocating.
+fn end_scope(child: i32, group: i32) {
+    let cgroup_kill = CGROUP_KILL.load(Ordering::SeqCst);
+    if cgroup_kill >= 0 {
+        platform::kill_cgroup(cgroup_kill);
+    }
+    if let Some(dir) = CGROUP_DIR.get() {
+        platform::remove_killed_cgroup(dir);
+    }
+    // SAFETY: kill takes plain values.
+    unsafe {
+        if group > 0 {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    match PIDFD.load(Ordering::SeqCst) {
+        // SAFETY: as above.
+        -1 if child > 0 => unsafe {
+            libc::kill(child, libc::SIGKILL);
+        },
+        -1 => {}
+        // SAFETY: the pidfd stays open as long as the child is agentpipe's, which is longer
+        // than this call.
+        pidfd => unsafe {
+            let pidfd = std::os::fd::BorrowedFd::borrow_raw(pidfd);
+            platform::signal_pidfd(pidfd, nix::sys::signal::Signal::SIGKILL);
+        },
+    }
+    if let Some(list) = CHILDREN.get() {
+        platform::kill_children(list.as_fd());
     }
 }
 

@@ -108,8 +108,8 @@ pub(super) fn supervise(
         }
     };
     *pid = Some(child.pid());
-    // From here an allocation that fails ends the command's group with it (see cli::oom).
-    super::oom::watch(child.pid(), !cli.foreground);
+    // From here an allocation that fails ends the command's scope with it (see cli::oom).
+    super::oom::watch(&child, !cli.foreground);
     tell_started(&timeline, config, &name, child.pid());
     let stderr = match (pipes.stderr.take(), stderr_destination) {
         (Some(source), Some(destination)) => {

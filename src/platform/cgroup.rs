@@ -119,6 +119,16 @@ impl Cgroup {
         kill_cgroup(self.kill.as_raw_fd());
     }
 
+    /// The descriptor of `cgroup.kill`, for the out-of-memory path (see [`kill_cgroup`]).
+    pub fn kill_fd(&self) -> RawFd {
+        self.kill.as_raw_fd()
+    }
+
+    /// Its directory, for the out-of-memory path (see [`remove_killed_cgroup`]).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Sends `signal` to each process of the cgroup (and below), through a pidfd opened before
     /// checking that the pid is still a member. `Err`: they could not all be listed.
     pub fn signal(&self, signal: Signal) -> Result<(), Unseen> {
@@ -277,6 +287,23 @@ pub fn enter_cgroup(procs: RawFd) -> io::Result<()> {
 pub fn kill_cgroup(kill: RawFd) {
     // SAFETY: writes one byte from a static buffer to a descriptor the caller holds.
     unsafe { libc::write(kill, b"1".as_ptr().cast(), 1) };
+}
+
+/// Removes the cgroup at `dir` once [`kill_cgroup`] emptied it, waiting a millisecond at a time
+/// and at most a tenth of a second. Async-signal-safe, no allocation.
+pub fn remove_killed_cgroup(dir: &std::ffi::CStr) {
+    for _ in 0..100 {
+        // SAFETY: rmdir reads a NUL-terminated path the caller holds.
+        if unsafe { libc::rmdir(dir.as_ptr()) } == 0 || Errno::last() != Errno::EBUSY {
+            return;
+        }
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000,
+        };
+        // SAFETY: nanosleep reads a timespec on the stack; the remainder is not wanted.
+        unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+    }
 }
 
 fn subdirectories(dir: &Path) -> Result<Vec<PathBuf>, Unseen> {

@@ -16,11 +16,13 @@ use nix::unistd::{Pid, getpid, getppid};
 
 use super::{ChildState, ChildStatus};
 use crate::scope::{Scope, Unseen};
+pub use last_resort::{kill_children, open_children_list};
 pub use members::{spare, unspare};
 use proc_table::{Entry, read};
 use reserve::{proc_shows_self, with_reserve};
 pub use reserve::{reserve_descriptors, reserved_stderr};
 
+mod last_resort;
 mod members;
 mod proc_table;
 pub(super) mod reserve;

@@ -87,6 +87,14 @@ pub fn signal_leftovers(
     Ok(())
 }
 
+/// There is no list of children to read (and no subreaper to hand orphans to).
+pub fn open_children_list() -> Option<OwnedFd> {
+    None
+}
+
+/// Never called: [`open_children_list`] opens none.
+pub fn kill_children(_list: BorrowedFd<'_>) {}
+
 /// There are no listings to keep descriptors for.
 pub fn reserve_descriptors() {}
 
@@ -182,6 +190,14 @@ impl Cgroup {
         match self.0 {}
     }
 
+    pub fn kill_fd(&self) -> RawFd {
+        match self.0 {}
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        match self.0 {}
+    }
+
     pub fn members(&self, _child: Pid, _child_exited: bool) -> Result<Vec<Pid>, Unseen> {
         match self.0 {}
     }
@@ -193,6 +209,9 @@ impl Cgroup {
 
 /// Never called: there is no cgroup to kill.
 pub fn kill_cgroup(_kill: RawFd) {}
+
+/// Never called: there is no cgroup to remove.
+pub fn remove_killed_cgroup(_dir: &std::ffi::CStr) {}
 
 /// Never called: there is no cgroup to enter.
 pub fn enter_cgroup(_procs: RawFd) -> io::Result<()> {

@@ -133,20 +133,24 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Where the first `"` or `\\` of `bytes` is. Keys, ids and methods end within a few bytes:
-/// their first words are looked at eight bytes at a time, and a vectorised search takes the rest
-/// of a long string.
+/// Where the first `"` or `\\` of `bytes` is. Keys, ids and most values end within eight
+/// bytes: their first word is looked at at once, and only a longer string costs a call to a
+/// vectorised search.
 fn quote_or_escape(bytes: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(word) = bytes[at..].first_chunk::<8>().filter(|_| at < 16) {
-        let word = u64::from_le_bytes(*word);
-        let found = bytes_equal(word, b'"') | bytes_equal(word, b'\\');
-        if found != 0 {
-            return Some(at + found.trailing_zeros() as usize / 8);
-        }
-        at += 8;
+    let Some(word) = bytes.first_chunk::<8>() else {
+        return search(bytes, 0);
+    };
+    let word = u64::from_le_bytes(*word);
+    match bytes_equal(word, b'"') | bytes_equal(word, b'\\') {
+        0 => search(bytes, 8),
+        found => Some(found.trailing_zeros() as usize / 8),
     }
-    memchr::memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found)
+}
+
+/// `quote_or_escape` past `from`, out of line: the short strings' path stays small.
+#[inline(never)]
+fn search(bytes: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|at| from + at)
 }
 
 /// The high bit of each byte of `word` (little-endian) that equals `byte`: exact for the first

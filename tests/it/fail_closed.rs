@@ -334,27 +334,79 @@ fn address_space(pid: i32) -> u64 {
 
 #[test]
 fn out_of_memory_ends_the_scope_says_one_line_and_exits_125_without_a_core() {
-    let sandbox = Sandbox::new("oom");
-    let script = "sleep 20 &\necho $! > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \"$D/sleep.pid\"\n\
-                  pidfile child\nwhile [ ! -e \"$D/go\" ]; do sleep 0.01; done\n\
-                  head -c 4000000 /dev/zero >&2\nwait";
+    out_of_memory_in("group", "");
+}
+
+#[test]
+fn out_of_memory_under_tree_or_cgroup_ends_what_left_the_group_too() {
+    if !have_tools("out of memory under tree", &["setsid"]) {
+        return;
+    }
+    for scope in ["tree", "cgroup"] {
+        if scope == "cgroup" && !crate::fail_closed_scope::cgroup_scope() {
+            continue;
+        }
+        out_of_memory_in(scope, "setsid");
+    }
+}
+
+#[test]
+fn a_stderr_tail_is_reserved_at_start_and_grows_nothing_under_a_memory_limit() {
+    let sandbox = Sandbox::new("tail-reserved");
+    let script = "pidfile child\nwhile [ ! -e \"$D/go\" ]; do sleep 0.01; done\n\
+                  head -c 4000000 /dev/zero >&2\nexit 3";
     let options = ["--stderr-tail", "1M", "--stderr", "null"];
     let mut command = sandbox.agentpipe(&options, sh(script));
     command.stdin(Stdio::null());
     let mut run = Run::start(sandbox, command);
-    let sleep = run.sandbox.wait_pid("sleep");
-    let child = run.sandbox.wait_pid("child");
-    // Room for what it holds now, not for the tail it grows as stderr comes.
-    let limit = address_space(run.pid()) + 64 * 1024;
+    run.sandbox.wait_pid("child");
+    limit_address_space(run.pid());
+    std::fs::write(run.sandbox.path("go"), "").expect("go");
+    let done = run.finish();
+    done.assert_code(3);
+    assert!(!done.stderr.contains("out of memory"), "{}", done.stderr);
+}
+
+/// Lowers the address space of the running `pid` to what it has mapped now and 64 KiB more.
+fn limit_address_space(pid: i32) {
+    let limit = address_space(pid) + 64 * 1024;
     let status = std::process::Command::new("prlimit")
-        .args([
-            "--pid",
-            &run.pid().to_string(),
-            &format!("--as={limit}:{limit}"),
-        ])
+        .args(["--pid", &pid.to_string(), &format!("--as={limit}:{limit}")])
         .status()
         .expect("run prlimit");
     assert!(status.success(), "prlimit failed");
+}
+
+/// The command's output makes agentpipe's trace records under an address-space limit set after
+/// start (the stderr tail asked for is reserved at start, and takes nothing more): the
+/// allocation that fails ends the scope, a background sleep (`detach`ed: in a session of its
+/// own) included.
+fn out_of_memory_in(scope: &str, detach: &str) {
+    let sandbox = Sandbox::new("oom");
+    let script = format!(
+        "{detach} sh -c 'echo $$ > \"$D/sleep.tmp\" && mv \"$D/sleep.tmp\" \"$D/sleep.pid\"; \
+         exec sleep 20' &\n\
+         pidfile child\nwhile [ ! -e \"$D/go\" ]; do sleep 0.01; done\n\
+         head -c 4000000 /dev/urandom\nhead -c 4000000 /dev/zero >&2\nwait"
+    );
+    let trace = sandbox.path_str("trace");
+    let options = [
+        "--scope",
+        scope,
+        "--stderr-tail",
+        "1M",
+        "--stderr",
+        "null",
+        "--trace",
+        &trace,
+    ];
+    let mut command = sandbox.agentpipe(&options, sh(&script));
+    command.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, command);
+    let sleep = run.sandbox.wait_pid("sleep");
+    let child = run.sandbox.wait_pid("child");
+    // Room for what it holds now, not for the trace records it makes as output comes.
+    limit_address_space(run.pid());
     std::fs::write(run.sandbox.path("go"), "").expect("go");
     let done = run.finish();
     done.assert_code(125);
@@ -364,5 +416,7 @@ fn out_of_memory_ends_the_scope_says_one_line_and_exits_125_without_a_core() {
     for pid in [child, sleep] {
         run.sandbox.wait_gone(pid, Duration::from_secs(5));
     }
+    let left = crate::fail_closed_scope::cgroups_of(run.pid());
+    assert!(left.is_empty(), "{scope}: cgroups left behind: {left:?}");
     run.sandbox.assert_nothing_left();
 }

@@ -168,7 +168,7 @@ fn pidfd_number(pid: i32) -> u64 {
 }
 
 /// Whether `--scope cgroup` can run here.
-fn cgroup_scope() -> bool {
+pub(crate) fn cgroup_scope() -> bool {
     let status = Command::new(BIN)
         .args(["--scope", "cgroup", "--", "true"])
         .stdin(Stdio::null())
@@ -186,7 +186,7 @@ fn cgroup_scope() -> bool {
 }
 
 /// The cgroups agentpipe `pid` created that are still there.
-fn cgroups_of(pid: i32) -> Vec<std::path::PathBuf> {
+pub(crate) fn cgroups_of(pid: i32) -> Vec<std::path::PathBuf> {
     let name = format!("agentpipe-{pid}-");
     let mut found = Vec::new();
     let mut dirs = vec![std::path::PathBuf::from("/sys/fs/cgroup")];
