@@ -319,18 +319,6 @@ impl Machine {
         self.exited.map(|at| at - self.start)
     }
 
-    /// The line that carries out [`Order::NameSurvivors`]: `left` as a look found it now (the
-    /// scope's processes other than the child), the child first while it has not exited.
-    pub fn survivors(&self, mut left: Vec<u32>) -> Note {
-        if !self.exited() {
-            left.insert(0, self.target.pid);
-        }
-        Note::Unkillable {
-            pids: left,
-            after: UNKILLABLE_AFTER,
-        }
-    }
-
     fn look_due(&self) -> Option<Instant> {
         let watching = self.exited.is_some()
             && self.scope_left()
