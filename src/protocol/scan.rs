@@ -88,18 +88,42 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Steps over a string, the cursor at its opening quote.
+    /// Steps over a string, the cursor at its opening quote. A string that ends within its
+    /// first eight bytes (most keys and ids) is found here with no call; any other goes on in
+    /// [`Cursor::long_string`].
+    #[inline]
     fn string(&mut self) -> Option<()> {
         if self.bytes.get(self.at) != Some(&b'"') {
             return None;
         }
-        self.at += 1;
-        loop {
-            self.at += quote_or_escape(&self.bytes[self.at..])? + 1;
-            if self.bytes[self.at - 1] == b'"' {
+        let start = self.at + 1;
+        if let Some(word) = self
+            .bytes
+            .get(start..)
+            .and_then(|rest| rest.first_chunk::<8>())
+        {
+            let word = u64::from_le_bytes(*word);
+            let found = bytes_equal(word, b'"') | bytes_equal(word, b'\\');
+            let at = start + found.trailing_zeros() as usize / 8;
+            if found != 0 && self.bytes[at] == b'"' {
+                self.at = at + 1;
                 return Some(());
             }
-            self.at += 1; // the escaped byte
+        }
+        self.long_string(start)
+    }
+
+    /// Steps over the rest of a string from `at`, past its opening quote, with a vectorised
+    /// search for its next quote or backslash.
+    #[inline(never)]
+    fn long_string(&mut self, mut at: usize) -> Option<()> {
+        loop {
+            at += memchr::memchr2(b'"', b'\\', self.bytes.get(at..)?)?;
+            if self.bytes[at] == b'"' {
+                self.at = at + 1;
+                return Some(());
+            }
+            at += 2; // the backslash and the byte it escapes
         }
     }
 
@@ -131,26 +155,6 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
     }
-}
-
-/// Where the first `"` or `\\` of `bytes` is. Keys, ids and most values end within eight
-/// bytes: their first word is looked at at once, and only a longer string costs a call to a
-/// vectorised search.
-fn quote_or_escape(bytes: &[u8]) -> Option<usize> {
-    let Some(word) = bytes.first_chunk::<8>() else {
-        return search(bytes, 0);
-    };
-    let word = u64::from_le_bytes(*word);
-    match bytes_equal(word, b'"') | bytes_equal(word, b'\\') {
-        0 => search(bytes, 8),
-        found => Some(found.trailing_zeros() as usize / 8),
-    }
-}
-
-/// `quote_or_escape` past `from`, out of line: the short strings' path stays small.
-#[inline(never)]
-fn search(bytes: &[u8], from: usize) -> Option<usize> {
-    memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|at| from + at)
 }
 
 /// The high bit of each byte of `word` (little-endian) that equals `byte`: exact for the first

@@ -361,3 +361,24 @@ fn the_answer_to_agentpipes_own_request_is_swallowed() {
     assert_eq!(out, expected);
     assert_eq!(owns, [false, true, false]);
 }
+
+#[test]
+fn strings_of_every_length_and_escape_position_are_stepped_over() {
+    for len in 0..24usize {
+        for escape in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+            let mut text: String = "abcdefghijklmnopqrstuvwxyz"[..len].into();
+            if let Some(at) = escape.filter(|&at| at < len) {
+                text.replace_range(at..=at, "\"");
+            }
+            let method = serde_json::to_string(&text).unwrap();
+            for body in [
+                format!(r#"{{"method":{method},"id":7}}"#),
+                format!(r#"{{"id":7,"method":{method}}}"#),
+            ] {
+                let message = Message::parse(body.as_bytes(), true);
+                assert_eq!(message.method.as_deref(), Some(text.as_str()), "{body}");
+                assert_eq!((message.id, message.kind()), (Some("7"), Kind::Request));
+            }
+        }
+    }
+}
