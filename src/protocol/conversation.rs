@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::message::PROGRESS;
 use super::{Kind, Message};
 use crate::direction::Direction;
 use crate::outcome::Unanswered;
@@ -12,8 +13,6 @@ use crate::outcome::Unanswered;
 /// beyond are not paired.
 const MAX_PENDING: usize = 1024;
 
-/// The method of MCP's progress notification, whose `progressToken` names a request.
-const PROGRESS: &str = "notifications/progress";
 
 /// See the module documentation.
 #[derive(Debug, Default)]

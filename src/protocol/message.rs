@@ -52,6 +52,8 @@ pub(crate) struct Message<'a> {
     pub checked: bool,
     /// Whether its structure was read to its end: one object (or array) and nothing after it.
     complete: bool,
+    /// The text of its `params`, looked into only when a progress token matters.
+    params: Option<&'a [u8]>,
     batch: bool,
     has_result: bool,
 }
@@ -76,21 +78,23 @@ impl<'a> Message<'a> {
             false => cursor.object(|key, cursor| message.member(key, cursor)),
         };
         message.complete = read.is_some() && cursor.at_end();
+        // Only a request's token, or a progress notification's, is ever asked for.
+        if message.id.is_some() || message.method.as_deref() == Some(PROGRESS) {
+            let params = message.params.map(Cursor::new);
+            message.progress_token = params.and_then(|mut params| progress_token(&mut params)?);
+        }
         message
     }
 
     /// Takes in one top-level member: the cursor is at its value, which it steps over.
     fn member(&mut self, key: &[u8], cursor: &mut Cursor<'a>) -> Option<()> {
-        if key == b"params" {
-            self.progress_token = progress_token(cursor)?;
-            return Some(());
-        }
         let value = cursor.value()?;
         match key {
             b"id" if value != b"null" => self.id = std::str::from_utf8(value).ok(),
             b"method" => self.method = string(value),
             b"error" => self.error = error_code(value),
             b"result" => self.has_result = true,
+            b"params" => self.params = Some(value),
             _ => {}
         }
         Some(())
@@ -126,6 +130,9 @@ fn error_code(value: &[u8]) -> Option<i64> {
     let error = serde_json::from_slice::<Option<ErrorMember>>(value).ok()??;
     Some(error.code.unwrap_or(0))
 }
+
+/// The method of MCP's progress notification, whose `progressToken` names a request.
+pub(crate) const PROGRESS: &str = "notifications/progress";
 
 /// Steps over `params`: its `progressToken`, else its `_meta.progressToken`, as JSON text;
 /// positional params (an array) and anything that is no object have none.
