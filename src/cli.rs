@@ -127,9 +127,10 @@ pub struct Cli {
     /// The whole close sequence, instead of --wait, --grace, --signal and --term-grace.
     ///
     /// Comma-separated steps, taken in order, each waiting up to D: 'wait D' does nothing,
-    /// 'stdin D' closes the command's stdin, 'run "CMD" D' runs CMD (see --stop-command), 'SIGNAL
-    /// D' sends SIGNAL and then SIGCONT; the last step is 'KILL', which sends SIGKILL and waits
-    /// until the scope is gone. A list without a stdin step gets 'stdin 0s' before its first
+    /// 'stdin D' closes the command's stdin, 'run "CMD" D' runs CMD (see --stop-command), 'send
+    /// JSON D' writes JSON (quoted as CMD is) to the command's stdin as a message of --protocol,
+    /// 'SIGNAL D' sends SIGNAL and then SIGCONT; the last step is 'KILL', which sends SIGKILL and
+    /// waits until the scope is gone. A list without a stdin step gets 'stdin 0s' before its first
     /// signal step. The flags' default is 'wait 0s, stdin 1s, TERM 1s, KILL'. Example:
     /// --sequence 'stdin 5s, run "docker exec ctr pkill -INT -x agent" 5s, TERM 2s, KILL'.
     #[arg(long, value_name = "STEPS", allow_hyphen_values = true, value_parser = text(Sequence::parse),

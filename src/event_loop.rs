@@ -158,7 +158,7 @@ impl EventLoop {
     /// that are no frame go to `stray` (`None`: agentpipe's own stderr).
     #[cfg(feature = "json")]
     pub fn with_protocol(mut self, protocol: Protocol, stray: Option<Outlet>) -> EventLoop {
-        let hold_eof = self.machine.has_shutdown_step();
+        let hold_eof = self.machine.speaks();
         let trace = self.timeline.trace();
         self.duplex.speak(protocol, stray, trace, hold_eof);
         self

@@ -279,12 +279,9 @@ impl Machine {
         self.phase == Phase::Abandoned
     }
 
-    /// Whether the sequence has a shutdown step, which writes to the child's stdin.
-    pub fn has_shutdown_step(&self) -> bool {
-        let steps = self.config.sequence.steps();
-        steps
-            .iter()
-            .any(|step| step.action == crate::sequence::Action::Shutdown)
+    /// Whether a step of the sequence writes to the child's stdin (`shutdown`, `send`).
+    pub fn speaks(&self) -> bool {
+        self.config.sequence.speaks()
     }
 
     /// Whether the child has exited.
@@ -320,18 +317,6 @@ impl Machine {
 
     pub fn exited_at(&self) -> Option<Duration> {
         self.exited.map(|at| at - self.start)
-    }
-
-    /// The line that carries out [`Order::NameSurvivors`]: `left` as a look found it now (the
-    /// scope's processes other than the child), the child first while it has not exited.
-    pub fn survivors(&self, mut left: Vec<u32>) -> Note {
-        if !self.exited() {
-            left.insert(0, self.target.pid);
-        }
-        Note::Unkillable {
-            pids: left,
-            after: UNKILLABLE_AFTER,
-        }
     }
 
     fn look_due(&self) -> Option<Instant> {

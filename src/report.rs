@@ -370,7 +370,9 @@ fn command(run: &CommandRun, sequence: &Sequence) -> CommandReport {
 
 fn step(step: &TakenStep) -> StepReport {
     let signal = match step.action {
-        Action::Wait | Action::CloseStdin | Action::Run(_) | Action::Shutdown => None,
+        Action::Wait | Action::CloseStdin | Action::Run(_) | Action::Shutdown | Action::Send(_) => {
+            None
+        }
         Action::Signal(signal) => Some(signal.full_name()),
         Action::Kill => Some(Signal::KILL.full_name()),
     };

@@ -30,6 +30,9 @@ pub enum Action {
     /// Send the LSP `shutdown` request as agentpipe, then `exit` once it is answered
     /// (`--protocol lsp`), and wait for the server to end.
     Shutdown,
+    /// Write a message to the child's stdin as a frame of `--protocol`, as agentpipe, then wait.
+    /// The number is its place in [`Sequence::messages`].
+    Send(usize),
 }
 
 /// One step: an action, then a wait that ends early when no process of the scope is left.
@@ -50,6 +53,8 @@ pub struct Sequence {
     steps: Vec<Step>,
     /// The commands of the `run` steps, in order.
     commands: Vec<String>,
+    /// The messages of the `send` steps, in order.
+    messages: Vec<String>,
     /// Stated as a list (`--sequence`), not by the step flags: messages then name its steps,
     /// not flags that `--sequence` refuses.
     listed: bool,
@@ -81,6 +86,7 @@ impl Sequence {
         Sequence {
             steps,
             commands: Vec::new(),
+            messages: Vec::new(),
             listed: false,
         }
     }
@@ -114,6 +120,18 @@ impl Sequence {
         &self.commands
     }
 
+    /// The messages of the `send` steps: `Action::Send(n)` writes `messages()[n]`.
+    pub fn messages(&self) -> &[String] {
+        &self.messages
+    }
+
+    /// Whether a step writes to the child's stdin (`shutdown`, `send`): the end of the input
+    /// then leaves it open for the sequence to close.
+    pub fn speaks(&self) -> bool {
+        let speaks = |step: &Step| matches!(step.action, Action::Shutdown | Action::Send(_));
+        self.steps.iter().any(speaks)
+    }
+
     /// Adds a `shutdown` step before the `stdin` step (`--protocol lsp`), unless there is one.
     pub fn shutdown_first(mut self, wait: Limit) -> Sequence {
         if !self
@@ -128,14 +146,19 @@ impl Sequence {
         self
     }
 
-    /// Where an EOF trigger starts: the `stdin` step, or the `shutdown` step right before it
-    /// (the server is asked to end before its stdin closes).
+    /// Where an EOF trigger starts: the `stdin` step, or the `shutdown` and `send` steps right
+    /// before it (the server is asked to end before its stdin closes).
     pub fn eof_step(&self) -> usize {
-        let stdin = self.stdin_step();
-        match stdin.checked_sub(1) {
-            Some(at) if self.steps[at].action == Action::Shutdown => at,
-            _ => stdin,
+        let mut at = self.stdin_step();
+        while at > 0
+            && matches!(
+                self.steps[at - 1].action,
+                Action::Shutdown | Action::Send(_)
+            )
+        {
+            at -= 1;
         }
+        at
     }
 
     /// The `stdin` step.
@@ -164,6 +187,7 @@ impl Action {
             Action::Signal(_) => "signal",
             Action::Kill => "kill",
             Action::Shutdown => "shutdown",
+            Action::Send(_) => "send",
         }
     }
 
@@ -171,7 +195,11 @@ impl Action {
     /// so that a stopped process acts on it.
     pub fn signals(self) -> Vec<Signal> {
         match self {
-            Action::Wait | Action::CloseStdin | Action::Run(_) | Action::Shutdown => Vec::new(),
+            Action::Wait
+            | Action::CloseStdin
+            | Action::Run(_)
+            | Action::Shutdown
+            | Action::Send(_) => Vec::new(),
             Action::Signal(Signal::CONT) => vec![Signal::CONT],
             Action::Signal(signal) => vec![signal, Signal::CONT],
             Action::Kill => vec![Signal::KILL],
@@ -189,6 +217,7 @@ impl fmt::Display for Action {
             Action::Signal(signal) => f.write_str(signal.name()),
             Action::Kill => f.write_str("KILL"),
             Action::Shutdown => f.write_str("shutdown"),
+            Action::Send(_) => f.write_str("send"),
         }
     }
 }
@@ -201,8 +230,14 @@ impl fmt::Display for Sequence {
                 f.write_str(", ")?;
             }
             write!(f, "{}", step.action)?;
-            if let Action::Run(command) = step.action {
-                write!(f, " {}", parse::quote(&self.commands[command]))?;
+            match step.action {
+                Action::Run(command) => write!(f, " {}", parse::quote(&self.commands[command]))?,
+                // JSON reads best in single quotes, taken as they are.
+                Action::Send(message) => match &self.messages[message] {
+                    message if !message.contains('\'') => write!(f, " '{message}'")?,
+                    message => write!(f, " {}", parse::quote(message))?,
+                },
+                _ => {}
             }
             if step.action != Action::Kill {
                 write!(f, " {}", format_limit(step.wait))?;
@@ -239,6 +274,29 @@ mod tests {
         let quoted = Sequence::parse(r#"run "say \"hi\" \\o/" 1s, KILL"#).expect("valid");
         assert_eq!(quoted.commands(), [r#"say "hi" \o/"#]);
         assert_eq!(Sequence::parse(&quoted.to_string()), Ok(quoted));
+    }
+
+    #[test]
+    fn send_steps_keep_their_message_read_back_and_start_an_eof_before_stdin() {
+        let text = r#"wait 1s, send '{"jsonrpc":"2.0","method":"exit"}' 2s, stdin 1s, KILL"#;
+        let sequence = Sequence::parse(text).expect("valid");
+        assert_eq!(
+            sequence.messages(),
+            [r#"{"jsonrpc":"2.0","method":"exit"}"#]
+        );
+        assert_eq!(sequence.steps()[1].action, Action::Send(0));
+        assert_eq!(sequence.steps()[1].action.kind(), "send");
+        assert_eq!(sequence.to_string(), text);
+        assert_eq!(Sequence::parse(&sequence.to_string()), Ok(sequence.clone()));
+        assert!(sequence.speaks());
+        assert_eq!(sequence.eof_step(), 1, "the send step right before stdin");
+        // With a quote of its own, the message reads back in double quotes.
+        let quoted = Sequence::parse(r#"send "{\"a\":\"it's\"}" 1s, KILL"#).expect("valid");
+        assert_eq!(quoted.messages(), [r#"{"a":"it's"}"#]);
+        assert_eq!(Sequence::parse(&quoted.to_string()), Ok(quoted));
+        let error = Sequence::parse("send, KILL").unwrap_err().to_string();
+        assert!(error.contains("needs a message"), "{error}");
+        assert!(!Sequence::parse("TERM 1s, KILL").unwrap().speaks());
     }
 
     #[test]

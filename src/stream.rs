@@ -135,7 +135,15 @@ impl Stream {
         let watchdog = Watchdog {
             idle: options.idle_timeout,
             output_idle: options.output_idle_timeout,
+            response: options.response_limit(),
         };
+        #[cfg(feature = "json")]
+        if watchdog.response.is_some() && options.protocol.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a response timeout needs a protocol (StreamOptions::protocol) to see requests",
+            ));
+        }
         let started = Started::spawn(command, options)?;
         let activity = watchdog.armed().then(|| Arc::new(Activity::new()));
         let stream = Stream::from_started(started, activity.clone())?;
@@ -254,15 +262,19 @@ impl Inner {
     /// Bytes moved `direction`: they go into the trace, and are activity for the idle timeouts.
     fn moved(&self, direction: Direction, bytes: &[u8]) {
         #[cfg(feature = "json")]
-        let watched = messages::moved(&self.messages, direction, bytes);
+        let awaiting = messages::moved(&self.messages, direction, bytes);
         #[cfg(not(feature = "json"))]
-        let watched = false;
+        let awaiting: Option<Option<std::time::Instant>> = None;
+        let watched = awaiting.is_some();
         // With a protocol, the trace records messages instead of chunks.
         if let Some(trace) = self.trace.as_ref().filter(|_| !watched) {
             trace.data(direction, bytes);
         }
         if let Some(activity) = self.activity.as_ref().filter(|_| !bytes.is_empty()) {
             activity.moved(direction == Direction::FromChild);
+            if let Some(since) = awaiting {
+                activity.awaiting(since);
+            }
         }
     }
 }

@@ -103,7 +103,8 @@ impl Stream {
         if options.has_idle_timeout() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "the tokio stream has no idle timeouts: put tokio::time::timeout around its reads",
+                "the tokio stream has no idle or response timeouts: put tokio::time::timeout \
+                 around its reads",
             ));
         }
         if ::tokio::runtime::Handle::try_current().is_err() {
@@ -215,7 +216,7 @@ impl Core {
     /// Bytes moved `direction`: they go into the trace (as messages, with a protocol).
     fn moved(&self, direction: Direction, bytes: &[u8]) {
         #[cfg(feature = "json")]
-        let watched = crate::stream::watch_moved(&self.messages, direction, bytes);
+        let watched = crate::stream::watch_moved(&self.messages, direction, bytes).is_some();
         #[cfg(not(feature = "json"))]
         let watched = false;
         if let Some(trace) = self.trace.as_ref().filter(|_| !watched) {

@@ -64,6 +64,12 @@ fn run(start: Start) -> Result<Status> {
             .with_context(|| format!("cannot use --report file {report}"))?;
     }
     let config = cli.config();
+    if cli.protocol.is_none() && !config.sequence.messages().is_empty() {
+        anyhow::bail!(
+            "a send step writes its message as a frame of --protocol: add --protocol mcp (or lsp), \
+             or drop the step"
+        );
+    }
 
     let mut pid = None;
     let result = supervise(&cli, &config, scope, start, &mut pid);

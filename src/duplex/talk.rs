@@ -117,19 +117,17 @@ impl Talk {
     pub fn shutdown(&mut self) -> (Vec<u8>, String) {
         let id = format!("\"agentpipe-shutdown-{}\"", process::id());
         let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
-        self.own(&body);
-        (self.protocol.frame(&body), id)
+        (self.own(&body), id)
     }
 
     /// agentpipe's own `exit` notification, recorded as sent.
     pub fn exit(&mut self) -> Vec<u8> {
-        let body = r#"{"jsonrpc":"2.0","method":"exit"}"#;
-        self.own(body);
-        self.protocol.frame(body)
+        self.own(r#"{"jsonrpc":"2.0","method":"exit"}"#)
     }
 
-    /// Records a message of agentpipe's own, sent to the child, as any other.
-    fn own(&mut self, body: &str) {
+    /// A message of agentpipe's own to the child: its frame, the message recorded as sent, as
+    /// any other.
+    pub fn own(&mut self, body: &str) -> Vec<u8> {
         let frame = Frame {
             message: Message::parse(body.as_bytes(), true),
             body: body.as_bytes(),
@@ -138,10 +136,16 @@ impl Talk {
         };
         let mut unused = Vec::new();
         self.frame(Direction::ToChild, &frame, Instant::now(), &mut unused);
+        self.protocol.frame(body)
     }
 
     pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
         self.conversation.unanswered(start)
+    }
+
+    /// When the request waiting longest for its response last showed life.
+    pub fn oldest_since(&self) -> Option<Instant> {
+        self.conversation.oldest_since()
     }
 }
 
@@ -184,23 +188,48 @@ impl Duplex {
     /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read
     /// for it is written; the answer is not relayed. Nothing more is read from agentpipe's input.
     pub fn send_shutdown(&mut self) -> Vec<Seen> {
+        let said = match self.send_own(Talk::shutdown) {
+            Some(id) => {
+                if let Some(watch) = self.from_child.watch() {
+                    watch.swallow(id.clone());
+                }
+                Said::ShutdownSent { id }
+            }
+            None => Said::ShutdownUnsendable,
+        };
+        self.tell(Note::Protocol(said));
+        std::mem::take(&mut self.seen)
+    }
+
+    /// A send step: its message to the child as a frame of agentpipe's own, as the shutdown
+    /// step sends its request.
+    pub fn send_message(&mut self, message: &str) -> Vec<Seen> {
+        let framed = |talk: &mut Talk| {
+            let frame = talk.own(message);
+            let bytes = frame.len();
+            (frame, bytes)
+        };
+        let said = match self.send_own(framed) {
+            Some(bytes) => Said::MessageSent { bytes },
+            None => Said::MessageUnsendable,
+        };
+        self.tell(Note::Protocol(said));
+        std::mem::take(&mut self.seen)
+    }
+
+    /// Writes a frame of agentpipe's own to the child once what was read for it is written,
+    /// which is only possible between two frames; nothing more is read from agentpipe's input
+    /// (the sequence has begun). `make` frames the message and records it as sent; returns what
+    /// `make` gave beside the frame, when the frame went.
+    fn send_own<T>(&mut self, make: impl FnOnce(&mut Talk) -> (Vec<u8>, T)) -> Option<T> {
         self.to_child.close_source();
         let at_boundary = self
             .to_child
             .watch()
             .is_some_and(|watch| watch.at_boundary());
-        if let Some(talk) = self.talk.as_mut().filter(|_| at_boundary) {
-            let (frame, id) = talk.shutdown();
-            if self.to_child.inject(&frame) {
-                if let Some(watch) = self.from_child.watch() {
-                    watch.swallow(id.clone());
-                }
-                self.tell(Note::Protocol(Said::ShutdownSent { id }));
-                return std::mem::take(&mut self.seen);
-            }
-        }
-        self.tell(Note::Protocol(Said::ShutdownUnsendable));
-        std::mem::take(&mut self.seen)
+        let talk = self.talk.as_mut().filter(|_| at_boundary)?;
+        let (frame, made) = make(talk);
+        self.to_child.inject(&frame).then_some(made)
     }
 
     /// The `exit` notification that follows the answer to agentpipe's `shutdown`.

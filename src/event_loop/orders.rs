@@ -57,11 +57,18 @@ impl EventLoop {
                 }
                 #[cfg(feature = "json")]
                 Order::SendExit => self.duplex.send_exit(),
+                #[cfg(feature = "json")]
+                Order::Send { message } => {
+                    let seen = self.duplex.send_message(&message);
+                    self.pass_on(seen);
+                }
                 // Without JSON there are no messages: a shutdown step has nothing to send.
                 #[cfg(not(feature = "json"))]
                 Order::SendShutdown | Order::SendExit => {
                     self.tell(Note::Protocol(Said::ShutdownUnsendable));
                 }
+                #[cfg(not(feature = "json"))]
+                Order::Send { .. } => self.tell(Note::Protocol(Said::MessageUnsendable)),
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }

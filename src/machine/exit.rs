@@ -4,12 +4,24 @@
 use std::time::Instant;
 
 use super::note::Note;
-use super::{Cause, Drain, Machine, Order, Phase, UNSEEN_AFTER_KILL};
+use super::{Cause, Drain, Machine, Order, Phase, UNKILLABLE_AFTER, UNSEEN_AFTER_KILL};
 use crate::outcome::{Exit, Trigger};
 use crate::scope::Look;
 use crate::signals::Signal;
 
 impl Machine {
+    /// The line that carries out [`Order::NameSurvivors`]: `left` as a look found it now (the
+    /// scope's processes other than the child), the child first while it has not exited.
+    pub fn survivors(&self, mut left: Vec<u32>) -> Note {
+        if !self.exited() {
+            left.insert(0, self.target.pid);
+        }
+        Note::Unkillable {
+            pids: left,
+            after: UNKILLABLE_AFTER,
+        }
+    }
+
     pub(super) fn child_exited(&mut self, exit: Exit, left: Look, now: Instant) {
         if self.exited.is_some() {
             return;

@@ -90,6 +90,8 @@ pub(crate) enum Order {
     SendShutdown,
     /// Send the LSP `exit` notification to the child.
     SendExit,
+    /// Write a `send` step's message to the child, as a frame of agentpipe's own.
+    Send { message: String },
     /// Tell the `-v` timeline.
     Tell(Note),
     /// Tell even without `-v` (not with `-q`): something the person must know.

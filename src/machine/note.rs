@@ -232,6 +232,7 @@ impl fmt::Display for Note {
                     Action::CloseStdin => f.write_str("closing the child's stdin")?,
                     Action::Run(_) => f.write_str("running its command outside the scope")?,
                     Action::Shutdown => f.write_str("asking the server to shut down")?,
+                    Action::Send(_) => f.write_str("sending its message to the child")?,
                     Action::Signal(_) | Action::Kill => {
                         let sent = action.signals();
                         let sent = sent

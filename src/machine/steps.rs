@@ -89,6 +89,9 @@ impl Machine {
             Action::Signal(signal) => self.send(signal, index, cause),
             Action::Kill => self.send(Signal::KILL, index, cause),
             Action::Shutdown => {} // ordered above, before the wait was known
+            Action::Send(message) => self.orders.push(Order::Send {
+                message: self.config.sequence.messages()[message].clone(),
+            }),
         }
         self.steps.push(TakenStep {
             index,

@@ -18,7 +18,8 @@ impl std::str::FromStr for Sequence {
 
 /// What every error about a step's kind ends with: the kinds there are.
 const KINDS: &str = "a step is 'wait D', 'stdin D', 'run \"COMMAND\" D', 'shutdown D' (LSP), \
-                     'SIGNAL D' (a signal name or number: TERM 5s) or the final 'KILL'";
+                     'send \'JSON\' D' (--protocol), 'SIGNAL D' (a signal name or number: TERM \
+                     5s) or the final 'KILL'";
 
 impl Sequence {
     /// Parses a list such as `stdin 5s, run "pkill -INT agent" 2s, TERM 5s, KILL`.
@@ -36,6 +37,7 @@ impl Sequence {
         let mut sequence = Sequence {
             steps: Vec::with_capacity(items.len() + 1),
             commands: Vec::new(),
+            messages: Vec::new(),
             listed: true,
         };
         for (index, item) in items.iter().enumerate() {
@@ -52,6 +54,7 @@ impl Sequence {
                 "stdin" => Action::CloseStdin,
                 "shutdown" => Action::Shutdown,
                 "run" => Action::Run(sequence.commands.len()),
+                "send" => Action::Send(sequence.messages.len()),
                 _ => match name.parse::<Signal>() {
                     Ok(Signal::KILL) => Action::Kill,
                     Ok(signal) => Action::Signal(step_signal(signal)?),
@@ -61,19 +64,7 @@ impl Sequence {
                     }
                 },
             };
-            let mut rest = &words[1..];
-            if let Action::Run(_) = action {
-                let Some((command, after)) = rest.split_first() else {
-                    return Err(format!("step '{}' needs a command: {KINDS}", item.trim()));
-                };
-                sequence.commands.push(command.clone());
-                rest = after;
-            }
-            if let (Action::Run(_), [_, ..]) = (action, rest)
-                && !quoted_command(item)
-            {
-                return Err(unquoted_run(&words[1..]));
-            }
+            let rest = sequence.take_text(action, item, &words[1..])?;
             if let [_, extra, ..] = rest {
                 return Err(format!(
                     "unexpected '{}' in step '{}': separate steps with commas, e.g. \
@@ -122,6 +113,33 @@ impl Sequence {
 }
 
 /// Whether a `run` step's command is in quotes, as it must be to hold more than one word.
+impl Sequence {
+    /// Keeps the text a `run` or `send` step names (its command, its message); returns the
+    /// words after it (its duration).
+    fn take_text<'w>(
+        &mut self,
+        action: Action,
+        item: &str,
+        words: &'w [String],
+    ) -> Result<&'w [String], String> {
+        let (texts, needs) = match action {
+            Action::Run(_) => (&mut self.commands, "a command"),
+            Action::Send(_) => (&mut self.messages, "a message"),
+            _ => return Ok(words),
+        };
+        let Some((text, rest)) = words.split_first() else {
+            return Err(format!("step '{}' needs {needs}: {KINDS}", item.trim()));
+        };
+        texts.push(text.clone());
+        if let (Action::Run(_), [_, ..]) = (action, rest)
+            && !quoted_command(item)
+        {
+            return Err(unquoted_run(words));
+        }
+        Ok(rest)
+    }
+}
+
 fn quoted_command(item: &str) -> bool {
     let after_run = item.trim_start()[3..].trim_start();
     after_run.starts_with(['"', '\''])

@@ -1,6 +1,7 @@
-//! The library's idle timeouts: the stream has no event loop before `close`, so a thread of its
-//! own waits until a timeout is due, sleeping until then (no periodic wake-up), and closes the
-//! stream when no byte moved meanwhile.
+//! The library's idle and response timeouts: the stream has no event loop before `close`, so a
+//! thread of its own waits until a timeout is due, sleeping until then (no periodic wake-up),
+//! and closes the stream when no byte moved meanwhile, or when the oldest request waiting is
+//! still without its response.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread;
@@ -23,6 +24,8 @@ struct State {
     either: Instant,
     /// Last read from the child.
     output: Instant,
+    /// With a protocol: when the request waiting longest for its response last showed life.
+    awaiting: Option<Instant>,
     /// The stream is closing or gone: nothing to watch.
     over: bool,
 }
@@ -32,6 +35,7 @@ struct State {
 pub(super) struct Watchdog {
     pub idle: Option<Duration>,
     pub output_idle: Option<Duration>,
+    pub response: Option<Duration>,
 }
 
 impl Activity {
@@ -41,6 +45,7 @@ impl Activity {
             state: Mutex::new(State {
                 either: now,
                 output: now,
+                awaiting: None,
                 over: false,
             }),
             wake: Condvar::new(),
@@ -53,6 +58,16 @@ impl Activity {
         state.either = Instant::now();
         if output {
             state.output = state.either;
+        }
+    }
+
+    /// The request waiting longest for its response, as the messages now say: the watchdog
+    /// looks again when that changed.
+    pub fn awaiting(&self, since: Option<Instant>) {
+        let mut state = self.state();
+        if state.awaiting != since {
+            state.awaiting = since;
+            self.wake.notify_all();
         }
     }
 
@@ -70,7 +85,7 @@ impl Activity {
 impl Watchdog {
     /// Whether any limit is set.
     pub fn armed(self) -> bool {
-        self.idle.is_some() || self.output_idle.is_some()
+        self.idle.is_some() || self.output_idle.is_some() || self.response.is_some()
     }
 
     /// Watches `activity` from a thread of its own; closes `stream` when a limit passes.
@@ -95,21 +110,30 @@ impl Watchdog {
                 return None;
             }
             let due = [
-                (self.idle, state.either, Trigger::IdleTimeout),
-                (self.output_idle, state.output, Trigger::OutputIdleTimeout),
+                (self.idle, Some(state.either), Trigger::IdleTimeout),
+                (
+                    self.output_idle,
+                    Some(state.output),
+                    Trigger::OutputIdleTimeout,
+                ),
+                (self.response, state.awaiting, Trigger::ResponseTimeout),
             ]
             .into_iter()
-            .filter_map(|(limit, since, trigger)| Some((since.checked_add(limit?)?, trigger)))
-            .min_by_key(|(due, _)| *due)?;
+            .filter_map(|(limit, since, trigger)| Some((since?.checked_add(limit?)?, trigger)))
+            .min_by_key(|(due, _)| *due);
             let now = Instant::now();
-            if now >= due.0 {
-                return Some(due.1);
-            }
-            state = activity
-                .wake
-                .wait_timeout(state, due.0 - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = match due {
+                Some((due, trigger)) if now >= due => return Some(trigger),
+                // Nothing due yet (no request waiting): until the messages say otherwise.
+                None => activity
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some((due, _)) => {
+                    let waited = activity.wake.wait_timeout(state, due - now);
+                    waited.unwrap_or_else(PoisonError::into_inner).0
+                }
+            };
         }
     }
 }

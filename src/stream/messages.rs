@@ -28,8 +28,9 @@ impl Messages {
         }
     }
 
-    /// Takes in bytes that moved `direction`.
-    pub fn moved(&mut self, direction: Direction, bytes: &[u8]) {
+    /// Takes in bytes that moved `direction`; returns when the request waiting longest for its
+    /// response last showed life, if one waits.
+    pub fn moved(&mut self, direction: Direction, bytes: &[u8]) -> Option<Instant> {
         let (watch, talk) = (&mut self.watches[direction as usize], &mut self.talk);
         // What the machine would be told: a library's close has its own triggers.
         let (now, mut unused) = (Instant::now(), Vec::new());
@@ -38,6 +39,7 @@ impl Messages {
             |_| {},
             |frame| talk.frame(direction, frame, now, &mut unused),
         );
+        talk.oldest_since()
     }
 
     pub fn unanswered(&self) -> Vec<Unanswered> {
@@ -45,21 +47,19 @@ impl Messages {
     }
 }
 
-/// Bytes that moved `direction`, for a front end's messages if it has any; says whether it did
-/// (its trace then has them as messages, not as a chunk).
+/// Bytes that moved `direction`, for a front end's messages if it has any: `None` without them;
+/// else (its trace then has them as messages, not as a chunk) when the request waiting longest
+/// for its response last showed life, if one waits.
 pub(crate) fn moved(
     messages: &Option<Mutex<Messages>>,
     direction: Direction,
     bytes: &[u8],
-) -> bool {
-    let Some(messages) = messages else {
-        return false;
-    };
+) -> Option<Option<Instant>> {
     let mut messages = messages
+        .as_ref()?
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    messages.moved(direction, bytes);
-    true
+    Some(messages.moved(direction, bytes))
 }
 
 /// The outcome of a close, with the requests a front end's messages left unanswered.

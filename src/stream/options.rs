@@ -50,6 +50,8 @@ pub struct StreamOptions {
     pub(super) scope: Option<Scope>,
     #[cfg(feature = "json")]
     pub(super) protocol: Option<crate::protocol::Protocol>,
+    #[cfg(feature = "json")]
+    pub(super) response_timeout: Option<Duration>,
 }
 
 impl StreamOptions {
@@ -191,10 +193,37 @@ impl StreamOptions {
         self
     }
 
-    /// Whether an idle timeout is set.
+    /// With [`StreamOptions::protocol`]: closes the stream by itself when a request (either
+    /// way) has had no response for `limit`, as `agentpipe --response-timeout` does and as
+    /// [`StreamOptions::idle_timeout`] closes it, the outcome's trigger being
+    /// [`Trigger::ResponseTimeout`] and its [`unanswered`](crate::Outcome::unanswered) naming
+    /// the request. An MCP progress notification for the request (its `progressToken`) restarts
+    /// its clock. A zero `limit` disables it; without a protocol,
+    /// [`Stream::spawn_with`](super::Stream::spawn_with) fails with
+    /// [`io::ErrorKind::InvalidInput`](std::io::ErrorKind::InvalidInput).
+    ///
+    /// [`Trigger::ResponseTimeout`]: crate::Trigger::ResponseTimeout
+    #[cfg(feature = "json")]
+    pub fn response_timeout(mut self, limit: Duration) -> StreamOptions {
+        self.response_timeout = Some(limit).filter(|limit| !limit.is_zero());
+        self
+    }
+
+    /// The response timeout, when it is set.
+    pub(crate) fn response_limit(&self) -> Option<Duration> {
+        #[cfg(feature = "json")]
+        return self.response_timeout;
+        #[cfg(not(feature = "json"))]
+        None
+    }
+
+    /// Whether a timeout is set that only a watchdog of the stream's own can keep: an idle
+    /// timeout, a response timeout.
     #[cfg(feature = "tokio")]
     pub(crate) fn has_idle_timeout(&self) -> bool {
-        self.idle_timeout.is_some() || self.output_idle_timeout.is_some()
+        self.idle_timeout.is_some()
+            || self.output_idle_timeout.is_some()
+            || self.response_limit().is_some()
     }
 
     /// Whether the child's stderr must pass through the stream.
@@ -213,7 +242,8 @@ impl fmt::Debug for StreamOptions {
             .field("output_idle_timeout", &self.output_idle_timeout)
             .field("scope", &self.scope);
         #[cfg(feature = "json")]
-        f.field("protocol", &self.protocol);
+        f.field("protocol", &self.protocol)
+            .field("response_timeout", &self.response_timeout);
         f.finish()
     }
 }

@@ -291,7 +291,7 @@ impl Driver {
                     }
                 }
                 // Only with --protocol, which this front end refuses.
-                Order::SendShutdown | Order::SendExit => {}
+                Order::SendShutdown | Order::SendExit | Order::Send { .. } => {}
                 Order::Tell(note) => self.tell(note),
                 Order::Warn(note) => self.warn(note),
             }

@@ -291,6 +291,9 @@ fn refuse_unix_only(options: &StreamOptions) -> io::Result<()> {
     if options.idle_timeout.is_some() || options.output_idle_timeout.is_some() {
         return refused("an idle timeout");
     }
+    if options.response_limit().is_some() {
+        return refused("a response timeout");
+    }
     #[cfg(feature = "json")]
     if options.protocol.is_some() {
         return refused("a protocol");

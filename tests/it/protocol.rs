@@ -263,6 +263,60 @@ fn a_flood_of_frames_with_stray_lines_between_them_keeps_only_the_frames_on_stdo
 }
 
 #[test]
+fn a_send_step_writes_its_message_as_agentpipe_and_the_server_ends_on_it() {
+    if !have_tools("the protocol servers", &["python3"]) {
+        return;
+    }
+    let sandbox = Sandbox::new("send-step");
+    let trace = sandbox.path_str("trace.txt");
+    let bye = r#"{"jsonrpc":"2.0","method":"bye"}"#;
+    let sequence = format!("send '{bye}' 20s, stdin 1s, TERM 1s, KILL");
+    let options = [
+        "--protocol",
+        "mcp",
+        "--sequence",
+        &sequence,
+        "--trace",
+        &trace,
+        "-v",
+    ];
+    let command = sandbox.agentpipe(&options, mcp("echo"));
+    let mut run = Run::start(sandbox, command);
+    run.write(request(1, "tools/list", "{}").as_bytes());
+    run.wait_stdout(r#""id":1"#);
+    // The end of input starts the sequence at the send step, right before stdin.
+    let closed = run.close_stdin();
+    let finished = run.finish();
+    finished.assert_code(0);
+    assert!(
+        finished.since(closed) < Duration::from_secs(15),
+        "the server ended on the message, within the step's 20s"
+    );
+    let log = fs::read_to_string(run.sandbox.path("log")).unwrap();
+    assert!(log.contains("got bye"), "{log}");
+    let sent = format!(
+        "sent the step's message to the child ({} bytes)",
+        bye.len() + 1
+    );
+    assert!(finished.stderr.contains(&sent), "{}", finished.stderr);
+    assert!(!finished.stderr.contains("SIGTERM"), "{}", finished.stderr);
+    let trace = fs::read_to_string(&trace).unwrap();
+    assert!(
+        trace.contains("> notification bye (32 bytes, agentpipe's own)"),
+        "{trace}"
+    );
+
+    // Without --protocol there is no frame to write it as: one line, before anything starts.
+    let sandbox = Sandbox::new("send-step-plain");
+    let mut command = sandbox.agentpipe(&["--sequence", &sequence], ["true"]);
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("a send step writes its message as a frame of --protocol"));
+}
+
+#[test]
 fn an_unanswered_request_is_named_at_exit_and_in_the_report() {
     if !have_tools("the protocol servers", &["python3"]) {
         return;
@@ -475,4 +529,57 @@ fn the_library_traces_messages_and_names_the_unanswered_requests() {
     assert_eq!(messages[2]["kind"], "response");
     assert_eq!(messages[2]["method"], "tools/call");
     assert!(!trace.contains(r#""event":"data""#), "{trace}");
+}
+
+#[test]
+fn the_library_response_timeout_closes_a_stream_whose_server_hangs_on_one_request() {
+    use agentpipe::{Config, Protocol, Stream, StreamOptions, Trigger};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::time::Instant;
+
+    let sandbox = Sandbox::new("library-response-timeout");
+    let options = StreamOptions::new()
+        .protocol(Protocol::Mcp)
+        .response_timeout(Duration::from_secs(1));
+    let mut command = std::process::Command::new("python3");
+    command.args([MCP_SERVER, "hang"]).env("D", &sandbox.dir);
+    let mut stream = Stream::spawn_with(&mut command, options).unwrap();
+    // The server runs (its start is no wait for an answer), then answered requests never trip
+    // the timeout, however long the stream then stays idle.
+    sandbox.wait_pid("server");
+    stream
+        .write_all(request(1, "tools/call", r#"{"name":"fast"}"#).as_bytes())
+        .unwrap();
+    let mut reader = BufReader::new(&stream);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).unwrap();
+    assert!(answer.contains(r#""id":1"#), "{answer}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    (&stream)
+        .write_all(request(2, "tools/call", r#"{"name":"slow"}"#).as_bytes())
+        .unwrap();
+    // The stream closes itself: the pending read ends (a close of the test's own bounds it).
+    let closer = stream.closer();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        let _ = closer.close(&Config::default());
+    });
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    let outcome = stream.close(&Config::default()).unwrap();
+    assert_eq!(outcome.trigger, Some(Trigger::ResponseTimeout));
+    assert_eq!(outcome.unanswered.len(), 1, "{:?}", outcome.unanswered);
+    assert_eq!(outcome.unanswered[0].id, "2");
+
+    // Without a protocol there are no requests to time.
+    let options = StreamOptions::new().response_timeout(Duration::from_secs(1));
+    let spawned = Stream::spawn_with(&mut std::process::Command::new("true"), options);
+    let error = spawned.err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
 }

@@ -302,7 +302,7 @@ fn a_protocol_traces_messages_and_names_the_unanswered_request() {
 }
 
 #[test]
-fn idle_timeouts_are_refused_and_start_nothing() {
+fn idle_and_response_timeouts_are_refused_and_start_nothing() {
     let sandbox = Sandbox::new("tokio-idle");
     let script = sh("pidfile child\nexec sleep 30");
     on_one_thread(async {
@@ -311,6 +311,13 @@ fn idle_timeouts_are_refused_and_start_nothing() {
         let options = StreamOptions::new().idle_timeout(Duration::from_secs(1));
         let error = Stream::spawn_with(&mut command, options).expect_err("refused");
         assert_eq!(error.kind(), std::io::ErrorKind::Unsupported, "{error}");
+        // A response timeout needs the same watchdog thread.
+        let options = StreamOptions::new()
+            .protocol(agentpipe::Protocol::Mcp)
+            .response_timeout(Duration::from_secs(1));
+        let error = Stream::spawn_with(&mut command, options).expect_err("refused");
+        assert_eq!(error.kind(), std::io::ErrorKind::Unsupported, "{error}");
+        assert!(error.to_string().contains("response"), "{error}");
     });
     assert!(!sandbox.path("child.pid").exists(), "a child was started");
 }

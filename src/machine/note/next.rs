@@ -28,6 +28,7 @@ impl fmt::Display for Next {
             Action::CloseStdin => f.write_str("closing stdin")?,
             Action::Run(_) => f.write_str("running a command")?,
             Action::Shutdown => f.write_str("asking the server to shut down")?,
+            Action::Send(_) => f.write_str("sending a message")?,
             Action::Signal(signal) => write!(f, "{signal}")?,
             Action::Kill => write!(f, "{}", Signal::KILL)?,
         }

@@ -29,6 +29,11 @@ pub(crate) enum Said {
     /// The shutdown step could not send its request: the client stopped within a frame, or the
     /// child's stdin is closed.
     ShutdownUnsendable,
+    /// A send step wrote its message to the child, as a frame of this many bytes.
+    MessageSent { bytes: usize },
+    /// A send step could not write its message, for the same reasons as
+    /// [`Said::ShutdownUnsendable`].
+    MessageUnsendable,
 }
 
 impl Said {
@@ -44,6 +49,8 @@ impl Said {
             Said::ExitSent => "exit_sent",
             Said::ShutdownByClient => "shutdown_by_client",
             Said::ShutdownUnsendable => "shutdown_unsendable",
+            Said::MessageSent { .. } => "message_sent",
+            Said::MessageUnsendable => "message_unsendable",
         }
     }
 }
@@ -83,6 +90,13 @@ impl fmt::Display for Said {
             Said::ShutdownByClient => {
                 f.write_str("the client sent shutdown or exit itself: nothing more to send")
             }
+            Said::MessageSent { bytes } => {
+                write!(f, "sent the step's message to the child ({bytes} bytes)")
+            }
+            Said::MessageUnsendable => f.write_str(
+                "cannot send the step's message: the client stopped within a frame, or the \
+                 child's stdin is closed",
+            ),
             Said::ShutdownUnsendable => f.write_str(
                 "cannot send the shutdown request: the client stopped within a frame, or the \
                  child's stdin is closed",

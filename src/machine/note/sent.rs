@@ -200,6 +200,11 @@ pub(super) fn sent_why(
                 " {} after it was asked to shut down (the shutdown step)",
                 waited(step)
             ),
+            Action::Send(_) => write!(
+                f,
+                " {} after a message was sent to it (the send step)",
+                waited(step)
+            ),
         },
     }
 }

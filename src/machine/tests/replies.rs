@@ -1,5 +1,5 @@
 //! The rules about messages: `--response-timeout` with its progress resets, the request named
-//! when the sequence starts, and the LSP shutdown step.
+//! when the sequence starts, the LSP shutdown step and the send step.
 
 use std::time::Duration;
 
@@ -136,6 +136,25 @@ fn an_unanswered_shutdown_goes_on_to_the_stdin_step_after_its_wait() {
     // An answer after the step changes nothing.
     let orders = clock.at(2 * S + 100, Input::ShutdownAnswered);
     assert!(!orders.contains(&Order::SendExit));
+}
+
+#[test]
+fn a_send_step_writes_its_message_and_the_end_of_input_starts_there() {
+    let mut clock = Clock::with_sequence(r#"wait 0s, send '{"method":"bye"}' 2s, stdin 1s, KILL"#);
+    let orders = clock.at(100, Input::Eof { hangup: true });
+    let sent = Order::Send {
+        message: r#"{"method":"bye"}"#.into(),
+    };
+    assert!(orders.contains(&sent), "{orders:?}");
+    assert!(!orders.iter().any(|o| matches!(o, Order::CloseStdin { .. })));
+    assert_eq!(clock.steps(), [(2, 100)]);
+    // Then it waits, and the stdin step follows as after any step.
+    let orders = clock.until(2 * S + 100);
+    assert!(
+        orders.contains(&Order::CloseStdin { flush: true }),
+        "{orders:?}"
+    );
+    assert_eq!(clock.steps(), [(2, 100), (3, 2 * S + 100)]);
 }
 
 #[test]

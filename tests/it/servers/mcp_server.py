@@ -6,7 +6,8 @@ Modes (argv[1]):
   ask    -- on initialize, asks the client (sampling/createMessage) before answering
   flood  -- writes megabytes of notifications in large writes, then more with a log line every
             50, and exits; what is a frame goes to $D/frames too, what is not to $D/stray
-Every request is answered with {"echo": method} unless the mode says otherwise. Writes its pid
+Every request is answered with {"echo": method} unless the mode says otherwise; the notification
+"bye" ends the server (exit 0). Writes its pid
 to $D/server.pid and what it received to $D/log.
 """
 import json
@@ -59,6 +60,8 @@ for line in sys.stdin:
     log("got " + str(message.get("method", message.get("id"))))
     if "method" not in message:
         continue  # a response to our own request
+    if message["method"] == "bye":
+        sys.exit(0)
     if "id" not in message:
         continue  # a notification
     tool = message.get("params", {}).get("name")
