@@ -151,15 +151,23 @@ pub fn leftovers(
     group: Option<Pid>,
     exited: bool,
 ) -> Result<Vec<Pid>, Unseen> {
+    if !listed(scope, group) {
+        return Ok(Vec::new());
+    }
     let entries = with_reserve(|| {
         proc_shows_self()?;
         match (scope, group) {
             (Scope::Group, Some(group)) => members::group_members(child, group, exited),
-            (Scope::Tree, _) => members::tree_members(child, exited),
-            _ => Ok(Vec::new()),
+            _ => members::tree_members(child, exited),
         }
     })?;
     Ok(entries.iter().map(|entry| entry.pid).collect())
+}
+
+/// Whether `scope` has members to list beside the child: a group of the child's own, a tree.
+/// (The child alone, or a child in agentpipe's own group, has none: no look, so none fails.)
+fn listed(scope: Scope, group: Option<Pid>) -> bool {
+    matches!((scope, group), (Scope::Group, Some(_)) | (Scope::Tree, _))
 }
 
 /// Sends `signal` to each of [`leftovers`] that is still the process that was listed; SIGKILL
@@ -171,6 +179,9 @@ pub fn signal_leftovers(
     group: Option<Pid>,
     signal: Signal,
 ) -> Result<(), Unseen> {
+    if !listed(scope, group) {
+        return Ok(());
+    }
     with_reserve(|| {
         proc_shows_self()?;
         if (scope, signal) == (Scope::Tree, Signal::SIGKILL) {
@@ -230,6 +241,9 @@ pub fn members_named(
     child: Pid,
     group: Option<Pid>,
 ) -> Result<Vec<super::Member>, Unseen> {
+    if !listed(scope, group) {
+        return Ok(Vec::new());
+    }
     let entries = with_reserve(|| {
         proc_shows_self()?;
         members::members(scope, child, group)

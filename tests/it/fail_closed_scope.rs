@@ -105,6 +105,21 @@ fn a_scope_behind_a_hidden_proc_is_signalled_and_the_kernel_says_when_it_is_empt
 }
 
 #[test]
+fn a_scope_with_nothing_to_list_is_not_looked_at_behind_a_hidden_proc() {
+    if !proc_can_be_hidden() {
+        return;
+    }
+    // The command alone, or in agentpipe's own group: no look, so nothing that could fail.
+    for options in [["--scope", "child"], ["--foreground", "--term-grace=1s"]] {
+        let sandbox = Sandbox::new("hidden-proc-child");
+        let command = with_proc_hidden(&sandbox, &options, sh("exit 3"));
+        let done = Run::start(sandbox, command).finish();
+        done.assert_code(3);
+        assert_eq!(done.stderr, "", "{options:?}");
+    }
+}
+
+#[test]
 fn a_scope_that_cannot_be_checked_after_sigkill_ends_with_125_saying_processes_may_remain() {
     if !proc_can_be_hidden() || !have_tools("an unreachable leftover", &["setsid"]) {
         return;
