@@ -13,7 +13,6 @@ use crate::outcome::Unanswered;
 /// beyond are not paired.
 const MAX_PENDING: usize = 1024;
 
-
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub(crate) struct Conversation {
