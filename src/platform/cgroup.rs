@@ -55,6 +55,13 @@ impl Cgroup {
     pub fn create() -> Result<Cgroup, String> {
         let advice = "run agentpipe in a cgroup delegated to it (systemd-run --user --scope -p \
                       Delegate=yes agentpipe ...), or use --scope tree";
+        if let Err(why) = proc_shows_self() {
+            return Err(format!(
+                "--scope cgroup cannot find agentpipe's cgroup: {}; mount /proc, or use --scope \
+                 group",
+                why.reason()
+            ));
+        }
         let (parent, own) = own_cgroup().ok_or_else(|| {
             "--scope cgroup needs cgroup v2, and no cgroup2 file system holding agentpipe's \
              cgroup is mounted; mount one, or use --scope tree"

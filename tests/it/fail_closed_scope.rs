@@ -117,6 +117,14 @@ fn a_scope_with_nothing_to_list_is_not_looked_at_behind_a_hidden_proc() {
         done.assert_code(3);
         assert_eq!(done.stderr, "", "{options:?}");
     }
+    // A cgroup is found through /proc: without it, nothing starts, and the line says why.
+    let sandbox = Sandbox::new("hidden-proc-cgroup");
+    let command = with_proc_hidden(&sandbox, &["--scope", "cgroup"], sh("echo ran"));
+    let done = Run::start(sandbox, command).finish();
+    done.assert_code(125);
+    done.assert_one_error_line();
+    assert!(done.stderr.contains("mount /proc"), "{}", done.stderr);
+    assert_eq!(done.stdout_text(), "", "nothing started");
 }
 
 #[test]
