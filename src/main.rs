@@ -12,7 +12,7 @@
 // libgcc_s.so: loading that library and running its constructor (which probes the CPU, a trap to
 // the hypervisor on a virtual machine) cost about 0.12 ms at every start. Listed by the program,
 // not the library, so that a program built on the library keeps the unwinder it links.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(agentpipe_static_unwinder)]
 #[link(name = "gcc_eh", kind = "static", modifiers = "-bundle")]
 unsafe extern "C" {}
 

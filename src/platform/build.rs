@@ -9,10 +9,13 @@
 //!
 //! And `agentpipe_own_start` (Linux with the GNU C library, where the standard library reads the
 //! program's arguments without its runtime's start): the program starts at its own C `main`
-//! (see `src/main.rs`).
+//! (see `src/main.rs`); and `agentpipe_static_unwinder` (the same targets, where the unwinder
+//! can be linked in statically as libgcc_eh, see `src/main.rs`).
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(agentpipe_poll, agentpipe_threads, agentpipe_own_start)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(agentpipe_poll, agentpipe_threads, agentpipe_own_start, agentpipe_static_unwinder)"
+    );
     let front = match std::env::var("CARGO_CFG_TARGET_FAMILY").as_deref() {
         Ok(family) if family.split(',').any(|f| f == "unix") => "agentpipe_poll",
         _ => "agentpipe_threads",
@@ -21,5 +24,6 @@ fn main() {
     let target = |key: &str| std::env::var(key).unwrap_or_default();
     if target("CARGO_CFG_TARGET_OS") == "linux" && target("CARGO_CFG_TARGET_ENV") == "gnu" {
         println!("cargo::rustc-cfg=agentpipe_own_start");
+        println!("cargo::rustc-cfg=agentpipe_static_unwinder");
     }
 }

@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use windows_sys::Win32::Foundation::{
-    CloseHandle, FALSE, FILETIME, HANDLE, INVALID_HANDLE_VALUE, TRUE, WAIT_OBJECT_0,
+    CloseHandle, ERROR_MORE_DATA, FALSE, FILETIME, HANDLE, INVALID_HANDLE_VALUE, TRUE,
+    WAIT_OBJECT_0,
 };
 use windows_sys::Win32::Storage::FileSystem::{FILE_TYPE_DISK, GetFileType};
 use windows_sys::Win32::System::Console::{
@@ -195,11 +196,12 @@ impl Contained {
     }
 
     /// The processes of the scope that are still alive, other than the child, from the job's own
-    /// accounting, each with its start time and its program's name (for the report's `ended`).
-    pub fn members(&self) -> Vec<Member> {
-        let pids = self.job_pids();
+    /// accounting, each with its start time and its program's name (for the report's `ended`);
+    /// an error when the job could not be listed.
+    pub fn members(&self) -> io::Result<Vec<Member>> {
+        let pids = self.job_pids()?;
         if pids.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let names = names();
         let member = |pid: u32| Member {
@@ -210,38 +212,45 @@ impl Contained {
                 .find(|(listed, _)| *listed == pid)
                 .map_or_else(String::new, |(_, name)| name.clone()),
         };
-        pids.into_iter().map(member).collect()
+        Ok(pids.into_iter().map(member).collect())
     }
 
-    /// The job's processes other than the child, by pid.
-    fn job_pids(&self) -> Vec<u32> {
+    /// The job's processes other than the child, by pid. A job holding more than the list has
+    /// room for is asked again with four times the room (a full list is an error, not a short
+    /// one), up to a million processes.
+    fn job_pids(&self) -> io::Result<Vec<u32>> {
         let Some(job) = &self.job else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        // Room for 1024 processes, after the list's two counts.
-        let mut buffer = vec![0usize; 1026];
-        // SAFETY: the buffer is large enough for the header and 1024 ids, as its size says.
-        let listed = unsafe {
-            QueryInformationJobObject(
-                job.as_raw_handle(),
-                JobObjectBasicProcessIdList,
-                buffer.as_mut_ptr().cast(),
-                (buffer.len() * size_of::<usize>()) as u32,
-                null_mut(),
-            )
-        };
-        if listed == FALSE {
-            return Vec::new();
+        let mut room = 1024;
+        loop {
+            // The list's two 32-bit counts take the first word, then one word per process.
+            let mut buffer = vec![0usize; room + 1];
+            // SAFETY: the buffer is as large as its size says.
+            let listed = unsafe {
+                QueryInformationJobObject(
+                    job.as_raw_handle(),
+                    JobObjectBasicProcessIdList,
+                    buffer.as_mut_ptr().cast(),
+                    (buffer.len() * size_of::<usize>()) as u32,
+                    null_mut(),
+                )
+            };
+            if listed == FALSE {
+                let error = io::Error::last_os_error();
+                if error.raw_os_error() == Some(ERROR_MORE_DATA as i32) && room < 1 << 20 {
+                    room *= 4;
+                    continue;
+                }
+                return Err(error);
+            }
+            // SAFETY: the call filled the header at the buffer's start.
+            let list = unsafe { &*buffer.as_ptr().cast::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() };
+            let count = (list.NumberOfProcessIdsInList as usize).min(room);
+            let offset = size_of::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() / size_of::<usize>() - 1;
+            let pids = buffer[offset..offset + count].iter().map(|&pid| pid as u32);
+            return Ok(pids.filter(|&pid| pid != self.pid).collect());
         }
-        // SAFETY: the call filled the header at the buffer's start.
-        let list = unsafe { &*buffer.as_ptr().cast::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() };
-        let count = list.NumberOfProcessIdsInList as usize;
-        let offset = size_of::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() / size_of::<usize>() - 1;
-        buffer[offset..offset + count]
-            .iter()
-            .map(|&pid| pid as u32)
-            .filter(|&pid| pid != self.pid)
-            .collect()
     }
 }
 

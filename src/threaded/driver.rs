@@ -19,7 +19,7 @@ use crate::machine::{Input, Machine, Order, Target};
 use crate::outcome::ended::Ended;
 use crate::outcome::{Exit, Outcome};
 use crate::platform::{self, Contained};
-use crate::scope::Look;
+use crate::scope::{Look, Unseen};
 use crate::sequence::Action;
 use crate::signals::Signal;
 
@@ -225,7 +225,7 @@ impl Driver {
                 let code = self.child.try_wait().ok().flatten().and_then(|s| s.code());
                 let exit = code.map_or(Exit::Unknown, Exit::Code);
                 self.exit = Some(exit);
-                let left = Look::Seen(self.look(None));
+                let left = self.look(None);
                 self.input(Input::ChildExited { exit, left });
             }
             Event::Input(input) => self.input(input),
@@ -273,7 +273,7 @@ impl Driver {
                 Order::CutDrain => {}
                 Order::DropOutput => self.dropped_output = true,
                 Order::LookAtScope => {
-                    let left = Look::Seen(self.look(None));
+                    let left = self.look(None);
                     self.input(Input::ScopeLooked(left));
                 }
                 Order::LookAtWork => {
@@ -281,7 +281,7 @@ impl Driver {
                     self.input(Input::WorkLooked { cpu, waited: None });
                 }
                 Order::NameSurvivors => {
-                    let left = self.look(None);
+                    let left = self.look(None).pids().to_vec();
                     let note = self.machine.survivors(left);
                     self.warn(note);
                 }
@@ -299,12 +299,17 @@ impl Driver {
     }
 
     /// The job's processes other than the child, noted for the report with `signal` if they
-    /// are about to get one.
-    fn look(&mut self, signal: Option<Signal>) -> Vec<u32> {
-        let members = self.contained.members();
-        let pids = members.iter().map(|member| member.pid).collect();
-        self.ended.saw(members, signal);
-        pids
+    /// are about to get one. A job the system would not list is unseen, never empty (decision
+    /// (by)): the machine then takes its steps as if processes were left.
+    fn look(&mut self, signal: Option<Signal>) -> Look {
+        match self.contained.members() {
+            Ok(members) => {
+                let pids = members.iter().map(|member| member.pid).collect();
+                self.ended.saw(members, signal);
+                Look::Seen(pids)
+            }
+            Err(error) => Look::Unseen(Unseen::Error(error.raw_os_error().unwrap_or(0))),
+        }
     }
 
     fn tell(&mut self, note: Note) {

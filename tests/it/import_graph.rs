@@ -272,6 +272,39 @@ fn src_has_no_import_cycle_and_platform_is_at_the_bottom() {
     }
 }
 
+/// Which system agentpipe is built for is named only below `platform`: the modules above it
+/// choose by what the build script says the target has (`agentpipe_poll`, ...), never by its
+/// name, so that a new system is one new platform file.
+#[test]
+fn only_platform_code_names_an_operating_system() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&root, &root, &mut files);
+    let names = [
+        "target_os",
+        "target_family",
+        "target_env",
+        "windows",
+        "unix",
+    ];
+    let mut found = Vec::new();
+    for (path, text) in &files {
+        if path.starts_with(PLATFORM) {
+            continue;
+        }
+        for (at, line) in strip_comments(text).lines().enumerate() {
+            let cfg = line.find("cfg(").or_else(|| line.find("cfg!("));
+            if cfg.is_some_and(|cfg| names.iter().any(|name| line[cfg..].contains(name))) {
+                found.push(format!("{}:{}: {}", path.display(), at + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "name the target's capability (a cfg set by src/platform/build.rs), not its system: {found:#?}"
+    );
+}
+
 fn graph_of(files: &[(&str, &str)]) -> Graph {
     let files: Vec<(PathBuf, String)> = files
         .iter()
