@@ -1,7 +1,7 @@
 //! The stream core: a child process seen as a byte stream, `Read` from its stdout and `Write` to
 //! its stdin, whose [`Stream::close`] always leaves the child terminated and reaped.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+mod handle;
 mod idle;
 #[cfg(feature = "json")]
 mod messages;
@@ -23,72 +24,13 @@ use crate::process::{ChildPipes, ChildProcess};
 use crate::stderr::StderrRelay;
 use crate::trace::{Direction, Recorder};
 
+use handle::shared;
+pub use handle::{Closer, Stream};
 use idle::{Activity, Watchdog};
 #[cfg(all(feature = "json", feature = "tokio"))]
 pub(crate) use messages::{Messages, moved as watch_moved, with_unanswered};
 pub use options::StreamOptions;
 pub(crate) use start::{Started, closing_loop};
-
-/// A running child process with piped stdin and stdout.
-///
-/// Reads and writes block until the child is ready, and are unblocked (with an error of kind
-/// [`io::ErrorKind::ConnectionAborted`]) when the stream is closed, from any thread. `Read` and
-/// `Write` are also implemented for `&Stream`, so one thread can write while another reads.
-///
-/// Dropping a stream that was not closed runs the default close sequence
-/// (`wait 0s, stdin 1s, TERM 1s, KILL`) before `drop` returns, so that no child is ever left
-/// behind; call [`Stream::close`] to choose the sequence and learn the exit status.
-///
-/// The drop blocks on purpose: up to about 2 s for a child that ignores its stdin's end and
-/// SIGTERM (plus the 1 s drain if a descendant holds its output), and at once for a child that
-/// exits at the end of its input. A blocking program has no runtime that would carry a close on
-/// after the drop: a sequence handed to a thread would be cut short when `main` returns or the
-/// program exits, leaving that child running, in a process group of its own, unreaped. To bound
-/// the wait, close explicitly with a shorter sequence (`"KILL".parse()` ends it at once), or
-/// from another thread with a [`Closer`]. When a close is already under way (an idle
-/// timeout's, a [`Closer`]'s), the drop waits for that one to end.
-///
-/// An async program uses `agentpipe::tokio::Stream` (feature `tokio`), whose drop returns at
-/// once and leaves the sequence to the runtime.
-///
-/// ```
-/// use std::io::{Read, Write};
-/// use std::process::Command;
-/// use agentpipe::{Config, Exit, Stream};
-///
-/// let mut stream = Stream::spawn(&mut Command::new("tr").arg("a-z").arg("A-Z"))?;
-/// stream.write_all(b"hello\n")?;
-/// stream.close_stdin();
-/// let mut answer = String::new();
-/// stream.read_to_string(&mut answer)?;
-/// assert_eq!(answer, "HELLO\n");
-/// let outcome = stream.close(&Config::default())?;
-/// assert_eq!(outcome.exit, Exit::Code(0));
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub struct Stream {
-    inner: Arc<Inner>,
-}
-
-/// Closes a [`Stream`] from another thread; cheap to clone.
-///
-/// ```
-/// use std::io::Read;
-/// use std::process::Command;
-/// use agentpipe::{Config, Stream};
-///
-/// let mut stream = Stream::spawn(&mut Command::new("sleep").arg("30"))?;
-/// let closer = stream.closer();
-/// let reader = std::thread::spawn(move || stream.read(&mut [0; 16]));
-/// let outcome = closer.close(&Config::default())?; // stdin EOF ends nothing; SIGTERM does
-/// assert!(reader.join().unwrap().is_err()); // the pending read was unblocked
-/// assert!(outcome.steps.len() >= 3);
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Clone)]
-pub struct Closer {
-    inner: Arc<Inner>,
-}
 
 struct Inner {
     child: Mutex<Option<ChildProcess>>,
@@ -179,44 +121,33 @@ impl Stream {
             inner: Arc::new(inner),
         })
     }
-
-    /// The child's process id.
-    pub fn id(&self) -> Option<u32> {
-        lock(&self.inner.child).as_ref().map(ChildProcess::pid)
-    }
-
-    /// Closes the child's stdin, so that it reads EOF; reading its output goes on. A write
-    /// pending on another thread fails with [`io::ErrorKind::ConnectionAborted`].
-    pub fn close_stdin(&self) {
-        self.inner.stdin.take();
-    }
-
-    /// A handle that closes this stream from another thread.
-    pub fn closer(&self) -> Closer {
-        Closer {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-
-    /// Runs the close sequence of `config` (its first step starting now) and returns what
-    /// happened; on return, the child's process group is gone and every descriptor is closed.
-    pub fn close(self, config: &Config) -> io::Result<Outcome> {
-        self.inner.close(config)
-    }
-}
-
-impl Closer {
-    /// Unblocks pending reads and writes, then runs the close sequence as [`Stream::close`]
-    /// does. Every call after the first returns the first one's result.
-    ///
-    /// An error is the first close's error, shared by every caller: of its kind, and holding the
-    /// original as an `Arc<io::Error>` (`error.get_ref()`), with its source.
-    pub fn close(&self, config: &Config) -> io::Result<Outcome> {
-        self.inner.close(config)
-    }
 }
 
 impl Inner {
+    fn pid(&self) -> Option<u32> {
+        lock(&self.child).as_ref().map(ChildProcess::pid)
+    }
+
+    fn close_stdin(&self) {
+        self.stdin.take();
+    }
+
+    fn read(&self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self
+            .stdout
+            .io(PollFlags::POLLIN, |fd| nix::unistd::read(fd, buffer))?;
+        self.moved(Direction::FromChild, &buffer[..count]);
+        Ok(count)
+    }
+
+    fn write(&self, bytes: &[u8]) -> io::Result<usize> {
+        let count = self
+            .stdin
+            .io(PollFlags::POLLOUT, |fd| nix::unistd::write(fd, bytes))?;
+        self.moved(Direction::ToChild, &bytes[..count]);
+        Ok(count)
+    }
+
     fn close(&self, config: &Config) -> io::Result<Outcome> {
         self.close_for(config, Trigger::Close)
     }
@@ -337,16 +268,6 @@ impl Slot {
     }
 }
 
-impl Drop for Stream {
-    /// Dropping a stream closes it as [`Stream::close`] does with the default sequence, and
-    /// returns once the child's process group is gone: also when a close is already under way
-    /// elsewhere (an idle timeout's, a [`Closer`]'s), which it waits for, so that no handle
-    /// held out of sight (an idle timeout's watchdog) lets the child outlive the stream.
-    fn drop(&mut self) {
-        let _ = self.inner.close(&Config::default());
-    }
-}
-
 impl Drop for Inner {
     fn drop(&mut self) {
         if lock(&self.child).is_some() {
@@ -355,78 +276,7 @@ impl Drop for Inner {
     }
 }
 
-impl Read for &Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let count = self
-            .inner
-            .stdout
-            .io(PollFlags::POLLIN, |fd| nix::unistd::read(fd, buf))?;
-        self.inner.moved(Direction::FromChild, &buf[..count]);
-        Ok(count)
-    }
-}
-
-impl Write for &Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let count = self
-            .inner
-            .stdin
-            .io(PollFlags::POLLOUT, |fd| nix::unistd::write(fd, buf))?;
-        self.inner.moved(Direction::ToChild, &buf[..count]);
-        Ok(count)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The first close's result as each caller gets it: the outcome, or an error of the same kind
-/// that holds the original.
-fn shared(result: &Result<Outcome, Arc<io::Error>>) -> io::Result<Outcome> {
-    match result {
-        Ok(outcome) => Ok(outcome.clone()),
-        Err(error) => Err(io::Error::new(error.kind(), Arc::clone(error))),
-    }
-}
-
 /// Locks a mutex, going on after a panic elsewhere: the data are descriptors, always consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_caller_gets_the_first_close_error_itself() {
-        let first = Err(Arc::new(io::Error::from_raw_os_error(nix::libc::EMFILE)));
-        for _ in 0..2 {
-            let error = shared(&first).expect_err("the first close failed");
-            let original = error
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<Arc<io::Error>>())
-                .expect("the original error");
-            assert_eq!(original.raw_os_error(), Some(nix::libc::EMFILE));
-            assert_eq!(error.kind(), original.kind());
-            assert_eq!(error.to_string(), original.to_string());
-        }
-    }
 }

@@ -8,6 +8,9 @@
 
 mod driver;
 mod handoff;
+// The stream's public face is one for both front ends, as its options are.
+#[path = "stream/handle.rs"]
+mod handle;
 // The library's options are one struct for both front ends: the file lives with the Unix stream.
 #[path = "stream/options.rs"]
 mod options;
@@ -19,10 +22,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::machine::Input;
 use crate::machine::note::Note;
+pub use handle::{Closer, Stream};
 pub use options::StreamOptions;
 #[cfg(not(feature = "cli"))]
 use pump::Way;
-pub use stream::{Closer, Stream};
+use stream::Inner;
 #[cfg(feature = "cli")]
 pub(crate) use {
     driver::{Driver, Pumps},

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use super::StreamOptions;
 use super::driver::{Driver, Pumps};
+use super::handle::{Stream, shared};
 use super::handoff::Handoff;
 use super::pump::{Pump, Sink, Way};
 use super::tail::Tail;
@@ -24,26 +25,7 @@ use crate::scope::Scope;
 use crate::timeline::Timeline;
 use crate::trace::Recorder;
 
-/// A running child process with piped stdin and stdout, in a Job Object of its own.
-///
-/// As on Unix: reads and writes block until the child is ready, and fail with
-/// [`io::ErrorKind::ConnectionAborted`] once the stream is closed, from any thread; dropping a
-/// stream that was not closed runs the default close sequence before `drop` returns.
-///
-/// On Windows, TERM is a Ctrl-Break event to the child's process group and INT a Ctrl-C event;
-/// KILL ends the job (exit code 137). A write returns once the pump took its bytes (one chunk
-/// of at most 64 KiB waits between the caller and the pipe).
-pub struct Stream {
-    inner: Arc<Inner>,
-}
-
-/// Closes a [`Stream`] from another thread; cheap to clone.
-#[derive(Clone)]
-pub struct Closer {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
+pub(super) struct Inner {
     pid: u32,
     running: Mutex<Option<Running>>,
     stdin: Handoff,
@@ -133,43 +115,27 @@ impl Stream {
             inner: Arc::new(inner),
         })
     }
-
-    /// The child's process id.
-    pub fn id(&self) -> Option<u32> {
-        Some(self.inner.pid)
-    }
-
-    /// Closes the child's stdin, so that it reads EOF; reading its output goes on. A write
-    /// pending on another thread fails with [`io::ErrorKind::ConnectionAborted`].
-    pub fn close_stdin(&self) {
-        // The pump writes what it was handed, then closes the pipe.
-        self.inner.stdin.end();
-    }
-
-    /// A handle that closes this stream from another thread.
-    pub fn closer(&self) -> Closer {
-        Closer {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-
-    /// Runs the close sequence of `config` (its first step starting now) and returns what
-    /// happened; on return, the child's job is gone and every handle is closed.
-    pub fn close(self, config: &Config) -> io::Result<Outcome> {
-        self.inner.close(config)
-    }
-}
-
-impl Closer {
-    /// Unblocks pending reads and writes, then runs the close sequence as [`Stream::close`]
-    /// does. Every call after the first returns the first one's result.
-    pub fn close(&self, config: &Config) -> io::Result<Outcome> {
-        self.inner.close(config)
-    }
 }
 
 impl Inner {
-    fn close(&self, config: &Config) -> io::Result<Outcome> {
+    pub(super) fn pid(&self) -> Option<u32> {
+        Some(self.pid)
+    }
+
+    pub(super) fn close_stdin(&self) {
+        // The pump writes what it was handed, then closes the pipe.
+        self.stdin.end();
+    }
+
+    pub(super) fn read(&self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.stdout.receive(buffer)
+    }
+
+    pub(super) fn write(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.stdin.hand(bytes)
+    }
+
+    pub(super) fn close(&self, config: &Config) -> io::Result<Outcome> {
         let mut outcome = lock(&self.outcome);
         if outcome.is_none() {
             // This unblocks pending reads and writes; the child's output is discarded from here.
@@ -178,10 +144,7 @@ impl Inner {
             let result = self.supervise(config).map_err(Arc::new);
             *outcome = Some(result);
         }
-        match outcome.as_ref().expect("set above") {
-            Ok(outcome) => Ok(outcome.clone()),
-            Err(error) => Err(io::Error::new(error.kind(), Arc::clone(error))),
-        }
+        shared(outcome.as_ref().expect("set above"))
     }
 
     fn supervise(&self, config: &Config) -> io::Result<Outcome> {
@@ -244,38 +207,6 @@ impl Write for Ended {
 impl Drop for Ended {
     fn drop(&mut self) {
         self.0.end();
-    }
-}
-
-impl Read for &Stream {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        self.inner.stdout.receive(buffer)
-    }
-}
-
-impl Write for &Stream {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.inner.stdin.hand(bytes)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buffer)
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        (&*self).write(bytes)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
