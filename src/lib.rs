@@ -40,8 +40,8 @@
 //!
 //! - `cli` (default): the `agentpipe` program, with its argument parser and JSON report
 //!   (clap, anyhow, serde, serde_json). A library user turns it off:
-//!   `agentpipe = { version = "0.1", default-features = false }` builds on nix and signal-hook
-//!   alone.
+//!   `agentpipe = { version = "0.1", default-features = false }` builds on nix alone
+//!   (windows-sys on Windows).
 //! - `json` (part of `cli`): [`TraceFormat::JsonLines`], written by serde_json, and
 //!   [`Protocol`], the JSON-RPC framings (MCP, LSP), whose messages serde_json reads.
 //! - `tokio`: `agentpipe::tokio::Stream`, the same stream for an async program (below); it adds
