@@ -6,9 +6,16 @@
 //! what the machine orders back.
 
 #[cfg(feature = "json")]
+mod helper;
+#[cfg(feature = "json")]
 mod talk;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+#[cfg(feature = "json")]
+use std::os::unix::net::UnixDatagram;
+#[cfg(feature = "json")]
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::machine::Input;
 use crate::machine::note::Note;
@@ -16,6 +23,8 @@ use crate::outcome::Bytes;
 use crate::poller::{Readiness, Want};
 use crate::relay::{Endpoint, Event, Pump};
 use crate::trace::{Direction, Recorder, Tap};
+#[cfg(feature = "json")]
+use helper::{Helper, Shared};
 #[cfg(feature = "json")]
 pub(crate) use talk::Talk;
 
@@ -37,9 +46,17 @@ pub(crate) struct Duplex {
     /// Close the child's stdin as soon as the input ended and was written (the command line);
     /// the library keeps it open until the sequence's `stdin` step.
     forward_eof: bool,
-    /// With a protocol: the messages each way.
+    /// With a protocol: the messages each way, shared with the directions' threads.
     #[cfg(feature = "json")]
-    talk: Option<Talk>,
+    talk: Option<Arc<Mutex<Shared>>>,
+    /// With a protocol: each direction's thread, by [`Direction::index`], started at its first
+    /// stream (see `duplex/helper.rs`).
+    #[cfg(feature = "json")]
+    helpers: [Option<Helper>; 2],
+    /// The socket the threads ring when they give a pump back or saw something for the loop:
+    /// the loop's end, and theirs.
+    #[cfg(feature = "json")]
+    wake: Option<(UnixDatagram, UnixDatagram)>,
     /// The master of the child's pseudo-terminal, if it runs on one: held open until the child
     /// exited or the terminal is hung up, so that the end of its output (EIO on the master once
     /// no process holds the terminal) does not hang the terminal up under a command still
@@ -57,6 +74,8 @@ pub(crate) enum End {
     ChildStdout,
     /// agentpipe's output.
     Output,
+    /// The ring of the directions' threads (with a protocol).
+    Helpers,
 }
 
 impl Duplex {
@@ -88,23 +107,38 @@ impl Duplex {
             forward_eof,
             #[cfg(feature = "json")]
             talk: None,
+            #[cfg(feature = "json")]
+            helpers: [None, None],
+            #[cfg(feature = "json")]
+            wake: None,
             terminal,
             seen: Vec::new(),
         }
     }
 
     /// What each descriptor waits for now.
-    pub fn wants(&self) -> [(End, Want<'_>); 4] {
+    /// What each descriptor waits for now (a lent direction's pump has none: its thread waits).
+    pub fn wants(&self) -> [(End, Want<'_>); 5] {
+        #[cfg(feature = "json")]
+        let helpers = self
+            .wake
+            .as_ref()
+            .map(|(ring, _)| (ring.as_fd(), crate::poller::Interest::Read));
+        #[cfg(not(feature = "json"))]
+        let helpers = None;
         [
             (End::Input, self.to_child.source_want()),
             (End::ChildStdin, self.to_child.destination_want()),
             (End::ChildStdout, self.from_child.source_want()),
             (End::Output, self.from_child.destination_want()),
+            (End::Helpers, helpers),
         ]
     }
 
     /// Moves what the descriptors' readiness (`ready` of each [`End`]) allows.
     pub fn turn(&mut self, ready: impl Fn(End) -> Readiness) -> Vec<Seen> {
+        #[cfg(feature = "json")]
+        self.answer_ring(ready(End::Helpers).ready);
         if ready(End::ChildStdout).ready {
             self.read_child_output();
         }
@@ -119,7 +153,18 @@ impl Duplex {
         if child_stdin.ready || self.to_child.can_write_now() {
             self.write_child_input(child_stdin.failed);
         }
+        #[cfg(feature = "json")]
+        self.lend_streams();
         std::mem::take(&mut self.seen)
+    }
+
+    /// Takes back the pumps lent to their threads, waiting for them with `recall` (before the
+    /// loop acts on a direction), else only those given back.
+    fn take_back(&mut self, recall: bool) {
+        #[cfg(feature = "json")]
+        self.take_back_lent(recall);
+        #[cfg(not(feature = "json"))]
+        let _ = recall;
     }
 
     /// Bytes relayed so far each way: to the child, from it.
@@ -128,15 +173,25 @@ impl Duplex {
     }
 
     /// Whether bytes moved since the counts were `before`, or wait for a destination that does
-    /// not take them (neither is idleness): `Some(true)` when out of the child.
-    pub fn activity(&self, before: (u64, u64)) -> Option<bool> {
+    /// not take them (neither is idleness), each way: when (`now`, or when a lent direction's
+    /// thread last moved some), with `true` for out of the child.
+    pub fn activity(&self, before: (u64, u64), now: Instant) -> [Option<(bool, Instant)>; 2] {
         let busy = |pump: &Pump, before: u64| pump.relayed != before || pump.wants_write();
-        let output = busy(&self.from_child, before.1);
-        (output || busy(&self.to_child, before.0)).then_some(output)
+        let at = [
+            busy(&self.to_child, before.0).then_some(now),
+            busy(&self.from_child, before.1).then_some(now),
+        ];
+        #[cfg(feature = "json")]
+        let at = self.lent_activity(at, now);
+        [at[0].map(|at| (false, at)), at[1].map(|at| (true, at))]
     }
 
-    /// Whether the child's output is all relayed (or dropped).
+    /// Whether the child's output is all relayed (or dropped), and not lent to a thread.
     pub fn drained(&self) -> bool {
+        #[cfg(feature = "json")]
+        if self.lent(Direction::FromChild) {
+            return false;
+        }
         self.from_child.drained()
     }
 
@@ -157,6 +212,7 @@ impl Duplex {
     /// The child exited: input it did not read is dropped, and what its stdout holds now is
     /// owed to agentpipe's output.
     pub fn child_exited(&mut self) -> Vec<Seen> {
+        self.take_back(true);
         let discarded = self.to_child.shut();
         if discarded > 0 {
             self.tell(Note::InputDiscarded(discarded));
@@ -168,11 +224,13 @@ impl Duplex {
 
     /// Relays no more of the child's output than what was queued when it exited.
     pub fn cut_drain(&mut self) {
+        self.take_back(true);
         self.from_child.limit_to_owed();
     }
 
     /// Drops the output queued for a reader that does not take it, counted as discarded.
     pub fn drop_output(&mut self) -> Note {
+        self.take_back(true);
         let queued = self.from_child.source().map_or(0, Endpoint::queued);
         self.from_child.discarded += queued;
         let discarded = self.from_child.shut() + queued as usize;
@@ -184,6 +242,7 @@ impl Duplex {
     /// A stdin step reached after the child's stdin was already closed still waits its grace:
     /// the child may be finishing what the EOF asked of it.
     pub fn close_child_stdin(&mut self, flush: bool) -> Vec<Seen> {
+        self.take_back(true);
         self.to_child.close_source();
         self.forward_eof = true; // held back for a shutdown step, if there was one: no more
         if !flush && let Some(destination) = self.to_child.destination() {
@@ -202,6 +261,7 @@ impl Duplex {
     /// the terminal up (the kernel sends SIGHUP to the command's session) and ends its output.
     /// Pipes have nothing more to close.
     pub fn hang_up(&mut self) -> Vec<Seen> {
+        self.take_back(true);
         if self.terminal.take().is_some() {
             let unread = self.from_child.source().map_or(0, Endpoint::queued);
             self.from_child.discarded += unread;
@@ -254,6 +314,11 @@ impl Duplex {
 
     fn read_child_output(&mut self) {
         let event = self.fill(Direction::FromChild);
+        self.child_output_event(event);
+    }
+
+    /// What a read of the child's output showed.
+    fn child_output_event(&mut self, event: Event) {
         if self.from_child.destination().is_none() {
             self.from_child.discard_buffer();
         }
@@ -283,6 +348,11 @@ impl Duplex {
 
     fn read_input(&mut self) {
         let event = self.fill(Direction::ToChild);
+        self.input_event(event);
+    }
+
+    /// What a read of agentpipe's input showed.
+    fn input_event(&mut self, event: Event) {
         match event {
             Event::SourceEnded => {
                 let source = self.to_child.source();

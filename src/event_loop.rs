@@ -217,10 +217,15 @@ impl EventLoop {
         let seen = self.duplex.turn(|end| found.get(end));
         self.pass_on(seen);
         self.stderr.turn(|end| found.get(end));
-        if self.machine.watches_idle()
-            && let Some(output) = self.duplex.activity(moved)
-        {
-            self.machine.moved(output, Instant::now());
+        if self.machine.watches_idle() {
+            for (output, at) in self
+                .duplex
+                .activity(moved, Instant::now())
+                .into_iter()
+                .flatten()
+            {
+                self.machine.moved(output, at);
+            }
         }
         let orders = self.machine.tick(Instant::now());
         self.carry_out(orders);

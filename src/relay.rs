@@ -222,6 +222,15 @@ impl Pump {
                 .is_some_and(|d| !d.needs_readiness())
     }
 
+    /// Whether a stream flows now (the last read was a stream's, see [`STREAMING`]) between two
+    /// open ends, with no limit on what the source may still yield (the child is running): what
+    /// another thread may relay for a while (see `duplex/helper.rs`).
+    #[cfg(feature = "json")]
+    pub fn streams(&self) -> bool {
+        let open = self.source.is_some() && self.destination.is_some();
+        open && self.last_read >= STREAMING && self.owed.is_none() && self.budget.is_none()
+    }
+
     /// Reads what the source has into the buffer, or splices it on in splice mode.
     pub fn fill(&mut self) -> Event {
         if self.splicing() {

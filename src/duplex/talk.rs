@@ -6,13 +6,16 @@
 use std::process;
 use std::time::Instant;
 
+use std::sync::{Arc, Mutex};
+
+use super::helper::{Shared, lock};
 use super::{Duplex, Seen};
 use crate::machine::note::{Note, Said};
 use crate::machine::{Awaiting, Input};
 use crate::outcome::Unanswered;
 use crate::outlet::{Outlet, own_stderr};
 use crate::protocol::{Conversation, Frame, Kind, Message, Protocol, Watch, valid};
-use crate::relay::Event;
+use crate::relay::{Event, Pump};
 use crate::trace::{Direction, Recorder, Spoken};
 
 /// The messages each way. See the module documentation.
@@ -164,25 +167,23 @@ impl Duplex {
         self.to_child.set_watch(Watch::new(protocol, false));
         self.from_child.set_watch(Watch::new(protocol, true));
         self.forward_eof &= !hold_eof;
-        self.talk = Some(Talk::new(protocol, stray, trace.cloned()));
+        let talk = Talk::new(protocol, stray, trace.cloned());
+        self.talk = Some(Arc::new(Mutex::new(Shared::new(talk))));
     }
 
-    /// Reads what the source of `dir` has through its watch, if there is one: the frames that
-    /// ended are taken in, stray output goes to stderr.
+    /// Reads what the source of `dir` has through its watch, if there is one.
     pub(super) fn fill_watched(&mut self, dir: Direction) -> Option<Event> {
-        let talk = self.talk.as_mut()?;
+        let shared = self.talk.as_ref()?;
         let pump = match dir {
             Direction::ToChild => &mut self.to_child,
             Direction::FromChild => &mut self.from_child,
         };
-        let (now, seen) = (Instant::now(), &mut self.seen);
-        let event = pump.fill_watched(|frame| talk.frame(dir, frame, now, seen));
-        if let Some(watch) = pump.watch() {
-            watch.take_stray(|bytes| talk.stray(bytes, seen));
-        }
-        talk.settle(seen);
-        talk.flush();
-        Some(event)
+        Some(fill_watched(pump, dir, shared, &mut self.seen))
+    }
+
+    /// Runs `act` on the talk, if there is one.
+    fn talk<T>(&self, act: impl FnOnce(&mut Talk) -> T) -> Option<T> {
+        self.talk.as_ref().map(|shared| act(&mut lock(shared).talk))
     }
 
     /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read
@@ -222,35 +223,54 @@ impl Duplex {
     /// (the sequence has begun). `make` frames the message and records it as sent; returns what
     /// `make` gave beside the frame, when the frame went.
     fn send_own<T>(&mut self, make: impl FnOnce(&mut Talk) -> (Vec<u8>, T)) -> Option<T> {
+        self.take_back(true);
         self.to_child.close_source();
         let at_boundary = self
             .to_child
             .watch()
             .is_some_and(|watch| watch.at_boundary());
-        let talk = self.talk.as_mut().filter(|_| at_boundary)?;
-        let (frame, made) = make(talk);
+        let (frame, made) = self.talk(make).filter(|_| at_boundary)?;
         self.to_child.inject(&frame).then_some(made)
     }
 
     /// The `exit` notification that follows the answer to agentpipe's `shutdown`.
     pub fn send_exit(&mut self) {
-        if let Some(talk) = &mut self.talk {
-            let frame = talk.exit();
+        self.take_back(true);
+        if let Some(frame) = self.talk(Talk::exit) {
             self.to_child.inject(&frame);
         }
     }
 
     /// The requests still without a response, times counted from `start`.
     pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
-        self.talk
-            .as_ref()
-            .map_or_else(Vec::new, |talk| talk.unanswered(start))
+        self.talk(|talk| talk.unanswered(start)).unwrap_or_default()
     }
 
     /// Bytes of the child's stdout that were no frame.
     pub fn stray_total(&mut self) -> u64 {
+        self.take_back(true);
         self.from_child
             .watch()
             .map_or(0, |watch| watch.stray_total())
     }
+}
+
+/// Reads what the source of `pump` (going `dir`) has through its watch: the frames that ended
+/// are taken in by the talk, stray output goes to stderr. The talk is locked for each frame, not
+/// across the reads, so that the other direction's thread relays meanwhile.
+pub(super) fn fill_watched(
+    pump: &mut Pump,
+    dir: Direction,
+    shared: &Mutex<Shared>,
+    seen: &mut Vec<Seen>,
+) -> Event {
+    let now = Instant::now();
+    let event = pump.fill_watched(|frame| lock(shared).talk.frame(dir, frame, now, seen));
+    let talk = &mut lock(shared).talk;
+    if let Some(watch) = pump.watch() {
+        watch.take_stray(|bytes| talk.stray(bytes, seen));
+    }
+    talk.settle(seen);
+    talk.flush();
+    event
 }

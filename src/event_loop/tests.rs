@@ -6,7 +6,13 @@ use crate::stderr::StderrEnd;
 
 #[test]
 fn each_slot_has_an_index_of_its_own_below_the_count() {
-    let ends = [End::Input, End::ChildStdin, End::ChildStdout, End::Output];
+    let ends = [
+        End::Input,
+        End::ChildStdin,
+        End::ChildStdout,
+        End::Output,
+        End::Helpers,
+    ];
     let stderr = [
         StderrEnd::Source,
         StderrEnd::Destination,

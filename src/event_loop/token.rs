@@ -22,7 +22,7 @@ pub(super) enum Token {
 }
 
 impl Token {
-    pub(super) const COUNT: usize = 12;
+    pub(super) const COUNT: usize = 13;
 }
 
 impl From<Token> for usize {
@@ -40,6 +40,7 @@ impl From<Token> for usize {
             Token::Stderr(StderrEnd::Source) => 9,
             Token::Stderr(StderrEnd::Destination) => 10,
             Token::Stderr(StderrEnd::Control) => 11,
+            Token::Relay(End::Helpers) => 12,
         }
     }
 }

@@ -51,7 +51,7 @@ impl Idle {
     pub fn moved(&mut self, output: bool, now: Instant) {
         let quiet = [Some(&mut self.both), output.then_some(&mut self.output)];
         for quiet in quiet.into_iter().flatten().flatten() {
-            quiet.since = now;
+            quiet.since = quiet.since.max(now); // a thread's report may be older than the last
         }
     }
 

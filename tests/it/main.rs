@@ -23,6 +23,7 @@ mod never_blocks;
 mod own_messages;
 mod processes;
 mod protocol;
+mod protocol_streams;
 mod pty;
 mod quiet;
 mod real_servers;
