@@ -263,6 +263,9 @@ impl Duplex {
     /// Takes back the pumps lent to their threads (see [`Duplex::take_back`]), and handles what
     /// ended each loan as the loop would have, had it read or written that itself.
     pub(super) fn take_back_lent(&mut self, recall: bool) {
+        if self.helpers.iter().all(Option::is_none) {
+            return; // no stream yet: a message's turn costs nothing more
+        }
         for dir in [Direction::ToChild, Direction::FromChild] {
             let Some(helper) = &mut self.helpers[dir.index()] else {
                 continue;
