@@ -105,6 +105,51 @@ fn a_scope_behind_a_hidden_proc_is_signalled_and_the_kernel_says_when_it_is_empt
 }
 
 #[test]
+fn a_tree_that_cannot_be_seen_gets_each_signal_once() {
+    if !proc_can_be_hidden() || !have_tools("counting the signals sent", &["strace"]) {
+        return;
+    }
+    // The child's group reaches the child: it must not get the signal through its pidfd too (a
+    // command that counts interrupts would take two for "quit now"). Counted as agentpipe's
+    // calls, since two sends a call apart usually arrive as one.
+    let sandbox = Sandbox::new("hidden-proc-tree-once");
+    let options = [
+        "--scope",
+        "tree",
+        "--timeout",
+        "300ms",
+        "--sequence",
+        "INT 1s, KILL",
+    ];
+    let hidden = with_proc_hidden(&sandbox, &options, sh("trap '' INT\nexec sleep 8"));
+    let calls = sandbox.path("calls");
+    let mut traced = sandbox.command("strace");
+    traced
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=kill,tgkill,pidfd_send_signal",
+            "-o",
+        ])
+        .arg(&calls)
+        .arg(hidden.get_program())
+        .args(hidden.get_args());
+    traced.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, traced);
+    let done = run.finish();
+    done.assert_code(137);
+    let calls = std::fs::read_to_string(&calls).expect("strace's record");
+    for signal in ["SIGINT", "SIGCONT", "SIGKILL"] {
+        let sent = calls.lines().filter(|line| {
+            line.contains(signal) && (line.contains(" kill(") || line.contains("_signal("))
+        });
+        assert_eq!(sent.count(), 1, "{signal} sent once: {calls}");
+    }
+    run.sandbox.assert_nothing_left();
+}
+
+#[test]
 fn a_scope_with_nothing_to_list_is_not_looked_at_behind_a_hidden_proc() {
     if !proc_can_be_hidden() {
         return;
