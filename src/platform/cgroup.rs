@@ -23,8 +23,8 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, Pid, access, getpid};
 
-use super::linux::pidfd_open;
 use super::linux::reserve::{gone_or_unseen, proc_shows_self, unseen, with_reserve};
+use super::linux::{pause_a_millisecond, pidfd_open};
 use super::signal_pidfd;
 use crate::scope::{CgroupUsage, Unseen};
 
@@ -312,12 +312,7 @@ pub fn remove_killed_cgroup(dir: &std::ffi::CStr) {
         if unsafe { libc::rmdir(dir.as_ptr()) } == 0 || Errno::last() != Errno::EBUSY {
             return;
         }
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 1_000_000,
-        };
-        // SAFETY: nanosleep reads a timespec on the stack; the remainder is not wanted.
-        unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+        pause_a_millisecond();
     }
 }
 
