@@ -371,7 +371,8 @@ impl ChildProcess {
 
 impl ChildProcess {
     /// Gives up on a child SIGKILL did not remove: closes what agentpipe holds of it (its
-    /// pidfd; its cgroup stays, since removing a populated one fails) without waiting for it.
+    /// pidfd; its cgroup, which stays where it is still populated a tenth of a second later)
+    /// without waiting for it.
     pub fn abandon(mut self) {
         self.reaped = true;
     }

@@ -294,6 +294,8 @@ mod tests {
         let quoted = Sequence::parse(r#"send "{\"a\":\"it's\"}" 1s, KILL"#).expect("valid");
         assert_eq!(quoted.messages(), [r#"{"a":"it's"}"#]);
         assert_eq!(Sequence::parse(&quoted.to_string()), Ok(quoted));
+        let broken = Sequence::parse("send '{\"a\":\r\n1}' 1s, KILL").expect("valid");
+        assert_eq!(broken.messages(), [r#"{"a":  1}"#], "one line");
         let error = Sequence::parse("send, KILL").unwrap_err().to_string();
         assert!(error.contains("needs a message"), "{error}");
         assert!(!Sequence::parse("TERM 1s, KILL").unwrap().speaks());

@@ -62,6 +62,9 @@ unsafe impl GlobalAlloc for FailClosed {
 /// own (`group`), its cgroup, and under `--scope tree` agentpipe's children.
 pub fn watch(child: &ChildProcess, group: bool) {
     let pid = child.pid() as i32;
+    // The command and its group first: what follows allocates.
+    CHILD.store(pid, Ordering::SeqCst);
+    GROUP.store(if group { pid } else { 0 }, Ordering::SeqCst);
     let (pidfd, cgroup) = child.last_resort();
     PIDFD.store(pidfd.unwrap_or(-1), Ordering::SeqCst);
     if let Some((kill, dir)) = cgroup {
@@ -75,8 +78,6 @@ pub fn watch(child: &ChildProcess, group: bool) {
     {
         let _ = CHILDREN.set(list);
     }
-    CHILD.store(pid, Ordering::SeqCst);
-    GROUP.store(if group { pid } else { 0 }, Ordering::SeqCst);
 }
 
 fn checked(ptr: *mut u8, size: usize) -> *mut u8 {

@@ -70,6 +70,14 @@ fn run(start: Start) -> Result<Status> {
              or drop the step"
         );
     }
+    for message in config.sequence.messages() {
+        if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(message) {
+            anyhow::bail!(
+                "the message of a send step is not JSON ({error}): write one JSON value, in single \
+                 quotes: send '{{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}}' 1s"
+            );
+        }
+    }
 
     let mut pid = None;
     let result = supervise(&cli, &config, scope, start, &mut pid);

@@ -42,7 +42,7 @@ impl Hook {
         if parent_death_signal {
             let parent = nix::unistd::getpid();
             // SAFETY: the closure runs between fork and exec and makes only async-signal-safe
-            // calls (prctl, getppid, raise).
+            // calls (prctl, getppid, getpid, kill).
             unsafe {
                 shell.pre_exec(move || {
                     platform::arm_parent_death_signal(parent);

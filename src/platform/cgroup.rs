@@ -14,6 +14,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
@@ -22,8 +23,8 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, Pid, access, getpid};
 
-use super::linux::pidfd_open;
 use super::linux::reserve::{gone_or_unseen, proc_shows_self, unseen, with_reserve};
+use super::linux::{pause_a_millisecond, pidfd_open};
 use super::signal_pidfd;
 use crate::scope::{CgroupUsage, Unseen};
 
@@ -264,16 +265,23 @@ impl Cgroup {
 }
 
 impl Drop for Cgroup {
-    /// Removes the cgroup, and those a command left below it, deepest first; one still
-    /// populated stays (rmdir fails with EBUSY).
+    /// Removes the cgroup, and those a command left below it, deepest first. A cgroup just
+    /// killed (a supervisor bailing out on an error kills its scope and drops it at once) stays
+    /// populated until its processes are gone: each is given a tenth of a second in all, and
+    /// one still populated after that stays (rmdir fails with EBUSY).
     fn drop(&mut self) {
-        fn remove(dir: &Path) {
+        fn remove(dir: &Path, until: Instant) {
             for below in subdirectories(dir).unwrap_or_default() {
-                remove(&below);
+                remove(&below, until);
             }
-            let _ = fs::remove_dir(dir);
+            while let Err(error) = fs::remove_dir(dir) {
+                if error.raw_os_error() != Some(libc::EBUSY) || Instant::now() >= until {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
-        remove(&self.dir);
+        remove(&self.dir, Instant::now() + Duration::from_millis(100));
     }
 }
 
@@ -304,12 +312,7 @@ pub fn remove_killed_cgroup(dir: &std::ffi::CStr) {
         if unsafe { libc::rmdir(dir.as_ptr()) } == 0 || Errno::last() != Errno::EBUSY {
             return;
         }
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 1_000_000,
-        };
-        // SAFETY: nanosleep reads a timespec on the stack; the remainder is not wanted.
-        unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+        pause_a_millisecond();
     }
 }
 

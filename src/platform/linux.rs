@@ -16,6 +16,7 @@ use nix::unistd::{Pid, getpid, getppid};
 
 use super::{ChildState, ChildStatus};
 use crate::scope::{Scope, Unseen};
+pub(super) use last_resort::pause_a_millisecond;
 pub use last_resort::{kill_children, open_children_list};
 pub use members::{spare, unspare};
 use proc_table::{Entry, read};

@@ -3,10 +3,14 @@
 
 use std::io;
 use std::os::fd::BorrowedFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::resource::{Resource, getrlimit};
+
+/// How often [`poll_in_batches`] looks again.
+const BATCH_PAUSE: Duration = Duration::from_millis(10);
 
 use super::{Interest, Readiness};
 
@@ -22,12 +26,15 @@ pub(super) fn poll_wait(
         .flatten()
         .map(|(fd, interest)| PollFd::new(*fd, flags(*interest)))
         .collect();
-    let timeout = timeout.map_or(PollTimeout::NONE, |timeout| {
+    let millis = timeout.map_or(PollTimeout::NONE, |timeout| {
         let millis = timeout.as_nanos().div_ceil(1_000_000);
         PollTimeout::try_from(millis.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
     });
-    match nix::poll::poll(&mut fds, timeout) {
+    match nix::poll::poll(&mut fds, millis) {
         Ok(_) | Err(Errno::EINTR) => {}
+        // More descriptors than their limit (lowered below what agentpipe holds) lets one call
+        // take: no single wait can watch them all.
+        Err(Errno::EINVAL) if fds.len() > 1 => poll_in_batches(&mut fds, timeout)?,
         Err(error) => return Err(error.into()),
     }
     let mut reported = fds
@@ -44,6 +51,31 @@ pub(super) fn poll_wait(
         }
     }
     Ok(())
+}
+
+/// Looks at `fds` as many at a time as the descriptor limit lets one poll(2) take, without
+/// waiting, every 10 ms until one is ready or `timeout` passes. It wakes where a wait would
+/// sleep, but agentpipe goes on relaying and supervising instead of failing with its scope
+/// unended; only a limit lowered below what agentpipe holds brings it on.
+fn poll_in_batches(fds: &mut [PollFd<'_>], timeout: Option<Duration>) -> io::Result<()> {
+    let limit = getrlimit(Resource::RLIMIT_NOFILE).map_or(1, |(soft, _)| soft);
+    let batch = limit.clamp(1, fds.len() as u64) as usize;
+    let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    loop {
+        let mut ready = false;
+        for some in fds.chunks_mut(batch) {
+            match nix::poll::poll(some, PollTimeout::ZERO) {
+                Ok(count) => ready |= count > 0,
+                Err(Errno::EINTR) => return Ok(()),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if ready || left == Some(Duration::ZERO) {
+            return Ok(());
+        }
+        std::thread::sleep(left.map_or(BATCH_PAUSE, |left| left.min(BATCH_PAUSE)));
+    }
 }
 
 fn flags(interest: Interest) -> PollFlags {

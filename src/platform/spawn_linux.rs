@@ -99,8 +99,10 @@ pub fn spawn(
 /// child before it has reset the dispositions; returns once the child has exec'd or exited.
 fn start(shared: &Shared<'_>) -> io::Result<Pid> {
     let mut stack: Vec<u8> = Vec::with_capacity(STACK);
-    // The stack grows down from its end, which malloc's alignment keeps 16-byte aligned.
-    let top = stack.as_mut_ptr().wrapping_add(STACK).cast::<c_void>();
+    // The stack grows down from its end, rounded down to the 16 bytes the ABI wants (a byte
+    // vector promises no alignment of its own).
+    let end = stack.as_mut_ptr().wrapping_add(STACK);
+    let top = end.wrapping_sub(end as usize % 16).cast::<c_void>();
     // SAFETY: the sets are initialised by sigfillset and pthread_sigmask before being read;
     // clone runs `child` on `stack`, which outlives it (the parent waits for its exec or exit
     // under CLONE_VFORK), with a pointer to `shared`, which outlives it too.
@@ -130,10 +132,11 @@ extern "C" fn child(arg: *mut c_void) -> c_int {
         Ok(()) => exec(shared),
         Err(error) => error,
     };
-    shared.error.store(
-        error.raw_os_error().unwrap_or(libc::EINVAL),
-        Ordering::Relaxed,
-    );
+    // Never 0, which says nothing failed: a step that failed with errno left at 0 is EINVAL.
+    let code = error.raw_os_error().filter(|&code| code != 0);
+    shared
+        .error
+        .store(code.unwrap_or(libc::EINVAL), Ordering::Relaxed);
     // SAFETY: _exit(2) ends the child at once, running nothing of the parent's.
     unsafe { libc::_exit(127) }
 }

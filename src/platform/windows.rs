@@ -222,10 +222,12 @@ impl Contained {
         let Some(job) = &self.job else {
             return Ok(Vec::new());
         };
+        // The list's two 32-bit counts take the words before `offset` (one on a 64-bit system,
+        // two on a 32-bit one), then each process one word.
+        let offset = size_of::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() / size_of::<usize>() - 1;
         let mut room = 1024;
         loop {
-            // The list's two 32-bit counts take the first word, then one word per process.
-            let mut buffer = vec![0usize; room + 1];
+            let mut buffer = vec![0usize; offset + room];
             // SAFETY: the buffer is as large as its size says.
             let listed = unsafe {
                 QueryInformationJobObject(
@@ -247,7 +249,6 @@ impl Contained {
             // SAFETY: the call filled the header at the buffer's start.
             let list = unsafe { &*buffer.as_ptr().cast::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() };
             let count = (list.NumberOfProcessIdsInList as usize).min(room);
-            let offset = size_of::<JOBOBJECT_BASIC_PROCESS_ID_LIST>() / size_of::<usize>() - 1;
             let pids = buffer[offset..offset + count].iter().map(|&pid| pid as u32);
             return Ok(pids.filter(|&pid| pid != self.pid).collect());
         }
@@ -256,25 +257,33 @@ impl Contained {
 
 /// Every process's pid and program name, from one Toolhelp snapshot.
 fn names() -> Vec<(u32, String)> {
-    let Ok(snapshot) = Snapshot::new(TH32CS_SNAPPROCESS) else {
-        return Vec::new();
-    };
-    let mut names = Vec::new();
+    let entries = processes().unwrap_or_default().into_iter();
+    let named = entries.map(|entry| {
+        let name = &entry.szExeFile;
+        let length = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+        (
+            entry.th32ProcessID,
+            String::from_utf16_lossy(&name[..length]),
+        )
+    });
+    named.collect()
+}
+
+/// Every process in one Toolhelp snapshot.
+fn processes() -> io::Result<Vec<PROCESSENTRY32W>> {
+    let snapshot = Snapshot::new(TH32CS_SNAPPROCESS)?;
     // SAFETY: a zeroed entry with its size set is what Process32FirstW takes.
     let mut entry: PROCESSENTRY32W = unsafe { zeroed() };
     entry.dwSize = size_of::<PROCESSENTRY32W>() as u32;
+    let mut entries = Vec::new();
+    // SAFETY: the snapshot's handle is open; the entry is as above.
     let mut more = unsafe { Process32FirstW(snapshot.0, &mut entry) } != FALSE;
     while more {
-        let name = &entry.szExeFile;
-        let length = name.iter().position(|&c| c == 0).unwrap_or(name.len());
-        names.push((
-            entry.th32ProcessID,
-            String::from_utf16_lossy(&name[..length]),
-        ));
+        entries.push(entry);
         // SAFETY: as above.
         more = unsafe { Process32NextW(snapshot.0, &mut entry) } != FALSE;
     }
-    names
+    Ok(entries)
 }
 
 /// When process `pid` was created (100 ns units since 1601), which with the pid names one
@@ -334,20 +343,14 @@ pub fn wait_handle(handle: RawHandle, limit: Option<Duration>) -> bool {
 pub fn parent_process() -> io::Result<OwnedHandle> {
     // SAFETY: plain call.
     let me = unsafe { GetCurrentProcessId() };
-    let snapshot = Snapshot::new(TH32CS_SNAPPROCESS)?;
-    // SAFETY: a zeroed entry with its size set is what Process32FirstW takes.
-    let mut entry: PROCESSENTRY32W = unsafe { zeroed() };
-    entry.dwSize = size_of::<PROCESSENTRY32W>() as u32;
-    let mut more = unsafe { Process32FirstW(snapshot.0, &mut entry) } != FALSE;
-    while more && entry.th32ProcessID != me {
-        // SAFETY: as above.
-        more = unsafe { Process32NextW(snapshot.0, &mut entry) } != FALSE;
-    }
-    if !more {
+    let found = processes()?
+        .into_iter()
+        .find(|entry| entry.th32ProcessID == me);
+    let Some(entry) = found else {
         return Err(io::Error::other(
             "agentpipe's own process is not in the process list",
         ));
-    }
+    };
     // SAFETY: plain call; the handle is owned from here.
     let handle = unsafe { OpenProcess(PROCESS_SYNCHRONIZE, FALSE, entry.th32ParentProcessID) };
     if handle.is_null() {

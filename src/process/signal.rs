@@ -28,52 +28,63 @@ impl ChildProcess {
         if signal == NixSignal::SIGKILL && self.adopts {
             self.kill_casualties();
         }
+        // Whether the signal reached the child on the way, so that it gets no second one (a
+        // child that counts interrupts would take two for "quit now").
         let reached_child = match (self.scope, self.group, &self.cgroup) {
             (Scope::Cgroup, _, Some(cgroup)) => {
-                if signal == NixSignal::SIGKILL {
-                    cgroup.kill();
-                } else {
-                    let _ = cgroup.signal(signal);
-                }
-                cgroup.holds(self.pid)
+                let sent = match signal {
+                    NixSignal::SIGKILL => {
+                        cgroup.kill();
+                        true
+                    }
+                    _ => cgroup.signal(signal).is_ok(),
+                };
+                sent && cgroup.holds(self.pid)
             }
             (Scope::Group, Some(group), _) => {
-                self.signal_own_group(group, signal);
-                !self.collected.get() && getpgid(Some(self.pid)) == Ok(group)
+                self.signal_own_group(group, signal) && self.in_group(self.pid, group)
+            }
+            (Scope::Tree, _, _) => {
+                match platform::signal_leftovers(self.scope, self.pid, self.group, signal) {
+                    Ok(()) => false,
+                    Err(_) => self.signal_unseen_tree(signal),
+                }
             }
             _ => false,
         };
         if !reached_child {
             self.send(signal);
         }
-        if self.scope == Scope::Tree
-            && platform::signal_leftovers(self.scope, self.pid, self.group, signal).is_err()
-        {
-            self.signal_unseen_tree(signal);
-        }
     }
 
     /// Sends `signal` to the child's group, unless the child was collected and the group is
-    /// gone: its number may then be reused (see [`ChildProcess::unseen`]).
-    fn signal_own_group(&self, group: Pid, signal: NixSignal) {
-        if !self.collected.get() || group_alive(group) {
-            let _ = killpg(group, signal);
-        }
+    /// gone: its number may then be reused (see [`ChildProcess::unseen`]). Says whether it sent.
+    fn signal_own_group(&self, group: Pid, signal: NixSignal) -> bool {
+        (!self.collected.get() || group_alive(group)) && killpg(group, signal).is_ok()
+    }
+
+    /// Whether `pid` is a process of `group` that the signal to it reached (the child counts
+    /// only until it is collected: its pid may be another's then).
+    fn in_group(&self, pid: Pid, group: Pid) -> bool {
+        (pid != self.pid || !self.collected.get()) && getpgid(Some(pid)) == Ok(group)
     }
 
     /// A tree no look can see gets what reaches it without a listing: the child's group (where
     /// most of a tree stays), and the processes seen in it before that are agentpipe's children
-    /// now (orphans handed to it; a child's pid is never a stranger's until it is reaped).
-    fn signal_unseen_tree(&self, signal: NixSignal) {
-        if let Some(group) = self.group {
-            self.signal_own_group(group, signal);
-        }
+    /// now (orphans handed to it; a child's pid is never a stranger's until it is reaped), each
+    /// once. Says whether the child was reached.
+    fn signal_unseen_tree(&self, signal: NixSignal) -> bool {
+        let group = self
+            .group
+            .filter(|&group| self.signal_own_group(group, signal));
+        let reached = |pid: Pid| group.is_some_and(|group| self.in_group(pid, group));
         let seen = self.ended.borrow().list();
         for pid in seen.iter().map(|process| Pid::from_raw(process.pid as i32)) {
-            if platform::is_own_child(pid) {
+            if pid != self.pid && platform::is_own_child(pid) && !reached(pid) {
                 let _ = kill(pid, signal);
             }
         }
+        reached(self.pid)
     }
 
     /// Sends `signal` to the child alone (forwarded signals).
@@ -103,7 +114,9 @@ impl ChildProcess {
     pub fn signal_group(&self, signal: Signal) {
         if let Some(signal) = signal.to_nix().filter(|_| !self.reaped) {
             match self.group {
-                Some(group) => self.signal_own_group(group, signal),
+                Some(group) => {
+                    self.signal_own_group(group, signal);
+                }
                 None => self.send(signal),
             }
         }

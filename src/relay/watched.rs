@@ -88,11 +88,7 @@ impl Pump {
             return Ok(0);
         };
         let count = source.read(&mut watched.scratch[..room])?;
-        let (buffer, end) = (&mut self.buffer, &mut self.end);
-        let mut out = |bytes: &[u8]| {
-            buffer[*end..*end + bytes.len()].copy_from_slice(bytes);
-            *end += bytes.len();
-        };
+        let mut out = append_to(&mut self.buffer, &mut self.end);
         let bytes = &watched.scratch[..count];
         if count == 0 {
             watched.watch.finish(out);
@@ -136,11 +132,7 @@ impl Pump {
             (watched.side, self.splice) = (None, false);
             return Ok(None);
         }
-        let (buffer, end) = (&mut self.buffer, &mut self.end);
-        let out = |bytes: &[u8]| {
-            buffer[*end..*end + bytes.len()].copy_from_slice(bytes);
-            *end += bytes.len();
-        };
+        let out = append_to(&mut self.buffer, &mut self.end);
         if watched.watch.feed(&watched.scratch[..teed], out, frame) {
             let moved = self.splice_seen(teed);
             self.relayed += moved as u64;
@@ -180,14 +172,13 @@ impl Pump {
 /// Reads from `source` exactly what `buffer` holds, bytes a tee showed are there; returns how
 /// many it read.
 fn take(source: Option<&Endpoint>, buffer: &mut [u8]) -> usize {
-    let mut got = 0;
-    while let Some(source) = source.filter(|_| got < buffer.len()) {
-        match source.read(&mut buffer[got..]) {
-            Ok(0) => break,
-            Ok(count) => got += count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
+    source.map_or(0, |source| read_teed(source.fd(), buffer))
+}
+
+/// What the watch hands on, put after the bytes `buffer` holds up to `end`.
+fn append_to<'b>(buffer: &'b mut [u8], end: &'b mut usize) -> impl FnMut(&[u8]) + 'b {
+    |bytes: &[u8]| {
+        buffer[*end..*end + bytes.len()].copy_from_slice(bytes);
+        *end += bytes.len();
     }
-    got
 }

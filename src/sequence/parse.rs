@@ -130,7 +130,12 @@ impl Sequence {
         let Some((text, rest)) = words.split_first() else {
             return Err(format!("step '{}' needs {needs}: {KINDS}", item.trim()));
         };
-        texts.push(text.clone());
+        texts.push(match action {
+            // Its line breaks become spaces: whitespace either way in JSON, and the message
+            // stays one line (one frame of mcp, one line of the timeline).
+            Action::Send(_) => text.replace(['\r', '\n'], " "),
+            _ => text.clone(),
+        });
         if let (Action::Run(_), [_, ..]) = (action, rest)
             && !quoted_command(item)
         {

@@ -137,8 +137,8 @@ pub(crate) fn side_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
-/// Reads from a side pipe the bytes a tee just duplicated into it, as many as `buffer` holds;
-/// returns how many there were.
+/// Reads from a pipe bytes a tee showed it holds (a side pipe it duplicated them into, or the
+/// source it duplicated them from), as many as `buffer` holds; returns how many there were.
 pub(crate) fn read_teed(pipe: BorrowedFd<'_>, buffer: &mut [u8]) -> usize {
     let mut got = 0;
     while got < buffer.len() {

@@ -105,6 +105,51 @@ fn a_scope_behind_a_hidden_proc_is_signalled_and_the_kernel_says_when_it_is_empt
 }
 
 #[test]
+fn a_tree_that_cannot_be_seen_gets_each_signal_once() {
+    if !proc_can_be_hidden() || !have_tools("counting the signals sent", &["strace"]) {
+        return;
+    }
+    // The child's group reaches the child: it must not get the signal through its pidfd too (a
+    // command that counts interrupts would take two for "quit now"). Counted as agentpipe's
+    // calls, since two sends a call apart usually arrive as one.
+    let sandbox = Sandbox::new("hidden-proc-tree-once");
+    let options = [
+        "--scope",
+        "tree",
+        "--timeout",
+        "300ms",
+        "--sequence",
+        "INT 1s, KILL",
+    ];
+    let hidden = with_proc_hidden(&sandbox, &options, sh("trap '' INT\nexec sleep 8"));
+    let calls = sandbox.path("calls");
+    let mut traced = sandbox.command("strace");
+    traced
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=kill,tgkill,pidfd_send_signal",
+            "-o",
+        ])
+        .arg(&calls)
+        .arg(hidden.get_program())
+        .args(hidden.get_args());
+    traced.stdin(Stdio::null());
+    let mut run = Run::start(sandbox, traced);
+    let done = run.finish();
+    done.assert_code(137);
+    let calls = std::fs::read_to_string(&calls).expect("strace's record");
+    for signal in ["SIGINT", "SIGCONT", "SIGKILL"] {
+        let sent = calls.lines().filter(|line| {
+            line.contains(signal) && (line.contains(" kill(") || line.contains("_signal("))
+        });
+        assert_eq!(sent.count(), 1, "{signal} sent once: {calls}");
+    }
+    run.sandbox.assert_nothing_left();
+}
+
+#[test]
 fn a_scope_with_nothing_to_list_is_not_looked_at_behind_a_hidden_proc() {
     if !proc_can_be_hidden() {
         return;
@@ -229,15 +274,37 @@ pub(crate) fn cgroups_of(pid: i32) -> Vec<std::path::PathBuf> {
 /// The probe's command under `options`, its descriptor limit lowered to what `limit` says of
 /// agentpipe's pid before it leaves its sleep: the run, the sleep's pid, and how it ended.
 fn with_descriptors_limited(options: &[&str], limit: impl Fn(i32) -> u64) -> (Run, i32, Finished) {
+    with_descriptors_limited_and(options, limit, false)
+}
+
+/// As [`with_descriptors_limited`]; with `input_ends`, agentpipe's stdin is a pipe, closed
+/// once the limit is lowered, so that the sequence starts (and the wait's descriptors change)
+/// before the command leaves its sleep.
+fn with_descriptors_limited_and(
+    options: &[&str],
+    limit: impl Fn(i32) -> u64,
+    input_ends: bool,
+) -> (Run, i32, Finished) {
     let sandbox = Sandbox::new("descriptors-limited");
     let mut command = sandbox.agentpipe(options, leaves_a_sleep(true, false));
-    command.stdin(Stdio::null());
+    if !input_ends {
+        command.stdin(Stdio::null());
+    }
     let mut run = Run::start(sandbox, command);
     run.sandbox.wait_pid("child");
     wait_supervising(run.pid());
     limit_descriptors(run.pid(), limit(run.pid()));
+    if input_ends {
+        run.close_stdin();
+        run.wait_stderr("closed the child's stdin");
+    }
     std::fs::write(run.sandbox.path("go"), "").expect("go");
     let done = run.finish();
+    assert!(
+        !done.stderr.contains("supervising the command failed"),
+        "agentpipe gave up: {}",
+        done.stderr
+    );
     let sleep = run.sandbox.wait_pid("sleep");
     (run, sleep, done)
 }
@@ -247,19 +314,25 @@ fn a_scope_looked_at_with_every_descriptor_taken_is_still_ended_in_every_scope()
     if !have_tools("descriptors exhausted", &["prlimit"]) {
         return;
     }
-    for scope in ["group", "tree", "cgroup"] {
+    // With the input ending, the closed stdin drops a descriptor from the wait, whose epoll set
+    // is then made again: with none to be had poll(2) takes over, and it cannot take more
+    // descriptors than the limit (EINVAL) either, so it looks at them a few at a time.
+    let cases = [false, true]
+        .into_iter()
+        .flat_map(|input_ends| ["group", "tree", "cgroup"].map(|scope| (scope, input_ends)));
+    for (scope, input_ends) in cases {
         if scope == "cgroup" && !cgroup_scope() {
             continue;
         }
         // Nothing more can be opened, the reserve's numbers included.
-        let options = ["--scope", scope, "--term-grace", "300ms"];
-        let (run, sleep, done) = with_descriptors_limited(&options, |_| 3);
+        let options = ["-v", "--scope", scope, "--term-grace", "300ms"];
+        let (run, sleep, done) = with_descriptors_limited_and(&options, |_| 3, input_ends);
         done.assert_code(3);
         run.sandbox.assert_gone(&[sleep]);
         assert!(
             done.stderr.contains("cannot see what sh")
                 && done.stderr.contains("no file descriptor was left"),
-            "{scope}: {}",
+            "{scope}, input ends {input_ends}: {}",
             done.stderr
         );
         assert_eq!(cgroups_of(run.pid()), Vec::<std::path::PathBuf>::new());

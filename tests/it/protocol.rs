@@ -314,6 +314,23 @@ fn a_send_step_writes_its_message_as_agentpipe_and_the_server_ends_on_it() {
     assert_eq!(output.status.code(), Some(125), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("a send step writes its message as a frame of --protocol"));
+
+    // A message that is not JSON would reach the server as it is: refused the same way.
+    let sandbox = Sandbox::new("send-step-not-json");
+    let options = [
+        "--protocol",
+        "mcp",
+        "--sequence",
+        "send '{\"id\":' 1s, KILL",
+    ];
+    let output = sandbox.agentpipe(&options, ["true"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the message of a send step is not JSON"),
+        "{stderr}"
+    );
 }
 
 #[test]

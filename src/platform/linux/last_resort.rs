@@ -88,13 +88,18 @@ fn wait_exited(pid: libc::pid_t) {
         if result == -1 || unsafe { info.si_pid() } != 0 {
             return;
         }
-        let pause = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 1_000_000,
-        };
-        // SAFETY: nanosleep reads a timespec on the stack; the remainder is not wanted.
-        unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+        pause_a_millisecond();
     }
+}
+
+/// Sleeps a millisecond. Async-signal-safe, no allocation: the out-of-memory path's waits.
+pub fn pause_a_millisecond() {
+    let pause = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
+    // SAFETY: nanosleep reads a timespec on the stack; the remainder is not wanted.
+    unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
 }
 
 /// A pid written in decimal.
