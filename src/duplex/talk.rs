@@ -116,21 +116,10 @@ impl Talk {
         }
     }
 
-    /// agentpipe's own `shutdown` request: its frame, and its id (JSON text), recorded as sent.
-    pub fn shutdown(&mut self) -> (Vec<u8>, String) {
-        let id = format!("\"agentpipe-shutdown-{}\"", process::id());
-        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
-        (self.own(&body), id)
-    }
-
-    /// agentpipe's own `exit` notification, recorded as sent.
-    pub fn exit(&mut self) -> Vec<u8> {
-        self.own(r#"{"jsonrpc":"2.0","method":"exit"}"#)
-    }
-
-    /// A message of agentpipe's own to the child: its frame, the message recorded as sent, as
-    /// any other.
-    pub fn own(&mut self, body: &str) -> Vec<u8> {
+    /// A message of agentpipe's own to the child, recorded as sent, as any other: only once its
+    /// frame was queued, so that the trace and the unanswered requests never hold one that the
+    /// child could not be sent.
+    pub fn sent_own(&mut self, body: &str) {
         let frame = Frame {
             message: Message::parse(body.as_bytes(), true),
             body: body.as_bytes(),
@@ -139,7 +128,6 @@ impl Talk {
         };
         let mut unused = Vec::new();
         self.frame(Direction::ToChild, &frame, Instant::now(), &mut unused);
-        self.protocol.frame(body)
     }
 
     pub fn unanswered(&self, start: Instant) -> Vec<Unanswered> {
@@ -189,8 +177,10 @@ impl Duplex {
     /// The shutdown step: agentpipe's own `shutdown` request to the child, once what was read
     /// for it is written; the answer is not relayed. Nothing more is read from agentpipe's input.
     pub fn send_shutdown(&mut self) -> Vec<Seen> {
-        let said = match self.send_own(Talk::shutdown) {
-            Some(id) => {
+        let id = format!("\"agentpipe-shutdown-{}\"", process::id());
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
+        let said = match self.send_own(&body) {
+            Some(_) => {
                 if let Some(watch) = self.from_child.watch() {
                     watch.swallow(id.clone());
                 }
@@ -205,12 +195,7 @@ impl Duplex {
     /// A send step: its message to the child as a frame of agentpipe's own, as the shutdown
     /// step sends its request.
     pub fn send_message(&mut self, message: &str) -> Vec<Seen> {
-        let framed = |talk: &mut Talk| {
-            let frame = talk.own(message);
-            let bytes = frame.len();
-            (frame, bytes)
-        };
-        let said = match self.send_own(framed) {
+        let said = match self.send_own(message) {
             Some(bytes) => Said::MessageSent { bytes },
             None => Said::MessageUnsendable,
         };
@@ -218,27 +203,36 @@ impl Duplex {
         std::mem::take(&mut self.seen)
     }
 
-    /// Writes a frame of agentpipe's own to the child once what was read for it is written,
-    /// which is only possible between two frames; nothing more is read from agentpipe's input
-    /// (the sequence has begun). `make` frames the message and records it as sent; returns what
-    /// `make` gave beside the frame, when the frame went.
-    fn send_own<T>(&mut self, make: impl FnOnce(&mut Talk) -> (Vec<u8>, T)) -> Option<T> {
+    /// Writes `body` as a frame of agentpipe's own to the child once what was read for it is
+    /// written, which is only possible between two frames; nothing more is read from
+    /// agentpipe's input (the sequence has begun). Returns the frame's size, when it went.
+    fn send_own(&mut self, body: &str) -> Option<usize> {
         self.take_back(true);
         self.to_child.close_source();
         let at_boundary = self
             .to_child
             .watch()
             .is_some_and(|watch| watch.at_boundary());
-        let (frame, made) = self.talk(make).filter(|_| at_boundary)?;
-        self.to_child.inject(&frame).then_some(made)
+        match at_boundary {
+            true => self.queue_own(body),
+            false => None,
+        }
     }
 
     /// The `exit` notification that follows the answer to agentpipe's `shutdown`.
     pub fn send_exit(&mut self) {
         self.take_back(true);
-        if let Some(frame) = self.talk(Talk::exit) {
-            self.to_child.inject(&frame);
-        }
+        self.queue_own(r#"{"jsonrpc":"2.0","method":"exit"}"#);
+    }
+
+    /// Queues `body`, framed, for the child, and records it as sent when it fits; returns the
+    /// frame's size then.
+    fn queue_own(&mut self, body: &str) -> Option<usize> {
+        let frame = self.talk(|talk| talk.protocol.frame(body))?;
+        self.to_child.inject(&frame).then(|| {
+            self.talk(|talk| talk.sent_own(body));
+            frame.len()
+        })
     }
 
     /// The requests still without a response, times counted from `start`.
