@@ -13,6 +13,15 @@ impl Direction {
         self as usize
     }
 
+    /// `to_child` or `from_child`, whichever goes this way (two fields of one holder, borrowed
+    /// apart from its others).
+    pub(crate) fn pick<T>(self, to_child: T, from_child: T) -> T {
+        match self {
+            Direction::ToChild => to_child,
+            Direction::FromChild => from_child,
+        }
+    }
+
     /// The JSON lines name.
     pub(crate) fn name(self) -> &'static str {
         match self {

@@ -306,10 +306,7 @@ impl Duplex {
         if let Some(event) = self.fill_watched(dir) {
             return event;
         }
-        match dir {
-            Direction::ToChild => self.to_child.fill(),
-            Direction::FromChild => self.from_child.fill(),
-        }
+        dir.pick(&mut self.to_child, &mut self.from_child).fill()
     }
 
     fn read_child_output(&mut self) {

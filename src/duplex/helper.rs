@@ -270,10 +270,7 @@ impl Duplex {
             let Some(helper) = &mut self.helpers[dir.index()] else {
                 continue;
             };
-            let pump = match dir {
-                Direction::ToChild => &mut self.to_child,
-                Direction::FromChild => &mut self.from_child,
-            };
+            let pump = dir.pick(&mut self.to_child, &mut self.from_child);
             match (dir, helper.take_back(pump, recall)) {
                 (_, None | Some(Ended::Paused)) => {}
                 (Direction::ToChild, Some(Ended::Read(event))) => self.input_event(event),
@@ -294,10 +291,7 @@ impl Duplex {
             return;
         };
         for dir in [Direction::ToChild, Direction::FromChild] {
-            let pump = match dir {
-                Direction::ToChild => &mut self.to_child,
-                Direction::FromChild => &mut self.from_child,
-            };
+            let pump = dir.pick(&mut self.to_child, &mut self.from_child);
             if !pump.streams() {
                 continue;
             }

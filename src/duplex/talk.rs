@@ -162,10 +162,7 @@ impl Duplex {
     /// Reads what the source of `dir` has through its watch, if there is one.
     pub(super) fn fill_watched(&mut self, dir: Direction) -> Option<Event> {
         let shared = self.talk.as_ref()?;
-        let pump = match dir {
-            Direction::ToChild => &mut self.to_child,
-            Direction::FromChild => &mut self.from_child,
-        };
+        let pump = dir.pick(&mut self.to_child, &mut self.from_child);
         Some(fill_watched(pump, dir, shared, &mut self.seen))
     }
 
